@@ -1,0 +1,91 @@
+package org.lifeboat.agent.cli;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.logging.Logger;
+import org.lifeboat.agent.config.AgentConfig;
+import org.lifeboat.agent.config.AgentConfigLoader;
+import org.lifeboat.agent.config.InvalidConfigurationException;
+import org.lifeboat.agent.http.AgentHttpServer;
+import org.lifeboat.agent.lifecycle.LifeCycleManager;
+import org.lifeboat.agent.metrics.AgentMetrics;
+import org.lifeboat.agent.storage.AgentDirectories;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lifeboat agent}: runs the node agent until the JVM is told to shut down. */
+@Command(
+        name = "agent",
+        mixinStandardHelpOptions = true,
+        description = "Runs the Lifeboat node agent until it receives SIGTERM.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:stopped cleanly",
+            "1:failed to start or failed while running",
+            "2:invalid command line",
+            "3:invalid configuration file",
+            "143:stopped by SIGTERM"
+        })
+final class AgentCommand implements Callable<Integer> {
+
+    static final int EXIT_STARTUP_FAILURE = 1;
+    static final int EXIT_INVALID_CONFIGURATION = 3;
+
+    private static final Logger LOG = Logger.getLogger(AgentCommand.class.getName());
+
+    private final AgentConfigLoader configLoader;
+    private final String version;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "YAML configuration file.")
+    private Path configFile;
+
+    AgentCommand(AgentConfigLoader configLoader, String version) {
+        this.configLoader = Objects.requireNonNull(configLoader, "configLoader");
+        this.version = Objects.requireNonNull(version, "version");
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        AgentConfig config;
+        try {
+            config = configLoader.load(configFile);
+        } catch (InvalidConfigurationException e) {
+            spec.commandLine().getErr().println(e.getMessage());
+            return EXIT_INVALID_CONFIGURATION;
+        }
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new AgentMetrics(version, config.nodeName()).bindTo(registry);
+        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, registry);
+        LifeCycleManager lifeCycle = new LifeCycleManager("lifeboat agent", List.of(httpServer));
+        try {
+            new AgentDirectories(config.stateDirectory(), config.checkpointDirectory()).prepare();
+            lifeCycle.start();
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());
+            return EXIT_STARTUP_FAILURE;
+        }
+        lifeCycle.stopOnShutdown();
+        LOG.info("lifeboat agent " + version + " started on node " + config.nodeName()
+                + ", http on " + hostAndPort(httpServer.boundAddress()));
+        lifeCycle.awaitStop();
+        return CommandLine.ExitCode.OK;
+    }
+
+    private static String hostAndPort(InetSocketAddress address) {
+        String host = address.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+}

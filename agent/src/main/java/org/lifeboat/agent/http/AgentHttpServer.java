@@ -1,0 +1,138 @@
+package org.lifeboat.agent.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.lifeboat.agent.config.HttpConfig;
+import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+
+/** Serves GET /health for liveness checks and GET /metrics for Prometheus. */
+public final class AgentHttpServer implements LifeCycleComponent {
+
+    static final String PROMETHEUS_TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    private static final String JSON_CONTENT_TYPE = "application/json";
+    private static final String PLAIN_TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
+    private static final Logger LOG = Logger.getLogger(AgentHttpServer.class.getName());
+
+    private final HttpConfig config;
+    private final PrometheusMeterRegistry registry;
+    private final byte[] healthBody;
+    private final Map<String, Supplier<Response>> routes;
+    // Created by start(), so that a server that never starts holds no socket.
+    private HttpServer server;
+    // Two threads so that one slow scraper cannot hold up a health check.
+    private final ExecutorService handlerThreads = Executors.newFixedThreadPool(2, runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-http");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.healthBody = healthBody(Objects.requireNonNull(nodeName, "nodeName"), Objects.requireNonNull(version, "version"));
+        this.routes = Map.of("/health", this::health, "/metrics", this::metrics);
+    }
+
+    @Override
+    public void start() throws IOException {
+        InetSocketAddress address = new InetSocketAddress(config.address(), config.port());
+        if (address.isUnresolved()) {
+            throw new IOException("cannot resolve http.address '" + config.address() + "'");
+        }
+        try {
+            server = HttpServer.create(address, 0);
+        } catch (IOException e) {
+            throw new IOException("cannot listen on " + config.address() + ":" + config.port() + ": " + e.getMessage(), e);
+        }
+        server.setExecutor(handlerThreads);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    /** The address actually listened on, which tells the port when the configuration asked for port 0. */
+    public InetSocketAddress boundAddress() {
+        return server.getAddress();
+    }
+
+    @Override
+    public void stop() {
+        // No grace period: on JDK 17, stop(n) always waits the full n seconds, and a cut-off scrape is retried.
+        server.stop(0);
+        handlerThreads.shutdownNow();
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try {
+            Response response = respondTo(exchange.getRequestMethod(), exchange.getRequestURI().getPath());
+            if (response.status() == 405) {
+                exchange.getResponseHeaders().set("Allow", "GET");
+            }
+            exchange.getResponseHeaders().set("Content-Type", response.contentType());
+            exchange.sendResponseHeaders(response.status(), response.body().length);
+            try (OutputStream body = exchange.getResponseBody()) {
+                body.write(response.body());
+            }
+        } finally {
+            exchange.close();
+        }
+    }
+
+    private Response respondTo(String method, String path) {
+        Supplier<Response> route = routes.get(path);
+        if (route == null) {
+            return Response.plainText(404, "not found");
+        }
+        if (!"GET".equals(method)) {
+            return Response.plainText(405, "method not allowed");
+        }
+        try {
+            return route.get();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "answering GET " + path + " failed", e);
+            return Response.plainText(500, "internal error");
+        }
+    }
+
+    private Response health() {
+        return new Response(200, JSON_CONTENT_TYPE, healthBody);
+    }
+
+    private Response metrics() {
+        String text = registry.scrape(PROMETHEUS_TEXT_CONTENT_TYPE);
+        return new Response(200, PROMETHEUS_TEXT_CONTENT_TYPE, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] healthBody(String nodeName, String version) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("status", "ok");
+        fields.put("node", nodeName);
+        fields.put("version", version);
+        try {
+            return new ObjectMapper().writeValueAsBytes(fields);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a map of strings always serialises", e);
+        }
+    }
+
+    private record Response(int status, String contentType, byte[] body) {
+
+        private static Response plainText(int status, String text) {
+            return new Response(status, PLAIN_TEXT_CONTENT_TYPE, (text + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package org.lifeboat.agent.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+class AgentMetricsTest {
+
+    @Test
+    void exposesAnInfoGaugeWithVersionAndNode() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+        new AgentMetrics("1.2.3", "node-7").bindTo(registry);
+
+        assertTrue(registry.scrape().contains("lifeboat_agent_info{node=\"node-7\",version=\"1.2.3\"} 1"), registry.scrape());
+    }
+
+    @Test
+    void exposesJvmAndProcessBasics() {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+        new AgentMetrics("1.2.3", "node-7").bindTo(registry);
+
+        String scrape = registry.scrape();
+        for (String name : new String[] {"jvm_memory_used_bytes", "jvm_classes_loaded_classes", "system_cpu_count",
+                "process_uptime_seconds"}) {
+            assertTrue(scrape.contains(name), name + " missing from\n" + scrape);
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package org.lifeboat.testbed;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The running testbed cluster (testbed/cluster.sh) as integration tests see it: its nodes, their
+ * addresses, and the real Slurm commands pointed at its configuration.
+ */
+public final class Testbed {
+
+    public static final List<String> NODES = List.of("node1", "node2", "node3");
+    public static final int AGENT_HTTP_PORT = 9464;
+    private static final String SUBNET_PREFIX = "10.241.0.";
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(120);
+    private static final Pattern SUBMITTED = Pattern.compile("Submitted batch job (\\d+)");
+
+    private final Path repository;
+
+    public Testbed(Path repository) {
+        this.repository = Objects.requireNonNull(repository, "repository");
+    }
+
+    /** The repository root, from the system property Maven sets, else the working directory's parent. */
+    public static Path locateRepository() {
+        String configured = System.getProperty("lifeboat.repo");
+        Path candidate = configured != null ? Path.of(configured) : Path.of("").toAbsolutePath().getParent();
+        if (!Files.isRegularFile(candidate.resolve("testbed/cluster.sh"))) {
+            throw new IllegalStateException("cannot find testbed/cluster.sh below " + candidate);
+        }
+        return candidate;
+    }
+
+    public Path repository() {
+        return repository;
+    }
+
+    public Path clusterScript() {
+        return repository.resolve("testbed/cluster.sh");
+    }
+
+    public Path runDirectory() {
+        return repository.resolve("testbed/run");
+    }
+
+    public Path slurmConfig() {
+        return runDirectory().resolve("etc/slurm.conf");
+    }
+
+    public Path criu() {
+        return repository.resolve("testbed/cache/criu/sbin/criu");
+    }
+
+    public static String nodeAddress(String node) {
+        return SUBNET_PREFIX + node.substring("node".length());
+    }
+
+    public static String networkNamespace(String node) {
+        return "lb-" + node;
+    }
+
+    public String agentUrl(String node, String path) {
+        return "http://" + nodeAddress(node) + ":" + AGENT_HTTP_PORT + path;
+    }
+
+    /** Runs a command with the testbed's SLURM_CONF; never throws for a non-zero exit. */
+    public CommandResult run(String... command) {
+        return run(COMMAND_TIMEOUT, List.of(command));
+    }
+
+    public CommandResult run(Duration timeout, List<String> command) {
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("SLURM_CONF", slurmConfig().toString());
+        try {
+            Process process = builder.start();
+            process.getOutputStream().close();
+            CompletableFuture<String> stdout = readAsync(process.getInputStream());
+            CompletableFuture<String> stderr = readAsync(process.getErrorStream());
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError(String.join(" ", command) + " did not finish within " + timeout);
+            }
+            return new CommandResult(List.copyOf(command), process.exitValue(), stdout.join(), stderr.join());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + command, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while running " + command, e);
+        }
+    }
+
+    /** Runs a command inside a node's network namespace only, as the node's own daemons run. */
+    public CommandResult runOnNode(String node, String... command) {
+        List<String> argv = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + networkNamespace(node), "--"));
+        argv.addAll(List.of(command));
+        return run(COMMAND_TIMEOUT, argv);
+    }
+
+    /** Submits a batch job with sbatch and returns its id. */
+    public long sbatch(String... arguments) {
+        List<String> argv = new ArrayList<>(List.of("sbatch"));
+        argv.addAll(List.of(arguments));
+        CommandResult result = run(COMMAND_TIMEOUT, argv).orThrow();
+        Matcher matcher = SUBMITTED.matcher(result.stdout());
+        if (!matcher.find()) {
+            throw new AssertionError("sbatch printed no job id: " + result.describe());
+        }
+        return Long.parseLong(matcher.group(1));
+    }
+
+    /** The job's fields as `scontrol -o show job` prints them (key=value, one line). */
+    public Map<String, String> job(long jobId) {
+        String line = run("scontrol", "-o", "show", "job", Long.toString(jobId)).orThrow().stdout().strip();
+        Map<String, String> fields = new HashMap<>();
+        for (String token : line.split(" ")) {
+            int equals = token.indexOf('=');
+            if (equals > 0) {
+                fields.put(token.substring(0, equals), token.substring(equals + 1));
+            }
+        }
+        return fields;
+    }
+
+    public String jobState(long jobId) {
+        return job(jobId).get("JobState");
+    }
+
+    /** Waits until the job is in the given state; fails with the job's fields otherwise. */
+    public void awaitJobState(long jobId, String state, Duration timeout) {
+        await(() -> state.equals(jobState(jobId)), timeout,
+                () -> "job " + jobId + " did not reach " + state + ": " + job(jobId));
+    }
+
+    public static void await(BooleanSupplier condition, Duration timeout, java.util.function.Supplier<String> failure) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(failure.get());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+        }
+    }
+
+    private static CompletableFuture<String> readAsync(InputStream stream) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (stream) {
+                return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+}

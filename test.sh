@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs every test.
+#
+#   ./test.sh          unit tests, then the integration tests against the real testbed cluster
+#                      (Slurm, munge, CRIU, network namespaces), which is taken down afterwards
+#   ./test.sh --unit   the fast unit tests alone (no root-only set-up beyond packages)
+#
+# Needs root (apt, namespaces, tmpfs, slurmd). Run as a user it re-runs itself through sudo.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "test.sh: needs root, and there is no sudo: run it as root" >&2; exit 1; }
+    echo "test.sh: needs root; re-running through sudo" >&2
+    exec sudo -- "$0" "$@"
+fi
+
+unit_only=false
+case "${1:-}" in
+    "") ;;
+    --unit) unit_only=true ;;
+    *) echo "usage: $0 [--unit]" >&2; exit 2 ;;
+esac
+
+started=$SECONDS
+testbed/deps.sh
+
+if $unit_only; then
+    mvn package -Dtest.excludedGroups=integration
+    echo "test.sh: unit tests passed in $((SECONDS - started)) s"
+    exit 0
+fi
+
+testbed/criu.sh >/dev/null
+make -C slurm-hooks
+mvn package -DskipTests
+trap 'testbed/cluster.sh down' EXIT
+testbed/cluster.sh up
+mvn test
+echo "test.sh: all tests passed in $((SECONDS - started)) s"

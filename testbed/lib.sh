@@ -1,0 +1,62 @@
+# Shared settings and helpers of the Lifeboat testbed. Sourced, never run.
+# Every path the testbed writes is below $TESTBED_RUN (state of the running cluster) or
+# $TESTBED_CACHE (CRIU build, kept between runs); both are ignored by git.
+
+TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$TESTBED_DIR/.." && pwd)
+TESTBED_RUN=${TESTBED_RUN:-$TESTBED_DIR/run}
+TESTBED_CACHE=${TESTBED_CACHE:-$TESTBED_DIR/cache}
+
+# Three compute nodes, each in its own network namespace on one bridge, so each looks like a
+# separate host: its own address, and traffic between nodes crosses a veth link `tc` can shape.
+NODES=(node1 node2 node3)
+BRIDGE=lbbr0
+SUBNET_PREFIX=10.241.0
+CONTROLLER_ADDRESS=$SUBNET_PREFIX.254
+# Ports far from Slurm's defaults (6817/6818) so a system Slurm on the same machine is untouched.
+SLURMCTLD_PORT=16817
+SLURMD_BASE_PORT=16820
+AGENT_HTTP_PORT=9464
+CHECKPOINT_TMPFS_SIZE=3g
+
+SLURM_CONF=$TESTBED_RUN/etc/slurm.conf
+export SLURM_CONF
+MUNGE_SOCKET=$TESTBED_RUN/munge/munge.socket
+
+node_index() { echo "${1#node}"; }
+node_address() { echo "$SUBNET_PREFIX.$(node_index "$1")"; }
+node_netns() { echo "lb-$1"; }
+node_dir() { echo "$TESTBED_RUN/nodes/$1"; }
+slurmd_port() { echo $((SLURMD_BASE_PORT + $(node_index "$1"))); }
+
+# Run a command inside a node's network namespace only. `ip netns exec` would also give it a
+# private mount namespace with /sys remounted, hiding the cgroup mounts that slurmd's
+# proctrack/cgroup and CRIU need, so enter the network namespace alone.
+in_node() {
+    local node=$1
+    shift
+    nsenter --net="/run/netns/$(node_netns "$node")" -- "$@"
+}
+
+log() { printf 'testbed: %s\n' "$*" >&2; }
+die() {
+    printf 'testbed: error: %s\n' "$*" >&2
+    exit 1
+}
+
+require_root() {
+    [ "$(id -u)" -eq 0 ] || die "the testbed needs root (network namespaces, tmpfs, slurmd); run it as root"
+}
+
+# Wait until "$@" succeeds, at most $1 seconds; returns 1 on timeout.
+wait_for() {
+    local seconds=$1
+    shift
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}
+
+criu_binary() { echo "$TESTBED_CACHE/criu/sbin/criu"; }
