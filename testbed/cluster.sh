@@ -172,6 +172,9 @@ agent_up() {
 node-name: $node
 state-directory: $dir/state
 checkpoint-directory: $dir/checkpoints
+socket-path: $dir/agent.sock
+# The testbed runs slurmctld and slurmd as root (SlurmUser=root).
+slurm-user: root
 http:
   address: $(node_address "$node")
   port: $AGENT_HTTP_PORT

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
@@ -29,6 +31,12 @@ public final class Testbed {
     private static final String SUBNET_PREFIX = "10.241.0.";
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(120);
     private static final Pattern SUBMITTED = Pattern.compile("Submitted batch job (\\d+)");
+    // Own threads for draining command output: the common pool may have a single thread on 2 cores.
+    private static final ExecutorService OUTPUT_DRAINS = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "testbed-command-output");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     private final Path repository;
 
@@ -168,6 +176,6 @@ public final class Testbed {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        });
+        }, OUTPUT_DRAINS);
     }
 }

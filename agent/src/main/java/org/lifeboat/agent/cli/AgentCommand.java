@@ -1,10 +1,12 @@
 package org.lifeboat.agent.cli;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -15,6 +17,17 @@ import org.lifeboat.agent.config.InvalidConfigurationException;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
 import org.lifeboat.agent.metrics.AgentMetrics;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandRunner;
+import org.lifeboat.agent.process.ProcessCommandRunner;
+import org.lifeboat.agent.process.SystemUsers;
+import org.lifeboat.agent.registry.JobRegistry;
+import org.lifeboat.agent.registry.RegistryReconciler;
+import org.lifeboat.agent.registry.RegistryStore;
+import org.lifeboat.agent.slurm.SlurmClient;
+import org.lifeboat.agent.socket.AgentSocketServer;
+import org.lifeboat.agent.socket.Authorizer;
+import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.agent.storage.AgentDirectories;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -66,20 +79,31 @@ final class AgentCommand implements Callable<Integer> {
             return EXIT_INVALID_CONFIGURATION;
         }
 
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        new AgentMetrics(version, config.nodeName()).bindTo(registry);
-        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, registry);
-        LifeCycleManager lifeCycle = new LifeCycleManager("lifeboat agent", List.of(httpServer));
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new AgentMetrics(version, config.nodeName()).bindTo(meters);
+        CommandRunner commands = new ProcessCommandRunner();
+        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters);
+        LifeCycleManager lifeCycle;
         try {
             new AgentDirectories(config.stateDirectory(), config.checkpointDirectory()).prepare();
+            int slurmUserUid = new SystemUsers(commands).uidOf(config.slurmUser());
+            JobRegistry registry = new JobRegistry(new RegistryStore(config.stateDirectory()), Clock.systemUTC());
+            new RegistryReconciler(registry, new SlurmClient(commands), config.nodeName()).reconcile();
+            Gauge.builder("lifeboat_registered_jobs", registry, JobRegistry::size)
+                    .description("Migratable jobs registered on this node")
+                    .register(meters);
+            AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
+                    new RequestHandler(registry, new Authorizer(slurmUserUid)), meters,
+                    AgentSocketServer.REQUEST_TIMEOUT);
+            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(socketServer, httpServer));
             lifeCycle.start();
-        } catch (IOException e) {
+        } catch (IOException | CommandException e) {
             spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());
             return EXIT_STARTUP_FAILURE;
         }
         lifeCycle.stopOnShutdown();
         LOG.info("lifeboat agent " + version + " started on node " + config.nodeName()
-                + ", http on " + hostAndPort(httpServer.boundAddress()));
+                + ", socket " + config.socketPath() + ", http on " + hostAndPort(httpServer.boundAddress()));
         lifeCycle.awaitStop();
         return CommandLine.ExitCode.OK;
     }

@@ -29,7 +29,8 @@ public final class LifeboatCommand implements Callable<Integer> {
     /** The full command tree with its real dependencies; main and tests run the same one. */
     public static CommandLine commandLine() {
         return new CommandLine(new LifeboatCommand())
-                .addSubcommand("agent", new AgentCommand(new AgentConfigLoader(), AgentVersion.current()));
+                .addSubcommand("agent", new AgentCommand(new AgentConfigLoader(), AgentVersion.current()))
+                .addSubcommand("status", new StatusCommand());
     }
 
     @Override

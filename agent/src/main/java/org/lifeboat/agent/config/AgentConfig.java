@@ -14,12 +14,19 @@ public final class AgentConfig {
 
     private static final String DEFAULT_STATE_DIRECTORY = "/var/lib/lifeboat";
     private static final String DEFAULT_CHECKPOINT_DIRECTORY = "/var/lib/lifeboat/checkpoints";
+    // systemd's RuntimeDirectory=lifeboat creates /run/lifeboat for the agent.
+    private static final String DEFAULT_SOCKET_PATH = "/run/lifeboat/agent.sock";
+    // The user Debian's and the RPM-packaged Slurm run slurmctld as (SlurmUser).
+    private static final String DEFAULT_SLURM_USER = "slurm";
+    private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9._][A-Za-z0-9._-]*\\$?");
     // Node names end up in file names and metric labels, so they are kept to a safe alphabet.
     private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
 
     private final String nodeName;
     private final Path stateDirectory;
     private final Path checkpointDirectory;
+    private final Path socketPath;
+    private final String slurmUser;
     private final HttpConfig http;
 
     /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
@@ -28,17 +35,21 @@ public final class AgentConfig {
             @JsonProperty("node-name") String nodeName,
             @JsonProperty("state-directory") String stateDirectory,
             @JsonProperty("checkpoint-directory") String checkpointDirectory,
+            @JsonProperty("socket-path") String socketPath,
+            @JsonProperty("slurm-user") String slurmUser,
             @JsonProperty("http") HttpConfig http) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
         this.stateDirectory = requireAbsolute("state-directory",
                 stateDirectory == null ? DEFAULT_STATE_DIRECTORY : stateDirectory);
         this.checkpointDirectory = requireAbsolute("checkpoint-directory",
                 checkpointDirectory == null ? DEFAULT_CHECKPOINT_DIRECTORY : checkpointDirectory);
+        this.socketPath = requireAbsolute("socket-path", socketPath == null ? DEFAULT_SOCKET_PATH : socketPath);
+        this.slurmUser = requireUserName(slurmUser == null ? DEFAULT_SLURM_USER : slurmUser);
         this.http = http == null ? HttpConfig.defaults() : http;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null);
     }
 
     public String nodeName() {
@@ -52,6 +63,16 @@ public final class AgentConfig {
     /** Where CRIU images go; sites mount a tmpfs here, so the agent never creates it. */
     public Path checkpointDirectory() {
         return checkpointDirectory;
+    }
+
+    /** The Unix socket slurmstepd registers jobs on and the {@code lifeboat} command talks to. */
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    /** Slurm's SlurmUser (a name or a uid): besides root, the one user whose processes may register jobs. */
+    public String slurmUser() {
+        return slurmUser;
     }
 
     public HttpConfig http() {
@@ -77,6 +98,13 @@ public final class AgentConfig {
         return nodeName;
     }
 
+    private static String requireUserName(String user) {
+        if (!USER_NAME.matcher(user).matches()) {
+            throw new InvalidConfigValueException("slurm-user", "must be a user name or a uid, got '" + user + "'");
+        }
+        return user;
+    }
+
     private static Path requireAbsolute(String key, String directory) {
         Path path;
         try {
@@ -99,17 +127,20 @@ public final class AgentConfig {
         return nodeName.equals(that.nodeName)
                 && stateDirectory.equals(that.stateDirectory)
                 && checkpointDirectory.equals(that.checkpointDirectory)
+                && socketPath.equals(that.socketPath)
+                && slurmUser.equals(that.slurmUser)
                 && http.equals(that.http);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(nodeName, stateDirectory, checkpointDirectory, http);
+        return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, http);
     }
 
     @Override
     public String toString() {
         return "AgentConfig[nodeName=" + nodeName + ", stateDirectory=" + stateDirectory
-                + ", checkpointDirectory=" + checkpointDirectory + ", http=" + http + "]";
+                + ", checkpointDirectory=" + checkpointDirectory + ", socketPath=" + socketPath
+                + ", slurmUser=" + slurmUser + ", http=" + http + "]";
     }
 }

@@ -45,6 +45,8 @@ class AgentProcessTest {
                 "node-name: process-test-node\n"
                 + "state-directory: " + directory.resolve("state") + "\n"
                 + "checkpoint-directory: " + checkpoints + "\n"
+                + "socket-path: " + directory.resolve("agent.sock") + "\n"
+                + "slurm-user: root\n"
                 + "http:\n  address: 127.0.0.1\n  port: " + port + "\n");
         Path output = directory.resolve("agent.log");
 
@@ -56,15 +58,18 @@ class AgentProcessTest {
                 .redirectOutput(output.toFile())
                 .start();
         awaitHealthy(port, output);
+        assertTrue(Files.exists(directory.resolve("agent.sock")), "socket not created");
 
         agent.destroy();
 
         assertTrue(agent.waitFor(20, TimeUnit.SECONDS), "agent did not exit after SIGTERM");
         String log = Files.readString(output);
         assertEquals(143, agent.exitValue(), log);
-        assertTrue(log.contains("lifeboat agent dev started on node process-test-node, http on 127.0.0.1:" + port), log);
+        assertTrue(log.contains("lifeboat agent dev started on node process-test-node, socket " + directory.resolve("agent.sock")
+                + ", http on 127.0.0.1:" + port), log);
         assertTrue(log.contains("lifeboat agent stopped"), log);
         assertTrue(Files.isDirectory(directory.resolve("state")), "state directory not created");
+        assertTrue(Files.notExists(directory.resolve("agent.sock")), "socket left behind after stop");
     }
 
     private void awaitHealthy(int port, Path output) throws Exception {

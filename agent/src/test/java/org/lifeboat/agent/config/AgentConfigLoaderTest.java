@@ -33,6 +33,8 @@ class AgentConfigLoaderTest {
                 "node-name: node-7\n"
                 + "state-directory: /srv/lifeboat\n"
                 + "checkpoint-directory: /dev/shm/lifeboat\n"
+                + "socket-path: /var/run/lifeboat.sock\n"
+                + "slurm-user: 64030\n"
                 + "http:\n"
                 + "  address: 10.1.2.3\n"
                 + "  port: 19464\n"));
@@ -40,6 +42,8 @@ class AgentConfigLoaderTest {
         assertEquals("node-7", config.nodeName());
         assertEquals(Path.of("/srv/lifeboat"), config.stateDirectory());
         assertEquals(Path.of("/dev/shm/lifeboat"), config.checkpointDirectory());
+        assertEquals(Path.of("/var/run/lifeboat.sock"), config.socketPath());
+        assertEquals("64030", config.slurmUser());
         assertEquals("10.1.2.3", config.http().address());
         assertEquals(19464, config.http().port());
     }
@@ -48,7 +52,7 @@ class AgentConfigLoaderTest {
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, new HttpConfig(null, 0)), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, new HttpConfig(null, 0)), config);
     }
 
     @Test
@@ -58,7 +62,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: checkpoint-directory, http, node-name, state-directory)", message);
+                + " (known keys: checkpoint-directory, http, node-name, slurm-user, socket-path, state-directory)", message);
     }
 
     @Test

@@ -32,6 +32,24 @@ class AgentConfigTest {
     }
 
     @Test
+    void socketPathDefaultsToTheRuntimeDirectory() {
+        assertEquals(Path.of("/run/lifeboat/agent.sock"), AgentConfig.defaults().socketPath());
+    }
+
+    @Test
+    void slurmUserDefaultsToSlurm() {
+        assertEquals("slurm", AgentConfig.defaults().slurmUser());
+    }
+
+    @Test
+    void rejectsARelativeSocketPathAndAMalformedUser() {
+        assertEquals("socket-path", assertThrows(InvalidConfigValueException.class,
+                () -> new AgentConfig("n1", null, null, "agent.sock", null, null)).key());
+        assertEquals("slurm-user", assertThrows(InvalidConfigValueException.class,
+                () -> new AgentConfig("n1", null, null, null, "slurm user", null)).key());
+    }
+
+    @Test
     void httpListensOnLoopbackPort9464ByDefault() {
         HttpConfig http = AgentConfig.defaults().http();
 
@@ -42,7 +60,7 @@ class AgentConfigTest {
     @Test
     void rejectsANodeNameWithCharactersOutsideTheSafeAlphabet() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("node 1", null, null, null));
+                () -> new AgentConfig("node 1", null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -50,7 +68,7 @@ class AgentConfigTest {
     @Test
     void rejectsAnEmptyNodeName() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("", null, null, null));
+                () -> new AgentConfig("", null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -58,9 +76,9 @@ class AgentConfigTest {
     @Test
     void rejectsRelativeDirectories() {
         InvalidConfigValueException state = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null));
+                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null));
         InvalidConfigValueException checkpoints = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, "checkpoints", null));
+                () -> new AgentConfig("n1", null, "checkpoints", null, null, null));
 
         assertEquals("state-directory", state.key());
         assertEquals("checkpoint-directory", checkpoints.key());

@@ -1,0 +1,102 @@
+package org.lifeboat.agent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.socket.AgentClient;
+import org.lifeboat.agent.socket.AgentRefusedException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lifeboat status}: the migratable jobs on this node that the caller may see. */
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
+        description = "Lists the migratable jobs on this node: root sees all, a user their own.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:listed",
+            "1:the agent could not be reached",
+            "2:invalid command line",
+            "4:the agent refused (e.g. not your job, unknown job)"
+        })
+final class StatusCommand implements Callable<Integer> {
+
+    static final int EXIT_UNREACHABLE = 1;
+    static final int EXIT_REFUSED = 4;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--socket", paramLabel = "PATH", defaultValue = "/run/lifeboat/agent.sock",
+            description = "The agent's socket (default: ${DEFAULT-VALUE}).")
+    private Path socket;
+
+    @Option(names = "--job", paramLabel = "JOBID", description = "Show this job only.")
+    private Long job;
+
+    @Option(names = "--json", description = "Print the agent's answer as JSON.")
+    private boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        AgentClient client = new AgentClient(socket);
+        ObjectNode request = client.newRequest(job == null ? "status" : "job");
+        if (job != null) {
+            request.put("job", job);
+        }
+        JsonNode reply;
+        try {
+            reply = client.send(request);
+        } catch (IOException e) {
+            err.println("lifeboat status: " + e.getMessage());
+            return EXIT_UNREACHABLE;
+        } catch (AgentRefusedException e) {
+            err.println("lifeboat status: " + e.code() + ": " + e.getMessage());
+            return EXIT_REFUSED;
+        }
+        List<JsonNode> jobs = new ArrayList<>();
+        if (job == null) {
+            reply.path("jobs").forEach(jobs::add);
+        } else {
+            jobs.add(reply.path("job"));
+        }
+        if (json) {
+            ObjectMapper mapper = AgentJson.mapper();
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.valueToTree(jobs)));
+        } else {
+            printTable(out, jobs);
+        }
+        out.flush();
+        return 0;
+    }
+
+    private static void printTable(PrintWriter out, List<JsonNode> jobs) {
+        String format = "%-10s %-7s %-12s %-6s %-9s %-24s %s%n";
+        out.printf(format, "JOB", "UID", "STEP", "TASKS", "RESTARTS", "REGISTERED", "PIDS");
+        for (JsonNode job : jobs) {
+            if (job.path("steps").isEmpty()) {
+                out.printf(format, job.path("job").asText(), job.path("uid").asText(), "-", "-", "-",
+                        job.path("registered").asText(), "-");
+            }
+            for (JsonNode step : job.path("steps")) {
+                List<String> pids = new ArrayList<>();
+                step.path("task-pids").forEach(pid -> pids.add(pid.asText()));
+                out.printf(format, job.path("job").asText(), job.path("uid").asText(), step.path("step").asText(),
+                        step.path("task-count").asText(), step.path("restart-count").asText(),
+                        job.path("registered").asText(), pids.isEmpty() ? "-" : String.join(",", pids));
+            }
+        }
+    }
+}

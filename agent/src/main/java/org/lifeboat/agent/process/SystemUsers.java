@@ -1,0 +1,33 @@
+package org.lifeboat.agent.process;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/** Looks users up the way the node's C library does (getent), so LDAP and sssd users resolve too. */
+public final class SystemUsers {
+
+    private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(10);
+
+    private final CommandRunner commands;
+
+    public SystemUsers(CommandRunner commands) {
+        this.commands = Objects.requireNonNull(commands, "commands");
+    }
+
+    /** The uid of a user given by name or by number. */
+    public int uidOf(String user) throws CommandException {
+        if (user.matches("[0-9]{1,10}")) {
+            return Integer.parseInt(user);
+        }
+        CommandResult result = commands.run(List.of("getent", "passwd", user), LOOKUP_TIMEOUT);
+        if (result.exitCode() == 2) {
+            throw new CommandException("there is no user '" + user + "' on this node");
+        }
+        String[] fields = result.requireSuccess().stdout().strip().split(":");
+        if (fields.length < 3 || !fields[2].matches("[0-9]{1,10}")) {
+            throw new CommandException("getent passwd " + user + " printed an entry without a uid: " + result.stdout().strip());
+        }
+        return Integer.parseInt(fields[2]);
+    }
+}

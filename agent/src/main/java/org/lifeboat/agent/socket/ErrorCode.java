@@ -1,0 +1,35 @@
+package org.lifeboat.agent.socket;
+
+/** Every error code the socket protocol can reply with; clients may switch on these names. */
+public enum ErrorCode {
+    /** Not JSON, not an object, a field missing, of the wrong type, out of range, or unknown. */
+    MALFORMED("malformed"),
+    /** The line exceeded the size limit; the connection is closed. */
+    TOO_LARGE("too-large"),
+    /** The request names a protocol version this agent does not speak. */
+    UNSUPPORTED_VERSION("unsupported-version"),
+    /** The request type is not one this agent knows. */
+    UNKNOWN_REQUEST("unknown-request"),
+    /** The peer may not do this (see Authorizer). */
+    NOT_PERMITTED("not-permitted"),
+    /** No such job registered on this node. */
+    UNKNOWN_JOB("unknown-job"),
+    /** No such step of a registered job on this node. */
+    UNKNOWN_STEP("unknown-step"),
+    /** The request contradicts the registry (e.g. another owner for a known job). */
+    CONFLICT("conflict"),
+    /** The agent has too many connections in progress; try again. */
+    BUSY("busy"),
+    /** The agent failed (e.g. could not save its state); the request had no effect. */
+    INTERNAL("internal");
+
+    private final String wireName;
+
+    ErrorCode(String wireName) {
+        this.wireName = wireName;
+    }
+
+    public String wireName() {
+        return wireName;
+    }
+}
