@@ -26,13 +26,14 @@ started=$SECONDS
 testbed/deps.sh
 
 if $unit_only; then
+    make -C slurm-hooks check
     mvn package -Dtest.excludedGroups=integration
     echo "test.sh: unit tests passed in $((SECONDS - started)) s"
     exit 0
 fi
 
 testbed/criu.sh >/dev/null
-make -C slurm-hooks
+make -C slurm-hooks all check
 mvn package -DskipTests
 trap 'testbed/cluster.sh down' EXIT
 testbed/cluster.sh up

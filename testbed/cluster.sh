@@ -54,7 +54,8 @@ munge_up() {
     local dir=$TESTBED_RUN/munge
     pid_alive "$dir/munged.pid" && return 0
     mkdir -p "$dir"
-    chmod 700 "$dir"
+    # Every user's sbatch reaches munged through the socket here; the key itself is mode 0400.
+    chmod 755 "$dir"
     if [ ! -f "$dir/munge.key" ]; then
         dd if=/dev/urandom of="$dir/munge.key" bs=1024 count=1 status=none
         chmod 400 "$dir/munge.key"
@@ -224,8 +225,8 @@ netns_empty() { [ -z "$(ip netns pids "$1")" ]; }
 
 reset() {
     require_root
-    scancel --full "--user=$(id -un)" 2>/dev/null || true
-    scancel --full 2>/dev/null || true
+    # scancel needs a filter to act on every user's jobs: name them all.
+    squeue -h -o %A | xargs -r scancel --full
     wait_for 30 no_active_jobs ||
         die "jobs did not end: $(squeue 2>&1)"
     scontrol update nodename="$(IFS=,; echo "${NODES[*]}")" state=resume 2>/dev/null || true

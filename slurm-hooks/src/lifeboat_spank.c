@@ -48,7 +48,7 @@ static struct {
 	bool migratable;
 	/* The agent acknowledged this step's registration: task pids and the step's end follow. */
 	bool registered;
-	/* Set in user_init when required=1 and registration failed; reported in task_init (see there). */
+	/* Set in init_post_opt when required=1 and registration failed; reported in task_init (see there). */
 	char registration_failure[ERROR_MAX];
 	uint32_t job_id;
 	uint32_t step_id;
@@ -117,8 +117,13 @@ int slurm_spank_init(spank_t spank, int argc, char **argv)
 	return 0;
 }
 
-/* Registers the step in slurmstepd, before its tasks start. Errors here never reach the user (see task_init). */
-int slurm_spank_user_init(spank_t spank, int argc, char **argv)
+/*
+ * Registers the step in slurmstepd, before its tasks start. This runs before slurmstepd drops its
+ * privileges (user_init would run as the job's user, and the agent accepts registrations only from
+ * root or SlurmUser, judged by the connection's credentials). Errors here never reach the user
+ * (see task_init).
+ */
+int slurm_spank_init_post_opt(spank_t spank, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
@@ -152,7 +157,7 @@ int slurm_spank_user_init(spank_t spank, int argc, char **argv)
 
 fail:
 	if (lifeboat.args.required) {
-		/* Slurm does not show user_init errors to the user; task_init's go to the task's stderr. */
+		/* Slurm does not show these errors to the user; task_init's go to the task's stderr. */
 		snprintf(lifeboat.registration_failure, sizeof(lifeboat.registration_failure), "%s", error);
 		return 0;
 	}

@@ -82,6 +82,44 @@ public final class Testbed {
         return "lb-" + node;
     }
 
+    public Path agentSocket(String node) {
+        return runDirectory().resolve("nodes").resolve(node).resolve("agent.sock");
+    }
+
+    public Path agentPidFile(String node) {
+        return runDirectory().resolve("nodes").resolve(node).resolve("agent.pid");
+    }
+
+    public Path nodeConfigDirectory(String node) {
+        return runDirectory().resolve("etc").resolve(node);
+    }
+
+    /** The {@code lifeboat} command line as root, from the built agent jar. */
+    public CommandResult lifeboat(String... arguments) {
+        return run(COMMAND_TIMEOUT, lifeboatCommand(arguments));
+    }
+
+    /** The {@code lifeboat} command line run as another (non-root) user. */
+    public CommandResult lifeboatAs(String user, String... arguments) {
+        List<String> argv = new ArrayList<>(List.of("runuser", "-u", user, "--"));
+        argv.addAll(lifeboatCommand(arguments));
+        return run(COMMAND_TIMEOUT, argv);
+    }
+
+    private List<String> lifeboatCommand(String... arguments) {
+        List<String> argv = new ArrayList<>(List.of("java", "-jar",
+                repository.resolve("agent/target/lifeboat-agent.jar").toString()));
+        argv.addAll(List.of(arguments));
+        return argv;
+    }
+
+    /** Creates an unprivileged user for a test, once; the testbed's nodes share this machine's users. */
+    public void ensureUser(String user) {
+        if (!run("id", "-u", user).succeeded()) {
+            run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user).orThrow();
+        }
+    }
+
     public String agentUrl(String node, String path) {
         return "http://" + nodeAddress(node) + ":" + AGENT_HTTP_PORT + path;
     }

@@ -9,15 +9,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /** Runs commands as child processes of the agent, with the agent's environment plus fixed additions. */
 public final class ProcessCommandRunner implements CommandRunner {
 
     private static final Logger LOG = Logger.getLogger(ProcessCommandRunner.class.getName());
+    // Output written just before exit may still be in transit when the time limit is nearly up.
+    private static final long MIN_DRAIN_MILLIS = 1_000;
     // Threads of their own for draining output: the common pool has one thread on a 2-core node, and
     // a drain waiting behind another for a pipe the child fills would deadlock both.
     private static final ExecutorService OUTPUT_DRAINS = Executors.newCachedThreadPool(runnable -> {
@@ -46,6 +50,7 @@ public final class ProcessCommandRunner implements CommandRunner {
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().putAll(extraEnvironment);
         builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        long started = System.nanoTime();
         Process process;
         try {
             process = builder.start();
@@ -67,7 +72,25 @@ public final class ProcessCommandRunner implements CommandRunner {
             Thread.currentThread().interrupt();
             throw new CommandException("interrupted while running " + command.get(0), e);
         }
-        CommandResult result = new CommandResult(command, process.exitValue(), stdout.join(), stderr.join());
+        // A process the command started in the background may hold its output open long after it
+        // exited; the time limit covers that wait too.
+        long drainMillis = Math.max(MIN_DRAIN_MILLIS, timeout.toMillis() - (System.nanoTime() - started) / 1_000_000);
+        long drainDeadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
+        String out;
+        String err;
+        try {
+            out = stdout.get(drainMillis, TimeUnit.MILLISECONDS);
+            err = stderr.get(Math.max(0, drainDeadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new CommandException(String.join(" ", command) + " exited " + process.exitValue()
+                    + " but a process it started kept its output open beyond the time limit of " + timeout.toMillis() + " ms");
+        } catch (ExecutionException e) {
+            throw new CommandException("cannot read the output of " + command.get(0) + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandException("interrupted while reading the output of " + command.get(0), e);
+        }
+        CommandResult result = new CommandResult(command, process.exitValue(), out, err);
         LOG.fine(() -> String.join(" ", command) + " exited " + result.exitCode());
         return result;
     }

@@ -18,7 +18,7 @@ public final class SystemUsers {
     /** The uid of a user given by name or by number. */
     public int uidOf(String user) throws CommandException {
         if (user.matches("[0-9]{1,10}")) {
-            return Integer.parseInt(user);
+            return uid(user, "user " + user);
         }
         CommandResult result = commands.run(List.of("getent", "passwd", user), LOOKUP_TIMEOUT);
         if (result.exitCode() == 2) {
@@ -28,6 +28,15 @@ public final class SystemUsers {
         if (fields.length < 3 || !fields[2].matches("[0-9]{1,10}")) {
             throw new CommandException("getent passwd " + user + " printed an entry without a uid: " + result.stdout().strip());
         }
-        return Integer.parseInt(fields[2]);
+        return uid(fields[2], "getent passwd " + user);
+    }
+
+    private static int uid(String digits, String source) throws CommandException {
+        try {
+            return Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            throw new CommandException(source + ": uid " + digits + " is beyond the largest uid the agent supports ("
+                    + Integer.MAX_VALUE + ")");
+        }
     }
 }

@@ -41,11 +41,16 @@ public final class RegistryStore {
         if (!Files.exists(file)) {
             return List.of();
         }
+        List<JobRecord> jobs;
         try {
-            return json.readValue(file.toFile(), JOB_LIST);
+            jobs = json.readValue(file.toFile(), JOB_LIST);
         } catch (IOException e) {
             throw new IOException("cannot read the job registry " + file + ": " + e.getMessage(), e);
         }
+        if (jobs == null || jobs.contains(null)) {
+            throw new IOException("cannot read the job registry " + file + ": it is not a list of jobs");
+        }
+        return jobs;
     }
 
     public void save(List<JobRecord> jobs) throws IOException {

@@ -1,6 +1,7 @@
 package org.lifeboat.agent.socket;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -33,7 +34,8 @@ public final class RequestHandler {
 
     private final JobRegistry registry;
     private final Authorizer authorizer;
-    private final ObjectMapper json = AgentJson.mapper();
+    // One object per line: anything after it (a second object, stray text) makes the line malformed.
+    private final ObjectMapper json = AgentJson.mapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final Map<String, RequestType> requestTypes = Map.of(
             "step-start", new RequestType(Set.of("job", "step", "uid", "gid", "restart-count", "tasks"), this::stepStart),
             "task-start", new RequestType(Set.of("job", "step", "task", "pid"), this::taskStart),

@@ -1,0 +1,118 @@
+/*
+ * Shared definitions of lifeboat-run: the container description the outer process builds
+ * (main.c) and the container init carries out (container.c), and small helpers (util.c).
+ */
+#ifndef LIFEBOAT_LAUNCHER_H
+#define LIFEBOAT_LAUNCHER_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define LOG_PREFIX "lifeboat-run: "
+
+/* Exit codes of our own, as container engines use them, so a job script can tell them apart
+ * from CMD's: 125 = the launcher failed, 126 = CMD not executable, 127 = CMD not found. */
+#define EXIT_LAUNCH_FAILED 125
+#define EXIT_CANNOT_EXECUTE 126
+#define EXIT_NOT_FOUND 127
+
+/* Fixed bounds, so every table is a static array whose limits are checked when filled. */
+#define BIND_MAX 24
+#define MOUNT_MAX (BIND_MAX + 24)
+#define NODE_MAX 256
+#define KEY_MAX 32
+
+/* The container init is this program, bound read-only at INIT_PATH inside the container and
+ * executed there with INIT_OPTION as its first argument. */
+#define INIT_PATH "/.lifeboat/init"
+#define INIT_OPTION "--container-init"
+
+/* The two bytes of the start-up handshake on the socket between the outer process and the
+ * container init: the init says the container is built, the outer says the manifest is written. */
+#define SYNC_READY 'R'
+#define SYNC_GO 'G'
+
+enum mount_kind {
+	MOUNT_BIND,  /* a host path (or an --image path) bound in; external to CRIU */
+	MOUNT_TMPFS, /* a fresh tmpfs; CRIU saves its contents in the images */
+	MOUNT_PROC,  /* the container's own /proc; CRIU recreates it */
+};
+
+struct mount_entry {
+	enum mount_kind kind;
+	/* The name of a bind mount in CRIU's --external mnt[...] options; empty for other kinds. */
+	char key[KEY_MAX];
+	/* Canonical host path of a bind mount's source; empty for other kinds. */
+	char source[PATH_MAX];
+	/* Absolute, normalised path inside the container. */
+	char target[PATH_MAX];
+	/* A bind of a directory (else of a single file); tmpfs and proc are directories. */
+	bool directory;
+	/* MOUNT_ATTR_* flags of the mount (read-only, nosuid, nodev, noexec). */
+	unsigned int attributes;
+};
+
+enum node_type { NODE_DIRECTORY, NODE_FILE, NODE_SYMLINK };
+
+/* One entry of the root's skeleton: what must exist in the (otherwise empty, read-only) root
+ * filesystem for the mounts to have mount points. CRIU does not save the root, so the target
+ * node recreates exactly this list before `criu restore --root`. */
+struct node {
+	enum node_type type;
+	char path[PATH_MAX];
+	char link[PATH_MAX]; /* a symlink's contents; empty otherwise */
+};
+
+/* A file CMD's stdout/stderr go to, or the exit-status file: the agent knows it by its host
+ * path, the container init opens it by its path inside. */
+struct output {
+	bool set;
+	char host[PATH_MAX];
+	char inside[PATH_MAX];
+	char inside_dir[PATH_MAX];
+	char name[NAME_MAX + 1];
+	/* Identity of the host directory, checked again from inside: a later mount over the same
+	 * container path would otherwise send the output to a file the manifest does not name. */
+	bool check_dir;
+	dev_t dir_dev;
+	ino_t dir_ino;
+};
+
+struct container_config {
+	uid_t uid; /* the caller's real ids: CMD and the init run as them */
+	gid_t gid;
+	char root[PATH_MAX]; /* host path the root tmpfs is mounted on (in the container's namespace) */
+	char chdir[PATH_MAX];
+	struct mount_entry *mounts; /* MOUNT_MAX entries */
+	size_t mount_count;
+	struct node *nodes; /* NODE_MAX entries */
+	size_t node_count;
+	struct output stdout_file;
+	struct output stderr_file;
+	struct output status_file;
+	char **argv;
+	int netns_fd; /* -1: keep the caller's network namespace */
+	int sync_fd;  /* the container's end of the handshake socket */
+};
+
+/* container.c: runs in the child that is PID 1 of the new PID namespace. Returns only on failure,
+ * with the exit code. */
+int container_main(const struct container_config *config);
+
+/* init.c: the container init, run as `INIT_PATH INIT_OPTION ...`. Returns its exit code. */
+int init_main(int argc, char **argv);
+
+/* util.c */
+void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void log_errno(const char *format, ...) __attribute__((format(printf, 1, 2)));
+int become_user(uid_t uid, gid_t gid);
+int become_root(void);
+void forwarded_signals(sigset_t *set);
+int exit_code_of(int wait_status);
+bool path_within(const char *directory, const char *path);
+bool valid_utf8(const char *text);
+
+#endif

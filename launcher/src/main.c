@@ -1,0 +1,1018 @@
+/*
+ * lifeboat-run: starts a command in a container that CRIU can checkpoint and restore on another
+ * node, and describes that container to the Lifeboat agent in a JSON manifest.
+ *
+ *   lifeboat-run [options] -- CMD [ARGS...]
+ *
+ * The container: a new PID namespace whose init (ours, PID 1, a session leader) runs CMD; a
+ * private mount namespace whose root is a read-only tmpfs holding only mount points, with the
+ * host's (or an --image directory's) /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, a
+ * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, the working
+ * directory and each --bind. The network namespace is kept (or joined with --netns). The outer
+ * process stays in the host's namespaces, writes the manifest, forwards signals and exits with
+ * the init's status. See README.md for the manifest and the CRIU options the agent must use.
+ *
+ * Security model. Creating PID and mount namespaces needs root (unprivileged, it needs a user
+ * namespace, which CRIU handles much worse), while Slurm runs a batch step as the job's user.
+ * So lifeboat-run is run by root or installed setuid root, and:
+ * - CMD and the container init run as the caller's real uid, gid and supplementary groups, with
+ *   every capability gone (all three uids changed) and no_new_privs set;
+ * - each path the caller names (working directory, --bind, --image, --stdout, --stderr,
+ *   --exit-status-file) is resolved and opened with the caller's effective ids, so a bind mount
+ *   cannot reach a file the caller could not reach; a bind is a single mount, without submounts;
+ * - every bind mount is nosuid and nodev (the system and image ones read-only too), the root is
+ *   read-only, and only the mounts listed above exist: no /sys, no host /run, no devices but five;
+ * - mount points are created only in the container's own tmpfs mounts, walking the path without
+ *   following symlinks, never in a directory bound from the host;
+ * - the options that make root write or join something the caller chooses (--manifest,
+ *   --state-dir, --netns) are refused unless the caller is root;
+ * - argv and paths are checked (length, UTF-8 for the manifest) before anything is created;
+ * - the launcher closes every inherited descriptor and opens 0/1/2 if they are closed, so no
+ *   file it opens can land on a standard descriptor.
+ * A SPANK plugin setting the container up in slurmstepd would avoid the setuid binary, but would
+ * have to fork inside the task to make an init; this launcher keeps that logic testable alone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+#define STATE_BASE "/run/lifeboat/containers"
+#define MANIFEST_NAME "manifest.json"
+#define MANIFEST_VERSION 1
+
+/* The top-level entries taken from the host's root (or the --image directory): a directory is
+ * bound read-only, a symlink (Debian's /bin -> usr/bin) is copied, a missing one is skipped. */
+static const char *const system_entries[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt"};
+
+/* Character devices bound from the host. No tty: a batch job has no controlling terminal, and
+ * CRIU would have to recreate one. */
+static const char *const devices[] = {"null", "zero", "full", "random", "urandom"};
+
+static const struct {
+	const char *path;
+	const char *link;
+} device_links[] = {
+	{"/dev/fd", "/proc/self/fd"},
+	{"/dev/stdin", "/proc/self/fd/0"},
+	{"/dev/stdout", "/proc/self/fd/1"},
+	{"/dev/stderr", "/proc/self/fd/2"},
+};
+
+static const char *const node_type_names[] = {
+	[NODE_DIRECTORY] = "directory",
+	[NODE_FILE] = "file",
+	[NODE_SYMLINK] = "symlink",
+};
+
+static const struct option long_options[] = {
+	{"bind", required_argument, NULL, 'b'},
+	{"chdir", required_argument, NULL, 'C'},
+	{"exit-status-file", required_argument, NULL, 'x'},
+	{"help", no_argument, NULL, 'h'},
+	{"image", required_argument, NULL, 'i'},
+	{"manifest", required_argument, NULL, 'm'},
+	{"netns", required_argument, NULL, 'n'},
+	{"state-dir", required_argument, NULL, 's'},
+	{"stderr", required_argument, NULL, 'e'},
+	{"stdout", required_argument, NULL, 'o'},
+	{NULL, 0, NULL, 0},
+};
+
+/* The tables behind lb.config, zero until filled (so they cost no space in the binary). */
+static struct mount_entry mount_table[MOUNT_MAX];
+static struct node node_table[NODE_MAX];
+
+/* All of the outer process's state. */
+static struct {
+	struct container_config config;
+	/* The options as given, before they are resolved into config. */
+	const char *chdir_option;
+	const char *image_option;
+	const char *stdout_option;
+	const char *stderr_option;
+	const char *status_option;
+	const char *manifest_option;
+	const char *state_dir_option;
+	const char *netns_option;
+	const char *bind_options[BIND_MAX];
+	size_t bind_count;
+	char netns[PATH_MAX];
+	char state_dir[PATH_MAX];
+	char manifest[PATH_MAX];
+	bool state_dir_created;
+	bool root_created;
+	bool manifest_written;
+	pid_t init_pid;
+	int sync_fd; /* the outer end of the handshake socket */
+} lb = {
+	.config =
+		{
+			.uid = 0,
+			.gid = 0,
+			.root = "",
+			.chdir = "",
+			.mounts = mount_table,
+			.mount_count = 0,
+			.nodes = node_table,
+			.node_count = 0,
+			.stdout_file = {0},
+			.stderr_file = {0},
+			.status_file = {0},
+			.argv = NULL,
+			.netns_fd = -1,
+			.sync_fd = -1,
+		},
+	.chdir_option = NULL,
+	.image_option = NULL,
+	.stdout_option = NULL,
+	.stderr_option = NULL,
+	.status_option = NULL,
+	.manifest_option = NULL,
+	.state_dir_option = NULL,
+	.netns_option = NULL,
+	.bind_options = {NULL},
+	.bind_count = 0,
+	.netns = "",
+	.state_dir = "",
+	.manifest = "",
+	.state_dir_created = false,
+	.root_created = false,
+	.manifest_written = false,
+	.init_pid = -1,
+	.sync_fd = -1,
+};
+
+static void usage(FILE *stream)
+{
+	fprintf(stream,
+		"usage: lifeboat-run [options] -- CMD [ARGS...]\n"
+		"Runs CMD in a container the Lifeboat agent can checkpoint and migrate with CRIU.\n"
+		"  --stdout FILE            append CMD's stdout to FILE (default /dev/null)\n"
+		"  --stderr FILE            append CMD's stderr to FILE (default /dev/null)\n"
+		"  --exit-status-file FILE  write CMD's exit status there when it ends\n"
+		"  --chdir DIR              working directory, bound read-write (default: the current one)\n"
+		"  --bind SRC[:DST]         bind SRC (a directory or file) read-write at DST (default SRC)\n"
+		"  --image DIR              take /usr, /etc, ... from DIR instead of the host\n"
+		"  --manifest FILE          where to write the manifest (root only)\n"
+		"  --state-dir DIR          the container's state directory (root only)\n"
+		"  --netns FILE             join this network namespace (root only)\n"
+		"FILE for --stdout, --stderr and --exit-status-file must be /dev/null (not for the last)\n"
+		"or lie in the working directory or a --bind directory; relative paths are taken from\n"
+		"the current directory. Exit status: CMD's, or 128+signal; 125 if the launcher failed.\n");
+}
+
+/* A setuid program may start with 0, 1 or 2 closed; then the first files it opens would become
+ * its stdin, stdout or stderr. */
+static int ensure_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			return -1;
+	}
+	return 0;
+}
+
+static int set_once(const char **slot, const char *name, const char *value)
+{
+	if (*slot != NULL) {
+		log_error("--%s given twice", name);
+		return -1;
+	}
+	if (value[0] == '\0') {
+		log_error("--%s needs a non-empty value", name);
+		return -1;
+	}
+	*slot = value;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+	int option;
+	int index = 0;
+	/* "+": stop at the first non-option, so CMD's own options are left alone. */
+	while ((option = getopt_long(argc, argv, "+h", long_options, &index)) != -1) {
+		int result = 0;
+		switch (option) {
+		case 'b':
+			if (lb.bind_count >= BIND_MAX) {
+				log_error("at most %d --bind options", BIND_MAX);
+				return -1;
+			}
+			lb.bind_options[lb.bind_count++] = optarg;
+			break;
+		case 'C':
+			result = set_once(&lb.chdir_option, "chdir", optarg);
+			break;
+		case 'x':
+			result = set_once(&lb.status_option, "exit-status-file", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'i':
+			result = set_once(&lb.image_option, "image", optarg);
+			break;
+		case 'm':
+			result = set_once(&lb.manifest_option, "manifest", optarg);
+			break;
+		case 'n':
+			result = set_once(&lb.netns_option, "netns", optarg);
+			break;
+		case 's':
+			result = set_once(&lb.state_dir_option, "state-dir", optarg);
+			break;
+		case 'e':
+			result = set_once(&lb.stderr_option, "stderr", optarg);
+			break;
+		case 'o':
+			result = set_once(&lb.stdout_option, "stdout", optarg);
+			break;
+		default:
+			usage(stderr);
+			return -1;
+		}
+		if (result != 0)
+			return -1;
+	}
+	if (optind >= argc) {
+		log_error("no command given");
+		usage(stderr);
+		return -1;
+	}
+	lb.config.argv = argv + optind;
+	return 0;
+}
+
+static int check_caller(void)
+{
+	lb.config.uid = getuid();
+	lb.config.gid = getgid();
+	if (geteuid() != 0) {
+		log_error("must be run by root or installed setuid root (see README.md)");
+		return -1;
+	}
+	if (lb.config.uid != 0 &&
+	    (lb.manifest_option != NULL || lb.state_dir_option != NULL || lb.netns_option != NULL)) {
+		log_error("--manifest, --state-dir and --netns are for root only");
+		return -1;
+	}
+	/* Setuid root leaves the effective group the caller's: files the launcher itself creates
+	 * (state directory, manifest) belong to root:root. */
+	return become_root();
+}
+
+/* realpath() and stat() of a path the caller named, with the caller's effective ids. */
+static int resolve_as_user(const char *what, const char *path, char resolved[PATH_MAX], struct stat *st)
+{
+	int result = -1;
+	if (become_user(lb.config.uid, lb.config.gid) != 0)
+		goto done;
+	if (realpath(path, resolved) == NULL)
+		log_errno("%s %s", what, path);
+	else if (stat(resolved, st) != 0)
+		log_errno("%s %s", what, resolved);
+	else
+		result = 0;
+done:
+	if (become_root() != 0)
+		result = -1;
+	return result;
+}
+
+static int copy_path(char destination[PATH_MAX], const char *source)
+{
+	if (snprintf(destination, PATH_MAX, "%s", source) >= PATH_MAX) {
+		log_error("path too long: %.64s...", source);
+		return -1;
+	}
+	return 0;
+}
+
+/* An absolute path without empty, "." or ".." components and without a trailing slash. */
+static bool normalised_absolute(const char *path)
+{
+	if (path[0] != '/')
+		return false;
+	if (strcmp(path, "/") == 0)
+		return true;
+	for (const char *slash = path; *slash != '\0';) {
+		const char *component = slash + 1;
+		const char *end = strchrnul(component, '/');
+		size_t length = end - component;
+		if (length == 0 || (length == 1 && component[0] == '.') ||
+		    (length == 2 && component[0] == '.' && component[1] == '.'))
+			return false;
+		slash = end;
+	}
+	return true;
+}
+
+/* Where a caller's directory or file may be mounted: not over the root, and not in /proc or
+ * /dev, which the launcher fills itself. */
+static int check_target(const char *what, const char *target)
+{
+	if (!normalised_absolute(target) || strcmp(target, "/") == 0 || path_within("/proc", target) ||
+	    path_within("/dev", target)) {
+		log_error("%s: %s must be an absolute, normalised path other than /, outside /proc and /dev", what,
+			  target);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_mount(enum mount_kind kind, const char *key, const char *source, const char *target, bool directory,
+		     unsigned int attributes)
+{
+	struct mount_entry *mount;
+	if (lb.config.mount_count >= MOUNT_MAX) {
+		log_error("too many mounts (at most %d)", MOUNT_MAX);
+		return -1;
+	}
+	mount = &lb.config.mounts[lb.config.mount_count];
+	mount->kind = kind;
+	mount->directory = directory;
+	mount->attributes = attributes;
+	if (snprintf(mount->key, sizeof(mount->key), "%s", key) >= (int)sizeof(mount->key) ||
+	    copy_path(mount->source, source) != 0 || copy_path(mount->target, target) != 0) {
+		log_error("mount %s: key or path too long", target);
+		return -1;
+	}
+	lb.config.mount_count++;
+	return 0;
+}
+
+static struct node *find_node(const char *path)
+{
+	for (size_t i = 0; i < lb.config.node_count; i++)
+		if (strcmp(lb.config.nodes[i].path, path) == 0)
+			return &lb.config.nodes[i];
+	return NULL;
+}
+
+static int append_node(enum node_type type, const char *path, const char *link)
+{
+	struct node *existing = find_node(path);
+	struct node *node;
+	if (existing != NULL) {
+		if (existing->type == NODE_DIRECTORY && type == NODE_DIRECTORY)
+			return 0;
+		log_error("%s is needed as a %s in the container's root but is a %s there", path, node_type_names[type],
+			  node_type_names[existing->type]);
+		return -1;
+	}
+	if (lb.config.node_count >= NODE_MAX) {
+		log_error("too many mount points (at most %d)", NODE_MAX);
+		return -1;
+	}
+	node = &lb.config.nodes[lb.config.node_count];
+	node->type = type;
+	if (copy_path(node->path, path) != 0 || copy_path(node->link, link) != 0)
+		return -1;
+	lb.config.node_count++;
+	return 0;
+}
+
+/* Whether PATH lies below a mount (so not in the root tmpfs itself). */
+static bool below_mount(const char *path)
+{
+	for (size_t i = 0; i < lb.config.mount_count; i++) {
+		const char *target = lb.config.mounts[i].target;
+		if (strcmp(target, path) != 0 && path_within(target, path))
+			return true;
+	}
+	return false;
+}
+
+/* Adds PATH, and its parent directories before it, to the root's skeleton, unless it lies below
+ * another mount: that mount point must exist there, or be made in a tmpfs of the container. */
+static int add_node(enum node_type type, const char *path, const char *link)
+{
+	char parent[PATH_MAX];
+	if (below_mount(path))
+		return 0;
+	for (const char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+		if (append_node(NODE_DIRECTORY, parent, "") != 0)
+			return -1;
+	}
+	return append_node(type, path, link);
+}
+
+/* lstat() and readlink() of a system entry with the caller's ids (an --image is the caller's). */
+static int inspect_entry(const char *path, struct stat *st, char link[PATH_MAX])
+{
+	int result = -1;
+	ssize_t length;
+	if (become_user(lb.config.uid, lb.config.gid) != 0)
+		goto done;
+	if (lstat(path, st) != 0) {
+		if (errno == ENOENT)
+			st->st_mode = 0; /* absent: skipped */
+		else
+			log_errno("inspect %s", path);
+		result = errno == ENOENT ? 0 : -1;
+		goto done;
+	}
+	link[0] = '\0';
+	if (S_ISLNK(st->st_mode)) {
+		length = readlink(path, link, PATH_MAX);
+		if (length < 0 || length >= PATH_MAX) {
+			log_errno("read the symlink %s", path);
+			goto done;
+		}
+		link[length] = '\0';
+	}
+	result = 0;
+done:
+	if (become_root() != 0)
+		result = -1;
+	return result;
+}
+
+static int add_system_entries(void)
+{
+	char base[PATH_MAX] = "";
+	struct stat st;
+	if (lb.image_option != NULL) {
+		if (resolve_as_user("image", lb.image_option, base, &st) != 0)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			log_error("image %s is not a directory", base);
+			return -1;
+		}
+		if (strcmp(base, "/") == 0)
+			base[0] = '\0';
+	}
+	for (size_t i = 0; i < sizeof(system_entries) / sizeof(system_entries[0]); i++) {
+		char source[PATH_MAX];
+		char target[PATH_MAX];
+		char link[PATH_MAX];
+		snprintf(target, sizeof(target), "/%s", system_entries[i]);
+		if (snprintf(source, sizeof(source), "%s%s", base, target) >= (int)sizeof(source)) {
+			log_error("image path too long: %s", base);
+			return -1;
+		}
+		if (inspect_entry(source, &st, link) != 0)
+			return -1;
+		if (S_ISLNK(st.st_mode) && add_node(NODE_SYMLINK, target, link) != 0)
+			return -1;
+		if (S_ISDIR(st.st_mode) &&
+		    add_mount(MOUNT_BIND, system_entries[i], source, target, true,
+			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int add_devices(void)
+{
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		char path[32];
+		char key[KEY_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "/dev/%s", devices[i]);
+		snprintf(key, sizeof(key), "dev-%s", devices[i]);
+		if (stat(path, &st) != 0) {
+			log_errno("stat %s", path);
+			return -1;
+		}
+		if (!S_ISCHR(st.st_mode)) {
+			log_error("%s is not a character device", path);
+			return -1;
+		}
+		if (add_mount(MOUNT_BIND, key, path, path, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The container init is this very program, bound read-only into the container (see init.c).
+ * It is linked statically, so it runs on an --image's libraries too. */
+static int add_init(void)
+{
+	char self[PATH_MAX];
+	ssize_t length = readlink("/proc/self/exe", self, sizeof(self));
+	if (length < 0 || length >= (ssize_t)sizeof(self)) {
+		log_errno("find this program's path");
+		return -1;
+	}
+	self[length] = '\0';
+	return add_mount(MOUNT_BIND, "init", self, INIT_PATH, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+}
+
+static int add_working_directory(void)
+{
+	char current[PATH_MAX];
+	struct stat st;
+	const char *given = lb.chdir_option;
+	if (given == NULL) {
+		if (getcwd(current, sizeof(current)) == NULL) {
+			log_errno("get the current directory");
+			return -1;
+		}
+		given = current;
+	}
+	if (resolve_as_user("working directory", given, lb.config.chdir, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		log_error("working directory %s is not a directory", lb.config.chdir);
+		return -1;
+	}
+	if (check_target("working directory (use --chdir)", lb.config.chdir) != 0)
+		return -1;
+	return add_mount(MOUNT_BIND, "chdir", lb.config.chdir, lb.config.chdir, true,
+			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+}
+
+static int add_binds(void)
+{
+	for (size_t i = 0; i < lb.bind_count; i++) {
+		char given[PATH_MAX];
+		char source[PATH_MAX];
+		char key[KEY_MAX];
+		const char *target;
+		char *colon;
+		struct stat st;
+		if (copy_path(given, lb.bind_options[i]) != 0)
+			return -1;
+		/* SRC cannot contain ':'; DST may. */
+		colon = strchr(given, ':');
+		if (colon != NULL)
+			*colon = '\0';
+		if (given[0] == '\0' || (colon != NULL && colon[1] == '\0')) {
+			log_error("--bind %s: expected SRC or SRC:DST", lb.bind_options[i]);
+			return -1;
+		}
+		if (resolve_as_user("bind source", given, source, &st) != 0)
+			return -1;
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+			log_error("bind source %s is neither a directory nor a regular file", source);
+			return -1;
+		}
+		if (strcmp(source, "/") == 0) {
+			log_error("binding / is not supported");
+			return -1;
+		}
+		target = colon != NULL ? colon + 1 : source;
+		if (check_target("--bind", target) != 0)
+			return -1;
+		snprintf(key, sizeof(key), "bind-%zu", i + 1);
+		if (add_mount(MOUNT_BIND, key, source, target, S_ISDIR(st.st_mode), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) !=
+		    0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Resolves an output file named on the command line to its host path and its path inside: it
+ * must be /dev/null (when allowed) or lie in a writable bind directory (the working directory or
+ * a --bind), which gives its place in the container. */
+static int map_output(struct output *output, const char *what, const char *path, bool allow_dev_null)
+{
+	char directory[PATH_MAX];
+	char host_dir[PATH_MAX];
+	const char *name = path;
+	const char *slash = strrchr(path, '/');
+	const struct mount_entry *best = NULL;
+	struct stat st;
+	output->set = true;
+	output->check_dir = false;
+	if (allow_dev_null && strcmp(path, "/dev/null") == 0)
+		return copy_path(output->host, path) != 0 || copy_path(output->inside, path) != 0 ? -1 : 0;
+	if (slash == NULL)
+		snprintf(directory, sizeof(directory), ".");
+	else
+		snprintf(directory, sizeof(directory), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (slash != NULL)
+		name = slash + 1;
+	if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) > NAME_MAX) {
+		log_error("%s %s must name a file", what, path);
+		return -1;
+	}
+	if (resolve_as_user(what, directory, host_dir, &st) != 0)
+		return -1;
+	for (size_t i = 0; i < lb.config.mount_count; i++) {
+		const struct mount_entry *mount = &lb.config.mounts[i];
+		if (mount->kind == MOUNT_BIND && mount->directory && !(mount->attributes & MOUNT_ATTR_RDONLY) &&
+		    path_within(mount->source, host_dir) && (best == NULL || strlen(mount->source) > strlen(best->source)))
+			best = mount;
+	}
+	if (best == NULL) {
+		log_error("%s %s is not in the working directory or a --bind directory, so the container cannot "
+			  "write it",
+			  what, path);
+		return -1;
+	}
+	if (snprintf(output->inside_dir, sizeof(output->inside_dir), "%s%s", best->target,
+		     host_dir + strlen(best->source)) >= (int)sizeof(output->inside_dir) ||
+	    snprintf(output->inside, sizeof(output->inside), "%s/%s", output->inside_dir, name) >=
+		    (int)sizeof(output->inside) ||
+	    snprintf(output->host, sizeof(output->host), "%s/%s", host_dir, name) >= (int)sizeof(output->host)) {
+		log_error("%s %s: path too long", what, path);
+		return -1;
+	}
+	snprintf(output->name, sizeof(output->name), "%s", name);
+	output->check_dir = true;
+	output->dir_dev = st.st_dev;
+	output->dir_ino = st.st_ino;
+	return 0;
+}
+
+static int check_text(const char *what, const char *text)
+{
+	if (!valid_utf8(text)) {
+		log_error("%s is not valid UTF-8, which the manifest cannot carry", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything the manifest will carry is JSON-safe once it is valid UTF-8 (escaping does the rest). */
+static int check_manifest_text(void)
+{
+	const struct container_config *config = &lb.config;
+	for (char **arg = config->argv; *arg != NULL; arg++)
+		if (check_text("an argument of CMD", *arg) != 0)
+			return -1;
+	for (size_t i = 0; i < config->mount_count; i++)
+		if (check_text("a mount source", config->mounts[i].source) != 0 ||
+		    check_text("a mount target", config->mounts[i].target) != 0)
+			return -1;
+	for (size_t i = 0; i < config->node_count; i++)
+		if (check_text("a symlink in the root", config->nodes[i].link) != 0)
+			return -1;
+	if (check_text("the working directory", config->chdir) != 0 || check_text("--stdout", config->stdout_file.host) != 0 ||
+	    check_text("--stderr", config->stderr_file.host) != 0 ||
+	    check_text("--exit-status-file", config->status_file.host) != 0 || check_text("--netns", lb.netns) != 0 ||
+	    (lb.state_dir_option != NULL && check_text("--state-dir", lb.state_dir_option) != 0))
+		return -1;
+	return 0;
+}
+
+static int open_netns(void)
+{
+	struct stat st;
+	if (lb.netns_option == NULL)
+		return 0;
+	if (realpath(lb.netns_option, lb.netns) == NULL || stat(lb.netns, &st) != 0) {
+		log_errno("network namespace %s", lb.netns_option);
+		return -1;
+	}
+	lb.config.netns_fd = open(lb.netns, O_RDONLY | O_CLOEXEC);
+	if (lb.config.netns_fd < 0) {
+		log_errno("open the network namespace %s", lb.netns);
+		return -1;
+	}
+	return 0;
+}
+
+/* The container description, in mount order; the mount points follow from the mounts. */
+static int build_config(void)
+{
+	if (add_system_entries() != 0 ||
+	    add_mount(MOUNT_PROC, "", "", "/proc", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0 ||
+	    add_devices() != 0 || add_init() != 0 ||
+	    add_mount(MOUNT_TMPFS, "", "", "/dev/shm", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0 ||
+	    add_mount(MOUNT_TMPFS, "", "", "/tmp", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0 ||
+	    add_working_directory() != 0 || add_binds() != 0)
+		return -1;
+	for (size_t i = 0; i < lb.config.mount_count; i++) {
+		const struct mount_entry *mount = &lb.config.mounts[i];
+		if (add_node(mount->directory ? NODE_DIRECTORY : NODE_FILE, mount->target, "") != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(device_links) / sizeof(device_links[0]); i++)
+		if (add_node(NODE_SYMLINK, device_links[i].path, device_links[i].link) != 0)
+			return -1;
+	if (map_output(&lb.config.stdout_file, "--stdout", lb.stdout_option ? lb.stdout_option : "/dev/null", true) != 0 ||
+	    map_output(&lb.config.stderr_file, "--stderr", lb.stderr_option ? lb.stderr_option : "/dev/null", true) != 0 ||
+	    (lb.status_option != NULL &&
+	     map_output(&lb.config.status_file, "--exit-status-file", lb.status_option, false) != 0))
+		return -1;
+	return open_netns();
+}
+
+static int make_directory(const char *path, bool may_exist)
+{
+	if (mkdir(path, 0755) == 0 || (may_exist && errno == EEXIST))
+		return 0;
+	log_errno("create %s", path);
+	return -1;
+}
+
+static int join_path(char destination[PATH_MAX], const char *directory, const char *name)
+{
+	if (snprintf(destination, PATH_MAX, "%s/%s", directory, name) >= PATH_MAX) {
+		log_error("path too long: %.64s.../%s", directory, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The state directory holds the root's mount point and, by default, the manifest; it is removed
+ * when the container ends. The default one is named after this process, so one left behind by a
+ * launcher that was killed is stale by construction and is cleared. */
+static int prepare_state_dir(void)
+{
+	if (lb.state_dir_option != NULL) {
+		if (!normalised_absolute(lb.state_dir_option) || copy_path(lb.state_dir, lb.state_dir_option) != 0) {
+			log_error("--state-dir %s must be an absolute, normalised path", lb.state_dir_option);
+			return -1;
+		}
+	} else {
+		char stale[PATH_MAX];
+		if (make_directory("/run/lifeboat", true) != 0 || make_directory(STATE_BASE, true) != 0)
+			return -1;
+		snprintf(lb.state_dir, sizeof(lb.state_dir), "%s/%d", STATE_BASE, (int)getpid());
+		if (join_path(stale, lb.state_dir, MANIFEST_NAME) != 0)
+			return -1;
+		unlink(stale);
+		if (join_path(stale, lb.state_dir, "root") != 0)
+			return -1;
+		rmdir(stale);
+		rmdir(lb.state_dir);
+	}
+	if (make_directory(lb.state_dir, false) != 0)
+		return -1;
+	lb.state_dir_created = true;
+	if (join_path(lb.config.root, lb.state_dir, "root") != 0 || make_directory(lb.config.root, false) != 0)
+		return -1;
+	lb.root_created = true;
+	if (lb.manifest_option != NULL)
+		return copy_path(lb.manifest, lb.manifest_option);
+	return join_path(lb.manifest, lb.state_dir, MANIFEST_NAME);
+}
+
+static void json_string(FILE *file, const char *text)
+{
+	fputc('"', file);
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(file, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(file, "\\u%04x", *p);
+		else
+			fputc(*p, file);
+	}
+	fputc('"', file);
+}
+
+static void json_member(FILE *file, const char *name, const char *value)
+{
+	fprintf(file, "  \"%s\": ", name);
+	if (value != NULL)
+		json_string(file, value);
+	else
+		fputs("null", file);
+	fputs(",\n", file);
+}
+
+static void print_manifest(FILE *file)
+{
+	const struct container_config *config = &lb.config;
+	const char *separator = "";
+	fprintf(file, "{\n  \"version\": %d,\n  \"init-pid\": %d,\n  \"uid\": %u,\n  \"gid\": %u,\n", MANIFEST_VERSION,
+		(int)lb.init_pid, (unsigned)config->uid, (unsigned)config->gid);
+	json_member(file, "root", config->root);
+	json_member(file, "netns", lb.netns[0] != '\0' ? lb.netns : NULL);
+	fputs("  \"skeleton\": [", file);
+	for (size_t i = 0; i < config->node_count; i++, separator = ",") {
+		const struct node *node = &config->nodes[i];
+		fprintf(file, "%s\n    {\"path\": ", separator);
+		json_string(file, node->path);
+		fprintf(file, ", \"type\": \"%s\"", node_type_names[node->type]);
+		if (node->type == NODE_SYMLINK) {
+			fputs(", \"target\": ", file);
+			json_string(file, node->link);
+		}
+		fputs("}", file);
+	}
+	fputs("\n  ],\n  \"mounts\": [", file);
+	separator = "";
+	for (size_t i = 0; i < config->mount_count; i++) {
+		const struct mount_entry *mount = &config->mounts[i];
+		if (mount->kind != MOUNT_BIND)
+			continue;
+		fprintf(file, "%s\n    {\"key\": ", separator);
+		json_string(file, mount->key);
+		fputs(", \"source\": ", file);
+		json_string(file, mount->source);
+		fputs(", \"target\": ", file);
+		json_string(file, mount->target);
+		fprintf(file, ", \"read-only\": %s}", (mount->attributes & MOUNT_ATTR_RDONLY) ? "true" : "false");
+		separator = ",";
+	}
+	fputs("\n  ],\n", file);
+	json_member(file, "chdir", config->chdir);
+	json_member(file, "stdout", config->stdout_file.host);
+	json_member(file, "stderr", config->stderr_file.host);
+	json_member(file, "exit-status-file", config->status_file.set ? config->status_file.host : NULL);
+	fputs("  \"argv\": [", file);
+	separator = "";
+	for (char **arg = config->argv; *arg != NULL; arg++, separator = ", ") {
+		fputs(separator, file);
+		json_string(file, *arg);
+	}
+	fputs("]\n}\n", file);
+}
+
+/* Written to a temporary file and renamed: the agent sees a whole manifest or none. */
+static int write_manifest(void)
+{
+	char temporary[PATH_MAX];
+	FILE *file = NULL;
+	int fd = -1;
+	if (snprintf(temporary, sizeof(temporary), "%s.XXXXXX", lb.manifest) >= (int)sizeof(temporary)) {
+		log_error("manifest path %s too long", lb.manifest);
+		return -1;
+	}
+	fd = mkostemp(temporary, O_CLOEXEC);
+	if (fd < 0) {
+		log_errno("create %s", temporary);
+		return -1;
+	}
+	if (fchmod(fd, 0644) != 0)
+		goto fail;
+	file = fdopen(fd, "w");
+	if (file == NULL)
+		goto fail;
+	fd = -1;
+	print_manifest(file);
+	if (fflush(file) != 0 || ferror(file) || fsync(fileno(file)) != 0)
+		goto fail;
+	if (fclose(file) != 0) {
+		file = NULL;
+		goto fail;
+	}
+	file = NULL;
+	if (rename(temporary, lb.manifest) != 0)
+		goto fail;
+	lb.manifest_written = true;
+	return 0;
+fail:
+	log_errno("write the manifest %s", lb.manifest);
+	if (file != NULL)
+		fclose(file);
+	if (fd >= 0)
+		close(fd);
+	unlink(temporary);
+	return -1;
+}
+
+/* Forks the container init into a new PID namespace and waits until it has built the container.
+ * Returns -1 if that failed; lb.init_pid is then set if there is a child to reap. */
+static int start_container(void)
+{
+	int sockets[2] = {-1, -1};
+	char byte = 0;
+	ssize_t count;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
+		log_errno("create the handshake socket");
+		return -1;
+	}
+	lb.sync_fd = sockets[0];
+	lb.config.sync_fd = sockets[1];
+	/* Applies to children only: the first one is PID 1 of the new namespace. */
+	if (unshare(CLONE_NEWPID) != 0) {
+		log_errno("create a PID namespace");
+		return -1;
+	}
+	lb.init_pid = fork();
+	if (lb.init_pid < 0) {
+		log_errno("fork the container init");
+		return -1;
+	}
+	if (lb.init_pid == 0) {
+		/* The init must see end-of-file when the outer process dies, so drops this end. */
+		close(lb.sync_fd);
+		_exit(container_main(&lb.config));
+	}
+	close(lb.config.sync_fd);
+	lb.config.sync_fd = -1;
+	if (lb.config.netns_fd >= 0)
+		close(lb.config.netns_fd);
+	lb.config.netns_fd = -1;
+	count = read(lb.sync_fd, &byte, 1);
+	if (count != 1 || byte != SYNC_READY) {
+		/* The init has said why on stderr. */
+		return -1;
+	}
+	return 0;
+}
+
+static int release_container(void)
+{
+	char byte = SYNC_GO;
+	if (write(lb.sync_fd, &byte, 1) != 1) {
+		log_errno("start the command");
+		return -1;
+	}
+	close(lb.sync_fd);
+	lb.sync_fd = -1;
+	return 0;
+}
+
+/* Forwards signals to the init until it exits; returns its exit code. */
+static int wait_for_container(void)
+{
+	sigset_t signals;
+	forwarded_signals(&signals);
+	for (;;) {
+		siginfo_t info;
+		int status;
+		pid_t pid;
+		int signal = sigwaitinfo(&signals, &info);
+		if (signal < 0) {
+			if (errno == EINTR)
+				continue;
+			log_errno("wait for signals");
+			return EXIT_LAUNCH_FAILED;
+		}
+		if (signal != SIGCHLD) {
+			if (kill(lb.init_pid, signal) != 0 && errno != ESRCH)
+				log_errno("forward signal %d to the container", signal);
+			continue;
+		}
+		/* SIGCHLD also comes when the init stops (a CRIU dump with --leave-stopped). */
+		pid = waitpid(lb.init_pid, &status, WNOHANG);
+		if (pid == 0)
+			continue;
+		if (pid < 0) {
+			log_errno("wait for the container init");
+			return EXIT_LAUNCH_FAILED;
+		}
+		lb.init_pid = -1;
+		return exit_code_of(status);
+	}
+}
+
+static void cleanup(void)
+{
+	if (lb.sync_fd >= 0)
+		close(lb.sync_fd);
+	lb.sync_fd = -1;
+	if (lb.config.netns_fd >= 0)
+		close(lb.config.netns_fd);
+	lb.config.netns_fd = -1;
+	/* The manifest names a pid that is gone now; left behind, it could name someone else's. */
+	if (lb.manifest_written && unlink(lb.manifest) != 0)
+		log_errno("remove %s", lb.manifest);
+	if (lb.root_created && rmdir(lb.config.root) != 0)
+		log_errno("remove %s", lb.config.root);
+	if (lb.state_dir_created && rmdir(lb.state_dir) != 0)
+		log_errno("remove %s", lb.state_dir);
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t signals;
+	int code = EXIT_LAUNCH_FAILED;
+	if (argc > 1 && strcmp(argv[1], INIT_OPTION) == 0)
+		return init_main(argc, argv);
+	if (ensure_standard_fds() != 0)
+		return EXIT_LAUNCH_FAILED;
+	/* Nothing inherited reaches the container (CRIU cannot dump a descriptor of the host's). */
+	if (close_range(3, ~0U, 0) != 0) {
+		log_errno("close inherited descriptors");
+		return EXIT_LAUNCH_FAILED;
+	}
+	/* Blocked from the start: a signal sent while the container is being built is forwarded
+	 * once it runs instead of killing the launcher half-way. */
+	forwarded_signals(&signals);
+	if (sigprocmask(SIG_BLOCK, &signals, NULL) != 0) {
+		log_errno("block signals");
+		return EXIT_LAUNCH_FAILED;
+	}
+	if (parse_options(argc, argv) != 0 || check_caller() != 0 || build_config() != 0 ||
+	    check_manifest_text() != 0 || prepare_state_dir() != 0)
+		goto done;
+	if (start_container() != 0) {
+		if (lb.init_pid > 0)
+			code = wait_for_container();
+		goto done;
+	}
+	if (write_manifest() != 0 || release_container() != 0) {
+		kill(lb.init_pid, SIGKILL);
+		wait_for_container();
+		goto done;
+	}
+	code = wait_for_container();
+done:
+	cleanup();
+	return code;
+}

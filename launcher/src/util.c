@@ -1,0 +1,145 @@
+/* Helpers shared by the outer process and the container init: logging, switching the effective
+ * ids, the signal set, exit codes and path and text checks. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+static void log_message(int error, const char *format, va_list args)
+{
+	/* One write per message, so lines from the outer process and the init do not interleave. */
+	char text[1024];
+	int length = snprintf(text, sizeof(text), LOG_PREFIX);
+	if (length >= 0 && (size_t)length < sizeof(text))
+		length += vsnprintf(text + length, sizeof(text) - length, format, args);
+	if (length >= 0 && (size_t)length < sizeof(text) && error != 0)
+		length += snprintf(text + length, sizeof(text) - length, ": %s", strerror(error));
+	if (length < 0 || (size_t)length >= sizeof(text) - 1)
+		length = sizeof(text) - 2;
+	text[length] = '\n';
+	if (write(STDERR_FILENO, text, length + 1) < 0)
+		return; /* nowhere left to report to */
+}
+
+void log_error(const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	log_message(0, format, args);
+	va_end(args);
+}
+
+void log_errno(const char *format, ...)
+{
+	int error = errno;
+	va_list args;
+	va_start(args, format);
+	log_message(error, format, args);
+	va_end(args);
+}
+
+/*
+ * Act with the caller's identity for file system access (paths the caller named are resolved
+ * and opened only as far as the caller may), keeping root in the saved ids to come back.
+ * Group first: once the effective uid is not 0, the group can no longer be changed.
+ */
+int become_user(uid_t uid, gid_t gid)
+{
+	if (setresgid(-1, gid, -1) != 0) {
+		log_errno("switch effective group to %u", (unsigned)gid);
+		return -1;
+	}
+	if (setresuid(-1, uid, -1) != 0) {
+		log_errno("switch effective user to %u", (unsigned)uid);
+		return -1;
+	}
+	return 0;
+}
+
+int become_root(void)
+{
+	if (setresuid(-1, 0, -1) != 0) {
+		log_errno("switch effective user back to root");
+		return -1;
+	}
+	if (setresgid(-1, 0, -1) != 0) {
+		log_errno("switch effective group back to root");
+		return -1;
+	}
+	return 0;
+}
+
+/* The signals the outer process passes to the init and the init passes to CMD, plus SIGCHLD:
+ * both wait for these with sigwaitinfo(), so they stay blocked. */
+void forwarded_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGCONT);
+	sigaddset(set, SIGCHLD);
+}
+
+/* A shell's convention: the exit code, or 128 + the signal that killed the process. */
+int exit_code_of(int wait_status)
+{
+	if (WIFEXITED(wait_status))
+		return WEXITSTATUS(wait_status);
+	if (WIFSIGNALED(wait_status))
+		return 128 + WTERMSIG(wait_status);
+	return EXIT_LAUNCH_FAILED;
+}
+
+/* Whether PATH is DIRECTORY or below it; both absolute and normalised. */
+bool path_within(const char *directory, const char *path)
+{
+	size_t length = strlen(directory);
+	if (strcmp(directory, "/") == 0)
+		return path[0] == '/';
+	return strncmp(directory, path, length) == 0 && (path[length] == '\0' || path[length] == '/');
+}
+
+/* The manifest is JSON, which carries Unicode text only: a path or argument that is not valid
+ * UTF-8 cannot be written into it faithfully, so it is refused up front. */
+bool valid_utf8(const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	while (*p != '\0') {
+		unsigned int code;
+		int follow;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xe0) == 0xc0) {
+			code = *p & 0x1f;
+			follow = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			code = *p & 0x0f;
+			follow = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			code = *p & 0x07;
+			follow = 3;
+		} else {
+			return false;
+		}
+		p++;
+		for (int i = 0; i < follow; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			code = (code << 6) | (*p & 0x3f);
+		}
+		/* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8. */
+		if ((follow == 1 && code < 0x80) || (follow == 2 && code < 0x800) ||
+		    (follow == 3 && code < 0x10000) || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+			return false;
+	}
+	return true;
+}
