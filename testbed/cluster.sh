@@ -180,9 +180,16 @@ http:
   address: $(node_address "$node")
   port: $AGENT_HTTP_PORT
 CONF
-    in_node "$node" setsid java -jar "$AGENT_JAR" agent --config "$dir/agent.yaml" \
-        </dev/null >"$TESTBED_RUN/log/agent-$node.log" 2>&1 &
-    echo $! > "$dir/agent.pid"
+    # setsid --fork: the agent outlives this script and its terminal, as a daemon would; its pid
+    # is then read back from the process table, since $! would name the short-lived parent.
+    in_node "$node" setsid --fork java -jar "$AGENT_JAR" agent --config "$dir/agent.yaml" \
+        </dev/null >"$TESTBED_RUN/log/agent-$node.log" 2>&1
+    wait_for 10 agent_pid "$node" || die "the agent on $node did not start: $(tail -5 "$TESTBED_RUN/log/agent-$node.log")"
+    agent_pid "$node" > "$dir/agent.pid"
+}
+
+agent_pid() {
+    pgrep -f -- "agent --config $(node_dir "$1")/agent.yaml\$"
 }
 
 agent_healthy() {
