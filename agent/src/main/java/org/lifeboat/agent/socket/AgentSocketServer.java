@@ -24,6 +24,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import jnr.unixsocket.Credentials;
@@ -49,12 +50,13 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * line within its request timeout ({@link #REQUEST_TIMEOUT} in the agent) or is closed; at most {@link #HANDLER_THREADS} connections are
  * served at once and {@link #WAITING_CONNECTIONS} wait, beyond that a connection gets "busy". A
  * malformed, oversized, unauthorised or unknown request gets its error reply and its connection is
- * closed; everyone else is still served.
+ * closed; everyone else is still served. The request timeout covers writing the reply too, so a
+ * peer that never reads its replies cannot hold a handler thread either.
  */
 public final class AgentSocketServer implements LifeCycleComponent {
 
     public static final int MAX_LINE_BYTES = 64 * 1024;
-    /** How long a connection may take to send one request line: slurmstepd sends it at once. */
+    /** How long a connection may take to send one request line and take its reply: slurmstepd does both at once. */
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
     static final int HANDLER_THREADS = 8;
     // A 500-task job array starting at once must not be turned away: its registrations queue here.
@@ -177,37 +179,63 @@ public final class AgentSocketServer implements LifeCycleComponent {
 
     private void serve(UnixSocketChannel connection) {
         PeerCredentials peer = null;
-        try (connection) {
+        AtomicBoolean cutOff = new AtomicBoolean();
+        try {
             peer = credentials(connection);
             InputStream input = new BufferedInputStream(Channels.newInputStream(connection));
             OutputStream output = Channels.newOutputStream(connection);
             while (!stopping) {
-                ScheduledFuture<?> deadline = watchdog.schedule(() -> closeQuietly(connection),
-                        requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                Line line;
+                // The deadline covers reading the line and writing its reply.
+                ScheduledFuture<?> deadline = watchdog.schedule(() -> {
+                    cutOff.set(true);
+                    shutDown(connection);
+                }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
                 try {
-                    line = readLine(input);
+                    Line line = readLine(input);
+                    // A line cut short by the deadline is not a request, even if what arrived parses.
+                    if (line.endOfStream() || cutOff.get()) {
+                        return;
+                    }
+                    Reply reply = line.tooLarge() ? handler.tooLarge(peer, MAX_LINE_BYTES) : handler.handle(peer, line.text());
+                    count(reply);
+                    output.write((reply.line() + "\n").getBytes(StandardCharsets.UTF_8));
+                    output.flush();
+                    if (!reply.succeeded()) {
+                        return;
+                    }
                 } finally {
                     deadline.cancel(false);
                 }
-                if (line.endOfStream()) {
-                    return;
-                }
-                Reply reply = line.tooLarge() ? handler.tooLarge(peer, MAX_LINE_BYTES) : handler.handle(peer, line.text());
-                count(reply);
-                output.write((reply.line() + "\n").getBytes(StandardCharsets.UTF_8));
-                output.flush();
-                if (!reply.succeeded()) {
-                    return;
-                }
             }
         } catch (IOException e) {
-            // The peer went away or the watchdog closed a connection that stalled: nothing to answer.
+            // The peer went away or the watchdog cut off a connection that stalled: nothing to answer.
             LOG.fine(() -> "connection ended: " + e.getMessage());
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "request from " + peer + " failed unexpectedly", e);
         } finally {
             openConnections.remove(connection);
+            synchronized (connection) {
+                closeQuietly(connection);
+            }
+        }
+    }
+
+    /**
+     * Ends a stalled connection's reading and writing, which wakes its thread; that thread closes it.
+     * Closing it here would free its descriptor for reuse by a new connection while its thread may
+     * still read or write that number.
+     */
+    private static void shutDown(UnixSocketChannel connection) {
+        synchronized (connection) {
+            if (!connection.isOpen()) {
+                return;
+            }
+            try {
+                connection.shutdownInput();
+                connection.shutdownOutput();
+            } catch (IOException e) {
+                LOG.fine(() -> "shutting down a stalled connection failed: " + e.getMessage());
+            }
         }
     }
 

@@ -59,7 +59,7 @@ class AgentSocketServerRandomInputTest {
                 Clock.systemUTC());
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AgentSocketServer server = new AgentSocketServer(socket, new RequestHandler(registry, new Authorizer(64030)),
-                meters, Duration.ofSeconds(2));
+                meters, AgentSocketServer.REQUEST_TIMEOUT);
         int threadsBefore = Thread.activeCount();
         AtomicInteger repliesReceived = new AtomicInteger();
         List<String> problems;

@@ -256,13 +256,74 @@ class AgentSocketServerTest {
     }
 
     @Test
+    void clientsThatNeverReadTheirRepliesCannotTieUpTheAgent() throws Exception {
+        start(Duration.ofMillis(300));
+        // Each connection asks for far more replies than the socket buffers hold and reads none.
+        byte[] flood = (STATUS + "\n").repeat(30_000).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        List<RawConnection> flooding = new ArrayList<>();
+        List<Thread> senders = new ArrayList<>();
+        try {
+            for (int i = 0; i < AgentSocketServer.HANDLER_THREADS; i++) {
+                RawConnection connection = RawConnection.open(socket);
+                flooding.add(connection);
+                Thread sender = new Thread(() -> connection.send(flood), "flooding-client-" + i);
+                sender.setDaemon(true);
+                sender.start();
+                senders.add(sender);
+            }
+
+            try (RawConnection polite = RawConnection.open(socket)) {
+                polite.send(STATUS + "\n");
+                polite.endOutput();
+                RawConnection.Received received = polite.readUntilClosed(WAIT);
+
+                assertEquals(List.of(OK_EMPTY_STATUS), received.lines(), "the agent stopped serving");
+            }
+        } finally {
+            for (RawConnection connection : flooding) {
+                connection.close();
+            }
+            for (Thread sender : senders) {
+                sender.join(5_000);
+            }
+        }
+    }
+
+    @Test
+    void aRequestWhoseNewlineNeverComesIsNotCarriedOutWhenTheTimeoutCutsItOff() throws Exception {
+        for (long job = 1; job <= AgentSocketServer.HANDLER_THREADS; job++) {
+            registry.stepStarted(job, 1000, 100, "batch", 0, 1);
+        }
+        start(Duration.ofMillis(300));
+        List<RawConnection> stalled = new ArrayList<>();
+        try {
+            for (long job = 1; job <= AgentSocketServer.HANDLER_THREADS; job++) {
+                RawConnection connection = RawConnection.open(socket);
+                stalled.add(connection);
+                connection.send("{\"version\":1,\"request\":\"job-end\",\"job\":" + job + "}");
+            }
+            for (RawConnection connection : stalled) {
+                RawConnection.Received received = connection.readUntilClosed(WAIT);
+
+                assertTrue(received.closed());
+                assertEquals("", received.text(), "a line cut off by the timeout was answered");
+            }
+        } finally {
+            for (RawConnection connection : stalled) {
+                connection.close();
+            }
+        }
+        assertEquals(AgentSocketServer.HANDLER_THREADS, registry.size(), "a line cut off by the timeout was carried out");
+    }
+
+    @Test
     void theTimeoutAppliesPerRequestSoAConnectionMayStayWhileItKeepsSending() throws Exception {
-        start(Duration.ofMillis(400));
+        start(Duration.ofMillis(1_000));
 
         try (RawConnection connection = RawConnection.open(socket)) {
             for (int i = 0; i < 4; i++) {
                 connection.send(STATUS + "\n");
-                Thread.sleep(200);
+                Thread.sleep(300);
             }
             connection.endOutput();
 
