@@ -19,6 +19,7 @@ say "installing what is missing and building"
 testbed/deps.sh
 testbed/criu.sh >/dev/null
 make -s -C slurm-hooks
+make -s -C launcher all tests/lifeboat-workload
 mvn -q package -DskipTests
 
 say "bringing the cluster up"

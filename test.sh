@@ -34,6 +34,8 @@ fi
 
 testbed/criu.sh >/dev/null
 make -C slurm-hooks all check
+make -C launcher all tests/lifeboat-workload
+make -C launcher check
 mvn package -DskipTests
 trap 'testbed/cluster.sh down' EXIT
 testbed/cluster.sh up

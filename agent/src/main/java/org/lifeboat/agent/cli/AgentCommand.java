@@ -7,12 +7,29 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.AgentConfigLoader;
+import org.lifeboat.agent.config.PeerConfig;
+import org.lifeboat.agent.container.ContainerLocator;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.container.RestoreRoot;
+import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.CriuCapabilities;
+import org.lifeboat.agent.criu.CriuException;
+import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.MigrationService;
+import org.lifeboat.agent.migration.Migrator;
+import org.lifeboat.agent.migration.TransferMode;
+import org.lifeboat.agent.peer.MungeAuthenticator;
+import org.lifeboat.agent.peer.PeerAuthenticator;
+import org.lifeboat.agent.peer.PeerClient;
+import org.lifeboat.agent.peer.PeerServer;
+import org.lifeboat.agent.peer.UnauthenticatedPeers;
 import org.lifeboat.agent.config.InvalidConfigurationException;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
@@ -53,6 +70,8 @@ final class AgentCommand implements Callable<Integer> {
     static final int EXIT_STARTUP_FAILURE = 1;
     static final int EXIT_INVALID_CONFIGURATION = 3;
 
+    // A control request between agents; a dump of many GiB is a separate, longer wait in the engine.
+    private static final Duration PEER_TIMEOUT = Duration.ofMinutes(30);
     private static final Logger LOG = Logger.getLogger(AgentCommand.class.getName());
 
     private final AgentConfigLoader configLoader;
@@ -92,10 +111,32 @@ final class AgentCommand implements Callable<Integer> {
             Gauge.builder("lifeboat_registered_jobs", registry, JobRegistry::size)
                     .description("Migratable jobs registered on this node")
                     .register(meters);
+            Criu criu = new Criu(config.criuPath(), commands);
+            reportCriu(criu);
+            ContainerProcesses processes = new ContainerProcesses(Path.of("/proc"), commands);
+            PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
+                    ? new MungeAuthenticator(commands, config.peer().mungeSocket())
+                    : new UnauthenticatedPeers();
+            if (!config.peer().authentication().equals(PeerConfig.MUNGE)) {
+                LOG.warning("peer.authentication is 'none': any host that reaches port " + config.peer().port()
+                        + " can drive migrations on this node");
+            }
+            IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
+                    new RestoreRoot(commands), processes, registry);
+            incoming.discardStale();
+            Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
+                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), Clock.systemUTC());
+            MigrationService migrations = new MigrationService(config.nodeName(), registry,
+                    new ContainerLocator(config.containersDirectory(), Path.of("/proc")), new SlurmClient(commands),
+                    config.peer().port(), migrator);
+            TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
-                    new RequestHandler(registry, new Authorizer(slurmUserUid)), meters,
-                    AgentSocketServer.REQUEST_TIMEOUT);
-            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(socketServer, httpServer));
+                    new RequestHandler(registry, new Authorizer(slurmUserUid),
+                            (job, target, mode) -> migrations.migrate(job, target, mode == null ? defaultMode : mode)),
+                    meters, AgentSocketServer.REQUEST_TIMEOUT);
+            PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
+                    peers, incoming);
+            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer));
             lifeCycle.start();
         } catch (IOException | CommandException e) {
             spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());
@@ -106,6 +147,20 @@ final class AgentCommand implements Callable<Integer> {
                 + ", socket " + config.socketPath() + ", http on " + hostAndPort(httpServer.boundAddress()));
         lifeCycle.awaitStop();
         return CommandLine.ExitCode.OK;
+    }
+
+    /** CRIU's version and features, logged once: what migrations may use and what they fall back from. */
+    private static void reportCriu(Criu criu) {
+        try {
+            CriuCapabilities capabilities = criu.probe();
+            LOG.info("CRIU " + capabilities.version() + ", criu check " + (capabilities.checkPassed() ? "passed" : "FAILED")
+                    + ", features " + capabilities.features());
+            if (!capabilities.checkPassed()) {
+                LOG.severe("criu check failed on this node: migrations from and to it will fail");
+            }
+        } catch (CriuException e) {
+            LOG.severe("no usable CRIU, migrations from and to this node will fail: " + e.getMessage());
+        }
     }
 
     private static String hostAndPort(InetSocketAddress address) {

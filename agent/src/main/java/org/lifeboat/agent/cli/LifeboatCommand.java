@@ -30,7 +30,8 @@ public final class LifeboatCommand implements Callable<Integer> {
     public static CommandLine commandLine() {
         return new CommandLine(new LifeboatCommand())
                 .addSubcommand("agent", new AgentCommand(new AgentConfigLoader(), AgentVersion.current()))
-                .addSubcommand("status", new StatusCommand());
+                .addSubcommand("status", new StatusCommand())
+                .addSubcommand("migrate", new MigrateCommand());
     }
 
     @Override

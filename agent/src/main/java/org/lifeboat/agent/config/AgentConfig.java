@@ -7,6 +7,7 @@ import java.net.UnknownHostException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /** The agent's configuration: one instance per agent process, immutable, valid once constructed. */
@@ -18,6 +19,11 @@ public final class AgentConfig {
     private static final String DEFAULT_SOCKET_PATH = "/run/lifeboat/agent.sock";
     // The user Debian's and the RPM-packaged Slurm run slurmctld as (SlurmUser).
     private static final String DEFAULT_SLURM_USER = "slurm";
+    // Where Debian's package and a source install of CRIU put it.
+    private static final String DEFAULT_CRIU_PATH = "/usr/sbin/criu";
+    // lifeboat-run's default --state-dir parent.
+    private static final String DEFAULT_CONTAINERS_DIRECTORY = "/run/lifeboat/containers";
+    private static final String DEFAULT_TRANSFER_MODE = "diskless";
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9._][A-Za-z0-9._-]*\\$?");
     // Node names end up in file names and metric labels, so they are kept to a safe alphabet.
     private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
@@ -27,7 +33,12 @@ public final class AgentConfig {
     private final Path checkpointDirectory;
     private final Path socketPath;
     private final String slurmUser;
+    private final String criuPath;
+    private final Path containersDirectory;
+    private final Path sharedDirectory;
+    private final String transferMode;
     private final HttpConfig http;
+    private final PeerConfig peer;
 
     /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
     @JsonCreator
@@ -37,7 +48,12 @@ public final class AgentConfig {
             @JsonProperty("checkpoint-directory") String checkpointDirectory,
             @JsonProperty("socket-path") String socketPath,
             @JsonProperty("slurm-user") String slurmUser,
-            @JsonProperty("http") HttpConfig http) {
+            @JsonProperty("criu-path") String criuPath,
+            @JsonProperty("containers-directory") String containersDirectory,
+            @JsonProperty("shared-directory") String sharedDirectory,
+            @JsonProperty("transfer-mode") String transferMode,
+            @JsonProperty("http") HttpConfig http,
+            @JsonProperty("peer") PeerConfig peer) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
         this.stateDirectory = requireAbsolute("state-directory",
                 stateDirectory == null ? DEFAULT_STATE_DIRECTORY : stateDirectory);
@@ -45,11 +61,23 @@ public final class AgentConfig {
                 checkpointDirectory == null ? DEFAULT_CHECKPOINT_DIRECTORY : checkpointDirectory);
         this.socketPath = requireAbsolute("socket-path", socketPath == null ? DEFAULT_SOCKET_PATH : socketPath);
         this.slurmUser = requireUserName(slurmUser == null ? DEFAULT_SLURM_USER : slurmUser);
+        this.criuPath = criuPath == null ? DEFAULT_CRIU_PATH : requireAbsolute("criu-path", criuPath).toString();
+        this.containersDirectory = requireAbsolute("containers-directory",
+                containersDirectory == null ? DEFAULT_CONTAINERS_DIRECTORY : containersDirectory);
+        this.sharedDirectory = sharedDirectory == null ? null : requireAbsolute("shared-directory", sharedDirectory);
+        this.transferMode = transferMode == null ? DEFAULT_TRANSFER_MODE : transferMode;
+        if (!this.transferMode.equals("diskless") && !this.transferMode.equals("shared-fs")) {
+            throw new InvalidConfigValueException("transfer-mode", "must be 'diskless' or 'shared-fs', got '" + transferMode + "'");
+        }
+        if (this.transferMode.equals("shared-fs") && this.sharedDirectory == null) {
+            throw new InvalidConfigValueException("transfer-mode", "is 'shared-fs' but no shared-directory is set");
+        }
         this.http = http == null ? HttpConfig.defaults() : http;
+        this.peer = peer == null ? PeerConfig.defaults() : peer;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public String nodeName() {
@@ -75,8 +103,32 @@ public final class AgentConfig {
         return slurmUser;
     }
 
+    /** The CRIU binary (version 4 or later). */
+    public String criuPath() {
+        return criuPath;
+    }
+
+    /** Where lifeboat-run keeps each container's state and manifest (its --state-dir parent). */
+    public Path containersDirectory() {
+        return containersDirectory;
+    }
+
+    /** A directory every node mounts, for shared-fs migrations; empty when the site has none. */
+    public Optional<Path> sharedDirectory() {
+        return Optional.ofNullable(sharedDirectory);
+    }
+
+    /** "diskless" or "shared-fs": the mode a migration uses unless it names one. */
+    public String transferMode() {
+        return transferMode;
+    }
+
     public HttpConfig http() {
         return http;
+    }
+
+    public PeerConfig peer() {
+        return peer;
     }
 
     private static String shortHostName() {
@@ -129,18 +181,26 @@ public final class AgentConfig {
                 && checkpointDirectory.equals(that.checkpointDirectory)
                 && socketPath.equals(that.socketPath)
                 && slurmUser.equals(that.slurmUser)
-                && http.equals(that.http);
+                && criuPath.equals(that.criuPath)
+                && containersDirectory.equals(that.containersDirectory)
+                && Objects.equals(sharedDirectory, that.sharedDirectory)
+                && transferMode.equals(that.transferMode)
+                && http.equals(that.http)
+                && peer.equals(that.peer);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, http);
+        return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
+                containersDirectory, sharedDirectory, transferMode, http, peer);
     }
 
     @Override
     public String toString() {
         return "AgentConfig[nodeName=" + nodeName + ", stateDirectory=" + stateDirectory
                 + ", checkpointDirectory=" + checkpointDirectory + ", socketPath=" + socketPath
-                + ", slurmUser=" + slurmUser + ", http=" + http + "]";
+                + ", slurmUser=" + slurmUser + ", criuPath=" + criuPath + ", containersDirectory=" + containersDirectory
+                + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", http=" + http
+                + ", peer=" + peer + "]";
     }
 }

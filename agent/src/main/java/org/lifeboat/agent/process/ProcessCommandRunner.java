@@ -2,6 +2,7 @@ package org.lifeboat.agent.process;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,13 +23,15 @@ public final class ProcessCommandRunner implements CommandRunner {
     private static final Logger LOG = Logger.getLogger(ProcessCommandRunner.class.getName());
     // Output written just before exit may still be in transit when the time limit is nearly up.
     private static final long MIN_DRAIN_MILLIS = 1_000;
-    // Threads of their own for draining output: the common pool has one thread on a 2-core node, and
-    // a drain waiting behind another for a pipe the child fills would deadlock both.
+    // Threads of their own for feeding input and draining output: the common pool has one thread on a
+    // 2-core node, and a drain waiting behind another for a pipe the child fills would deadlock both.
     private static final ExecutorService OUTPUT_DRAINS = Executors.newCachedThreadPool(runnable -> {
         Thread thread = new Thread(runnable, "lifeboat-command-output");
         thread.setDaemon(true);
         return thread;
     });
+
+    private static final byte[] NO_INPUT = new byte[0];
 
     private final Map<String, String> extraEnvironment;
 
@@ -42,20 +45,31 @@ public final class ProcessCommandRunner implements CommandRunner {
 
     @Override
     public CommandResult run(List<String> command, Duration timeout) throws CommandException {
+        return run(command, timeout, NO_INPUT);
+    }
+
+    @Override
+    public CommandResult run(List<String> command, Duration timeout, byte[] standardInput) throws CommandException {
         Objects.requireNonNull(command, "command");
         Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(standardInput, "standardInput");
         if (command.isEmpty()) {
             throw new IllegalArgumentException("empty command");
         }
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().putAll(extraEnvironment);
-        builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        if (standardInput.length == 0) {
+            builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
         long started = System.nanoTime();
         Process process;
         try {
             process = builder.start();
         } catch (IOException e) {
             throw new CommandException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
+        }
+        if (standardInput.length > 0) {
+            feed(process, standardInput, command.get(0));
         }
         // Both streams are drained concurrently: a child blocked on a full stderr pipe would never exit.
         CompletableFuture<String> stdout = drain(process.getInputStream());
@@ -93,6 +107,22 @@ public final class ProcessCommandRunner implements CommandRunner {
         CommandResult result = new CommandResult(command, process.exitValue(), out, err);
         LOG.fine(() -> String.join(" ", command) + " exited " + result.exitCode());
         return result;
+    }
+
+    /**
+     * Writes the input on a thread of its own and closes the pipe, so the child sees its end: input
+     * larger than the pipe's buffer would otherwise block this thread while the child waits for us
+     * to read its output.
+     */
+    private static void feed(Process process, byte[] standardInput, String program) {
+        OUTPUT_DRAINS.execute(() -> {
+            try (OutputStream input = process.getOutputStream()) {
+                input.write(standardInput);
+            } catch (IOException e) {
+                // The child exited or closed its input without reading it all; its exit code tells.
+                LOG.fine(() -> program + " did not read all of its standard input: " + e.getMessage());
+            }
+        });
     }
 
     private static CompletableFuture<String> drain(InputStream stream) {

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.logging.Logger;
+import org.lifeboat.agent.container.ContainerManifest;
 
 /**
  * The migratable work on this node. Every change is saved before it is acknowledged, so an agent
@@ -75,6 +76,26 @@ public final class JobRegistry {
             throw new RegistryException(RegistryException.Reason.UNKNOWN_STEP, "job " + jobId + " has no step " + step + " on this node");
         }
         return commit(job.withoutStep(step));
+    }
+
+    /** Keeps a copy of the job's container manifest, found below its task processes. */
+    public synchronized JobRecord containerFound(long jobId, ContainerManifest manifest) throws RegistryException, IOException {
+        return commit(requireJob(jobId).withContainer(manifest));
+    }
+
+    /**
+     * A container restored here from another node: the job now has work on this node, though no
+     * Slurm step registered it here (yet).
+     */
+    public synchronized JobRecord restoredHere(long jobId, int uid, int gid, ContainerManifest manifest) throws IOException {
+        JobRecord existing = jobs.get(jobId);
+        JobRecord job = existing != null ? existing : new JobRecord(jobId, uid, gid, Map.of(), now());
+        return commit(job.withContainer(manifest));
+    }
+
+    /** The job's container left this node for another: nothing of it remains here. */
+    public synchronized void migratedAway(long jobId) throws IOException {
+        jobEnded(jobId);
     }
 
     /** The job ended on this node (its epilog ran). Unknown jobs are fine: the epilog may repeat. */

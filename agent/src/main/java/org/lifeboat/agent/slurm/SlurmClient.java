@@ -22,6 +22,18 @@ public final class SlurmClient {
         this.commands = Objects.requireNonNull(commands, "commands");
     }
 
+    /** The address other nodes reach the node at: its NodeAddr (its name when none is set). */
+    public String nodeAddress(String node) throws CommandException {
+        List<String> command = List.of("scontrol", "--oneliner", "show", "node", node);
+        String output = commands.run(command, QUERY_TIMEOUT).requireSuccess().stdout();
+        for (String field : output.strip().split("\\s+")) {
+            if (field.startsWith("NodeAddr=")) {
+                return field.substring("NodeAddr=".length());
+            }
+        }
+        throw new CommandException(String.join(" ", command) + " printed no NodeAddr: " + output.strip());
+    }
+
     /** Ids of the jobs that Slurm says are active on the node. */
     public Set<Long> activeJobsOn(String node) throws CommandException {
         // %A is the numeric job id even for array tasks, where %i would print "123_4".

@@ -50,13 +50,13 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * line within its request timeout ({@link #REQUEST_TIMEOUT} in the agent) or is closed; at most {@link #HANDLER_THREADS} connections are
  * served at once and {@link #WAITING_CONNECTIONS} wait, beyond that a connection gets "busy". A
  * malformed, oversized, unauthorised or unknown request gets its error reply and its connection is
- * closed; everyone else is still served. The request timeout covers writing the reply too, so a
- * peer that never reads its replies cannot hold a handler thread either.
+ * closed; everyone else is still served. The request timeout applies to writing the reply too, so
+ * a peer that never reads its replies cannot hold a handler thread either.
  */
 public final class AgentSocketServer implements LifeCycleComponent {
 
     public static final int MAX_LINE_BYTES = 64 * 1024;
-    /** How long a connection may take to send one request line and take its reply: slurmstepd does both at once. */
+    /** How long a connection may take to send one request line, and to take its reply: slurmstepd does both at once. */
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
     static final int HANDLER_THREADS = 8;
     // A 500-task job array starting at once must not be turned away: its registrations queue here.
@@ -185,26 +185,24 @@ public final class AgentSocketServer implements LifeCycleComponent {
             InputStream input = new BufferedInputStream(Channels.newInputStream(connection));
             OutputStream output = Channels.newOutputStream(connection);
             while (!stopping) {
-                // The deadline covers reading the line and writing its reply.
-                ScheduledFuture<?> deadline = watchdog.schedule(() -> {
-                    cutOff.set(true);
-                    shutDown(connection);
-                }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                try {
-                    Line line = readLine(input);
-                    // A line cut short by the deadline is not a request, even if what arrived parses.
-                    if (line.endOfStream() || cutOff.get()) {
-                        return;
-                    }
-                    Reply reply = line.tooLarge() ? handler.tooLarge(peer, MAX_LINE_BYTES) : handler.handle(peer, line.text());
-                    count(reply);
+                // Reading the line and writing its reply each have a deadline; carrying the request
+                // out does not, since a migration takes as long as it takes.
+                Line line;
+                try (Deadline reading = startDeadline(connection, cutOff)) {
+                    line = readLine(input);
+                }
+                // A line cut short by the deadline is not a request, even if what arrived parses.
+                if (line.endOfStream() || cutOff.get()) {
+                    return;
+                }
+                Reply reply = line.tooLarge() ? handler.tooLarge(peer, MAX_LINE_BYTES) : handler.handle(peer, line.text());
+                count(reply);
+                try (Deadline writing = startDeadline(connection, cutOff)) {
                     output.write((reply.line() + "\n").getBytes(StandardCharsets.UTF_8));
                     output.flush();
-                    if (!reply.succeeded()) {
-                        return;
-                    }
-                } finally {
-                    deadline.cancel(false);
+                }
+                if (!reply.succeeded()) {
+                    return;
                 }
             }
         } catch (IOException e) {
@@ -218,6 +216,21 @@ public final class AgentSocketServer implements LifeCycleComponent {
                 closeQuietly(connection);
             }
         }
+    }
+
+    private Deadline startDeadline(UnixSocketChannel connection, AtomicBoolean cutOff) {
+        ScheduledFuture<?> timer = watchdog.schedule(() -> {
+            cutOff.set(true);
+            shutDown(connection);
+        }, requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        return () -> timer.cancel(false);
+    }
+
+    /** A running request timeout; closing it cancels it. */
+    @FunctionalInterface
+    private interface Deadline extends AutoCloseable {
+        @Override
+        void close();
     }
 
     /**

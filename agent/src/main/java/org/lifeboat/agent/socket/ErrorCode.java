@@ -18,6 +18,10 @@ public enum ErrorCode {
     UNKNOWN_STEP("unknown-step"),
     /** The request contradicts the registry (e.g. another owner for a known job). */
     CONFLICT("conflict"),
+    /** The job runs nothing this agent can migrate (no container started by lifeboat-run). */
+    NO_CONTAINER("no-container"),
+    /** Slurm does not know the node named. */
+    UNKNOWN_NODE("unknown-node"),
     /** The agent has too many connections in progress; try again. */
     BUSY("busy"),
     /** The agent failed (e.g. could not save its state); the request had no effect. */
@@ -31,5 +35,15 @@ public enum ErrorCode {
 
     public String wireName() {
         return wireName;
+    }
+
+    /** The protocol error for a migration that could not start (MigrationException's codes). */
+    static ErrorCode fromMigration(String code) {
+        for (ErrorCode candidate : values()) {
+            if (candidate.wireName.equals(code)) {
+                return candidate;
+            }
+        }
+        return INTERNAL;
     }
 }

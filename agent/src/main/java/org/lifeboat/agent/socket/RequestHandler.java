@@ -15,6 +15,9 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.logging.Logger;
 import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryException;
@@ -34,6 +37,7 @@ public final class RequestHandler {
 
     private final JobRegistry registry;
     private final Authorizer authorizer;
+    private final JobMigrations migrations;
     // One object per line: anything after it (a second object, stray text) makes the line malformed.
     private final ObjectMapper json = AgentJson.mapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final Map<String, RequestType> requestTypes = Map.of(
@@ -42,11 +46,13 @@ public final class RequestHandler {
             "step-end", new RequestType(Set.of("job", "step"), this::stepEnd),
             "job-end", new RequestType(Set.of("job"), this::jobEnd),
             "status", new RequestType(Set.of(), this::status),
-            "job", new RequestType(Set.of("job"), this::job));
+            "job", new RequestType(Set.of("job"), this::job),
+            "migrate", new RequestType(Set.of("job", "to", "mode"), this::migrate));
 
-    public RequestHandler(JobRegistry registry, Authorizer authorizer) {
+    public RequestHandler(JobRegistry registry, Authorizer authorizer, JobMigrations migrations) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
+        this.migrations = Objects.requireNonNull(migrations, "migrations");
     }
 
     public Reply handle(PeerCredentials peer, String line) {
@@ -209,6 +215,37 @@ public final class RequestHandler {
             throw new ProtocolException(ErrorCode.NOT_PERMITTED, "job " + jobId + " is not yours: not permitted");
         }
         return jobReply(job);
+    }
+
+    private ObjectNode migrate(PeerCredentials peer, ObjectNode message) throws ProtocolException {
+        long jobId = number(message, "job", 1, MAX_JOB_ID);
+        JsonNode to = message.get("to");
+        if (to == null || !to.isTextual() || !to.textValue().matches("[A-Za-z0-9._-]{1,255}")) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "\"to\" must be a node name");
+        }
+        TransferMode mode = null;
+        if (message.has("mode")) {
+            try {
+                mode = TransferMode.fromWireName(message.get("mode").asText());
+            } catch (IllegalArgumentException e) {
+                throw new ProtocolException(ErrorCode.MALFORMED, e.getMessage());
+            }
+        }
+        JobRecord job = registry.job(jobId).orElseThrow(() ->
+                new ProtocolException(ErrorCode.UNKNOWN_JOB, "job " + jobId + " is not registered on this node"));
+        if (!authorizer.mayAccess(peer, job)) {
+            throw new ProtocolException(ErrorCode.NOT_PERMITTED, "job " + jobId + " is not yours: not permitted");
+        }
+        LOG.info("migration of job " + jobId + " to " + to.textValue() + " asked by " + peer);
+        MigrationReport report;
+        try {
+            report = migrations.migrate(jobId, to.textValue(), mode);
+        } catch (MigrationException e) {
+            throw new ProtocolException(ErrorCode.fromMigration(e.code()), e.getMessage());
+        }
+        ObjectNode reply = json.createObjectNode();
+        reply.set("migration", json.valueToTree(report));
+        return reply;
     }
 
     // --- helpers ----------------------------------------------------------------------------------

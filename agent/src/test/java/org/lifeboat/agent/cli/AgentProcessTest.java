@@ -47,6 +47,7 @@ class AgentProcessTest {
                 + "checkpoint-directory: " + checkpoints + "\n"
                 + "socket-path: " + directory.resolve("agent.sock") + "\n"
                 + "slurm-user: root\n"
+                + "peer:\n  address: 127.0.0.1\n  port: 0\n  authentication: none\n"
                 + "http:\n  address: 127.0.0.1\n  port: " + port + "\n");
         Path output = directory.resolve("agent.log");
 

@@ -35,6 +35,15 @@ class AgentConfigLoaderTest {
                 + "checkpoint-directory: /dev/shm/lifeboat\n"
                 + "socket-path: /var/run/lifeboat.sock\n"
                 + "slurm-user: 64030\n"
+                + "criu-path: /opt/criu/sbin/criu\n"
+                + "containers-directory: /var/run/containers\n"
+                + "shared-directory: /shared/lifeboat\n"
+                + "transfer-mode: shared-fs\n"
+                + "peer:\n"
+                + "  address: 10.0.0.7\n"
+                + "  port: 19465\n"
+                + "  authentication: none\n"
+                + "  munge-socket: /var/run/munge/m.sock\n"
                 + "http:\n"
                 + "  address: 10.1.2.3\n"
                 + "  port: 19464\n"));
@@ -44,6 +53,11 @@ class AgentConfigLoaderTest {
         assertEquals(Path.of("/dev/shm/lifeboat"), config.checkpointDirectory());
         assertEquals(Path.of("/var/run/lifeboat.sock"), config.socketPath());
         assertEquals("64030", config.slurmUser());
+        assertEquals("/opt/criu/sbin/criu", config.criuPath());
+        assertEquals(Path.of("/var/run/containers"), config.containersDirectory());
+        assertEquals(java.util.Optional.of(Path.of("/shared/lifeboat")), config.sharedDirectory());
+        assertEquals("shared-fs", config.transferMode());
+        assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock"), config.peer());
         assertEquals("10.1.2.3", config.http().address());
         assertEquals(19464, config.http().port());
     }
@@ -52,7 +66,7 @@ class AgentConfigLoaderTest {
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, new HttpConfig(null, 0)), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null), config);
     }
 
     @Test
@@ -62,7 +76,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: checkpoint-directory, http, node-name, slurm-user, socket-path, state-directory)", message);
+                + " (known keys: checkpoint-directory, containers-directory, criu-path, http, node-name, peer, shared-directory, slurm-user, socket-path, state-directory, transfer-mode)", message);
     }
 
     @Test

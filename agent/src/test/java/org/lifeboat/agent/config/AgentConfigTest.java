@@ -44,9 +44,55 @@ class AgentConfigTest {
     @Test
     void rejectsARelativeSocketPathAndAMalformedUser() {
         assertEquals("socket-path", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, "agent.sock", null, null)).key());
+                () -> new AgentConfig("n1", null, null, "agent.sock", null, null, null, null, null, null, null)).key());
         assertEquals("slurm-user", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, "slurm user", null)).key());
+                () -> new AgentConfig("n1", null, null, null, "slurm user", null, null, null, null, null, null)).key());
+    }
+
+    @Test
+    void criuIsTakenFromUsrSbinByDefault() {
+        assertEquals("/usr/sbin/criu", AgentConfig.defaults().criuPath());
+    }
+
+    @Test
+    void containersAreFoundWhereLifeboatRunKeepsThemByDefault() {
+        assertEquals(Path.of("/run/lifeboat/containers"), AgentConfig.defaults().containersDirectory());
+    }
+
+    @Test
+    void thereIsNoSharedDirectoryAndMigrationsAreDisklessByDefault() {
+        assertEquals(java.util.Optional.empty(), AgentConfig.defaults().sharedDirectory());
+        assertEquals("diskless", AgentConfig.defaults().transferMode());
+    }
+
+    @Test
+    void sharedFsModeNeedsASharedDirectory() {
+        assertEquals("transfer-mode", assertThrows(InvalidConfigValueException.class,
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, "shared-fs", null, null)).key());
+        assertEquals("shared-fs", new AgentConfig("n1", null, null, null, null, null, null, "/shared", "shared-fs", null, null)
+                .transferMode());
+        assertEquals("transfer-mode", assertThrows(InvalidConfigValueException.class,
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, "rsync", null, null)).key());
+    }
+
+    @Test
+    void peersListenOnPort9465WithMungeByDefault() {
+        PeerConfig peer = AgentConfig.defaults().peer();
+
+        assertEquals("0.0.0.0", peer.address());
+        assertEquals(9465, peer.port());
+        assertEquals("munge", peer.authentication());
+        assertEquals(Path.of("/run/munge/munge.socket.2"), peer.mungeSocket());
+    }
+
+    @Test
+    void rejectsAnUnknownPeerAuthenticationAndABadPort() {
+        assertEquals("peer.authentication", assertThrows(InvalidConfigValueException.class,
+                () -> new PeerConfig(null, null, "tls", null)).key());
+        assertEquals("peer.port", assertThrows(InvalidConfigValueException.class,
+                () -> new PeerConfig(null, 70000, null, null)).key());
+        assertEquals("peer.munge-socket", assertThrows(InvalidConfigValueException.class,
+                () -> new PeerConfig(null, null, null, "munge.sock")).key());
     }
 
     @Test
@@ -60,7 +106,7 @@ class AgentConfigTest {
     @Test
     void rejectsANodeNameWithCharactersOutsideTheSafeAlphabet() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("node 1", null, null, null, null, null));
+                () -> new AgentConfig("node 1", null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -68,7 +114,7 @@ class AgentConfigTest {
     @Test
     void rejectsAnEmptyNodeName() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("", null, null, null, null, null));
+                () -> new AgentConfig("", null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -76,9 +122,9 @@ class AgentConfigTest {
     @Test
     void rejectsRelativeDirectories() {
         InvalidConfigValueException state = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null));
+                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null, null, null, null, null, null));
         InvalidConfigValueException checkpoints = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, "checkpoints", null, null, null));
+                () -> new AgentConfig("n1", null, "checkpoints", null, null, null, null, null, null, null, null));
 
         assertEquals("state-directory", state.key());
         assertEquals("checkpoint-directory", checkpoints.key());

@@ -19,6 +19,9 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.TransferMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,6 +32,12 @@ import org.lifeboat.agent.registry.RegistryStore;
 import org.lifeboat.agent.registry.StepRecord;
 
 class RequestHandlerTest {
+
+    /** Unit tests of the protocol need no migrations; the engine's tests drive "migrate" for real. */
+    static MigrationReport refuseMigrations(long job, String targetNode, TransferMode mode) throws MigrationException {
+        throw new MigrationException("conflict", "migrations are not part of this test");
+    }
+
 
     private static final ObjectMapper JSON = AgentJson.mapper();
     private static final Instant NOW = Instant.parse("2026-11-22T01:02:03.456Z");
@@ -51,7 +60,7 @@ class RequestHandlerTest {
     @BeforeEach
     void setUp() throws IOException {
         registry = new JobRegistry(new RegistryStore(state), Clock.fixed(NOW, ZoneOffset.UTC));
-        handler = new RequestHandler(registry, new Authorizer(SLURM_USER));
+        handler = new RequestHandler(registry, new Authorizer(SLURM_USER), RequestHandlerTest::refuseMigrations);
         quiet = QuietLogs.socketWarnings();
     }
 

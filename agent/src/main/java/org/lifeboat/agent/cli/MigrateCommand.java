@@ -1,0 +1,103 @@
+package org.lifeboat.agent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.socket.AgentClient;
+import org.lifeboat.agent.socket.AgentRefusedException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code lifeboat migrate JOBID --to NODE}: moves a running job's container to another node now. */
+@Command(
+        name = "migrate",
+        mixinStandardHelpOptions = true,
+        description = "Live-migrates a job's container from this node to another and waits until it has moved or rolled back.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:migrated",
+            "1:the agent could not be reached",
+            "2:invalid command line",
+            "4:the agent refused (not your job, unknown job, no container, already migrating)",
+            "5:the migration failed and was rolled back: the job runs on where it was"
+        })
+final class MigrateCommand implements Callable<Integer> {
+
+    static final int EXIT_ROLLED_BACK = 5;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "JOBID", description = "The job to move.")
+    private long job;
+
+    @Option(names = "--to", required = true, paramLabel = "NODE", description = "The node to move it to.")
+    private String target;
+
+    @Option(names = "--mode", paramLabel = "MODE", description = "diskless or shared-fs (default: the agent's transfer-mode).")
+    private String mode;
+
+    @Option(names = "--socket", paramLabel = "PATH", defaultValue = "/run/lifeboat/agent.sock",
+            description = "The agent's socket (default: ${DEFAULT-VALUE}).")
+    private Path socket;
+
+    @Option(names = "--json", description = "Print the migration report as JSON.")
+    private boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        AgentClient client = new AgentClient(socket);
+        ObjectNode request = client.newRequest("migrate");
+        request.put("job", job);
+        request.put("to", target);
+        if (mode != null) {
+            request.put("mode", mode);
+        }
+        JsonNode report;
+        try {
+            report = client.send(request).path("migration");
+        } catch (IOException e) {
+            err.println("lifeboat migrate: " + e.getMessage());
+            return StatusCommand.EXIT_UNREACHABLE;
+        } catch (AgentRefusedException e) {
+            err.println("lifeboat migrate: " + e.code() + ": " + e.getMessage());
+            return StatusCommand.EXIT_REFUSED;
+        }
+        if (json) {
+            ObjectMapper mapper = AgentJson.mapper();
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        } else {
+            printReport(out, report);
+        }
+        out.flush();
+        return report.path("outcome").asText().equals(MigrationReport.ROLLED_BACK) ? EXIT_ROLLED_BACK : 0;
+    }
+
+    private static void printReport(PrintWriter out, JsonNode report) {
+        out.printf("job %s: %s from %s to %s (%s), %d ms in all, frozen %d ms%n", report.path("job").asText(),
+                report.path("outcome").asText(), report.path("from").asText(), report.path("to").asText(),
+                report.path("mode").asText(), report.path("total-millis").asLong(), report.path("downtime-millis").asLong());
+        for (Iterator<Map.Entry<String, JsonNode>> phases = report.path("phase-millis").fields(); phases.hasNext(); ) {
+            Map.Entry<String, JsonNode> phase = phases.next();
+            out.printf("  %-15s %6d ms%n", phase.getKey(), phase.getValue().asLong());
+        }
+        out.printf("  memory %d bytes, other images %d bytes%n", report.path("page-bytes").asLong(),
+                report.path("image-bytes").asLong());
+        if (!report.path("cause").isNull() && !report.path("cause").isMissingNode()) {
+            out.println("  cause: " + report.path("cause").asText());
+        }
+    }
+}

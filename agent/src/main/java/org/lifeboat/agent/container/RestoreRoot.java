@@ -1,0 +1,64 @@
+package org.lifeboat.agent.container;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandRunner;
+
+/**
+ * The directory CRIU restores a container's mount namespace onto: a small read-only tmpfs holding
+ * the launcher's skeleton, because CRIU does not save the container's root and needs every mount
+ * point to exist. The restored container keeps its own copy of this mount, so it is unmounted here
+ * right after the restore.
+ */
+public final class RestoreRoot {
+
+    private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(30);
+
+    private final CommandRunner commands;
+
+    public RestoreRoot(CommandRunner commands) {
+        this.commands = Objects.requireNonNull(commands, "commands");
+    }
+
+    public void build(Path root, List<ContainerManifest.SkeletonEntry> skeleton) throws IOException, CommandException {
+        Files.createDirectories(root);
+        commands.run(List.of("mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,size=16m", "lifeboat-root", root.toString()),
+                MOUNT_TIMEOUT).requireSuccess();
+        try {
+            for (ContainerManifest.SkeletonEntry entry : skeleton) {
+                Path path = inside(root, entry.path());
+                switch (entry.type()) {
+                    case "directory" -> Files.createDirectories(path);
+                    case "file" -> Files.createFile(path);
+                    case "symlink" -> Files.createSymbolicLink(path, Path.of(Objects.requireNonNull(entry.target(),
+                            "symlink " + entry.path() + " has no target")));
+                    default -> throw new IOException("unknown skeleton entry type '" + entry.type() + "' for " + entry.path());
+                }
+            }
+            commands.run(List.of("mount", "-o", "remount,ro", root.toString()), MOUNT_TIMEOUT).requireSuccess();
+        } catch (IOException | CommandException | RuntimeException e) {
+            unmount(root);
+            throw e;
+        }
+    }
+
+    public void unmount(Path root) throws CommandException {
+        if (Files.isDirectory(root)) {
+            commands.run(List.of("umount", root.toString()), MOUNT_TIMEOUT).requireSuccess();
+        }
+    }
+
+    /** The entry's path below the root; a path that would leave the root is refused. */
+    private static Path inside(Path root, String path) throws IOException {
+        Path resolved = root.resolve(path.startsWith("/") ? path.substring(1) : path).normalize();
+        if (!resolved.startsWith(root) || resolved.equals(root)) {
+            throw new IOException("skeleton path " + path + " leaves the restore root");
+        }
+        return resolved;
+    }
+}

@@ -1,0 +1,192 @@
+package org.lifeboat.agent.criu;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandResult;
+import org.lifeboat.agent.process.CommandRunner;
+
+/**
+ * The one place the agent runs CRIU. Every run writes a log into its image directory, CRIU is
+ * judged by its exit code (every run logs an "Error" about RLIMIT_NOFILE on nodes where root lacks
+ * CAP_SYS_RESOURCE, and still succeeds), and a failure quotes the log's error lines.
+ */
+public final class Criu {
+
+    static final String DUMP_LOG = "dump.log";
+    static final String RESTORE_LOG = "restore.log";
+    static final String PAGE_SERVER_LOG = "page-server.log";
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(30);
+    private static final int QUOTED_ERROR_LINES = 12;
+    private static final Pattern VERSION = Pattern.compile("Version: (\\S+)");
+    // CRIU's feature names (criu check --feature NAME) under the names Lifeboat reports.
+    private static final Map<String, String> FEATURES = Map.of(
+            "memory-tracking", "mem_dirty_track",
+            "lazy-pages", "uffd-noncoop",
+            "tcp-half-closed", "tcp_half_closed",
+            "nftables-network-lock", "network_lock_nftables");
+    private static final Logger LOG = Logger.getLogger(Criu.class.getName());
+
+    private final String binary;
+    private final CommandRunner commands;
+
+    public Criu(String binary, CommandRunner commands) {
+        this.binary = Objects.requireNonNull(binary, "binary");
+        this.commands = Objects.requireNonNull(commands, "commands");
+    }
+
+    /** Version, `criu check`, and each optional feature: what the engine may use, and what it must fall back from. */
+    public CriuCapabilities probe() throws CriuException {
+        try {
+            CommandResult version = commands.run(List.of(binary, "--version"), PROBE_TIMEOUT).requireSuccess();
+            Matcher matcher = VERSION.matcher(version.stdout());
+            if (!matcher.find()) {
+                throw new CriuException(binary + " --version printed no version: " + version.stdout().strip());
+            }
+            boolean checkPassed = commands.run(List.of(binary, "check"), PROBE_TIMEOUT).succeeded();
+            Map<String, Boolean> features = new LinkedHashMap<>();
+            for (Map.Entry<String, String> feature : FEATURES.entrySet()) {
+                features.put(feature.getKey(), commands.run(List.of(binary, "check", "--feature", feature.getValue()),
+                        PROBE_TIMEOUT).succeeded());
+            }
+            return new CriuCapabilities(matcher.group(1), checkPassed, features);
+        } catch (CommandException e) {
+            throw new CriuException("cannot run CRIU (" + binary + "): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checkpoints the process tree rooted at {@code spec.initPid()} and leaves it stopped.
+     * Throws if CRIU fails; CRIU then resumes the tree itself, and the caller resumes it again to be sure.
+     */
+    public void dump(DumpSpec spec) throws CriuException {
+        List<String> arguments = new ArrayList<>(List.of("dump",
+                "--tree", Long.toString(spec.initPid()),
+                "--images-dir", spec.imageDirectory().toString(),
+                // The tree stays frozen until the target confirms it runs: the point of no return is ours.
+                "--leave-stopped",
+                // Jobs may hold flock/fcntl locks; without this CRIU refuses to dump them.
+                "--file-locks"));
+        // Bind mounts of host paths are not saved, only named, and re-bound on the target.
+        spec.externalMounts().forEach((target, key) -> arguments.addAll(List.of("--external", "mnt[" + target + "]:" + key)));
+        spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
+                // Memory goes straight to the target's page server instead of into local files.
+                "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
+        run(arguments, spec.imageDirectory().resolve(DUMP_LOG), spec.timeout(), "dump of pid " + spec.initPid());
+    }
+
+    /** Restores a tree detached from the agent and returns its root's pid on this node. */
+    public long restore(RestoreSpec spec) throws CriuException {
+        Path pidFile = spec.imageDirectory().resolve("restored.pid");
+        List<String> arguments = new ArrayList<>(List.of("restore",
+                "--images-dir", spec.imageDirectory().toString(),
+                // Detached: the restored init must outlive this CRIU run; its end shows in its exit-status file.
+                "--restore-detached",
+                // The container's mount namespace is rebuilt on this root (the launcher's skeleton).
+                "--root", spec.root().toString(),
+                "--pidfile", pidFile.toString(),
+                "--file-locks"));
+        spec.externalMounts().forEach((key, source) -> arguments.addAll(List.of("--external", "mnt[" + key + "]:" + source)));
+        run(arguments, spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(), "restore from " + spec.imageDirectory());
+        try {
+            return Long.parseLong(Files.readString(pidFile).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw new CriuException("CRIU restored but wrote no usable pid file " + pidFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Starts CRIU's page server, which writes the pages one dump sends into {@code imageDirectory}
+     * and exits when that dump ends. Returns once it listens (CRIU daemonizes after binding).
+     */
+    public long startPageServer(Path imageDirectory, InetSocketAddress listen, Duration timeout) throws CriuException {
+        Path pidFile = imageDirectory.resolve("page-server.pid");
+        List<String> arguments = List.of("page-server",
+                "--images-dir", imageDirectory.toString(),
+                "--address", listen.getHostString(),
+                "--port", Integer.toString(listen.getPort()),
+                "--daemon", "--pidfile", pidFile.toString());
+        run(arguments, imageDirectory.resolve(PAGE_SERVER_LOG), timeout, "page server on " + listen);
+        try {
+            return Long.parseLong(Files.readString(pidFile).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw new CriuException("the page server wrote no usable pid file " + pidFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void run(List<String> arguments, Path log, Duration timeout, String what) throws CriuException {
+        List<String> command = new ArrayList<>();
+        command.add(binary);
+        command.addAll(arguments);
+        command.addAll(List.of("--log-file", log.getFileName().toString(), "-v4"));
+        long started = System.nanoTime();
+        CommandResult result;
+        try {
+            result = commands.run(command, timeout);
+        } catch (CommandException e) {
+            throw new CriuException("CRIU " + what + " did not complete: " + e.getMessage() + quoteErrors(log), e);
+        }
+        if (!result.succeeded()) {
+            throw new CriuException("CRIU " + what + " failed with exit code " + result.exitCode() + quoteErrors(log));
+        }
+        LOG.fine(() -> "CRIU " + what + " took " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    }
+
+    /** The log's error lines (and its last lines, which say where CRIU stopped), indented for the message. */
+    static String quoteErrors(Path log) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(log);
+        } catch (IOException e) {
+            return " (no log at " + log + ")";
+        }
+        List<String> quoted = new ArrayList<>();
+        for (String line : lines) {
+            if ((line.contains("Error") || line.contains("BUG")) && !line.contains("RLIMIT_NOFILE")) {
+                quoted.add(line.strip());
+            }
+        }
+        if (quoted.size() > QUOTED_ERROR_LINES) {
+            quoted = quoted.subList(quoted.size() - QUOTED_ERROR_LINES, quoted.size());
+        }
+        lines.subList(Math.max(0, lines.size() - 3), lines.size()).stream().map(String::strip)
+                .filter(line -> !line.isEmpty()).forEach(quoted::add);
+        return quoted.isEmpty() ? " (" + log + " is empty)" : "; from " + log + ":\n  | " + String.join("\n  | ", quoted);
+    }
+
+    /**
+     * What to dump.
+     *
+     * @param externalMounts the container's bind mounts of host paths: target inside the container to key
+     * @param pageServer where the target's page server (or the relay to it) listens; empty: pages into local files
+     */
+    public record DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
+                           Optional<InetSocketAddress> pageServer, Duration timeout) {
+        public DumpSpec {
+            externalMounts = Map.copyOf(externalMounts);
+        }
+    }
+
+    /**
+     * What to restore.
+     *
+     * @param externalMounts key to this node's host path, for every bind mount the dump named
+     */
+    public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Duration timeout) {
+        public RestoreSpec {
+            externalMounts = Map.copyOf(externalMounts);
+        }
+    }
+}

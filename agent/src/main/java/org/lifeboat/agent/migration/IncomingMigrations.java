@@ -1,0 +1,301 @@
+package org.lifeboat.agent.migration;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.container.RestoreRoot;
+import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.peer.ImageArchive;
+import org.lifeboat.agent.peer.PeerRequestException;
+import org.lifeboat.agent.peer.PeerRequestHandler;
+import org.lifeboat.agent.registry.JobRegistry;
+
+/**
+ * The target side of migrations: what another node's agent may ask of this one, one migration
+ * at a time per id. Nothing here runs before the source has authenticated (see the peer package).
+ */
+public final class IncomingMigrations implements PeerRequestHandler {
+
+    static final String INCOMING = "incoming";
+    static final String ROOTS = "roots";
+    private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
+    // How long a restored container must keep running before the target vouches for it.
+    // It runs already (the job's downtime ended with the restore); this only catches an immediate crash.
+    private static final Duration CONFIRM_OBSERVATION = Duration.ofMillis(100);
+    private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
+
+    private final Path checkpointDirectory;
+    private final Criu criu;
+    private final RestoreRoot restoreRoots;
+    private final ContainerProcesses processes;
+    private final JobRegistry registry;
+    private final ObjectMapper json = AgentJson.mapper();
+    private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
+
+    public IncomingMigrations(Path checkpointDirectory, Criu criu, RestoreRoot restoreRoots, ContainerProcesses processes,
+                              JobRegistry registry) {
+        this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
+        this.criu = Objects.requireNonNull(criu, "criu");
+        this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
+        this.processes = Objects.requireNonNull(processes, "processes");
+        this.registry = Objects.requireNonNull(registry, "registry");
+    }
+
+    /**
+     * Removes what migrations left when this agent stopped in the middle of them: their sources
+     * have rolled back (they could not reach the point of no return without this agent).
+     */
+    public void discardStale() throws IOException {
+        Path roots = checkpointDirectory.resolve(ROOTS);
+        if (Files.isDirectory(roots)) {
+            try (Stream<Path> stale = Files.list(roots)) {
+                for (Path root : (Iterable<Path>) stale::iterator) {
+                    unmountQuietly(root);
+                }
+            }
+        }
+        Migrator.deleteTree(checkpointDirectory.resolve(INCOMING));
+        Migrator.deleteTree(roots);
+    }
+
+    @Override
+    public ObjectNode call(String request, ObjectNode message) throws PeerRequestException {
+        try {
+            return switch (request) {
+                case "prepare" -> prepare(message);
+                case "restore" -> restore(existing(message));
+                case "confirm" -> confirm(existing(message));
+                case "commit" -> commit(existing(message));
+                case "abort" -> abort(message);
+                default -> throw new PeerRequestException("unknown-request", "unknown request '" + request + "'");
+            };
+        } catch (IOException e) {
+            throw new PeerRequestException("internal", request + " failed: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public ObjectNode receive(String request, ObjectNode message, InputStream body) throws PeerRequestException, IOException {
+        if (!request.equals("images")) {
+            throw new PeerRequestException("unknown-request", "unknown upload '" + request + "'");
+        }
+        Incoming incoming = existing(message);
+        long free = Files.getFileStore(incoming.images).getUsableSpace();
+        long bytes = ImageArchive.extract(body, incoming.images, free);
+        LOG.info("migration " + incoming.id + ": received " + bytes + " bytes of image files");
+        // The peer server adds the stream's own size and digest to the reply.
+        return json.createObjectNode();
+    }
+
+    @Override
+    public InetSocketAddress pipe(String request, ObjectNode message) throws PeerRequestException {
+        if (!request.equals("pages")) {
+            throw new PeerRequestException("unknown-request", "unknown pipe '" + request + "'");
+        }
+        Incoming incoming = existing(message);
+        if (incoming.pageServer == null) {
+            throw new PeerRequestException("conflict", "migration " + incoming.id + " has no page server (mode " + incoming.mode.wireName() + ")");
+        }
+        return incoming.pageServer;
+    }
+
+    private ObjectNode prepare(ObjectNode message) throws PeerRequestException, IOException {
+        String id = migrationId(message);
+        TransferMode mode;
+        ContainerManifest manifest;
+        try {
+            mode = TransferMode.fromWireName(message.path("mode").asText());
+            manifest = json.treeToValue(message.path("manifest"), ContainerManifest.class);
+        } catch (IllegalArgumentException | JsonProcessingException e) {
+            throw new PeerRequestException("malformed", "prepare: " + e.getMessage());
+        }
+        long expectedBytes = message.path("expected-bytes").asLong();
+        Path images = mode == TransferMode.DISKLESS
+                ? checkpointDirectory.resolve(INCOMING).resolve(id)
+                : Path.of(message.path("image-directory").asText());
+        if (mode == TransferMode.SHARED_FS && !Files.isDirectory(images)) {
+            throw new PeerRequestException("not-found", "the shared image directory " + images + " is not visible on this node");
+        }
+        Incoming incoming = new Incoming(id, message.path("job").asLong(), message.path("uid").asInt(),
+                message.path("gid").asInt(), mode, manifest, images, checkpointDirectory.resolve(ROOTS).resolve(id));
+        if (migrations.putIfAbsent(id, incoming) != null) {
+            throw new PeerRequestException("conflict", "migration " + id + " is already prepared");
+        }
+        try {
+            if (mode == TransferMode.DISKLESS) {
+                Files.createDirectories(images);
+                long free = Files.getFileStore(images).getUsableSpace();
+                if (free < expectedBytes) {
+                    throw new PeerRequestException("no-space", "not enough space for the images in " + checkpointDirectory
+                            + ": " + free + " bytes free, " + expectedBytes + " needed");
+                }
+                incoming.pageServer = new InetSocketAddress("127.0.0.1", freePort());
+                criu.startPageServer(images, incoming.pageServer, CRIU_TIMEOUT);
+            }
+        } catch (PeerRequestException | IOException | RuntimeException e) {
+            discard(incoming);
+            throw e;
+        } catch (org.lifeboat.agent.criu.CriuException e) {
+            discard(incoming);
+            throw new PeerRequestException("criu", e.getMessage());
+        }
+        LOG.info("migration " + id + ": prepared to receive job " + incoming.jobId + " (" + mode.wireName() + ") in " + images);
+        return json.createObjectNode();
+    }
+
+    private ObjectNode restore(Incoming incoming) throws PeerRequestException {
+        try {
+            restoreRoots.build(incoming.root, incoming.manifest.skeleton());
+            long started = System.nanoTime();
+            try {
+                incoming.restoredPid = criu.restore(new Criu.RestoreSpec(incoming.images, incoming.root,
+                        incoming.manifest.externalMountsForRestore(), CRIU_TIMEOUT));
+            } finally {
+                // The restored container holds its own copy of the root mount.
+                restoreRoots.unmount(incoming.root);
+            }
+            incoming.criuMillis = (System.nanoTime() - started) / 1_000_000;
+        } catch (Exception e) {
+            throw new PeerRequestException("restore-failed", e.getMessage());
+        }
+        LOG.info("migration " + incoming.id + ": job " + incoming.jobId + " restored as pid " + incoming.restoredPid);
+        ObjectNode reply = json.createObjectNode();
+        reply.put("pid", incoming.restoredPid);
+        reply.put("criu-millis", incoming.criuMillis);
+        return reply;
+    }
+
+    private ObjectNode confirm(Incoming incoming) throws PeerRequestException {
+        if (incoming.restoredPid == 0) {
+            throw new PeerRequestException("conflict", "migration " + incoming.id + " has not been restored");
+        }
+        try {
+            Thread.sleep(CONFIRM_OBSERVATION.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        boolean running = processes.isAlive(incoming.restoredPid);
+        if (!running) {
+            throw new PeerRequestException("restore-failed", "the restored container (pid " + incoming.restoredPid
+                    + ") exited right after the restore; see " + incoming.images.resolve("restore.log"));
+        }
+        ObjectNode reply = json.createObjectNode();
+        reply.put("running", true);
+        reply.put("pid", incoming.restoredPid);
+        return reply;
+    }
+
+    private ObjectNode commit(Incoming incoming) throws IOException {
+        registry.restoredHere(incoming.jobId, incoming.uid, incoming.gid, incoming.manifest.withInitPid(incoming.restoredPid));
+        migrations.remove(incoming.id);
+        Migrator.deleteTree(incoming.images);
+        Migrator.deleteTree(incoming.root);
+        LOG.info("migration " + incoming.id + ": committed, job " + incoming.jobId + " now runs here");
+        return json.createObjectNode();
+    }
+
+    private ObjectNode abort(ObjectNode message) throws PeerRequestException {
+        Incoming incoming = migrations.get(migrationId(message));
+        if (incoming != null) {
+            discard(incoming);
+            LOG.info("migration " + incoming.id + ": aborted by the source, job " + incoming.jobId + " discarded here");
+        }
+        return json.createObjectNode();
+    }
+
+    /** Undoes whatever this migration set up here: a restored copy, the page server, the images. */
+    private void discard(Incoming incoming) {
+        migrations.remove(incoming.id, incoming);
+        try {
+            if (incoming.restoredPid != 0 && processes.isAlive(incoming.restoredPid)) {
+                processes.kill(incoming.restoredPid);
+            }
+            unmountQuietly(incoming.root);
+            if (incoming.mode == TransferMode.DISKLESS) {
+                Migrator.deleteTree(incoming.images);
+            }
+            Migrator.deleteTree(incoming.root);
+        } catch (Exception e) {
+            LOG.warning("migration " + incoming.id + ": discarding it left something behind: " + e.getMessage());
+        }
+    }
+
+    private void unmountQuietly(Path root) {
+        try {
+            if (Files.isDirectory(root) && isMountPoint(root)) {
+                restoreRoots.unmount(root);
+            }
+        } catch (Exception e) {
+            LOG.warning("cannot unmount " + root + ": " + e.getMessage());
+        }
+    }
+
+    private static boolean isMountPoint(Path path) throws IOException {
+        return !Files.getFileStore(path).equals(Files.getFileStore(path.getParent()));
+    }
+
+    private Incoming existing(ObjectNode message) throws PeerRequestException {
+        String id = migrationId(message);
+        Incoming incoming = migrations.get(id);
+        if (incoming == null) {
+            throw new PeerRequestException("unknown-migration", "no migration " + id + " is in progress here");
+        }
+        return incoming;
+    }
+
+    private static String migrationId(ObjectNode message) throws PeerRequestException {
+        String id = message.path("migration").asText("");
+        // Ids become directory names: keep them to a safe alphabet.
+        if (!id.matches("[A-Za-z0-9-]{1,64}")) {
+            throw new PeerRequestException("malformed", "bad migration id '" + id + "'");
+        }
+        return id;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** One incoming migration's state. */
+    private static final class Incoming {
+        final String id;
+        final long jobId;
+        final int uid;
+        final int gid;
+        final TransferMode mode;
+        final ContainerManifest manifest;
+        final Path images;
+        final Path root;
+        volatile InetSocketAddress pageServer;
+        volatile long restoredPid;
+        volatile long criuMillis;
+
+        Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, Path images, Path root) {
+            this.id = id;
+            this.jobId = jobId;
+            this.uid = uid;
+            this.gid = gid;
+            this.mode = mode;
+            this.manifest = manifest;
+            this.images = images;
+            this.root = root;
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package org.lifeboat.agent.migration;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What one migration did, as `lifeboat migrate` prints it.
+ *
+ * @param outcome "migrated", "rolled-back" (the job runs on where it was), or "migrated-cleanup-failed"
+ * @param cause why it rolled back or what cleanup failed; null when it simply worked
+ * @param phaseMillis each phase that ran, in order, with its duration
+ * @param downtimeMillis from the freeze at the start of the dump until the container runs again on the target
+ * @param criuDumpMillis how long CRIU's dump ran (on the source), page transfer included in diskless mode
+ * @param criuRestoreMillis how long CRIU's restore ran (on the target)
+ * @param pageBytes memory sent to the target's page server (diskless) or written (shared-fs)
+ * @param imageBytes the other image files sent as a tar
+ */
+public record MigrationReport(
+        @JsonProperty("migration") String migrationId,
+        @JsonProperty("job") long job,
+        @JsonProperty("from") String from,
+        @JsonProperty("to") String to,
+        @JsonProperty("mode") String mode,
+        @JsonProperty("outcome") String outcome,
+        @JsonProperty("cause") String cause,
+        @JsonProperty("started") Instant started,
+        @JsonProperty("phase-millis") Map<String, Long> phaseMillis,
+        @JsonProperty("total-millis") long totalMillis,
+        @JsonProperty("downtime-millis") long downtimeMillis,
+        @JsonProperty("criu-dump-millis") long criuDumpMillis,
+        @JsonProperty("criu-restore-millis") long criuRestoreMillis,
+        @JsonProperty("page-bytes") long pageBytes,
+        @JsonProperty("image-bytes") long imageBytes) {
+
+    public static final String MIGRATED = "migrated";
+    public static final String ROLLED_BACK = "rolled-back";
+    public static final String CLEANUP_FAILED = "migrated-cleanup-failed";
+
+    public MigrationReport {
+        phaseMillis = Collections.unmodifiableMap(new LinkedHashMap<>(phaseMillis));
+    }
+}

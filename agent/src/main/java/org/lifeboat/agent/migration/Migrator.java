@@ -1,0 +1,274 @@
+package org.lifeboat.agent.migration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.peer.ImageArchive;
+import org.lifeboat.agent.peer.PageRelay;
+import org.lifeboat.agent.peer.PeerClient;
+
+/**
+ * The source side of a migration: walks the phases of {@link MigrationPhase} for one container,
+ * and rolls back on any failure before the point of no return.
+ */
+public final class Migrator {
+
+    // A dump of many GiB over a slow link takes minutes; a hung CRIU must still end.
+    private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
+    private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
+    // Page-server images are ~RSS; the rest (tree, files, tmpfs contents) is small, but not zero.
+    private static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
+    private static final Logger LOG = Logger.getLogger(Migrator.class.getName());
+
+    private final String nodeName;
+    private final Path checkpointDirectory;
+    private final Optional<Path> sharedDirectory;
+    private final Criu criu;
+    private final ContainerProcesses processes;
+    private final PeerConnector peers;
+    private final Clock clock;
+    private final ObjectMapper json = AgentJson.mapper();
+
+    /** Opens an authenticated connection to another node's agent. */
+    @FunctionalInterface
+    public interface PeerConnector {
+        PeerClient connect(InetSocketAddress peer);
+    }
+
+    public Migrator(String nodeName, Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu,
+                    ContainerProcesses processes, PeerConnector peers, Clock clock) {
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
+        this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
+        this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
+        this.criu = Objects.requireNonNull(criu, "criu");
+        this.processes = Objects.requireNonNull(processes, "processes");
+        this.peers = Objects.requireNonNull(peers, "peers");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /**
+     * Moves the container to the target. Never throws for a failed migration: the report says
+     * whether the job moved or was rolled back, and why.
+     */
+    public MigrationReport migrate(long jobId, ContainerManifest container, String targetNode, InetSocketAddress targetPeer,
+                                   TransferMode mode) {
+        String migrationId = "job" + jobId + "-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant started = clock.instant();
+        long startedNanos = System.nanoTime();
+        PhaseTimer phases = new PhaseTimer(migrationId);
+        Run run = new Run(migrationId, jobId, container, mode, peers.connect(targetPeer));
+        LOG.info("migration " + migrationId + ": job " + jobId + " from " + nodeName + " to " + targetNode
+                + " (" + targetPeer + "), " + mode.wireName());
+        try {
+            phases.run(MigrationPhase.PREPARE_TARGET, run::prepareTarget);
+            run.frozenAt = System.nanoTime();
+            phases.run(MigrationPhase.DUMP, run::dump);
+            phases.run(MigrationPhase.SEND_IMAGES, run::sendImages);
+            phases.run(MigrationPhase.RESTORE, run::restore);
+            phases.run(MigrationPhase.CONFIRM, run::confirm);
+        } catch (Exception failure) {
+            String cause = failure.getMessage();
+            try {
+                phases.run(MigrationPhase.ROLLBACK, run::rollBack);
+            } catch (Exception rollbackFailure) {
+                cause += "; rollback incomplete: " + rollbackFailure.getMessage();
+            }
+            return report(run, targetNode, started, startedNanos, phases, MigrationReport.ROLLED_BACK, cause, 0);
+        }
+        // The point of no return: the job runs on the target. What follows can only leave litter.
+        long downtime = (run.restoredAt - run.frozenAt) / 1_000_000;
+        LOG.info("migration " + migrationId + ": point of no return, job " + jobId + " runs on " + targetNode
+                + " after " + downtime + " ms frozen");
+        try {
+            phases.run(MigrationPhase.CLEANUP, run::cleanUp);
+        } catch (Exception cleanupFailure) {
+            return report(run, targetNode, started, startedNanos, phases, MigrationReport.CLEANUP_FAILED,
+                    cleanupFailure.getMessage(), downtime);
+        }
+        return report(run, targetNode, started, startedNanos, phases, MigrationReport.MIGRATED, null, downtime);
+    }
+
+    private MigrationReport report(Run run, String targetNode, Instant started, long startedNanos, PhaseTimer phases,
+                                   String outcome, String cause, long downtimeMillis) {
+        MigrationReport report = new MigrationReport(run.migrationId, run.jobId, nodeName, targetNode, run.mode.wireName(),
+                outcome, cause, started, phases.millis(), (System.nanoTime() - startedNanos) / 1_000_000, downtimeMillis,
+                run.criuDumpMillis, run.criuRestoreMillis, run.pageBytes, run.imageBytes);
+        LOG.info("migration " + run.migrationId + ": " + outcome + (cause == null ? "" : " (" + cause + ")")
+                + ", phases " + phases.millis());
+        return report;
+    }
+
+    /** One migration's state on the source. */
+    private final class Run {
+        final String migrationId;
+        final long jobId;
+        final ContainerManifest container;
+        final TransferMode mode;
+        final PeerClient target;
+        final Path images;
+        PageRelay relay;
+        long frozenAt;
+        long restoredAt;
+        long criuDumpMillis;
+        long criuRestoreMillis;
+        long pageBytes;
+        long imageBytes;
+        boolean targetPrepared;
+
+        Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, PeerClient target) {
+            this.migrationId = migrationId;
+            this.jobId = jobId;
+            this.container = container;
+            this.mode = mode;
+            this.target = target;
+            this.images = mode == TransferMode.DISKLESS
+                    ? checkpointDirectory.resolve("outgoing").resolve(migrationId)
+                    : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
+                            .resolve(migrationId);
+        }
+
+        void prepareTarget() throws Exception {
+            Files.createDirectories(images);
+            if (mode == TransferMode.SHARED_FS) {
+                long free = Files.getFileStore(images).getUsableSpace();
+                if (free < expectedImageBytes()) {
+                    throw new IOException("not enough space for the images in " + images.getParent() + ": " + free
+                            + " bytes free, " + expectedImageBytes() + " needed");
+                }
+            }
+            ObjectNode request = request();
+            request.put("uid", container.uid());
+            request.put("gid", container.gid());
+            request.put("mode", mode.wireName());
+            request.put("expected-bytes", expectedImageBytes());
+            request.set("manifest", json.valueToTree(container));
+            if (mode == TransferMode.SHARED_FS) {
+                request.put("image-directory", images.toString());
+            }
+            target.call("prepare", request);
+            targetPrepared = true;
+            if (mode == TransferMode.DISKLESS) {
+                relay = target.relay("pages", request());
+            }
+        }
+
+        void dump() throws Exception {
+            Optional<InetSocketAddress> pageServer = relay == null
+                    ? Optional.empty()
+                    : Optional.of(new InetSocketAddress("127.0.0.1", relay.port()));
+            long started = System.nanoTime();
+            criu.dump(new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer,
+                    CRIU_TIMEOUT));
+            criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
+            if (relay != null) {
+                relay.awaitFinished(RELAY_DRAIN_TIMEOUT);
+                pageBytes = relay.bytesToPeer();
+            } else {
+                pageBytes = sizeOfPages(images);
+            }
+        }
+
+        void sendImages() throws Exception {
+            if (mode == TransferMode.SHARED_FS) {
+                return; // the target reads the shared directory itself
+            }
+            imageBytes = target.send("images", request(), output -> ImageArchive.write(images, output)).path("bytes").asLong();
+        }
+
+        void restore() throws Exception {
+            criuRestoreMillis = target.call("restore", request()).path("criu-millis").asLong();
+            restoredAt = System.nanoTime();
+        }
+
+        void confirm() throws Exception {
+            if (!target.call("confirm", request()).path("running").asBoolean()) {
+                throw new IOException("the target did not confirm that the restored container runs");
+            }
+        }
+
+        void cleanUp() throws Exception {
+            processes.kill(container.initPid());
+            deleteImages();
+            target.call("commit", request());
+        }
+
+        void rollBack() throws Exception {
+            Exception first = null;
+            try {
+                // CRIU resumes the tree itself when a dump fails; after a successful dump it is ours to resume.
+                processes.resume(container.initPid());
+            } catch (Exception e) {
+                first = e;
+            }
+            if (relay != null) {
+                relay.close();
+            }
+            if (targetPrepared) {
+                try {
+                    target.call("abort", request());
+                } catch (Exception e) {
+                    // The target may be the very thing that failed; its agent discards stale migrations at start.
+                    LOG.warning("migration " + migrationId + ": the target could not be told to discard it: " + e.getMessage());
+                }
+            }
+            deleteImages();
+            if (first != null) {
+                throw first;
+            }
+        }
+
+        private ObjectNode request() {
+            ObjectNode request = json.createObjectNode();
+            request.put("migration", migrationId);
+            request.put("job", jobId);
+            return request;
+        }
+
+        private long expectedImageBytes() throws IOException {
+            return processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
+        }
+
+        private void deleteImages() throws IOException {
+            deleteTree(images);
+        }
+    }
+
+    static long sizeOfPages(Path images) throws IOException {
+        try (Stream<Path> files = Files.list(images)) {
+            long total = 0;
+            for (Path file : (Iterable<Path>) files::iterator) {
+                if (file.getFileName().toString().startsWith("pages-")) {
+                    total += Files.size(file);
+                }
+            }
+            return total;
+        }
+    }
+
+    static void deleteTree(Path directory) throws IOException {
+        if (!Files.exists(directory)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(directory)) {
+            for (Path path : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                Files.delete(path);
+            }
+        }
+    }
+}

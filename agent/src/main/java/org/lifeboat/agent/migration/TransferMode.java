@@ -1,0 +1,27 @@
+package org.lifeboat.agent.migration;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** How the checkpoint's memory travels from source to target. */
+public enum TransferMode {
+    /** CRIU's page server on the target writes memory straight into its tmpfs; nothing touches a disk. */
+    DISKLESS,
+    /** Images are written to a directory both nodes mount (the seed paper's default). */
+    SHARED_FS;
+
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    public static TransferMode fromWireName(String name) {
+        for (TransferMode mode : values()) {
+            if (mode.wireName().equals(name)) {
+                return mode;
+            }
+        }
+        throw new IllegalArgumentException("unknown transfer mode '" + name + "' (known: "
+                + Arrays.stream(values()).map(TransferMode::wireName).collect(Collectors.joining(", ")) + ")");
+    }
+}

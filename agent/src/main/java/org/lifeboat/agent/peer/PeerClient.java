@@ -1,0 +1,240 @@
+package org.lifeboat.agent.peer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Talks to another agent's {@link PeerServer}, one connection per request; the class comment of
+ * {@link PeerServer} describes the protocol. Every reply is verified before it is believed.
+ */
+public final class PeerClient {
+
+    private final InetSocketAddress peer;
+    private final PeerAuthenticator authenticator;
+    private final Duration timeout;
+
+    /**
+     * @param timeout how long connecting may take, and how long the peer may take to reply once the
+     *     request (and its body) has been sent
+     */
+    public PeerClient(InetSocketAddress peer, PeerAuthenticator authenticator, Duration timeout) {
+        this.peer = Objects.requireNonNull(peer, "peer");
+        this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+        this.timeout = Objects.requireNonNull(timeout, "timeout");
+    }
+
+    /** Where a body comes from: writes it whole to {@code out}, which must not be closed (closing it only flushes). */
+    @FunctionalInterface
+    public interface BodyWriter {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * A control request.
+     *
+     * @return the verified ok reply, envelope included
+     * @throws PeerRequestException the peer replied with an error; its code is the peer's
+     * @throws IOException the peer could not be reached, did not reply in time, or replied with
+     *     something that is not an authentic reply to this request
+     */
+    public ObjectNode call(String request, ObjectNode fields) throws IOException, PeerRequestException {
+        try (Socket socket = connect()) {
+            byte[] requestLine = sendRequest(socket, request, "call", fields);
+            return readReply(new MessageReader(socket), requestLine);
+        }
+    }
+
+    /**
+     * An upload: the request, then the body the writer produces. Succeeds only if the peer confirms
+     * having received exactly the bytes sent (same length and SHA-256).
+     *
+     * @return the verified ok reply, with the peer's {@code sha256} and {@code bytes}
+     * @throws IOException as for {@link #call}, and when the body arrived truncated or altered
+     */
+    public ObjectNode send(String request, ObjectNode fields, BodyWriter writer) throws IOException, PeerRequestException {
+        try (Socket socket = connect()) {
+            byte[] requestLine = sendRequest(socket, request, "receive", fields);
+            MessageReader reader = new MessageReader(socket);
+            TrackedOutput connection = new TrackedOutput(socket.getOutputStream());
+            BodyDigest sent = new BodyDigest();
+            try {
+                OutputStream body = sent.writing(new BufferedOutputStream(connection, WireFormat.BUFFER_BYTES));
+                writer.writeTo(body);
+                body.flush();
+            } catch (IOException e) {
+                if (!connection.failed) {
+                    // The body could not be produced here. Reset the connection rather than end it
+                    // cleanly, so the peer cannot take what it got for a whole body.
+                    socket.setSoLinger(true, 0);
+                    throw e;
+                }
+                // The peer stopped reading: it may have refused the request and said why.
+                throw refusalOr(reader, requestLine, e);
+            }
+            socket.shutdownOutput();
+            ObjectNode reply = readReply(reader, requestLine);
+            String sha256 = sent.sha256Hex();
+            JsonNode receivedSha256 = reply.get(WireFormat.SHA256_FIELD);
+            JsonNode receivedBytes = reply.get(WireFormat.BYTES_FIELD);
+            if (receivedSha256 == null || !sha256.equals(receivedSha256.asText())
+                    || receivedBytes == null || receivedBytes.asLong(-1) != sent.bytes()) {
+                throw new IOException("the body of " + request + " did not arrive intact at " + describePeer() + ": sent "
+                        + sent.bytes() + " bytes with SHA-256 " + sha256 + ", the peer received " + receivedBytes
+                        + " bytes with SHA-256 " + receivedSha256);
+            }
+            return reply;
+        }
+    }
+
+    /**
+     * Starts relaying CRIU page-server traffic to the peer: the peer has accepted the request and
+     * connected to its local end when this returns. Point {@code criu dump --page-server} at
+     * 127.0.0.1 and {@link PageRelay#port()}.
+     */
+    public PageRelay relay(String request, ObjectNode fields) throws IOException, PeerRequestException {
+        Socket socket = connect();
+        try {
+            byte[] requestLine = sendRequest(socket, request, "pipe", fields);
+            MessageReader reader = new MessageReader(socket);
+            readReply(reader, requestLine);
+            // CRIU may pause between writes for as long as it likes; keepalive notices a dead peer.
+            socket.setSoTimeout(0);
+            socket.setKeepAlive(true);
+            return PageRelay.start(socket, reader.rest(), request);
+        } catch (IOException | PeerRequestException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    private Socket connect() throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.connect(peer, (int) timeout.toMillis());
+            socket.setTcpNoDelay(true);
+        } catch (IOException e) {
+            socket.close();
+            throw new IOException("cannot connect to the agent at " + describePeer() + ": " + e.getMessage(), e);
+        }
+        return socket;
+    }
+
+    private byte[] sendRequest(Socket socket, String request, String kind, ObjectNode fields) throws IOException {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(fields, "fields");
+        ObjectNode message = WireFormat.JSON.createObjectNode();
+        message.put(WireFormat.VERSION_FIELD, WireFormat.VERSION);
+        message.put(WireFormat.REQUEST_FIELD, request);
+        message.put(WireFormat.KIND_FIELD, kind);
+        fields.fieldNames().forEachRemaining(name -> {
+            if (message.has(name)) {
+                throw new IllegalArgumentException("\"" + name + "\" is part of the envelope, not a request field");
+            }
+        });
+        message.setAll(fields);
+        try {
+            return WireFormat.write(socket.getOutputStream(), authenticator, message);
+        } catch (PeerAuthenticationException e) {
+            throw new IOException("cannot seal the request " + request + " to " + describePeer() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The verified reply to the request whose line 2 was {@code requestLine}, if it is ok. */
+    private ObjectNode readReply(MessageReader reader, byte[] requestLine) throws IOException, PeerRequestException {
+        MessageReader.Message message;
+        try {
+            message = reader.read(System.nanoTime() + timeout.toNanos());
+        } catch (SocketTimeoutException e) {
+            throw new IOException("the agent at " + describePeer() + " did not reply within " + timeout.toMillis() + " ms", e);
+        } catch (EOFException e) {
+            throw new IOException("the agent at " + describePeer() + " closed the connection without a reply", e);
+        }
+        try {
+            authenticator.verify(message.credential(), message.line());
+        } catch (PeerAuthenticationException e) {
+            throw new IOException("the reply from " + describePeer() + " is not authentic: " + e.getMessage(), e);
+        }
+        ObjectNode reply = WireFormat.parse(message.line());
+        if (reply.path(WireFormat.VERSION_FIELD).asInt(-1) != WireFormat.VERSION) {
+            throw new MalformedMessageException("the reply from " + describePeer() + " is not version " + WireFormat.VERSION);
+        }
+        JsonNode inReplyTo = reply.get(WireFormat.IN_REPLY_TO_FIELD);
+        String status = WireFormat.text(reply, WireFormat.STATUS_FIELD);
+        boolean answersThisRequest = inReplyTo != null && WireFormat.sha256Hex(requestLine).equals(inReplyTo.asText());
+        // An error reply may lack in-reply-to (the server could not read the request whole); it can
+        // only make a request fail, which anyone who can cut the connection can do anyway.
+        if ((inReplyTo != null || status.equals("ok")) && !answersThisRequest) {
+            throw new IOException("the reply from " + describePeer() + " answers another request");
+        }
+        switch (status) {
+            case "ok":
+                return reply;
+            case "error":
+                JsonNode error = reply.path(WireFormat.ERROR_FIELD);
+                throw new PeerRequestException(error.path("code").asText("unknown"),
+                        "the agent at " + describePeer() + " refused: " + error.path("message").asText("no reason given"));
+            default:
+                throw new MalformedMessageException("the reply from " + describePeer() + " has the unknown status \"" + status + "\"");
+        }
+    }
+
+    /**
+     * Throws the peer's refusal if it sent a valid one before it stopped reading; otherwise returns
+     * the write failure, for the caller to throw.
+     */
+    private IOException refusalOr(MessageReader reader, byte[] requestLine, IOException writeFailure) throws PeerRequestException {
+        try {
+            readReply(reader, requestLine);
+        } catch (PeerRequestException refusal) {
+            refusal.addSuppressed(writeFailure);
+            throw refusal;
+        } catch (IOException e) {
+            writeFailure.addSuppressed(e);
+        }
+        return writeFailure;
+    }
+
+    private String describePeer() {
+        return peer.getHostString() + ":" + peer.getPort();
+    }
+
+    /** The connection's output, remembering whether writing to the connection itself failed. */
+    private static final class TrackedOutput extends FilterOutputStream {
+
+        private boolean failed;
+
+        TrackedOutput(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            try {
+                out.write(bytes, offset, length);
+            } catch (IOException e) {
+                failed = true;
+                throw e;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                failed = true;
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+package org.lifeboat.agent.peer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+
+/**
+ * The agent's TCP endpoint for other agents: how a checkpoint moves from the source node to the
+ * target (prepare, the image files, CRIU's page-server traffic, restore).
+ *
+ * <h2>Wire format (version 1)</h2>
+ *
+ * A message is two lines, each ending in {@code \n} and at most {@value WireFormat#MAX_LINE_BYTES}
+ * bytes without it:
+ * <ol>
+ * <li>a credential from the sender's {@link PeerAuthenticator} (with MUNGE: {@code MUNGE:…:}) that
+ * seals the exact bytes of line 2;
+ * <li>one JSON object.
+ * </ol>
+ * One connection carries one request. The client sends
+ * {@code {"version":1,"request":NAME,"kind":KIND,...fields}}, where KIND says what follows:
+ * <ul>
+ * <li>{@code "call"}: nothing; the server replies.
+ * <li>{@code "receive"}: the client sends the body as raw bytes and half-closes its output; the
+ * server replies once it has read the body to its end, adding {@code "sha256"} (hex) and
+ * {@code "bytes"} of everything it received, which the client compares with what it sent.
+ * <li>{@code "pipe"}: the server connects to a local address its handler names and replies; after
+ * an ok reply both sides send raw bytes, relayed to and from that local socket, until both have
+ * half-closed.
+ * </ul>
+ * Replies are sealed by the server the same way and verified by the client:
+ * {@code {"version":1,"status":"ok","in-reply-to":H,...fields}} or
+ * {@code {"version":1,"status":"error","in-reply-to":H,"error":{"code":C,"message":M}}}, where H is
+ * the SHA-256 (hex) of the request's line 2, so a reply cannot be passed off as the answer to
+ * another request. An error reply to a request the server could not read whole has no
+ * {@code in-reply-to}. After an error reply the server closes the connection.
+ *
+ * <h2>Security</h2>
+ *
+ * Every request and reply is authenticated (see {@link MungeAuthenticator}: root on a node of the
+ * same MUNGE realm, each credential valid once and for a few minutes). The raw bytes of bodies and
+ * relays are not sealed: a body's integrity is checked by the digest in the sealed reply, relayed
+ * bytes are not protected beyond TCP. Nothing is encrypted.
+ *
+ * <h2>Bounds</h2>
+ *
+ * A request's two lines must arrive within {@link #REQUEST_TIMEOUT}, and a receive body may pause no
+ * longer than that; a relay may idle for as long as it likes (CRIU pauses between writes), with TCP
+ * keepalive on. {@link #HANDLER_THREADS} connections are served at once and as many wait; beyond that
+ * a connection is closed unanswered. Refusals are logged with the peer's address.
+ */
+public final class PeerServer implements LifeCycleComponent {
+
+    /** The port agents listen on unless configured otherwise. */
+    public static final int DEFAULT_PORT = 9465;
+    /** How long a client may take to send a request's two lines, and the longest pause inside a body. */
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    static final int HANDLER_THREADS = 16;
+
+    /** The request is not two lines of the right size, not JSON, or lacks a field. */
+    public static final String MALFORMED = "malformed";
+    /** The credential is missing, invalid, replayed, not root's, or seals another message. */
+    public static final String NOT_AUTHENTICATED = "not-authenticated";
+    /** The request names a protocol version this agent does not speak. */
+    public static final String UNSUPPORTED_VERSION = "unsupported-version";
+    /** The server failed while carrying out the request. */
+    public static final String INTERNAL = "internal";
+
+    private static final Logger LOG = Logger.getLogger(PeerServer.class.getName());
+    private static final Set<String> ENVELOPE = Set.of(WireFormat.VERSION_FIELD, WireFormat.REQUEST_FIELD, WireFormat.KIND_FIELD);
+    private static final Set<String> RESERVED_REPLY_FIELDS = Set.of(WireFormat.VERSION_FIELD, WireFormat.STATUS_FIELD,
+            WireFormat.ERROR_FIELD, WireFormat.IN_REPLY_TO_FIELD, WireFormat.SHA256_FIELD, WireFormat.BYTES_FIELD);
+    private static final int BACKLOG = 64;
+    private static final int LOCAL_CONNECT_TIMEOUT_MILLIS = 10_000;
+    // After an error reply, how long the server keeps reading (and dropping) what the client still
+    // sends: closing with unread data resets the connection, and the reset can destroy the reply.
+    private static final long LINGER_MILLIS = 5_000;
+
+    private final InetSocketAddress bind;
+    private final PeerAuthenticator authenticator;
+    private final PeerRequestHandler handler;
+    private final Duration requestTimeout;
+    private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+    private final Set<Splice> openSplices = ConcurrentHashMap.newKeySet();
+    private final ThreadPoolExecutor handlers = new ThreadPoolExecutor(HANDLER_THREADS, HANDLER_THREADS, 0,
+            TimeUnit.SECONDS, new ArrayBlockingQueue<>(HANDLER_THREADS), runnable -> {
+                Thread thread = new Thread(runnable, "lifeboat-peer");
+                thread.setDaemon(true);
+                return thread;
+            });
+    private ServerSocket serverSocket;
+    private Thread acceptThread;
+    private volatile boolean stopping;
+
+    public PeerServer(InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler) {
+        this(bind, authenticator, handler, REQUEST_TIMEOUT);
+    }
+
+    PeerServer(InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler, Duration requestTimeout) {
+        this.bind = Objects.requireNonNull(bind, "bind");
+        this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+        this.handler = Objects.requireNonNull(handler, "handler");
+        this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+    }
+
+    @Override
+    public void start() throws IOException {
+        ServerSocket socket = new ServerSocket();
+        try {
+            // A restarted agent must get its port back while the old connections are in TIME_WAIT.
+            socket.setReuseAddress(true);
+            socket.bind(bind, BACKLOG);
+        } catch (IOException e) {
+            socket.close();
+            throw new IOException("cannot listen for other agents on " + bind + ": " + e.getMessage(), e);
+        }
+        serverSocket = socket;
+        acceptThread = new Thread(this::acceptConnections, "lifeboat-peer-accept");
+        acceptThread.setDaemon(true);
+        acceptThread.start();
+        LOG.info("listening for other agents on " + boundAddress());
+    }
+
+    /** The address actually bound: with port 0, the port the system chose. */
+    public InetSocketAddress boundAddress() {
+        return new InetSocketAddress(serverSocket.getInetAddress(), serverSocket.getLocalPort());
+    }
+
+    @Override
+    public void stop() throws IOException {
+        stopping = true;
+        serverSocket.close();
+        handlers.shutdownNow();
+        for (Splice splice : openSplices) {
+            splice.close();
+        }
+        // Reset rather than end cleanly: a peer must not take a stop for the end of what it was sent.
+        for (Socket socket : openSockets) {
+            Splice.abort(socket);
+        }
+        try {
+            acceptThread.join(TimeUnit.SECONDS.toMillis(5));
+            handlers.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void acceptConnections() {
+        while (!stopping) {
+            Socket connection;
+            try {
+                connection = serverSocket.accept();
+            } catch (IOException e) {
+                if (!stopping) {
+                    LOG.log(Level.SEVERE, "accepting connections from other agents failed", e);
+                }
+                return;
+            }
+            openSockets.add(connection);
+            try {
+                handlers.execute(() -> serve(connection));
+            } catch (RejectedExecutionException e) {
+                LOG.warning("refused a connection from " + WireFormat.describe(connection) + ": "
+                        + (stopping ? "stopping" : "all " + HANDLER_THREADS + " handlers are busy and as many wait"));
+                release(connection);
+            }
+        }
+    }
+
+    private void serve(Socket connection) {
+        String peer = WireFormat.describe(connection);
+        byte[] requestLine = null;
+        try {
+            connection.setTcpNoDelay(true);
+            MessageReader reader = new MessageReader(connection);
+            MessageReader.Message message = reader.read(System.nanoTime() + requestTimeout.toNanos());
+            requestLine = message.line();
+            authenticator.verify(message.credential(), requestLine);
+            ObjectNode request = WireFormat.parse(requestLine);
+            checkVersion(request);
+            String name = WireFormat.text(request, WireFormat.REQUEST_FIELD);
+            String kind = WireFormat.text(request, WireFormat.KIND_FIELD);
+            ObjectNode fields = request.deepCopy();
+            fields.remove(ENVELOPE);
+            String inReplyTo = WireFormat.sha256Hex(requestLine);
+            switch (kind) {
+                case "call" -> reply(connection, ok(handler.call(name, fields), inReplyTo));
+                case "receive" -> receive(connection, reader, name, fields, inReplyTo);
+                case "pipe" -> pipe(connection, reader, name, fields, inReplyTo);
+                default -> throw new MalformedMessageException("\"kind\" must be call, receive or pipe, not \"" + kind + "\"");
+            }
+        } catch (PeerAuthenticationException e) {
+            refuse(connection, peer, requestLine, NOT_AUTHENTICATED, e.getMessage());
+        } catch (MalformedMessageException e) {
+            refuse(connection, peer, requestLine, MALFORMED, e.getMessage());
+        } catch (PeerRequestException e) {
+            refuse(connection, peer, requestLine, e.code(), e.getMessage());
+        } catch (EOFException e) {
+            LOG.fine(() -> peer + " connected and sent nothing");
+        } catch (SocketTimeoutException e) {
+            LOG.warning("refused a request from " + peer + ": no complete request within " + requestTimeout.toMillis() + " ms");
+        } catch (IOException e) {
+            if (!stopping) {
+                LOG.warning("a request from " + peer + " failed: " + e.getMessage());
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "a request from " + peer + " failed unexpectedly", e);
+            refuse(connection, peer, requestLine, INTERNAL, "the agent failed: " + e);
+        } finally {
+            release(connection);
+        }
+    }
+
+    private static void checkVersion(ObjectNode request) throws MalformedMessageException, PeerRequestException {
+        JsonNode version = request.get(WireFormat.VERSION_FIELD);
+        if (version == null || !version.isIntegralNumber()) {
+            throw new MalformedMessageException("\"version\" must be an integer");
+        }
+        if (!version.canConvertToInt() || version.intValue() != WireFormat.VERSION) {
+            throw new PeerRequestException(UNSUPPORTED_VERSION,
+                    "protocol version " + version + " is not spoken here; this agent speaks version " + WireFormat.VERSION);
+        }
+    }
+
+    private void receive(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo)
+            throws IOException, PeerRequestException, PeerAuthenticationException {
+        connection.setSoTimeout((int) requestTimeout.toMillis());
+        BodyDigest digest = new BodyDigest();
+        InputStream body = digest.reading(reader.rest());
+        ObjectNode handled;
+        try {
+            handled = handler.receive(name, fields, body);
+        } catch (IOException e) {
+            // The client waits for a reply; if it is the connection that failed, the reply is lost too.
+            throw new PeerRequestException(INTERNAL, "receiving the body of " + name + " failed: " + e.getMessage());
+        }
+        ObjectNode reply = ok(handled, inReplyTo);
+        // What the handler left unread (the padding after a tar archive's end) still counts: the
+        // digest must cover every byte the client sent.
+        body.transferTo(OutputStream.nullOutputStream());
+        reply.put(WireFormat.SHA256_FIELD, digest.sha256Hex());
+        reply.put(WireFormat.BYTES_FIELD, digest.bytes());
+        reply(connection, reply);
+    }
+
+    private void pipe(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo)
+            throws IOException, PeerRequestException, PeerAuthenticationException {
+        InetSocketAddress target = handler.pipe(name, fields);
+        // The relay is how page-server traffic reaches a target without its port being reachable
+        // from the network; a handler naming another host would make this an open proxy.
+        if (target.getAddress() == null || !target.getAddress().isLoopbackAddress()) {
+            throw new IllegalStateException("the handler of " + name + " named " + target + ", not a loopback address");
+        }
+        Socket local = new Socket();
+        openSockets.add(local);
+        try {
+            local.connect(target, LOCAL_CONNECT_TIMEOUT_MILLIS);
+            local.setTcpNoDelay(true);
+        } catch (IOException e) {
+            release(local);
+            throw new PeerRequestException(INTERNAL, "cannot connect to " + target + " for " + name + ": " + e.getMessage());
+        }
+        Splice splice = new Splice(connection, reader.rest(), local, local.getInputStream());
+        openSplices.add(splice);
+        try {
+            reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));
+            connection.setSoTimeout(0);
+            connection.setKeepAlive(true);
+            splice.start("lifeboat-peer-pipe");
+            // The handler thread stays with its relay, so relays count against HANDLER_THREADS.
+            splice.awaitEnd();
+            LOG.info("relay for " + name + " from " + WireFormat.describe(connection) + " finished: "
+                    + splice.bytesFirstToSecond() + " bytes in, " + splice.bytesSecondToFirst() + " bytes out");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while relaying for " + name, e);
+        } finally {
+            splice.close();
+            openSplices.remove(splice);
+            release(local);
+        }
+    }
+
+    private ObjectNode ok(ObjectNode fields, String inReplyTo) {
+        ObjectNode reply = WireFormat.JSON.createObjectNode();
+        reply.put(WireFormat.VERSION_FIELD, WireFormat.VERSION);
+        reply.put(WireFormat.STATUS_FIELD, "ok");
+        reply.put(WireFormat.IN_REPLY_TO_FIELD, inReplyTo);
+        for (Iterator<Map.Entry<String, JsonNode>> it = fields.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            if (RESERVED_REPLY_FIELDS.contains(field.getKey())) {
+                throw new IllegalStateException("a handler used the reserved reply field \"" + field.getKey() + "\"");
+            }
+            reply.set(field.getKey(), field.getValue());
+        }
+        return reply;
+    }
+
+    private void reply(Socket connection, ObjectNode reply) throws IOException, PeerAuthenticationException {
+        WireFormat.write(connection.getOutputStream(), authenticator, reply);
+    }
+
+    /** Logs the refusal, sends the error reply if the connection still takes one, and lingers for it to arrive. */
+    private void refuse(Socket connection, String peer, byte[] requestLine, String code, String message) {
+        LOG.warning("refused a request from " + peer + ": " + code + ": " + message);
+        ObjectNode reply = WireFormat.JSON.createObjectNode();
+        reply.put(WireFormat.VERSION_FIELD, WireFormat.VERSION);
+        reply.put(WireFormat.STATUS_FIELD, "error");
+        if (requestLine != null) {
+            reply.put(WireFormat.IN_REPLY_TO_FIELD, WireFormat.sha256Hex(requestLine));
+        }
+        ObjectNode error = reply.putObject(WireFormat.ERROR_FIELD);
+        error.put("code", code);
+        error.put("message", message);
+        try {
+            reply(connection, reply);
+            connection.shutdownOutput();
+            drainBriefly(connection);
+        } catch (PeerAuthenticationException e) {
+            LOG.severe("cannot seal the error reply to " + peer + ": " + e.getMessage());
+        } catch (IOException e) {
+            LOG.fine(() -> "the error reply to " + peer + " was not delivered: " + e.getMessage());
+        }
+    }
+
+    private static void drainBriefly(Socket connection) throws IOException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
+        InputStream input = connection.getInputStream();
+        byte[] discard = new byte[64 * 1024];
+        while (true) {
+            long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (remainingMillis <= 0) {
+                return;
+            }
+            connection.setSoTimeout((int) remainingMillis);
+            try {
+                if (input.read(discard) < 0) {
+                    return;
+                }
+            } catch (SocketTimeoutException e) {
+                return;
+            }
+        }
+    }
+
+    private void release(Socket socket) {
+        openSockets.remove(socket);
+        closeQuietly(socket);
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            LOG.fine(() -> "closing a connection failed: " + e.getMessage());
+        }
+    }
+}

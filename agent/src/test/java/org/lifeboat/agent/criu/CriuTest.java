@@ -1,0 +1,137 @@
+package org.lifeboat.agent.criu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lifeboat.agent.process.FakeCommandRunner;
+
+class CriuTest {
+
+    private static final Duration TIMEOUT = Duration.ofMinutes(1);
+
+    @TempDir
+    Path images;
+
+    private final FakeCommandRunner commands = new FakeCommandRunner();
+    private final Criu criu = new Criu("/opt/criu/sbin/criu", commands);
+
+    @Test
+    void probeReportsTheVersionTheCheckAndEachFeature() throws Exception {
+        commands.answer(0, "Version: 4.1.1\n", "");
+        commands.answer(0, "Looks good.\n", "");
+        for (int feature = 0; feature < 4; feature++) {
+            commands.answer(0, "", "");
+        }
+
+        CriuCapabilities capabilities = criu.probe();
+
+        assertEquals("4.1.1", capabilities.version());
+        assertTrue(capabilities.checkPassed());
+        assertEquals(4, capabilities.features().size());
+        assertEquals(List.of("/opt/criu/sbin/criu", "--version"), commands.commands().get(0));
+        assertTrue(commands.commands().stream().anyMatch(command -> command.equals(
+                List.of("/opt/criu/sbin/criu", "check", "--feature", "mem_dirty_track"))));
+    }
+
+    @Test
+    void aMissingFeatureIsReportedAsMissingNotAsAFailure() throws Exception {
+        commands.answer(0, "Version: 4.1.1\n", "").answer(0, "", "");
+        commands.answer(1, "", "Dirty tracking is OFF").answer(1, "", "").answer(1, "", "").answer(1, "", "");
+
+        CriuCapabilities capabilities = criu.probe();
+
+        assertTrue(capabilities.checkPassed());
+        assertFalse(capabilities.has("memory-tracking"));
+    }
+
+    @Test
+    void anUnusableBinaryIsACriuException() {
+        commands.failToRun("No such file or directory");
+
+        CriuException error = assertThrows(CriuException.class, criu::probe);
+
+        assertTrue(error.getMessage().contains("/opt/criu/sbin/criu"), error.getMessage());
+    }
+
+    @Test
+    void dumpLeavesTheTreeStoppedNamesEveryExternalMountAndUsesThePageServer() throws Exception {
+        commands.answer(0, "", "");
+        Map<String, String> mounts = new LinkedHashMap<>();
+        mounts.put("/usr", "usr");
+        mounts.put("/home/alice/run", "chdir");
+
+        criu.dump(new Criu.DumpSpec(4303, images, mounts, Optional.of(new InetSocketAddress("127.0.0.1", 40123)), TIMEOUT));
+
+        List<String> command = commands.commands().get(0);
+        assertEquals(List.of("/opt/criu/sbin/criu", "dump", "--tree", "4303", "--images-dir", images.toString(),
+                "--leave-stopped", "--file-locks", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
+                "--page-server", "--address", "127.0.0.1", "--port", "40123", "--log-file", "dump.log", "-v4"), command);
+        assertEquals(TIMEOUT, commands.timeouts().get(0));
+    }
+
+    @Test
+    void aFailedDumpQuotesTheErrorLinesOfItsLogButNotTheHarmlessRlimitOne() throws Exception {
+        Files.write(images.resolve("dump.log"), List.of(
+                "(00.001) Error (criu/util.c:1) rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted",
+                "(00.010) Dumping task 4303",
+                "(00.020) Error (criu/files-reg.c:1) Can't lookup mount=24 for fd=0 path=/dev/null",
+                "(00.021) Dumping finished with error"));
+        commands.answer(1, "", "");
+
+        CriuException error = assertThrows(CriuException.class,
+                () -> criu.dump(new Criu.DumpSpec(4303, images, Map.of(), Optional.empty(), TIMEOUT)));
+
+        assertTrue(error.getMessage().contains("failed with exit code 1"), error.getMessage());
+        assertTrue(error.getMessage().contains("Can't lookup mount=24 for fd=0 path=/dev/null"), error.getMessage());
+        assertTrue(error.getMessage().contains("Dumping finished with error"), error.getMessage());
+        assertFalse(error.getMessage().contains("RLIMIT_NOFILE"), error.getMessage());
+    }
+
+    @Test
+    void restoreDetachesOntoTheRootAndReturnsThePidFromItsPidFile() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "5120\n");
+        commands.answer(0, "", "");
+
+        long pid = criu.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of("usr", "/usr"), TIMEOUT));
+
+        assertEquals(5120, pid);
+        assertEquals(List.of("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
+                "--root", "/ckpt/roots/m1", "--pidfile", images.resolve("restored.pid").toString(), "--file-locks",
+                "--external", "mnt[usr]:/usr", "--log-file", "restore.log", "-v4"), commands.commands().get(0));
+    }
+
+    @Test
+    void aRestoreWithoutAPidFileIsAnError() {
+        commands.answer(0, "", "");
+
+        CriuException error = assertThrows(CriuException.class,
+                () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), TIMEOUT)));
+
+        assertTrue(error.getMessage().contains("no usable pid file"), error.getMessage());
+    }
+
+    @Test
+    void thePageServerDaemonizesOnTheGivenAddressAndReportsItsPid() throws Exception {
+        Files.writeString(images.resolve("page-server.pid"), "777");
+        commands.answer(0, "", "");
+
+        long pid = criu.startPageServer(images, new InetSocketAddress("127.0.0.1", 41000), TIMEOUT);
+
+        assertEquals(777, pid);
+        assertEquals(List.of("/opt/criu/sbin/criu", "page-server", "--images-dir", images.toString(), "--address",
+                "127.0.0.1", "--port", "41000", "--daemon", "--pidfile", images.resolve("page-server.pid").toString(),
+                "--log-file", "page-server.log", "-v4"), commands.commands().get(0));
+    }
+}

@@ -1,0 +1,169 @@
+package org.lifeboat.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Real CRIU moves a 256 MiB container started by lifeboat-run inside a --migratable Slurm job
+ * from node1 to node2, in both transfer modes, and the workload's in-memory counter carries on.
+ */
+@TestbedIntegration
+final class MigrationEngineTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MEMORY_MIB = 256;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"diskless", "shared-fs"})
+    void aContainerMovesToAnotherNodeAndItsSequenceCarriesOn(String mode, Testbed testbed) throws Exception {
+        Workload workload = Workload.start(testbed, "node1", MEMORY_MIB);
+        long oldInit = workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+
+        CommandResult migrate = testbed.lifeboat("migrate", Long.toString(workload.jobId), "--to", "node2", "--mode", mode,
+                "--json", "--socket", testbed.agentSocket("node1").toString());
+        assertEquals(0, migrate.exitCode(), migrate::describe);
+        JsonNode report = JSON.readTree(migrate.stdout());
+        assertEquals("migrated", report.path("outcome").asText(), migrate::describe);
+        for (String phase : List.of("prepare-target", "dump", "send-images", "restore", "confirm", "cleanup")) {
+            assertTrue(report.path("phase-millis").has(phase), () -> "phase " + phase + " not timed: " + report);
+        }
+        System.out.printf("%s migration of %d MiB: %s%n", mode, MEMORY_MIB, report.path("phase-millis"));
+
+        int before = workload.sequence().size();
+        workload.awaitSequence(before + 10);
+        workload.assertSequenceIsUnbroken();
+        long newInit = restoredInit(testbed, "node2", workload.jobId);
+        assertTrue(Files.exists(Path.of("/proc", Long.toString(newInit))), "no restored container on node2");
+        assertEquals(netns(testbed, "node2"), Files.readSymbolicLink(Path.of("/proc", Long.toString(newInit), "ns/net")).toString(),
+                "the restored container is not in node2's network");
+        Testbed.await(() -> !Files.exists(Path.of("/proc", Long.toString(oldInit))), Duration.ofSeconds(10),
+                () -> "the frozen copy on node1 (pid " + oldInit + ") survived the migration");
+        assertNothingLeftOn(testbed, "node1");
+
+        workload.stop();
+        Testbed.await(() -> workload.exitStatus().equals("3"), Duration.ofSeconds(10),
+                () -> "the restored workload did not report its exit status 3: '" + workload.exitStatus() + "'");
+        workload.assertSequenceIsUnbroken();
+    }
+
+    static void assertNothingLeftOn(Testbed testbed, String node) throws IOException {
+        Path checkpoints = testbed.runDirectory().resolve("nodes").resolve(node).resolve("checkpoints");
+        try (Stream<Path> files = Files.walk(checkpoints)) {
+            List<Path> left = files.filter(Files::isRegularFile).toList();
+            assertEquals(List.of(), left, "images left in " + checkpoints);
+        }
+        String mounts = Files.readString(Path.of("/proc/self/mountinfo"));
+        assertFalse(mounts.contains(checkpoints + "/"), () -> "mounts left below " + checkpoints + ":\n" + mounts);
+    }
+
+    private static String netns(Testbed testbed, String node) throws IOException {
+        return "net:[" + Files.getAttribute(Path.of("/run/netns", Testbed.networkNamespace(node)), "unix:ino") + "]";
+    }
+
+    private static long restoredInit(Testbed testbed, String node, long jobId) throws IOException {
+        JsonNode jobs = JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
+                .orThrow().stdout());
+        for (JsonNode job : jobs) {
+            if (job.path("job").asLong() == jobId) {
+                return job.path("container").path("init-pid").asLong();
+            }
+        }
+        throw new AssertionError("job " + jobId + " is not registered on " + node + ": " + jobs);
+    }
+
+    /** The test workload in a lifeboat-run container, in a --migratable batch job. */
+    static final class Workload {
+        final long jobId;
+        final Path directory;
+
+        private Workload(long jobId, Path directory) {
+            this.jobId = jobId;
+            this.directory = directory;
+        }
+
+        static Workload start(Testbed testbed, String node, int mebibytes) throws IOException {
+            Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "workload-");
+            Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+            String launcher = testbed.repository().resolve("launcher/lifeboat-run").toString();
+            String workload = testbed.repository().resolve("launcher/tests/lifeboat-workload").toString();
+            String script = "exec " + launcher + " --stdout " + directory.resolve("out") + " --stderr " + directory.resolve("err")
+                    + " --exit-status-file " + directory.resolve("status") + " --bind " + workload.substring(0, workload.lastIndexOf('/'))
+                    + " -- " + workload + " " + directory.resolve("sequence") + " " + directory.resolve("stop") + " " + mebibytes;
+            long jobId = testbed.sbatch("--migratable", "--nodelist=" + node, "--output=" + directory.resolve("slurm.out"),
+                    "--chdir=" + directory, "--wrap", script);
+            testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
+            return new Workload(jobId, directory);
+        }
+
+        /** Waits until the agent on the node has the job and its container's init pid is known. */
+        long awaitContainer(Testbed testbed, String node) throws IOException {
+            Testbed.await(() -> Files.exists(directory.resolve("sequence")), Duration.ofSeconds(30),
+                    () -> "the workload never started: " + read(directory.resolve("slurm.out")) + read(directory.resolve("err")));
+            Testbed.await(() -> testbed.lifeboat("status", "--socket", testbed.agentSocket(node).toString(), "--job",
+                    Long.toString(jobId)).succeeded(), Duration.ofSeconds(10), () -> "job " + jobId + " not registered");
+            return initPid();
+        }
+
+        /** The container init's pid, from the manifest lifeboat-run wrote for this workload. */
+        long initPid() throws IOException {
+            String sequenceFile = directory.resolve("sequence").toString();
+            try (Stream<Path> containers = Files.list(Path.of("/run/lifeboat/containers"))) {
+                for (Path container : (Iterable<Path>) containers::iterator) {
+                    JsonNode manifest = JSON.readTree(read(container.resolve("manifest.json")).isEmpty() ? "{}"
+                            : read(container.resolve("manifest.json")));
+                    if (manifest.path("argv").toString().contains(sequenceFile)) {
+                        return manifest.path("init-pid").asLong();
+                    }
+                }
+            }
+            throw new AssertionError("no lifeboat-run manifest for " + sequenceFile);
+        }
+
+        void awaitSequence(int count) {
+            Testbed.await(() -> sequence().size() >= count, Duration.ofSeconds(60),
+                    () -> "the sequence stopped at " + sequence().size() + " numbers, wanted " + count);
+        }
+
+        List<Long> sequence() {
+            return read(directory.resolve("sequence")).lines().filter(line -> !line.isBlank()).map(Long::parseLong).toList();
+        }
+
+        /** 1, 2, 3, ... with no restart and no number twice: the counter lived on in memory. */
+        void assertSequenceIsUnbroken() {
+            List<Long> numbers = sequence();
+            for (int i = 0; i < numbers.size(); i++) {
+                assertEquals(i + 1L, numbers.get(i), "sequence broken at line " + (i + 1) + ": " + numbers);
+            }
+        }
+
+        void stop() throws IOException {
+            Files.writeString(directory.resolve("stop"), "");
+        }
+
+        String exitStatus() {
+            return read(directory.resolve("status")).strip();
+        }
+
+        private static String read(Path file) {
+            try {
+                return Files.readString(file);
+            } catch (IOException e) {
+                return "";
+            }
+        }
+    }
+}
