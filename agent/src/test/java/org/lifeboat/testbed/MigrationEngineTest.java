@@ -96,13 +96,25 @@ final class MigrationEngineTest {
         }
 
         static Workload start(Testbed testbed, String node, int mebibytes) throws IOException {
+            return start(testbed, node, mebibytes, 0);
+        }
+
+        /**
+         * @param tmpMebibytes random data the workload first writes to its container's /tmp: a tmpfs,
+         *     whose contents travel with the other image files rather than as memory pages
+         */
+        static Workload start(Testbed testbed, String node, int mebibytes, int tmpMebibytes) throws IOException {
             Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "workload-");
             Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
             String launcher = testbed.repository().resolve("launcher/lifeboat-run").toString();
             String workload = testbed.repository().resolve("launcher/tests/lifeboat-workload").toString();
+            String command = workload + " " + directory.resolve("sequence") + " " + directory.resolve("stop") + " " + mebibytes;
+            if (tmpMebibytes > 0) {
+                command = "/bin/sh -c 'head -c " + tmpMebibytes + "M /dev/urandom > /tmp/blob && exec " + command + "'";
+            }
             String script = "exec " + launcher + " --stdout " + directory.resolve("out") + " --stderr " + directory.resolve("err")
                     + " --exit-status-file " + directory.resolve("status") + " --bind " + workload.substring(0, workload.lastIndexOf('/'))
-                    + " -- " + workload + " " + directory.resolve("sequence") + " " + directory.resolve("stop") + " " + mebibytes;
+                    + " -- " + command;
             long jobId = testbed.sbatch("--migratable", "--nodelist=" + node, "--output=" + directory.resolve("slurm.out"),
                     "--chdir=" + directory, "--wrap", script);
             testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));

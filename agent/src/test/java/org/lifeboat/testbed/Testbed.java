@@ -113,6 +113,26 @@ public final class Testbed {
         return argv;
     }
 
+    /** Kills a node's agent (SIGKILL) and starts it again through the testbed, as a crash and a restart would. */
+    public void restartAgent(String node) {
+        killAgent(node);
+        run(Duration.ofMinutes(2), List.of(clusterScript().toString(), "up")).orThrow();
+    }
+
+    public void killAgent(String node) {
+        try {
+            String pid = Files.readString(agentPidFile(node)).strip();
+            run("kill", "-KILL", pid);
+            await(() -> !Files.exists(Path.of("/proc", pid)), Duration.ofSeconds(10), () -> "agent " + pid + " survived SIGKILL");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Path agentLog(String node) {
+        return runDirectory().resolve("log").resolve("agent-" + node + ".log");
+    }
+
     /** Creates an unprivileged user for a test, once; the testbed's nodes share this machine's users. */
     public void ensureUser(String user) {
         if (!run("id", "-u", user).succeeded()) {

@@ -78,7 +78,10 @@ public final class Criu {
                 // The tree stays frozen until the target confirms it runs: the point of no return is ours.
                 "--leave-stopped",
                 // Jobs may hold flock/fcntl locks; without this CRIU refuses to dump them.
-                "--file-locks"));
+                "--file-locks",
+                // The job's cgroups are Slurm's, on this node: the restored tree belongs in the cgroups of
+                // whoever restores it on the target, never in paths copied from here.
+                "--manage-cgroups=ignore"));
         // Bind mounts of host paths are not saved, only named, and re-bound on the target.
         spec.externalMounts().forEach((target, key) -> arguments.addAll(List.of("--external", "mnt[" + target + "]:" + key)));
         spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
@@ -97,7 +100,9 @@ public final class Criu {
                 // The container's mount namespace is rebuilt on this root (the launcher's skeleton).
                 "--root", spec.root().toString(),
                 "--pidfile", pidFile.toString(),
-                "--file-locks"));
+                "--file-locks",
+                // The restored tree joins the cgroups CRIU runs in (see dump).
+                "--manage-cgroups=ignore"));
         spec.externalMounts().forEach((key, source) -> arguments.addAll(List.of("--external", "mnt[" + key + "]:" + source)));
         run(arguments, spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(), "restore from " + spec.imageDirectory());
         try {
@@ -161,8 +166,11 @@ public final class Criu {
         if (quoted.size() > QUOTED_ERROR_LINES) {
             quoted = quoted.subList(quoted.size() - QUOTED_ERROR_LINES, quoted.size());
         }
-        lines.subList(Math.max(0, lines.size() - 3), lines.size()).stream().map(String::strip)
-                .filter(line -> !line.isEmpty()).forEach(quoted::add);
+        for (String line : lines.subList(Math.max(0, lines.size() - 3), lines.size())) {
+            if (!line.isBlank() && !quoted.contains(line.strip())) {
+                quoted.add(line.strip());
+            }
+        }
         return quoted.isEmpty() ? " (" + log + " is empty)" : "; from " + log + ":\n  | " + String.join("\n  | ", quoted);
     }
 

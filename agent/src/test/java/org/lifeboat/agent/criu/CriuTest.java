@@ -76,7 +76,7 @@ class CriuTest {
 
         List<String> command = commands.commands().get(0);
         assertEquals(List.of("/opt/criu/sbin/criu", "dump", "--tree", "4303", "--images-dir", images.toString(),
-                "--leave-stopped", "--file-locks", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
+                "--leave-stopped", "--file-locks", "--manage-cgroups=ignore", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
                 "--page-server", "--address", "127.0.0.1", "--port", "40123", "--log-file", "dump.log", "-v4"), command);
         assertEquals(TIMEOUT, commands.timeouts().get(0));
     }
@@ -109,7 +109,7 @@ class CriuTest {
         assertEquals(5120, pid);
         assertEquals(List.of("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
                 "--root", "/ckpt/roots/m1", "--pidfile", images.resolve("restored.pid").toString(), "--file-locks",
-                "--external", "mnt[usr]:/usr", "--log-file", "restore.log", "-v4"), commands.commands().get(0));
+                "--manage-cgroups=ignore", "--external", "mnt[usr]:/usr", "--log-file", "restore.log", "-v4"), commands.commands().get(0));
     }
 
     @Test
