@@ -117,10 +117,6 @@ final class AgentCommand implements Callable<Integer> {
             PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
                     ? new MungeAuthenticator(commands, config.peer().mungeSocket())
                     : new UnauthenticatedPeers();
-            if (!config.peer().authentication().equals(PeerConfig.MUNGE)) {
-                LOG.warning("peer.authentication is 'none': any host that reaches port " + config.peer().port()
-                        + " can drive migrations on this node");
-            }
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
                     new RestoreRoot(commands), processes, registry);
             incoming.discardStale();

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -183,7 +184,8 @@ public final class Criu {
     public record DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
                            Optional<InetSocketAddress> pageServer, Duration timeout) {
         public DumpSpec {
-            externalMounts = Map.copyOf(externalMounts);
+            // In the manifest's order, so CRIU's command line reads like the manifest.
+            externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
         }
     }
 
@@ -194,7 +196,7 @@ public final class Criu {
      */
     public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Duration timeout) {
         public RestoreSpec {
-            externalMounts = Map.copyOf(externalMounts);
+            externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
         }
     }
 }

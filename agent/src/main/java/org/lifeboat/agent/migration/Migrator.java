@@ -177,7 +177,10 @@ public final class Migrator {
                     CRIU_TIMEOUT));
             criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
             if (relay != null) {
-                relay.awaitFinished(RELAY_DRAIN_TIMEOUT);
+                if (!relay.awaitFinished(RELAY_DRAIN_TIMEOUT)) {
+                    throw new IOException("the page relay to the target did not finish within " + RELAY_DRAIN_TIMEOUT.toSeconds()
+                            + " s after the dump");
+                }
                 pageBytes = relay.bytesToPeer();
             } else {
                 pageBytes = sizeOfPages(images);

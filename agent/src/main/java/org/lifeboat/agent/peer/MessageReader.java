@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,10 +44,17 @@ final class MessageReader {
         return new Message(credential, readLine(deadline, "JSON"));
     }
 
+    /** The bytes read ahead after the message, now taken out of this reader; for relaying them. */
+    ByteBuffer takeReadAhead() {
+        ByteBuffer readAhead = ByteBuffer.wrap(Arrays.copyOfRange(buffer, start, end));
+        start = end;
+        return readAhead;
+    }
+
     /**
-     * Everything after the message: bytes already read ahead, then the socket's own stream. (Not a
-     * SequenceInputStream: that closes each stream at its end, and closing a socket's stream closes
-     * the socket, while the reply or the other direction of a relay still needs it.)
+     * Everything after the message, for reading a body: bytes already read ahead, then the socket's
+     * own stream. (Not a SequenceInputStream: that closes each stream at its end, and closing a
+     * socket's stream closes the socket, which the reply still needs.)
      */
     InputStream rest() {
         return new InputStream() {

@@ -1,10 +1,12 @@
 package org.lifeboat.agent.peer;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -29,27 +31,32 @@ public final class PageRelay implements AutoCloseable {
 
     private final ServerSocket listener;
     private final Socket peer;
-    private final InputStream fromPeer;
+    private final ByteBuffer readFromPeer;
     private final String request;
     private final int allowedUid;
     private final CompletableFuture<Splice> connected = new CompletableFuture<>();
     private boolean closed;
     private Splice splice;
 
-    private PageRelay(ServerSocket listener, Socket peer, InputStream fromPeer, String request, int allowedUid) {
+    private PageRelay(ServerSocket listener, Socket peer, ByteBuffer readFromPeer, String request, int allowedUid) {
         this.listener = listener;
         this.peer = peer;
-        this.fromPeer = fromPeer;
+        this.readFromPeer = readFromPeer;
         this.request = request;
         this.allowedUid = allowedUid;
     }
 
-    /** Listens on a free loopback port and relays its one connection to the peer's connection. */
-    static PageRelay start(Socket peer, InputStream fromPeer, String request) throws IOException {
-        ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+    /**
+     * Listens on a free loopback port and relays its one connection to the peer's connection, which
+     * must have a channel (see {@link Splice}).
+     */
+    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request) throws IOException {
+        // Opened through a channel, so that accepted sockets have channels too.
+        ServerSocket listener = ServerSocketChannel.open().socket();
         PageRelay relay;
         try {
-            relay = new PageRelay(listener, peer, fromPeer, request, LoopbackOwners.ownUid());
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
+            relay = new PageRelay(listener, peer, readFromPeer, request, LoopbackOwners.ownUid());
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -151,7 +158,7 @@ public final class PageRelay implements AutoCloseable {
             }
             try {
                 local.setTcpNoDelay(true);
-                joined = new Splice(local, local.getInputStream(), peer, fromPeer);
+                joined = new Splice(local, ByteBuffer.allocate(0), peer, readFromPeer);
             } catch (IOException e) {
                 closeQuietly(local);
                 Splice.abort(peer);

@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -110,7 +111,7 @@ public final class PeerClient {
             // CRIU may pause between writes for as long as it likes; keepalive notices a dead peer.
             socket.setSoTimeout(0);
             socket.setKeepAlive(true);
-            return PageRelay.start(socket, reader.rest(), request);
+            return PageRelay.start(socket, reader.takeReadAhead(), request);
         } catch (IOException | PeerRequestException | RuntimeException e) {
             socket.close();
             throw e;
@@ -118,7 +119,8 @@ public final class PeerClient {
     }
 
     private Socket connect() throws IOException {
-        Socket socket = new Socket();
+        // Through a channel, which a relay needs (see Splice); its socket serves everything else.
+        Socket socket = SocketChannel.open().socket();
         try {
             socket.connect(peer, (int) timeout.toMillis());
             socket.setTcpNoDelay(true);

@@ -10,6 +10,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
@@ -58,21 +61,25 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * <h2>Security</h2>
  *
  * Every request and reply is authenticated (see {@link MungeAuthenticator}: root on a node of the
- * same MUNGE realm, each credential valid once and for a few minutes). The raw bytes of bodies and
- * relays are not sealed: a body's integrity is checked by the digest in the sealed reply, relayed
- * bytes are not protected beyond TCP. Nothing is encrypted.
+ * same MUNGE realm, each credential valid for a few minutes and accepted once per node). A request
+ * captured on its way to one node could still be played to another node within that time, so a
+ * request that matters names what it is about (the migration) and its handler checks that this
+ * node expects it. The raw bytes of bodies and relays are not sealed: a body's integrity is checked
+ * by the digest in the sealed reply; relayed bytes are protected by nothing beyond TCP. On the
+ * source they enter through a loopback port that takes root's connection only (see
+ * {@link PageRelay}); on the target they go only to a loopback address, whose listener the handler
+ * must guard itself: any local user can connect to a loopback port. Nothing is encrypted.
  *
  * <h2>Bounds</h2>
  *
  * A request's two lines must arrive within {@link #REQUEST_TIMEOUT}, and a receive body may pause no
  * longer than that; a relay may idle for as long as it likes (CRIU pauses between writes), with TCP
- * keepalive on. {@link #HANDLER_THREADS} connections are served at once and as many wait; beyond that
- * a connection is closed unanswered. Refusals are logged with the peer's address.
+ * keepalive on. {@link #HANDLER_THREADS} connections are served at once (a relay keeps its handler
+ * for as long as it runs) and as many wait; beyond that a connection is closed unanswered. Refusals
+ * are logged with the peer's address.
  */
 public final class PeerServer implements LifeCycleComponent {
 
-    /** The port agents listen on unless configured otherwise. */
-    public static final int DEFAULT_PORT = 9465;
     /** How long a client may take to send a request's two lines, and the longest pause inside a body. */
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
     static final int HANDLER_THREADS = 16;
@@ -125,7 +132,8 @@ public final class PeerServer implements LifeCycleComponent {
 
     @Override
     public void start() throws IOException {
-        ServerSocket socket = new ServerSocket();
+        // Through a channel, so that accepted sockets have channels, which relays need (see Splice).
+        ServerSocket socket = ServerSocketChannel.open().socket();
         try {
             // A restarted agent must get its port back while the old connections are in TIME_WAIT.
             socket.setReuseAddress(true);
@@ -272,7 +280,7 @@ public final class PeerServer implements LifeCycleComponent {
         if (target.getAddress() == null || !target.getAddress().isLoopbackAddress()) {
             throw new IllegalStateException("the handler of " + name + " named " + target + ", not a loopback address");
         }
-        Socket local = new Socket();
+        Socket local = SocketChannel.open().socket();
         openSockets.add(local);
         try {
             local.connect(target, LOCAL_CONNECT_TIMEOUT_MILLIS);
@@ -281,7 +289,7 @@ public final class PeerServer implements LifeCycleComponent {
             release(local);
             throw new PeerRequestException(INTERNAL, "cannot connect to " + target + " for " + name + ": " + e.getMessage());
         }
-        Splice splice = new Splice(connection, reader.rest(), local, local.getInputStream());
+        Splice splice = new Splice(connection, reader.takeReadAhead(), local, ByteBuffer.allocate(0));
         openSplices.add(splice);
         try {
             reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));

@@ -274,13 +274,49 @@ class RequestHandlerTest {
 
     @Test
     void anUnknownRequestIsUnknownRequestListingTheKnownOnesAndIsCountedAsInvalid() {
-        Reply reply = handler.handle(ROOT, line("migrate", "'job':42"));
+        Reply reply = handler.handle(ROOT, line("evacuate", "'job':42"));
         JsonNode parsed = parseReply(reply);
 
         assertEquals("unknown-request", parsed.at("/error/code").asText());
-        assertEquals("unknown request 'migrate' (known: job, job-end, status, step-end, step-start, task-start)",
+        assertEquals("unknown request 'evacuate' (known: job, job-end, migrate, status, step-end, step-start, task-start)",
                 parsed.at("/error/message").asText());
         assertEquals("invalid", reply.request(), "an unknown request name must not become a metric label");
+    }
+
+    @Test
+    void migrateIsForTheJobsOwnerOrRootAndPassesTheTargetAndMode() throws Exception {
+        registry.stepStarted(77, 1000, 1000, "batch", 0, 1);
+        List<String> asked = new ArrayList<>();
+        RequestHandler migrating = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
+            asked.add(job + " " + target + " " + mode);
+            return new MigrationReport("m1", job, "n1", target, "diskless", MigrationReport.MIGRATED, null,
+                    Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 10);
+        });
+
+        JsonNode reply = parseReply(migrating.handle(new PeerCredentials(1, 1000, 1000),
+                line("migrate", "'job':77,'to':'n2','mode':'shared-fs'")));
+        JsonNode refused = parseReply(migrating.handle(new PeerCredentials(1, 1001, 1001), line("migrate", "'job':77,'to':'n2'")));
+
+        assertEquals("ok", reply.path("status").asText(), reply::toString);
+        assertEquals("migrated", reply.at("/migration/outcome").asText());
+        assertEquals(List.of("77 n2 SHARED_FS"), asked);
+        assertEquals("not-permitted", refused.at("/error/code").asText());
+        assertEquals("malformed", parseReply(migrating.handle(ROOT, line("migrate", "'job':77,'to':'n2','mode':'scp'")))
+                .at("/error/code").asText());
+        assertEquals("unknown-job", parseReply(migrating.handle(ROOT, line("migrate", "'job':78,'to':'n2'")))
+                .at("/error/code").asText());
+    }
+
+    @Test
+    void aMigrationThatCannotStartIsReportedWithItsCode() throws Exception {
+        registry.stepStarted(77, 1000, 1000, "batch", 0, 1);
+        RequestHandler busy = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
+            throw new MigrationException("no-container", "job 77 runs no container started by lifeboat-run");
+        });
+
+        JsonNode reply = parseReply(busy.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
+
+        assertEquals("no-container", reply.at("/error/code").asText());
     }
 
     @Test

@@ -1,0 +1,321 @@
+package org.lifeboat.agent.peer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(60)
+class PeerServerTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final String STATUS_REQUEST = "{\"version\":1,\"request\":\"status\",\"kind\":\"call\"}";
+
+    private final FakeAuthenticator cluster = new FakeAuthenticator("cluster");
+    private final TestHandler handler = new TestHandler();
+    private CapturedLogs logs;
+    private PeerServer server;
+
+    @BeforeEach
+    void startServer() throws IOException {
+        logs = new CapturedLogs();
+        server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler, Duration.ofSeconds(2));
+        server.start();
+        handler.onCall((request, message) -> {
+            ObjectNode reply = WireFormat.JSON.createObjectNode();
+            reply.put("node", "node2");
+            reply.set("echo", message);
+            return reply;
+        });
+    }
+
+    @AfterEach
+    void stopServer() throws IOException {
+        server.stop();
+        logs.close();
+    }
+
+    @Test
+    void aCallRoundTripCarriesTheFieldsBothWays() throws Exception {
+        ObjectNode fields = WireFormat.JSON.createObjectNode().put("job", 42).put("name", "ünïcode\nline");
+
+        ObjectNode reply = client(cluster).call("prepare", fields);
+
+        assertEquals("ok", reply.get("status").asText());
+        assertEquals(1, reply.get("version").asInt());
+        assertEquals("node2", reply.get("node").asText());
+        assertEquals(fields, reply.get("echo"), "the handler gets the request's own fields, without the envelope");
+        assertEquals(List.of("prepare"), handler.requests());
+    }
+
+    @Test
+    void theHandlersErrorCodeAndMessageReachTheCaller() throws Exception {
+        handler.onCall((request, message) -> {
+            throw new PeerRequestException("unknown-job", "no job 42 on node2");
+        });
+
+        PeerRequestException error = assertThrows(PeerRequestException.class,
+                () -> client(cluster).call("restore", WireFormat.JSON.createObjectNode()));
+
+        assertEquals("unknown-job", error.code());
+        assertTrue(error.getMessage().endsWith("refused: no job 42 on node2"), error.getMessage());
+        assertTrue(logs.warned("refused a request from 127.0.0.1:", "unknown-job: no job 42 on node2"), logs.messages(Level.ALL).toString());
+    }
+
+    @Test
+    void aClientOfAnotherRealmIsRefusedAndLoggedAndTheServerKeepsServing() throws Exception {
+        FakeAuthenticator outsider = new FakeAuthenticator("elsewhere");
+
+        IOException error = assertThrows(IOException.class, () -> client(outsider).call("restore", WireFormat.JSON.createObjectNode()));
+
+        // The outsider cannot even verify the refusal: it is sealed in the cluster's realm.
+        assertTrue(error.getMessage().contains("is not authentic"), error.getMessage());
+        assertTrue(logs.warned("refused a request from 127.0.0.1:", "not-authenticated: not a credential of realm cluster"),
+                logs.messages(Level.ALL).toString());
+        assertEquals(List.of(), handler.requests(), "the handler never saw the request");
+        assertEquals("node2", client(cluster).call("status", WireFormat.JSON.createObjectNode()).get("node").asText());
+    }
+
+    @Test
+    void theRefusalOfABadCredentialIsASealedNotAuthenticatedReply() throws Exception {
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.send("cluster:1:" + "0".repeat(64), STATUS_REQUEST).reply(cluster);
+
+            assertEquals("error", reply.get("status").asText());
+            assertEquals("not-authenticated", reply.at("/error/code").asText());
+            assertEquals("the credential was made for another message", reply.at("/error/message").asText());
+            assertEquals(WireFormat.sha256Hex(STATUS_REQUEST.getBytes(StandardCharsets.UTF_8)), reply.get("in-reply-to").asText());
+        }
+    }
+
+    @Test
+    void aRequestReplayedOnANewConnectionIsRefused() throws Exception {
+        String credential = cluster.seal(STATUS_REQUEST.getBytes(StandardCharsets.UTF_8));
+        try (RawPeer first = new RawPeer(server.boundAddress())) {
+            assertEquals("ok", first.send(credential, STATUS_REQUEST).reply(cluster).get("status").asText());
+        }
+
+        try (RawPeer replay = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = replay.send(credential, STATUS_REQUEST).reply(cluster);
+
+            assertEquals("not-authenticated", reply.at("/error/code").asText());
+            assertEquals("replayed credential", reply.at("/error/message").asText());
+        }
+        assertEquals(1, handler.requests().size());
+    }
+
+    @Test
+    void aLineLongerThan64KibIsRefusedAsMalformedAndTheServerKeepsServing() throws Exception {
+        String huge = "{\"version\":1,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"" + "x".repeat(70 * 1024) + "\"}";
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.sendSealed(cluster, huge).reply(cluster);
+
+            assertEquals("malformed", reply.at("/error/code").asText());
+            assertEquals("the JSON line exceeds 65536 bytes", reply.at("/error/message").asText());
+            assertFalse(reply.has("in-reply-to"), "the server never read the request whole");
+        }
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.send(("x".repeat(100 * 1024)).getBytes(StandardCharsets.US_ASCII)).reply(cluster);
+
+            assertEquals("the credential line exceeds 65536 bytes", reply.at("/error/message").asText());
+        }
+        assertTrue(logs.warned("malformed: the JSON line exceeds 65536 bytes"));
+        assertEquals("node2", client(cluster).call("status", WireFormat.JSON.createObjectNode()).get("node").asText());
+    }
+
+    @Test
+    void aLineOfExactly64KibIsAccepted() throws Exception {
+        String prefix = "{\"version\":1,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"";
+        String line = prefix + "x".repeat(WireFormat.MAX_LINE_BYTES - prefix.length() - 2) + "\"}";
+        assertEquals(WireFormat.MAX_LINE_BYTES, line.length());
+        handler.onCall((request, message) -> WireFormat.JSON.createObjectNode());
+
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            assertEquals("ok", raw.sendSealed(cluster, line).reply(cluster).get("status").asText());
+        }
+    }
+
+    @Test
+    void requestsThatAreNotWellFormedJsonObjectsOfThisProtocolAreRefused() throws Exception {
+        assertRefused("{\"version\":1,\"request\":", "malformed", "not valid JSON");
+        assertRefused("[1,2]", "malformed", "not a JSON object");
+        assertRefused("{\"version\":1,\"request\":\"status\",\"kind\":\"call\"} {}", "malformed", "not valid JSON");
+        assertRefused("{\"version\":1,\"version\":1,\"request\":\"status\",\"kind\":\"call\"}", "malformed", "Duplicate field");
+        assertRefused("{\"request\":\"status\",\"kind\":\"call\"}", "malformed", "\"version\" must be an integer");
+        assertRefused("{\"version\":\"1\",\"request\":\"status\",\"kind\":\"call\"}", "malformed", "\"version\" must be an integer");
+        assertRefused("{\"version\":2,\"request\":\"status\",\"kind\":\"call\"}", "unsupported-version", "protocol version 2");
+        assertRefused("{\"version\":1,\"kind\":\"call\"}", "malformed", "\"request\" must be a non-empty string");
+        assertRefused("{\"version\":1,\"request\":\"status\"}", "malformed", "\"kind\" must be a non-empty string");
+        assertRefused("{\"version\":1,\"request\":\"status\",\"kind\":\"telnet\"}", "malformed", "\"kind\" must be call, receive or pipe");
+        assertEquals(List.of(), handler.requests());
+    }
+
+    @Test
+    void aConnectionThatEndsInsideARequestIsRefusedAsMalformed() throws Exception {
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            raw.send("cluster:1:abc\n{\"version\"".getBytes(StandardCharsets.US_ASCII)).halfClose();
+
+            ObjectNode reply = raw.reply(cluster);
+
+            assertEquals("malformed", reply.at("/error/code").asText());
+            assertEquals("the connection ended inside the JSON line", reply.at("/error/message").asText());
+        }
+    }
+
+    @Test
+    void aClientTooSlowToSendItsRequestIsCutOff() throws Exception {
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            raw.send("cluster:1:".getBytes(StandardCharsets.US_ASCII));
+
+            long started = System.nanoTime();
+            assertEquals("", raw.readToEnd(), "the server closes without a reply");
+            long waitedMillis = (System.nanoTime() - started) / 1_000_000;
+
+            assertTrue(waitedMillis > 1_000 && waitedMillis < 8_000, "cut off after " + waitedMillis + " ms, the limit is 2 s");
+        }
+        assertTrue(logs.warned("no complete request within 2000 ms"), logs.messages(Level.ALL).toString());
+    }
+
+    @Test
+    void aHandlerFailingUnexpectedlyGivesAnInternalErrorAndIsLoggedAsSevere() throws Exception {
+        handler.onCall((request, message) -> {
+            throw new IllegalStateException("bug");
+        });
+
+        PeerRequestException error = assertThrows(PeerRequestException.class,
+                () -> client(cluster).call("status", WireFormat.JSON.createObjectNode()));
+
+        assertEquals("internal", error.code());
+        assertTrue(logs.messages(Level.SEVERE).stream().anyMatch(m -> m.contains("failed unexpectedly")));
+    }
+
+    @Test
+    void aHandlerMayNotOverwriteTheEnvelopeOfItsReply() throws Exception {
+        handler.onCall((request, message) -> WireFormat.JSON.createObjectNode().put("status", "error"));
+
+        PeerRequestException error = assertThrows(PeerRequestException.class,
+                () -> client(cluster).call("status", WireFormat.JSON.createObjectNode()));
+
+        assertEquals("internal", error.code());
+        assertTrue(error.getMessage().contains("reserved reply field \"status\""), error.getMessage());
+    }
+
+    @Test
+    void aCallerMayNotSetTheEnvelopeThroughItsFields() {
+        ObjectNode fields = WireFormat.JSON.createObjectNode().put("kind", "pipe");
+
+        assertThrows(IllegalArgumentException.class, () -> client(cluster).call("status", fields));
+    }
+
+    @Test
+    void aReplyThatAnswersAnotherRequestIsRejectedByTheClient() throws Exception {
+        // A genuine reply, sealed by the cluster, but to a request captured earlier.
+        byte[] earlierRequest = "{\"version\":1,\"request\":\"restore\",\"kind\":\"call\"}".getBytes(StandardCharsets.UTF_8);
+        ObjectNode staleReply = WireFormat.JSON.createObjectNode().put("version", 1).put("status", "ok")
+                .put("in-reply-to", WireFormat.sha256Hex(earlierRequest));
+        try (ServerSocket impostor = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread answering = answerOnce(impostor, staleReply);
+
+            IOException error = assertThrows(IOException.class,
+                    () -> client(cluster, impostor.getLocalPort()).call("status", WireFormat.JSON.createObjectNode()));
+
+            assertTrue(error.getMessage().endsWith("answers another request"), error.getMessage());
+            answering.join();
+        }
+    }
+
+    @Test
+    void anOkReplyWithoutInReplyToIsRejectedByTheClient() throws Exception {
+        ObjectNode reply = WireFormat.JSON.createObjectNode().put("version", 1).put("status", "ok");
+        try (ServerSocket impostor = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread answering = answerOnce(impostor, reply);
+
+            IOException error = assertThrows(IOException.class,
+                    () -> client(cluster, impostor.getLocalPort()).call("status", WireFormat.JSON.createObjectNode()));
+
+            assertTrue(error.getMessage().endsWith("answers another request"), error.getMessage());
+            answering.join();
+        }
+    }
+
+    @Test
+    void aServerThatNeverRepliesRunsIntoTheClientsTimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            PeerClient client = new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()),
+                    cluster, Duration.ofMillis(300));
+
+            IOException error = assertThrows(IOException.class, () -> client.call("status", WireFormat.JSON.createObjectNode()));
+
+            assertTrue(error.getMessage().endsWith("did not reply within 300 ms"), error.getMessage());
+        }
+    }
+
+    @Test
+    void anUnreachablePeerIsAnIoExceptionNamingIt() throws Exception {
+        int closedPort;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = probe.getLocalPort();
+        }
+
+        IOException error = assertThrows(IOException.class,
+                () -> client(cluster, closedPort).call("status", WireFormat.JSON.createObjectNode()));
+
+        assertTrue(error.getMessage().startsWith("cannot connect to the agent at localhost:" + closedPort), error.getMessage());
+    }
+
+    @Test
+    void afterStopTheServerAcceptsNothing() throws Exception {
+        InetSocketAddress address = server.boundAddress();
+        server.stop();
+
+        assertThrows(IOException.class, () -> new Socket(address.getAddress(), address.getPort()).close());
+    }
+
+    private void assertRefused(String line, String code, String messagePart) throws Exception {
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.sendSealed(cluster, line).reply(cluster);
+
+            assertEquals("error", reply.get("status").asText(), line);
+            assertEquals(code, reply.at("/error/code").asText(), line);
+            assertTrue(reply.at("/error/message").asText().contains(messagePart), line + " -> " + reply);
+            assertEquals(WireFormat.sha256Hex(line.getBytes(StandardCharsets.UTF_8)), reply.get("in-reply-to").asText());
+        }
+    }
+
+    /** Accepts one connection, reads its request and answers with this reply, sealed by the cluster. */
+    private Thread answerOnce(ServerSocket listener, ObjectNode reply) {
+        Thread thread = new Thread(() -> {
+            try (Socket connection = listener.accept()) {
+                new MessageReader(connection).read(System.nanoTime() + WAIT.toNanos());
+                WireFormat.write(connection.getOutputStream(), cluster, reply);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        thread.start();
+        return thread;
+    }
+
+    private PeerClient client(PeerAuthenticator authenticator) {
+        return new PeerClient(server.boundAddress(), authenticator, WAIT);
+    }
+
+    private PeerClient client(PeerAuthenticator authenticator, int port) {
+        return new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), authenticator, WAIT);
+    }
+}
