@@ -47,7 +47,7 @@ for size in "${sizes[@]}"; do
     job=$(sbatch --parsable --migratable --nodelist=node1 --output="$dir/slurm.out" --chdir="$dir" --wrap \
         "exec $PWD/launcher/lifeboat-run --stdout $dir/out --bind $PWD/launcher/tests -- $PWD/launcher/tests/lifeboat-workload $dir/sequence $dir/stop $size")
     for _ in $(seq 1 600); do
-        [ "$(wc -l <"$dir/sequence" 2>/dev/null || echo 0)" -ge 3 ] && break
+        [ -f "$dir/sequence" ] && [ "$(wc -l <"$dir/sequence")" -ge 3 ] && break
         sleep 0.1
     done
     from=node1

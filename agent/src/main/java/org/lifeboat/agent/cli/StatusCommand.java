@@ -83,19 +83,21 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     private static void printTable(PrintWriter out, List<JsonNode> jobs) {
-        String format = "%-10s %-7s %-12s %-6s %-9s %-24s %s%n";
-        out.printf(format, "JOB", "UID", "STEP", "TASKS", "RESTARTS", "REGISTERED", "PIDS");
+        String format = "%-10s %-7s %-12s %-6s %-9s %-24s %-10s %s%n";
+        out.printf(format, "JOB", "UID", "STEP", "TASKS", "RESTARTS", "REGISTERED", "CONTAINER", "PIDS");
         for (JsonNode job : jobs) {
+            // The container's init pid once known: its root process on this node.
+            String container = job.path("container").isObject() ? job.path("container").path("init-pid").asText() : "-";
             if (job.path("steps").isEmpty()) {
                 out.printf(format, job.path("job").asText(), job.path("uid").asText(), "-", "-", "-",
-                        job.path("registered").asText(), "-");
+                        job.path("registered").asText(), container, "-");
             }
             for (JsonNode step : job.path("steps")) {
                 List<String> pids = new ArrayList<>();
                 step.path("task-pids").forEach(pid -> pids.add(pid.asText()));
                 out.printf(format, job.path("job").asText(), job.path("uid").asText(), step.path("step").asText(),
                         step.path("task-count").asText(), step.path("restart-count").asText(),
-                        job.path("registered").asText(), pids.isEmpty() ? "-" : String.join(",", pids));
+                        job.path("registered").asText(), container, pids.isEmpty() ? "-" : String.join(",", pids));
             }
         }
     }
