@@ -8,11 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "demo.sh: needs root, and there is no sudo: run it as root" >&2; exit 1; }
-    echo "demo.sh: needs root; re-running through sudo" >&2
-    exec sudo -- "$0" "$@"
-fi
+source testbed/lib.sh
+rerun_as_root "$0" "$@"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -25,7 +22,6 @@ mvn -q package -DskipTests
 
 say "bringing the cluster up"
 testbed/cluster.sh up
-source testbed/lib.sh
 testbed/cluster.sh status
 
 say "submitting a --migratable job: a counter in a lifeboat-run container holding 256 MiB"

@@ -9,11 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "test.sh: needs root, and there is no sudo: run it as root" >&2; exit 1; }
-    echo "test.sh: needs root; re-running through sudo" >&2
-    exec sudo -- "$0" "$@"
-fi
+source testbed/lib.sh
+rerun_as_root "$0" "$@"
 
 unit_only=false
 case "${1:-}" in

@@ -12,8 +12,8 @@
 # In diskless mode CRIU's dump includes the page transfer through the page server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" -eq 0 ] || exec sudo -- "$0" "$@"
 source testbed/lib.sh
+rerun_as_root "$0" "$@"
 
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(256 1024)

@@ -45,6 +45,17 @@ die() {
     exit 1
 }
 
+# For the entry points (demo.sh, test.sh): as root, return; as a user, re-run "$@" through sudo.
+# A fresh Debian machine may have no sudo: then say to run as root.
+rerun_as_root() {
+    [ "$(id -u)" -eq 0 ] && return 0
+    local name
+    name=$(basename "$1")
+    command -v sudo >/dev/null || { echo "$name: needs root, and there is no sudo: run it as root" >&2; exit 1; }
+    echo "$name: needs root; re-running through sudo" >&2
+    exec sudo -- "$@"
+}
+
 require_root() {
     [ "$(id -u)" -eq 0 ] || die "the testbed needs root (network namespaces, tmpfs, slurmd); run it as root"
 }

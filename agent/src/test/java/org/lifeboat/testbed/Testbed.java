@@ -1,9 +1,7 @@
 package org.lifeboat.testbed;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,13 +10,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.ProcessCommandRunner;
 
 /**
  * The running testbed cluster (testbed/cluster.sh) as integration tests see it: its nodes, their
@@ -31,12 +27,6 @@ public final class Testbed {
     private static final String SUBNET_PREFIX = "10.241.0.";
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(120);
     private static final Pattern SUBMITTED = Pattern.compile("Submitted batch job (\\d+)");
-    // Own threads for draining command output: the common pool may have a single thread on 2 cores.
-    private static final ExecutorService OUTPUT_DRAINS = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "testbed-command-output");
-        thread.setDaemon(true);
-        return thread;
-    });
 
     private final Path repository;
 
@@ -150,23 +140,12 @@ public final class Testbed {
     }
 
     public CommandResult run(Duration timeout, List<String> command) {
-        ProcessBuilder builder = new ProcessBuilder(command);
-        builder.environment().put("SLURM_CONF", slurmConfig().toString());
         try {
-            Process process = builder.start();
-            process.getOutputStream().close();
-            CompletableFuture<String> stdout = readAsync(process.getInputStream());
-            CompletableFuture<String> stderr = readAsync(process.getErrorStream());
-            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                process.destroyForcibly();
-                throw new AssertionError(String.join(" ", command) + " did not finish within " + timeout);
-            }
-            return new CommandResult(List.copyOf(command), process.exitValue(), stdout.join(), stderr.join());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot run " + command, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while running " + command, e);
+            org.lifeboat.agent.process.CommandResult result =
+                    new ProcessCommandRunner(Map.of("SLURM_CONF", slurmConfig().toString())).run(command, timeout);
+            return new CommandResult(result.command(), result.exitCode(), result.stdout(), result.stderr());
+        } catch (CommandException e) {
+            throw new AssertionError(e.getMessage(), e);
         }
     }
 
@@ -225,15 +204,5 @@ public final class Testbed {
                 throw new AssertionError("interrupted", e);
             }
         }
-    }
-
-    private static CompletableFuture<String> readAsync(InputStream stream) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (stream) {
-                return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, OUTPUT_DRAINS);
     }
 }

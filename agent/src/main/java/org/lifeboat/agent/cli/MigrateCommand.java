@@ -5,15 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.socket.AgentClient;
-import org.lifeboat.agent.socket.AgentRefusedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -48,9 +47,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "MODE", description = "diskless or shared-fs (default: the agent's transfer-mode).")
     private String mode;
 
-    @Option(names = "--socket", paramLabel = "PATH", defaultValue = "/run/lifeboat/agent.sock",
-            description = "The agent's socket (default: ${DEFAULT-VALUE}).")
-    private Path socket;
+    @Mixin
+    private AgentSocketOptions agent;
 
     @Option(names = "--json", description = "Print the migration report as JSON.")
     private boolean json;
@@ -59,7 +57,7 @@ final class MigrateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        AgentClient client = new AgentClient(socket);
+        AgentClient client = agent.client();
         ObjectNode request = client.newRequest("migrate");
         request.put("job", job);
         request.put("to", target);
@@ -68,13 +66,9 @@ final class MigrateCommand implements Callable<Integer> {
         }
         JsonNode report;
         try {
-            report = client.send(request).path("migration");
-        } catch (IOException e) {
-            err.println("lifeboat migrate: " + e.getMessage());
-            return StatusCommand.EXIT_UNREACHABLE;
-        } catch (AgentRefusedException e) {
-            err.println("lifeboat migrate: " + e.code() + ": " + e.getMessage());
-            return StatusCommand.EXIT_REFUSED;
+            report = agent.send(client, request, err, "lifeboat migrate").path("migration");
+        } catch (AgentSocketOptions.FailedRequest failed) {
+            return failed.exitCode();
         }
         if (json) {
             ObjectMapper mapper = AgentJson.mapper();

@@ -5,14 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.socket.AgentClient;
-import org.lifeboat.agent.socket.AgentRefusedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,15 +30,11 @@ import picocli.CommandLine.Spec;
         })
 final class StatusCommand implements Callable<Integer> {
 
-    static final int EXIT_UNREACHABLE = 1;
-    static final int EXIT_REFUSED = 4;
-
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--socket", paramLabel = "PATH", defaultValue = "/run/lifeboat/agent.sock",
-            description = "The agent's socket (default: ${DEFAULT-VALUE}).")
-    private Path socket;
+    @Mixin
+    private AgentSocketOptions agent;
 
     @Option(names = "--job", paramLabel = "JOBID", description = "Show this job only.")
     private Long job;
@@ -51,20 +46,16 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        AgentClient client = new AgentClient(socket);
+        AgentClient client = agent.client();
         ObjectNode request = client.newRequest(job == null ? "status" : "job");
         if (job != null) {
             request.put("job", job);
         }
         JsonNode reply;
         try {
-            reply = client.send(request);
-        } catch (IOException e) {
-            err.println("lifeboat status: " + e.getMessage());
-            return EXIT_UNREACHABLE;
-        } catch (AgentRefusedException e) {
-            err.println("lifeboat status: " + e.code() + ": " + e.getMessage());
-            return EXIT_REFUSED;
+            reply = agent.send(client, request, err, "lifeboat status");
+        } catch (AgentSocketOptions.FailedRequest failed) {
+            return failed.exitCode();
         }
         List<JsonNode> jobs = new ArrayList<>();
         if (job == null) {

@@ -176,6 +176,10 @@ public final class Migrator {
             criu.dump(new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer,
                     CRIU_TIMEOUT));
             criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
+            // Were any of it still running here, restoring it there would run the job twice.
+            if (!processes.allStopped(container.initPid())) {
+                throw new IOException("after the dump, the container (init pid " + container.initPid() + ") is not frozen");
+            }
             if (relay != null) {
                 if (!relay.awaitFinished(RELAY_DRAIN_TIMEOUT)) {
                     throw new IOException("the page relay to the target did not finish within " + RELAY_DRAIN_TIMEOUT.toSeconds()
