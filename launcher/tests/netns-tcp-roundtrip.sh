@@ -2,10 +2,10 @@
 # Proves with real CRIU that a lifeboat-run container in its own network namespace keeps its IP
 # address and its established TCP connection across a migration to another "host".
 #
-#   launcher/tests/netns-tcp-roundtrip.sh        (as root; CRIU from criu-patched.sh, or $CRIU)
+#   launcher/tests/netns-tcp-roundtrip.sh        (as root; CRIU from testbed/criu.sh, or $CRIU)
 #
-# CRIU 4.1.1 as released cannot dump any inet socket on Linux >= 6.16 (SO_PASSCRED/SO_PASSSEC
-# now EOPNOTSUPP there, see criu-patched.sh): this test uses 4.1.1 plus that one-line-class fix.
+# CRIU 4.1.1 cannot dump any inet socket on Linux >= 6.16 (SO_PASSCRED/SO_PASSSEC are refused
+# there, fixed in CRIU 4.2): testbed/criu.sh provides 4.2.1.
 # LBT_KEEP_LOGS=DIR copies the CRIU logs there.
 #
 # Topology, all in network namespaces this script creates (nothing is added to the machine's own
@@ -40,7 +40,7 @@ fail() {
 }
 
 [ "$(id -u)" -eq 0 ] || fail "must run as root"
-CRIU=${CRIU:-$("$here/criu-patched.sh")}
+CRIU=${CRIU:-$("$here/../../testbed/criu.sh")}
 make -s -C "$launcher_dir" lifeboat-run
 [ -x "$PY" ] || fail "$PY is needed (client, server)"
 
