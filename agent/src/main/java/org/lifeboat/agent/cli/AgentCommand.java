@@ -23,6 +23,8 @@ import org.lifeboat.agent.criu.CriuCapabilities;
 import org.lifeboat.agent.criu.CriuException;
 import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.MigrationService;
+import org.lifeboat.agent.migration.PostDumpHook;
+import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.migration.Migrator;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.peer.MungeAuthenticator;
@@ -117,11 +119,13 @@ final class AgentCommand implements Callable<Integer> {
             PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
                     ? new MungeAuthenticator(commands, config.peer().mungeSocket())
                     : new UnauthenticatedPeers();
+            JobNetworks networks = new JobNetworks(commands);
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
-                    new RestoreRoot(commands), processes, registry);
+                    new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface());
             incoming.discardStale();
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
-                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), Clock.systemUTC());
+                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks,
+                    PostDumpHook.install(config.stateDirectory()), Clock.systemUTC());
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")), new SlurmClient(commands),
                     config.peer().port(), migrator);

@@ -24,6 +24,9 @@ public final class AgentConfig {
     // lifeboat-run's default --state-dir parent.
     private static final String DEFAULT_CONTAINERS_DIRECTORY = "/run/lifeboat/containers";
     private static final String DEFAULT_TRANSFER_MODE = "diskless";
+    // The usual name of a node's first Ethernet interface; sites with other names set it.
+    private static final String DEFAULT_UPLINK_INTERFACE = "eth0";
+    private static final Pattern INTERFACE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,15}");
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9._][A-Za-z0-9._-]*\\$?");
     // Node names end up in file names and metric labels, so they are kept to a safe alphabet.
     private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9._-]+");
@@ -37,6 +40,7 @@ public final class AgentConfig {
     private final Path containersDirectory;
     private final Path sharedDirectory;
     private final String transferMode;
+    private final String uplinkInterface;
     private final HttpConfig http;
     private final PeerConfig peer;
 
@@ -52,6 +56,7 @@ public final class AgentConfig {
             @JsonProperty("containers-directory") String containersDirectory,
             @JsonProperty("shared-directory") String sharedDirectory,
             @JsonProperty("transfer-mode") String transferMode,
+            @JsonProperty("uplink-interface") String uplinkInterface,
             @JsonProperty("http") HttpConfig http,
             @JsonProperty("peer") PeerConfig peer) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
@@ -72,12 +77,16 @@ public final class AgentConfig {
         if (this.transferMode.equals("shared-fs") && this.sharedDirectory == null) {
             throw new InvalidConfigValueException("transfer-mode", "is 'shared-fs' but no shared-directory is set");
         }
+        this.uplinkInterface = uplinkInterface == null ? DEFAULT_UPLINK_INTERFACE : uplinkInterface;
+        if (!INTERFACE_NAME.matcher(this.uplinkInterface).matches()) {
+            throw new InvalidConfigValueException("uplink-interface", "must be a network interface name, got '" + uplinkInterface + "'");
+        }
         this.http = http == null ? HttpConfig.defaults() : http;
         this.peer = peer == null ? PeerConfig.defaults() : peer;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public String nodeName() {
@@ -121,6 +130,11 @@ public final class AgentConfig {
     /** "diskless" or "shared-fs": the mode a migration uses unless it names one. */
     public String transferMode() {
         return transferMode;
+    }
+
+    /** The node's interface that jobs' own interfaces (macvlans) are made on, when a job with its own address arrives. */
+    public String uplinkInterface() {
+        return uplinkInterface;
     }
 
     public HttpConfig http() {
@@ -185,6 +199,7 @@ public final class AgentConfig {
                 && containersDirectory.equals(that.containersDirectory)
                 && Objects.equals(sharedDirectory, that.sharedDirectory)
                 && transferMode.equals(that.transferMode)
+                && uplinkInterface.equals(that.uplinkInterface)
                 && http.equals(that.http)
                 && peer.equals(that.peer);
     }
@@ -192,7 +207,7 @@ public final class AgentConfig {
     @Override
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
-                containersDirectory, sharedDirectory, transferMode, http, peer);
+                containersDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer);
     }
 
     @Override
@@ -200,7 +215,8 @@ public final class AgentConfig {
         return "AgentConfig[nodeName=" + nodeName + ", stateDirectory=" + stateDirectory
                 + ", checkpointDirectory=" + checkpointDirectory + ", socketPath=" + socketPath
                 + ", slurmUser=" + slurmUser + ", criuPath=" + criuPath + ", containersDirectory=" + containersDirectory
-                + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", http=" + http
+                + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", uplinkInterface=" + uplinkInterface
+                + ", http=" + http
                 + ", peer=" + peer + "]";
     }
 }

@@ -69,26 +69,39 @@ public final class Criu {
     }
 
     /**
-     * Checkpoints the process tree rooted at {@code spec.initPid()} and leaves it stopped.
-     * Throws if CRIU fails; CRIU then resumes the tree itself, and the caller resumes it again to be sure.
+     * Checkpoints the process tree rooted at {@code spec.initPid()}. Once the images are complete,
+     * CRIU runs the action script with "post-dump" and keeps the tree frozen until the script
+     * exits: 0 and CRIU kills the tree (it lives on elsewhere now), non-zero and CRIU gives it back,
+     * network unlocked and TCP connections out of repair mode. So this call returns only once the
+     * migration has been decided; a rollback shows as a CriuException (the script's exit code).
      */
     public void dump(DumpSpec spec) throws CriuException {
         List<String> arguments = new ArrayList<>(List.of("dump",
                 "--tree", Long.toString(spec.initPid()),
                 "--images-dir", spec.imageDirectory().toString(),
-                // The tree stays frozen until the target confirms it runs: the point of no return is ours.
-                "--leave-stopped",
+                // The point of no return is the agent's: the post-dump script holds the frozen tree
+                // until the target has confirmed (commit) or failed (rollback), see above.
+                "--action-script", spec.actionScript().toString(),
                 // Jobs may hold flock/fcntl locks; without this CRIU refuses to dump them.
                 "--file-locks",
                 // The job's cgroups are Slurm's, on this node: the restored tree belongs in the cgroups of
                 // whoever restores it on the target, never in paths copied from here.
                 "--manage-cgroups=ignore"));
+        if (spec.networkNamespace().isPresent()) {
+            arguments.addAll(List.of(
+                    // The job owns its network namespace and address: its connections move with it,
+                    // saved with TCP repair and left in repair mode, so the source never sends a FIN or RST.
+                    "--tcp-established",
+                    // The namespace is silenced while frozen; nftables because iptables may not be installed.
+                    "--network-lock", "nftables"));
+        }
         // Bind mounts of host paths are not saved, only named, and re-bound on the target.
         spec.externalMounts().forEach((target, key) -> arguments.addAll(List.of("--external", "mnt[" + target + "]:" + key)));
         spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
                 // Memory goes straight to the target's page server instead of into local files.
                 "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
-        run(arguments, spec.imageDirectory().resolve(DUMP_LOG), spec.timeout(), "dump of pid " + spec.initPid());
+        run(arguments, spec.networkNamespace(), spec.imageDirectory().resolve(DUMP_LOG), spec.timeout(),
+                "dump of pid " + spec.initPid());
     }
 
     /** Restores a tree detached from the agent and returns its root's pid on this node. */
@@ -104,8 +117,13 @@ public final class Criu {
                 "--file-locks",
                 // The restored tree joins the cgroups CRIU runs in (see dump).
                 "--manage-cgroups=ignore"));
+        if (spec.networkNamespace().isPresent()) {
+            // The connections come back from TCP repair, bound to the job's address, which must be up already.
+            arguments.add("--tcp-established");
+        }
         spec.externalMounts().forEach((key, source) -> arguments.addAll(List.of("--external", "mnt[" + key + "]:" + source)));
-        run(arguments, spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(), "restore from " + spec.imageDirectory());
+        run(arguments, spec.networkNamespace(), spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(),
+                "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
         } catch (IOException | NumberFormatException e) {
@@ -124,7 +142,7 @@ public final class Criu {
                 "--address", listen.getHostString(),
                 "--port", Integer.toString(listen.getPort()),
                 "--daemon", "--pidfile", pidFile.toString());
-        run(arguments, imageDirectory.resolve(PAGE_SERVER_LOG), timeout, "page server on " + listen);
+        run(arguments, Optional.empty(), imageDirectory.resolve(PAGE_SERVER_LOG), timeout, "page server on " + listen);
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
         } catch (IOException | NumberFormatException e) {
@@ -132,8 +150,14 @@ public final class Criu {
         }
     }
 
-    private void run(List<String> arguments, Path log, Duration timeout, String what) throws CriuException {
+    /**
+     * Runs CRIU, inside the job's own network namespace when it has one: CRIU then neither saves
+     * nor recreates the namespace, and its TCP repair and network lock act on the job's stack.
+     */
+    private void run(List<String> arguments, Optional<Path> networkNamespace, Path log, Duration timeout, String what)
+            throws CriuException {
         List<String> command = new ArrayList<>();
+        networkNamespace.ifPresent(namespace -> command.addAll(List.of("nsenter", "--net=" + namespace, "--")));
         command.add(binary);
         command.addAll(arguments);
         command.addAll(List.of("--log-file", log.getFileName().toString(), "-v4"));
@@ -180,9 +204,12 @@ public final class Criu {
      *
      * @param externalMounts the container's bind mounts of host paths: target inside the container to key
      * @param pageServer where the target's page server (or the relay to it) listens; empty: pages into local files
+     * @param actionScript CRIU's action script, which decides at post-dump whether the tree dies or resumes
+     * @param networkNamespace the job's own network namespace, if it has one
      */
     public record DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
-                           Optional<InetSocketAddress> pageServer, Duration timeout) {
+                           Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
+                           Duration timeout) {
         public DumpSpec {
             // In the manifest's order, so CRIU's command line reads like the manifest.
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
@@ -193,8 +220,10 @@ public final class Criu {
      * What to restore.
      *
      * @param externalMounts key to this node's host path, for every bind mount the dump named
+     * @param networkNamespace the job's network namespace, already rebuilt on this node, if it has one
      */
-    public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Duration timeout) {
+    public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts,
+                              Optional<Path> networkNamespace, Duration timeout) {
         public RestoreSpec {
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
         }

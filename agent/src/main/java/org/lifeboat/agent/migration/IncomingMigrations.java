@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -20,6 +21,8 @@ import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.network.JobNetwork;
+import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.ImageArchive;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.peer.PeerRequestHandler;
@@ -44,16 +47,21 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final RestoreRoot restoreRoots;
     private final ContainerProcesses processes;
     private final JobRegistry registry;
+    private final JobNetworks networks;
+    private final String uplink;
     private final ObjectMapper json = AgentJson.mapper();
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
 
+    /** @param uplink the node's interface that jobs' own interfaces (macvlans) are made on */
     public IncomingMigrations(Path checkpointDirectory, Criu criu, RestoreRoot restoreRoots, ContainerProcesses processes,
-                              JobRegistry registry) {
+                              JobRegistry registry, JobNetworks networks, String uplink) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
         this.processes = Objects.requireNonNull(processes, "processes");
         this.registry = Objects.requireNonNull(registry, "registry");
+        this.networks = Objects.requireNonNull(networks, "networks");
+        this.uplink = Objects.requireNonNull(uplink, "uplink");
     }
 
     /**
@@ -118,9 +126,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
         String id = migrationId(message);
         TransferMode mode;
         ContainerManifest manifest;
+        JobNetwork network;
         try {
             mode = TransferMode.fromWireName(message.path("mode").asText());
             manifest = json.treeToValue(message.path("manifest"), ContainerManifest.class);
+            network = message.has("network") ? json.treeToValue(message.path("network"), JobNetwork.class) : null;
         } catch (IllegalArgumentException | JsonProcessingException e) {
             throw new PeerRequestException("malformed", "prepare: " + e.getMessage());
         }
@@ -132,7 +142,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("not-found", "the shared image directory " + images + " is not visible on this node");
         }
         Incoming incoming = new Incoming(id, message.path("job").asLong(), message.path("uid").asInt(),
-                message.path("gid").asInt(), mode, manifest, images, checkpointDirectory.resolve(ROOTS).resolve(id));
+                message.path("gid").asInt(), mode, manifest, network, images, checkpointDirectory.resolve(ROOTS).resolve(id));
         if (migrations.putIfAbsent(id, incoming) != null) {
             throw new PeerRequestException("conflict", "migration " + id + " is already prepared");
         }
@@ -161,15 +171,25 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private ObjectNode restore(Incoming incoming) throws PeerRequestException {
         try {
             restoreRoots.build(incoming.root, incoming.manifest.skeleton());
+            if (incoming.network != null) {
+                // The source released the address after its dump: it comes up here before the sockets bind to it.
+                networks.create(incoming.network, uplink);
+                incoming.networkCreated = true;
+            }
             long started = System.nanoTime();
             try {
                 incoming.restoredPid = criu.restore(new Criu.RestoreSpec(incoming.images, incoming.root,
-                        incoming.manifest.externalMountsForRestore(), CRIU_TIMEOUT));
+                        incoming.manifest.externalMountsForRestore(),
+                        Optional.ofNullable(incoming.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
+                        CRIU_TIMEOUT));
             } finally {
                 // The restored container holds its own copy of the root mount.
                 restoreRoots.unmount(incoming.root);
             }
             incoming.criuMillis = (System.nanoTime() - started) / 1_000_000;
+            if (incoming.network != null) {
+                networks.announce(incoming.network);
+            }
         } catch (Exception e) {
             throw new PeerRequestException("restore-failed", e.getMessage());
         }
@@ -226,6 +246,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 processes.kill(incoming.restoredPid);
             }
             unmountQuietly(incoming.root);
+            if (incoming.networkCreated) {
+                networks.delete(incoming.network);
+            }
             if (incoming.mode == TransferMode.DISKLESS) {
                 Migrator.deleteTree(incoming.images);
             }
@@ -281,19 +304,23 @@ public final class IncomingMigrations implements PeerRequestHandler {
         final int gid;
         final TransferMode mode;
         final ContainerManifest manifest;
+        final JobNetwork network;
         final Path images;
         final Path root;
         volatile InetSocketAddress pageServer;
+        volatile boolean networkCreated;
         volatile long restoredPid;
         volatile long criuMillis;
 
-        Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, Path images, Path root) {
+        Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, JobNetwork network,
+                 Path images, Path root) {
             this.id = id;
             this.jobId = jobId;
             this.uid = uid;
             this.gid = gid;
             this.mode = mode;
             this.manifest = manifest;
+            this.network = network;
             this.images = images;
             this.root = root;
         }

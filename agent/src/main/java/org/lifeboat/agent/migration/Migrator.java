@@ -13,12 +13,20 @@ import java.util.Comparator;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.network.JobNetwork;
+import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.ImageArchive;
 import org.lifeboat.agent.peer.PageRelay;
 import org.lifeboat.agent.peer.PeerClient;
@@ -29,8 +37,10 @@ import org.lifeboat.agent.peer.PeerClient;
  */
 public final class Migrator {
 
-    // A dump of many GiB over a slow link takes minutes; a hung CRIU must still end.
-    private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
+    // A dump of many GiB over a slow link takes minutes, then waits for the decision; a hung CRIU must still end.
+    private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
+    // After the decision CRIU only kills or resumes the tree.
+    private static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
     private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
     // Page-server images are ~RSS; the rest (tree, files, tmpfs contents) is small, but not zero.
     private static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
@@ -42,7 +52,15 @@ public final class Migrator {
     private final Criu criu;
     private final ContainerProcesses processes;
     private final PeerConnector peers;
+    private final JobNetworks networks;
+    private final Path postDumpScript;
     private final Clock clock;
+    // CRIU's dump runs on its own thread while this one walks the phases around it.
+    private final ExecutorService criuRuns = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-criu-dump");
+        thread.setDaemon(true);
+        return thread;
+    });
     private final ObjectMapper json = AgentJson.mapper();
 
     /** Opens an authenticated connection to another node's agent. */
@@ -51,14 +69,19 @@ public final class Migrator {
         PeerClient connect(InetSocketAddress peer);
     }
 
+    /**
+     * @param postDumpScript CRIU's action script (see {@link PostDumpHook}), installed by the agent at start
+     */
     public Migrator(String nodeName, Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu,
-                    ContainerProcesses processes, PeerConnector peers, Clock clock) {
+                    ContainerProcesses processes, PeerConnector peers, JobNetworks networks, Path postDumpScript, Clock clock) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.processes = Objects.requireNonNull(processes, "processes");
         this.peers = Objects.requireNonNull(peers, "peers");
+        this.networks = Objects.requireNonNull(networks, "networks");
+        this.postDumpScript = Objects.requireNonNull(postDumpScript, "postDumpScript");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -123,6 +146,8 @@ public final class Migrator {
         final PeerClient target;
         final Path images;
         PageRelay relay;
+        JobNetwork network;
+        Future<?> criuDump;
         long frozenAt;
         long restoredAt;
         long criuDumpMillis;
@@ -158,6 +183,10 @@ public final class Migrator {
             request.put("mode", mode.wireName());
             request.put("expected-bytes", expectedImageBytes());
             request.set("manifest", json.valueToTree(container));
+            if (container.networkNamespace() != null) {
+                network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
+                request.set("network", json.valueToTree(network));
+            }
             if (mode == TransferMode.SHARED_FS) {
                 request.put("image-directory", images.toString());
             }
@@ -172,9 +201,22 @@ public final class Migrator {
             Optional<InetSocketAddress> pageServer = relay == null
                     ? Optional.empty()
                     : Optional.of(new InetSocketAddress("127.0.0.1", relay.port()));
+            Criu.DumpSpec spec = new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer,
+                    postDumpScript, Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
+                    CRIU_TIMEOUT);
             long started = System.nanoTime();
-            criu.dump(new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer,
-                    CRIU_TIMEOUT));
+            criuDump = criuRuns.submit(() -> {
+                criu.dump(spec);
+                return null;
+            });
+            // The dump is complete when CRIU reaches post-dump; it then holds the tree for our decision.
+            while (!PostDumpHook.dumped(images)) {
+                if (criuDump.isDone()) {
+                    criuDump.get(); // CRIU failed before post-dump, and gave the tree back itself
+                    throw new IOException("CRIU ended without reaching post-dump");
+                }
+                Thread.sleep(10);
+            }
             criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
             // Were any of it still running here, restoring it there would run the job twice.
             if (!processes.allStopped(container.initPid())) {
@@ -188,6 +230,10 @@ public final class Migrator {
                 pageBytes = relay.bytesToPeer();
             } else {
                 pageBytes = sizeOfPages(images);
+            }
+            if (network != null) {
+                // Its address goes down here before it comes up there: never on two nodes at once.
+                networks.release(network);
             }
         }
 
@@ -210,21 +256,35 @@ public final class Migrator {
         }
 
         void cleanUp() throws Exception {
+            // Killed before CRIU hears "commit": whatever CRIU does next, the source copy cannot run again.
             processes.kill(container.initPid());
+            PostDumpHook.commit(images);
+            awaitCriu();
             deleteImages();
             target.call("commit", request());
         }
 
         void rollBack() throws Exception {
             Exception first = null;
-            try {
-                // CRIU resumes the tree itself when a dump fails; after a successful dump it is ours to resume.
-                processes.resume(container.initPid());
-            } catch (Exception e) {
-                first = e;
-            }
             if (relay != null) {
                 relay.close();
+            }
+            if (criuDump != null) {
+                try {
+                    if (network != null && PostDumpHook.dumped(images)) {
+                        networks.reclaim(network, container.initPid());
+                    }
+                    if (PostDumpHook.dumped(images)) {
+                        // CRIU unlocks the network, takes TCP out of repair mode and resumes the tree.
+                        PostDumpHook.rollBack(images);
+                    }
+                    awaitCriu();
+                } catch (Exception e) {
+                    first = e;
+                }
+                if (processes.isAlive(container.initPid()) && processes.allStopped(container.initPid())) {
+                    processes.resume(container.initPid());
+                }
             }
             if (targetPrepared) {
                 try {
@@ -237,6 +297,18 @@ public final class Migrator {
             deleteImages();
             if (first != null) {
                 throw first;
+            }
+        }
+
+        /** Waits for CRIU to finish after the decision; its exit status no longer matters (rollback makes it 1). */
+        private void awaitCriu() throws InterruptedException {
+            try {
+                criuDump.get(CRIU_FINISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                LOG.fine(() -> "migration " + migrationId + ": CRIU ended with " + e.getCause().getMessage());
+            } catch (TimeoutException e) {
+                LOG.warning("migration " + migrationId + ": CRIU still runs " + CRIU_FINISH_TIMEOUT.toSeconds()
+                        + " s after the decision");
             }
         }
 

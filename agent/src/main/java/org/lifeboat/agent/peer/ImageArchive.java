@@ -41,7 +41,9 @@ public final class ImageArchive {
         List<Path> files = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
             for (Path entry : entries) {
-                if (Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS)) {
+                if (entry.getFileName().toString().startsWith(".")) {
+                    LOG.fine(() -> "not archiving " + entry + ": dot files are the agent's own markers");
+                } else if (Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS)) {
                     files.add(entry);
                 } else {
                     LOG.fine(() -> "not archiving " + entry + ": only regular files directly in the image directory travel");
@@ -58,13 +60,21 @@ public final class ImageArchive {
         byte[] buffer = new byte[WireFormat.BUFFER_BYTES];
         for (Path file : files) {
             TarArchiveEntry entry = new TarArchiveEntry(file.getFileName().toString());
-            entry.setSize(Files.size(file));
+            long size = Files.size(file);
+            entry.setSize(size);
             entry.setMode(0600);
             tar.putArchiveEntry(entry);
+            // A log CRIU still appends to may grow while it is read: send what the header promised.
             try (InputStream in = Files.newInputStream(file)) {
-                for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
+                long left = size;
+                while (left > 0) {
+                    int read = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                    if (read < 0) {
+                        throw new IOException(file + " shrank while it was archived");
+                    }
                     tar.write(buffer, 0, read);
                     content += read;
+                    left -= read;
                 }
             }
             tar.closeArchiveEntry();

@@ -39,6 +39,7 @@ class AgentConfigLoaderTest {
                 + "containers-directory: /var/run/containers\n"
                 + "shared-directory: /shared/lifeboat\n"
                 + "transfer-mode: shared-fs\n"
+                + "uplink-interface: ib0\n"
                 + "peer:\n"
                 + "  address: 10.0.0.7\n"
                 + "  port: 19465\n"
@@ -57,6 +58,7 @@ class AgentConfigLoaderTest {
         assertEquals(Path.of("/var/run/containers"), config.containersDirectory());
         assertEquals(java.util.Optional.of(Path.of("/shared/lifeboat")), config.sharedDirectory());
         assertEquals("shared-fs", config.transferMode());
+        assertEquals("ib0", config.uplinkInterface());
         assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock"), config.peer());
         assertEquals("10.1.2.3", config.http().address());
         assertEquals(19464, config.http().port());
@@ -66,7 +68,7 @@ class AgentConfigLoaderTest {
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null), config);
     }
 
     @Test
@@ -76,7 +78,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: checkpoint-directory, containers-directory, criu-path, http, node-name, peer, shared-directory, slurm-user, socket-path, state-directory, transfer-mode)", message);
+                + " (known keys: checkpoint-directory, containers-directory, criu-path, http, node-name, peer, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
     }
 
     @Test

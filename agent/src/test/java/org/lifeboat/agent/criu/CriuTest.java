@@ -72,13 +72,31 @@ class CriuTest {
         mounts.put("/usr", "usr");
         mounts.put("/home/alice/run", "chdir");
 
-        criu.dump(new Criu.DumpSpec(4303, images, mounts, Optional.of(new InetSocketAddress("127.0.0.1", 40123)), TIMEOUT));
+        criu.dump(new Criu.DumpSpec(4303, images, mounts, Optional.of(new InetSocketAddress("127.0.0.1", 40123)),
+                Path.of("/var/lib/lifeboat/criu-post-dump.sh"), Optional.empty(), TIMEOUT));
 
         List<String> command = commands.commands().get(0);
         assertEquals(List.of("/opt/criu/sbin/criu", "dump", "--tree", "4303", "--images-dir", images.toString(),
-                "--leave-stopped", "--file-locks", "--manage-cgroups=ignore", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
+                "--action-script", "/var/lib/lifeboat/criu-post-dump.sh", "--file-locks", "--manage-cgroups=ignore", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
                 "--page-server", "--address", "127.0.0.1", "--port", "40123", "--log-file", "dump.log", "-v4"), command);
         assertEquals(TIMEOUT, commands.timeouts().get(0));
+    }
+
+    @Test
+    void aJobWithItsOwnNetworkIsDumpedAndRestoredInsideItWithItsConnections() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "9");
+        commands.answer(0, "", "").answer(0, "", "");
+        Optional<Path> namespace = Optional.of(Path.of("/run/netns/lbj-42"));
+
+        criu.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"), namespace, TIMEOUT));
+        criu.restore(new Criu.RestoreSpec(images, Path.of("/root"), Map.of(), namespace, TIMEOUT));
+
+        List<String> dump = commands.commands().get(0);
+        assertEquals(List.of("nsenter", "--net=/run/netns/lbj-42", "--", "/opt/criu/sbin/criu", "dump"), dump.subList(0, 5));
+        assertTrue(dump.containsAll(List.of("--tcp-established", "--network-lock", "nftables")), dump.toString());
+        List<String> restore = commands.commands().get(1);
+        assertEquals(List.of("nsenter", "--net=/run/netns/lbj-42", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 5));
+        assertTrue(restore.contains("--tcp-established") && !restore.contains("--network-lock"), restore.toString());
     }
 
     @Test
@@ -91,7 +109,7 @@ class CriuTest {
         commands.answer(1, "", "");
 
         CriuException error = assertThrows(CriuException.class,
-                () -> criu.dump(new Criu.DumpSpec(4303, images, Map.of(), Optional.empty(), TIMEOUT)));
+                () -> criu.dump(new Criu.DumpSpec(4303, images, Map.of(), Optional.empty(), Path.of("/hook"), Optional.empty(), TIMEOUT)));
 
         assertTrue(error.getMessage().contains("failed with exit code 1"), error.getMessage());
         assertTrue(error.getMessage().contains("Can't lookup mount=24 for fd=0 path=/dev/null"), error.getMessage());
@@ -104,7 +122,8 @@ class CriuTest {
         Files.writeString(images.resolve("restored.pid"), "5120\n");
         commands.answer(0, "", "");
 
-        long pid = criu.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of("usr", "/usr"), TIMEOUT));
+        long pid = criu.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of("usr", "/usr"), Optional.empty(),
+                TIMEOUT));
 
         assertEquals(5120, pid);
         assertEquals(List.of("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
@@ -117,7 +136,7 @@ class CriuTest {
         commands.answer(0, "", "");
 
         CriuException error = assertThrows(CriuException.class,
-                () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), TIMEOUT)));
+                () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT)));
 
         assertTrue(error.getMessage().contains("no usable pid file"), error.getMessage());
     }

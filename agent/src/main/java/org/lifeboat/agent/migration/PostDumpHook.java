@@ -1,0 +1,64 @@
+package org.lifeboat.agent.migration;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+
+/**
+ * CRIU's post-dump action script, through which the agent holds the point of no return. At
+ * post-dump CRIU has written every image and keeps the tree frozen until the script exits: the
+ * script marks the image directory "dumped" and waits for the agent's decision there. Commit
+ * (exit 0): CRIU kills the tree, which runs on the target now. Rollback (exit 1): CRIU unlocks
+ * the network, takes TCP connections out of repair mode and resumes the tree, exactly where it was.
+ * No decision in time means the agent is gone: the job is given back.
+ */
+public final class PostDumpHook {
+
+    static final String SCRIPT_NAME = "criu-post-dump.sh";
+    static final String DUMPED = ".lifeboat-dumped";
+    static final String COMMIT = ".lifeboat-commit";
+    static final String ROLLBACK = ".lifeboat-rollback";
+    // Long enough to send a large job's remaining images and restore it; short enough that a job
+    // whose agent died is not frozen for long.
+    static final Duration DECISION_LIMIT = Duration.ofMinutes(15);
+    private static final Duration POLL = Duration.ofMillis(50);
+
+    private PostDumpHook() {}
+
+    /** Writes the script into the agent's state directory and returns its path. */
+    public static Path install(Path stateDirectory) throws IOException {
+        Path script = stateDirectory.resolve(SCRIPT_NAME);
+        String body = "#!/bin/sh\n"
+                + "# Written by the Lifeboat agent: CRIU's --action-script for migrations (see PostDumpHook.java).\n"
+                + "[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] || exit 0\n"
+                + "decisions=$CRTOOLS_IMAGE_DIR\n"
+                + ": > \"$decisions/" + DUMPED + "\" || exit 1\n"
+                + "polls=0\n"
+                + "while [ \"$polls\" -lt " + DECISION_LIMIT.dividedBy(POLL) + " ]; do\n"
+                + "    [ -e \"$decisions/" + COMMIT + "\" ] && exit 0\n"
+                + "    [ -e \"$decisions/" + ROLLBACK + "\" ] && exit 1\n"
+                + "    sleep 0." + String.format("%02d", POLL.toMillis() / 10) + "\n"
+                + "    polls=$((polls + 1))\n"
+                + "done\n"
+                + "exit 1\n";
+        Path temporary = stateDirectory.resolve(SCRIPT_NAME + ".tmp");
+        Files.writeString(temporary, body);
+        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwx------"));
+        Files.move(temporary, script, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return script;
+    }
+
+    static boolean dumped(Path imageDirectory) {
+        return Files.exists(imageDirectory.resolve(DUMPED));
+    }
+
+    static void commit(Path imageDirectory) throws IOException {
+        Files.createFile(imageDirectory.resolve(COMMIT));
+    }
+
+    static void rollBack(Path imageDirectory) throws IOException {
+        Files.createFile(imageDirectory.resolve(ROLLBACK));
+    }
+}

@@ -1,0 +1,165 @@
+package org.lifeboat.agent.network;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandRunner;
+
+/**
+ * Jobs' own network namespaces (the seed paper's macvlan approach): read on the source, released
+ * there once the job is frozen, rebuilt on the target with the same name, MAC, address and routes,
+ * so the address is up on one node at a time and the job's TCP connections survive the move.
+ */
+public final class JobNetworks {
+
+    public static final Path NAMED_NAMESPACES = Path.of("/run/netns");
+    private static final Duration IP_TIMEOUT = Duration.ofSeconds(15);
+    private static final Logger LOG = Logger.getLogger(JobNetworks.class.getName());
+
+    private final CommandRunner commands;
+    private final ObjectMapper json = AgentJson.mapper();
+
+    public JobNetworks(CommandRunner commands) {
+        this.commands = Objects.requireNonNull(commands, "commands");
+    }
+
+    /** The name of a namespace path as lifeboat-run's --netns got it; only named namespaces can be rebuilt. */
+    public static String namespaceName(Path namespace) throws IOException {
+        if (!namespace.getParent().equals(NAMED_NAMESPACES)) {
+            throw new IOException("the job's network namespace " + namespace + " is not a named one under " + NAMED_NAMESPACES
+                    + ": it cannot be rebuilt on another node");
+        }
+        return namespace.getFileName().toString();
+    }
+
+    /** What the target must rebuild: the namespace's one non-loopback interface, its addresses and default route. */
+    public JobNetwork describe(String namespace) throws CommandException, IOException {
+        JsonNode links = json.readTree(ip("-n", namespace, "-j", "address", "show"));
+        JobNetwork network = null;
+        for (JsonNode link : links) {
+            if (link.path("link_type").asText().equals("loopback")) {
+                continue;
+            }
+            if (network != null) {
+                throw new IOException("the job's network namespace " + namespace + " has more than one interface");
+            }
+            List<String> addresses = new ArrayList<>();
+            for (JsonNode address : link.path("addr_info")) {
+                if (address.path("family").asText().equals("inet")) {
+                    addresses.add(address.path("local").asText() + "/" + address.path("prefixlen").asInt());
+                }
+            }
+            network = new JobNetwork(namespace, link.path("ifname").asText(), link.path("address").asText(), addresses, null);
+        }
+        if (network == null) {
+            throw new IOException("the job's network namespace " + namespace + " has no interface besides lo");
+        }
+        String gateway = null;
+        for (JsonNode route : json.readTree(ip("-n", namespace, "-j", "route", "show", "default"))) {
+            gateway = route.path("gateway").asText(null);
+        }
+        return new JobNetwork(network.namespace(), network.interfaceName(), network.mac(), network.addresses(), gateway);
+    }
+
+    /**
+     * Source, once the job is frozen: the interface goes down (its routes with it; a down link
+     * answers no ARP) and the name goes, so the target can take both. The frozen tree keeps the
+     * namespace itself alive.
+     */
+    public void release(JobNetwork network) throws CommandException {
+        ip("-n", network.namespace(), "link", "set", network.interfaceName(), "down");
+        ip("netns", "delete", network.namespace());
+    }
+
+    /** Source, on rollback: the name back on the frozen job's namespace, the interface up, the route back. */
+    public void reclaim(JobNetwork network, long initPid) throws CommandException, IOException {
+        Path name = NAMED_NAMESPACES.resolve(network.namespace());
+        if (!Files.exists(name)) {
+            Files.createFile(name);
+            run(List.of("mount", "--bind", "/proc/" + initPid + "/ns/net", name.toString()));
+        }
+        ip("-n", network.namespace(), "link", "set", network.interfaceName(), "up");
+        if (network.gateway() != null) {
+            ip("-n", network.namespace(), "route", "replace", "default", "via", network.gateway());
+        }
+    }
+
+    /**
+     * Target, before the restore: the same namespace, interface, MAC, addresses and route, on this
+     * node's uplink. IPv6 is off before the link comes up, so nothing is sent from the address
+     * before the job's sockets exist here.
+     */
+    public void create(JobNetwork network, String uplink) throws CommandException {
+        String namespace = network.namespace();
+        String temporaryName = "lbm" + Integer.toHexString(namespace.hashCode() & 0xfffff);
+        ip("netns", "add", namespace);
+        try {
+            run(List.of("nsenter", "--net=" + NAMED_NAMESPACES.resolve(namespace), "--", "sysctl", "-qw",
+                    "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"));
+            ip("-n", namespace, "link", "set", "lo", "up");
+            ip("link", "add", "link", uplink, "name", temporaryName, "address", network.mac(), "type", "macvlan", "mode", "bridge");
+            ip("link", "set", temporaryName, "netns", namespace);
+            ip("-n", namespace, "link", "set", temporaryName, "name", network.interfaceName());
+            for (String address : network.addresses()) {
+                ip("-n", namespace, "address", "add", address, "dev", network.interfaceName());
+            }
+            ip("-n", namespace, "link", "set", network.interfaceName(), "up");
+            if (network.gateway() != null) {
+                ip("-n", namespace, "route", "add", "default", "via", network.gateway());
+            }
+        } catch (CommandException e) {
+            delete(network);
+            throw e;
+        }
+    }
+
+    /** Target, after the restore: tell the segment the address now lives behind this node (gratuitous ARP). */
+    public void announce(JobNetwork network) {
+        for (String address : network.addresses()) {
+            String ip = address.substring(0, address.indexOf('/'));
+            try {
+                run(List.of("nsenter", "--net=" + NAMED_NAMESPACES.resolve(network.namespace()), "--", "arping", "-U", "-c", "1",
+                        "-w", "1", "-I", network.interfaceName(), ip));
+            } catch (CommandException e) {
+                // Neighbours then learn the new port from the job's next packet; nothing is lost.
+                LOG.warning("gratuitous ARP for " + ip + " failed: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Removes the namespace's name (and with the last process in it, the namespace and its interface). */
+    public void delete(JobNetwork network) {
+        try {
+            if (Files.exists(NAMED_NAMESPACES.resolve(network.namespace()))) {
+                ip("netns", "delete", network.namespace());
+            }
+        } catch (CommandException e) {
+            LOG.warning("cannot delete network namespace " + network.namespace() + ": " + e.getMessage());
+        }
+    }
+
+    public Optional<Path> path(JobNetwork network) {
+        return Optional.of(NAMED_NAMESPACES.resolve(network.namespace()));
+    }
+
+    private String ip(String... arguments) throws CommandException {
+        List<String> command = new ArrayList<>();
+        command.add("ip");
+        command.addAll(List.of(arguments));
+        return run(command);
+    }
+
+    private String run(List<String> command) throws CommandException {
+        return commands.run(command, IP_TIMEOUT).requireSuccess().stdout();
+    }
+}
