@@ -154,8 +154,10 @@ public final class IncomingMigrations implements PeerRequestHandler {
                     throw new PeerRequestException("no-space", "not enough space for the images in " + checkpointDirectory
                             + ": " + free + " bytes free, " + expectedBytes + " needed");
                 }
-                incoming.pageServer = new InetSocketAddress("127.0.0.1", freePort());
-                criu.startPageServer(images, incoming.pageServer, CRIU_TIMEOUT);
+                if (message.path("page-server").asBoolean(true)) {
+                    incoming.pageServer = new InetSocketAddress("127.0.0.1", freePort());
+                    criu.startPageServer(images, incoming.pageServer, CRIU_TIMEOUT);
+                }
             }
         } catch (PeerRequestException | IOException | RuntimeException e) {
             discard(incoming);

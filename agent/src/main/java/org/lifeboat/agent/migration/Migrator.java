@@ -170,7 +170,13 @@ public final class Migrator {
 
         void prepareTarget() throws Exception {
             Files.createDirectories(images);
-            if (mode == TransferMode.SHARED_FS) {
+            if (container.networkNamespace() != null) {
+                network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
+            }
+            // CRIU dumps a job with its own network from inside that namespace, where the relay on this
+            // node's loopback cannot be reached: its memory goes into the local images and the tar instead.
+            boolean relayPages = mode == TransferMode.DISKLESS && network == null;
+            if (!relayPages) {
                 long free = Files.getFileStore(images).getUsableSpace();
                 if (free < expectedImageBytes()) {
                     throw new IOException("not enough space for the images in " + images.getParent() + ": " + free
@@ -183,8 +189,8 @@ public final class Migrator {
             request.put("mode", mode.wireName());
             request.put("expected-bytes", expectedImageBytes());
             request.set("manifest", json.valueToTree(container));
-            if (container.networkNamespace() != null) {
-                network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
+            request.put("page-server", relayPages);
+            if (network != null) {
                 request.set("network", json.valueToTree(network));
             }
             if (mode == TransferMode.SHARED_FS) {
@@ -192,7 +198,7 @@ public final class Migrator {
             }
             target.call("prepare", request);
             targetPrepared = true;
-            if (mode == TransferMode.DISKLESS) {
+            if (relayPages) {
                 relay = target.relay("pages", request());
             }
         }
@@ -212,7 +218,12 @@ public final class Migrator {
             // The dump is complete when CRIU reaches post-dump; it then holds the tree for our decision.
             while (!PostDumpHook.dumped(images)) {
                 if (criuDump.isDone()) {
-                    criuDump.get(); // CRIU failed before post-dump, and gave the tree back itself
+                    try {
+                        criuDump.get();
+                    } catch (ExecutionException failed) {
+                        // CRIU failed before post-dump, and gave the tree back itself.
+                        throw failed.getCause() instanceof Exception cause ? cause : failed;
+                    }
                     throw new IOException("CRIU ended without reaching post-dump");
                 }
                 Thread.sleep(10);

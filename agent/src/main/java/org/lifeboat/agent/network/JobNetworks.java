@@ -9,7 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.logging.Logger;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.process.CommandException;
@@ -28,6 +29,11 @@ public final class JobNetworks {
 
     private final CommandRunner commands;
     private final ObjectMapper json = AgentJson.mapper();
+    private final ExecutorService announcements = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-arp-announce");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public JobNetworks(CommandRunner commands) {
         this.commands = Objects.requireNonNull(commands, "commands");
@@ -123,8 +129,15 @@ public final class JobNetworks {
         }
     }
 
-    /** Target, after the restore: tell the segment the address now lives behind this node (gratuitous ARP). */
+    /**
+     * Target, after the restore: tell the segment the address now lives behind this node
+     * (gratuitous ARP). In the background: arping takes a second, and the job already runs.
+     */
     public void announce(JobNetwork network) {
+        announcements.execute(() -> announceNow(network));
+    }
+
+    private void announceNow(JobNetwork network) {
         for (String address : network.addresses()) {
             String ip = address.substring(0, address.indexOf('/'));
             try {
@@ -146,10 +159,6 @@ public final class JobNetworks {
         } catch (CommandException e) {
             LOG.warning("cannot delete network namespace " + network.namespace() + ": " + e.getMessage());
         }
-    }
-
-    public Optional<Path> path(JobNetwork network) {
-        return Optional.of(NAMED_NAMESPACES.resolve(network.namespace()));
     }
 
     private String ip(String... arguments) throws CommandException {
