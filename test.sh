@@ -33,6 +33,7 @@ testbed/criu.sh >/dev/null
 make -C slurm-hooks all check
 make -C launcher all tests/lifeboat-workload
 make -C launcher check
+testbed/apptainer/test-double.sh
 mvn package -DskipTests
 trap 'testbed/cluster.sh down' EXIT
 testbed/cluster.sh up

@@ -12,6 +12,8 @@ PACKAGES=(
     munge slurmctld slurmd slurm-client libslurm-dev
     # host plumbing: namespaces, links, shaping
     iproute2 util-linux procps psmisc python3 iputils-arping
+    # the Apptainer test double (testbed/apptainer): real SIF images and their squashfs
+    siftool squashfs-tools busybox-static
     # building CRIU 4.1.1 (Debian 12's CRIU 3.17 fails on current kernels, see README)
     dpkg-dev xz-utils pkg-config libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler
