@@ -119,7 +119,7 @@ final class MigrationRollbackTest {
     }
 
     /** A criu that fails every restore the way CRIU does: a non-zero exit and an error in its log. */
-    private static Path failingRestoreCriu(Testbed testbed) throws IOException {
+    static Path failingRestoreCriu(Testbed testbed) throws IOException {
         Path wrapper = testbed.runDirectory().resolve("criu-failing-restore");
         Files.writeString(wrapper, "#!/bin/sh\n"
                 + "if [ \"$1\" = restore ]; then\n"

@@ -105,6 +105,42 @@ final class NetworkPersistenceTest {
         assertConnectionCarriedOn(testbed, second, "10.241.0.102");
     }
 
+    @Test
+    void aFailedRestoreGivesTheJobItsAddressAndConnectionBackOnItsNode(Testbed testbed) throws Exception {
+        long jobId = submitClient(testbed, "node1", "10.241.0.103", "02:00:0a:f1:00:67");
+        awaitCounting("10.241.0.103", 10);
+        Path override = testbed.runDirectory().resolve("nodes/node2/agent.override.yaml");
+        String config = Files.readString(testbed.runDirectory().resolve("nodes/node2/agent.yaml"));
+        Files.writeString(override, config.replaceFirst("criu-path: .*", "criu-path: " + MigrationRollbackTest.failingRestoreCriu(testbed)));
+        CommandResult migrate;
+        try {
+            testbed.restartAgent("node2");
+            migrate = testbed.lifeboat("migrate", Long.toString(jobId), "--to", "node2", "--json",
+                    "--socket", testbed.agentSocket("node1").toString());
+        } finally {
+            Files.delete(override);
+            testbed.restartAgent("node2");
+        }
+
+        assertEquals(5, migrate.exitCode(), migrate::describe);
+        assertTrue(migrate.stdout().contains("Error (injected): this restore fails"), migrate::describe);
+        int atRollback = received("10.241.0.103").size();
+        awaitCounting("10.241.0.103", atRollback + 20);
+        String log = read(work.resolve("server.log"));
+        assertEquals(1, log.lines().filter(line -> line.startsWith("accept 10.241.0.103:")).count(),
+                () -> "the server saw a reconnect:\n" + log);
+        assertFalse(log.contains("closed 10.241.0.103:"), () -> "the connection was closed:\n" + log);
+        List<Long> numbers = received("10.241.0.103");
+        for (int i = 0; i < numbers.size(); i++) {
+            assertEquals(i + 1L, numbers.get(i), "the counter broke at " + (i + 1) + ": " + numbers);
+        }
+        assertTrue(Files.exists(Path.of("/run/netns/lbj-" + jobId)), "the job's namespace lost its name on node1");
+        assertEquals("RUNNING", testbed.jobState(jobId));
+        testbed.run("scancel", Long.toString(jobId)).orThrow();
+        testbed.awaitJobState(jobId, "CANCELLED", Duration.ofSeconds(30));
+        testbed.run("ip", "netns", "delete", "lbj-" + jobId);
+    }
+
     private void migrate(Testbed testbed, long jobId) throws IOException {
         migrate(testbed, jobId, "node1");
     }

@@ -280,6 +280,15 @@ public final class Migrator {
             if (relay != null) {
                 relay.close();
             }
+            if (targetPrepared) {
+                try {
+                    // First: the target lets go of the job's address before the source takes it back.
+                    target.call("abort", request());
+                } catch (Exception e) {
+                    // The target may be the very thing that failed; its agent discards stale migrations at start.
+                    LOG.warning("migration " + migrationId + ": the target could not be told to discard it: " + e.getMessage());
+                }
+            }
             if (criuDump != null) {
                 try {
                     if (network != null && PostDumpHook.dumped(images)) {
@@ -295,14 +304,6 @@ public final class Migrator {
                 }
                 if (processes.isAlive(container.initPid()) && processes.allStopped(container.initPid())) {
                     processes.resume(container.initPid());
-                }
-            }
-            if (targetPrepared) {
-                try {
-                    target.call("abort", request());
-                } catch (Exception e) {
-                    // The target may be the very thing that failed; its agent discards stale migrations at start.
-                    LOG.warning("migration " + migrationId + ": the target could not be told to discard it: " + e.getMessage());
                 }
             }
             deleteImages();
