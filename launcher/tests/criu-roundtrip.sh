@@ -25,6 +25,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 launcher_dir=$(dirname "$here")
 repo_dir=$(dirname "$launcher_dir")
 MIB=${MIB:-256}
@@ -51,9 +52,6 @@ chmod 755 "$work"
 install -m 4755 "$launcher_dir/lifeboat-run" "$work/lifeboat-run"
 page_server_pidfile=$work/page-server.pid
 
-# Whether PID is still a container init (its argv starts "lifeboat-init --container-init"): the
-# pid files outlive their processes, and a pid may have been reused since.
-is_container_init() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q '^lifeboat-init --container-init '; }
 
 # Kills whatever is left (every container is its own PID namespace: killing its init ends it),
 # then removes the test's directory, so a failed run leaves nothing behind.
@@ -83,20 +81,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Seconds since the epoch, with milliseconds.
-now() { date +%s.%3N; }
-elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
-wait_until() {
-    local seconds=$1 what=$2
-    shift 2
-    local deadline=$((SECONDS + seconds))
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || fail "timed out after ${seconds} s waiting for $what"
-        sleep 0.1
-    done
-}
 
 # criu_run LOG ARGS...: runs CRIU; on failure quotes the end of its log. Every CRIU call logs an
 # "Error" about RLIMIT_NOFILE here (no CAP_SYS_RESOURCE) and still succeeds: judge by exit code.
@@ -223,27 +208,6 @@ kill_source() {
     check_outer_exit "$1" 137
 }
 
-# make_root NAME DIR: the target's root, built from the manifest as on the source: a tmpfs with
-# the skeleton's directories, files and symlinks, then read-only. CRIU does not save the root
-# mount; `criu restore --root` takes it from here.
-make_root() {
-    local root=$2
-    mkdir -p "$root"
-    mount -t tmpfs -o mode=0755,nosuid,nodev lifeboat "$root"
-    python3 - "$work/$1/manifest.copy.json" "$root" <<'PY'
-import json, os, sys
-manifest, root = json.load(open(sys.argv[1])), sys.argv[2]
-for node in manifest["skeleton"]:
-    path = root + node["path"]
-    if node["type"] == "directory":
-        os.mkdir(path, 0o755)
-    elif node["type"] == "file":
-        open(path, "x").close()
-    else:
-        os.symlink(node["target"], path)
-PY
-    mount -o remount,ro "$root"
-}
 
 # restore NAME IMAGES: restores the container from IMAGES into a fresh root, detached.
 restore() {

@@ -29,9 +29,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 launcher_dir=$(dirname "$here")
 repo_dir=$(dirname "$launcher_dir")
-PY=/usr/bin/python3 # the one lifeboat-run's /usr bind provides inside the container
 
 log() { printf 'netns-tcp: %s\n' "$*" >&2; }
 fail() {
@@ -56,7 +56,6 @@ done
 work=$(mktemp -d /tmp/lifeboat-netns-tcp.XXXXXX)
 created_netns=() # what cleanup deletes: only namespaces this run created
 
-is_container_init() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q '^lifeboat-init --container-init '; }
 
 cleanup() {
     local status=$? file pid ns
@@ -82,18 +81,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%3N; }
-elapsed() { "$PY" -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
-wait_until() {
-    local seconds=$1 what=$2
-    shift 2
-    local deadline=$((SECONDS + seconds))
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || fail "timed out after ${seconds} s waiting for $what"
-        sleep 0.1
-    done
-}
 
 # criu_in NETNS LOG ARGS...: runs CRIU inside the job's network namespace (so CRIU neither dumps
 # nor recreates it, and its TCP repair and nftables lock act on the job's own stack); judged by the
@@ -253,24 +241,6 @@ for m in json.load(open(sys.argv[1]))["mounts"]:
         "$work/$1/manifest.copy.json" "$2"
 }
 
-make_root() {
-    local root=$2
-    mkdir -p "$root"
-    mount -t tmpfs -o mode=0755,nosuid,nodev lifeboat "$root"
-    "$PY" - "$work/$1/manifest.copy.json" "$root" <<'PY'
-import json, os, sys
-manifest, root = json.load(open(sys.argv[1])), sys.argv[2]
-for node in manifest["skeleton"]:
-    path = root + node["path"]
-    if node["type"] == "directory":
-        os.mkdir(path, 0o755)
-    elif node["type"] == "file":
-        open(path, "x").close()
-    else:
-        os.symlink(node["target"], path)
-PY
-    mount -o remount,ro "$root"
-}
 
 # migrate JOB: source lbt-src -> destination lbt-dst, keeping address, MAC and TCP connection.
 migrate() {
