@@ -30,6 +30,9 @@
 #define INIT_PATH "/.lifeboat/init"
 #define INIT_OPTION "--container-init"
 
+/* Where the agent leaves NODE/JOBID markers for containers it restored (see resume.c). */
+#define RESUME_DIR "/run/lifeboat/resume"
+
 /* The two bytes of the start-up handshake on the socket between the outer process and the
  * container init: the init says the container is built, the outer says the manifest is written. */
 #define SYNC_READY 'R'
@@ -112,6 +115,10 @@ int become_user(uid_t uid, gid_t gid);
 int become_root(void);
 void forwarded_signals(sigset_t *set);
 int exit_code_of(int wait_status);
+
+/* resume.c: 0 with *code set when the job's container was restored here (waited for), 1 when it
+ * was not, -1 when a marker exists but cannot be used. */
+int resume_if_migrated(const char *resume_dir, const char *status_path, uid_t uid, gid_t gid, int *code);
 bool path_within(const char *directory, const char *path);
 bool valid_utf8(const char *text);
 

@@ -85,6 +85,7 @@ static const struct option long_options[] = {
 	{"manifest", required_argument, NULL, 'm'},
 	{"netns", required_argument, NULL, 'n'},
 	{"state-dir", required_argument, NULL, 's'},
+	{"resume-dir", required_argument, NULL, 'r'},
 	{"stderr", required_argument, NULL, 'e'},
 	{"stdout", required_argument, NULL, 'o'},
 	{NULL, 0, NULL, 0},
@@ -106,6 +107,7 @@ static struct {
 	const char *manifest_option;
 	const char *state_dir_option;
 	const char *netns_option;
+	const char *resume_dir_option;
 	const char *bind_options[BIND_MAX];
 	size_t bind_count;
 	char netns[PATH_MAX];
@@ -142,6 +144,7 @@ static struct {
 	.manifest_option = NULL,
 	.state_dir_option = NULL,
 	.netns_option = NULL,
+	.resume_dir_option = NULL,
 	.bind_options = {NULL},
 	.bind_count = 0,
 	.netns = "",
@@ -167,6 +170,8 @@ static void usage(FILE *stream)
 		"  --image DIR              take /usr, /etc, ... from DIR instead of the host\n"
 		"  --manifest FILE          where to write the manifest (root only)\n"
 		"  --state-dir DIR          the container's state directory (root only)\n"
+		"  --resume-dir DIR         where the agent marks containers restored here (root only;\n"
+		"                           default " RESUME_DIR ")\n"
 		"  --netns FILE             join this network namespace (root only)\n"
 		"FILE for --stdout, --stderr and --exit-status-file must be /dev/null (not for the last)\n"
 		"or lie in the working directory or a --bind directory; relative paths are taken from\n"
@@ -236,6 +241,9 @@ static int parse_options(int argc, char **argv)
 		case 's':
 			result = set_once(&lb.state_dir_option, "state-dir", optarg);
 			break;
+		case 'r':
+			result = set_once(&lb.resume_dir_option, "resume-dir", optarg);
+			break;
 		case 'e':
 			result = set_once(&lb.stderr_option, "stderr", optarg);
 			break;
@@ -267,8 +275,9 @@ static int check_caller(void)
 		return -1;
 	}
 	if (lb.config.uid != 0 &&
-	    (lb.manifest_option != NULL || lb.state_dir_option != NULL || lb.netns_option != NULL)) {
-		log_error("--manifest, --state-dir and --netns are for root only");
+	    (lb.manifest_option != NULL || lb.state_dir_option != NULL || lb.netns_option != NULL ||
+	     lb.resume_dir_option != NULL)) {
+		log_error("--manifest, --state-dir, --netns and --resume-dir are for root only");
 		return -1;
 	}
 	/* Setuid root leaves the effective group the caller's: files the launcher itself creates
@@ -998,7 +1007,20 @@ int main(int argc, char **argv)
 		log_errno("block signals");
 		return EXIT_LAUNCH_FAILED;
 	}
-	if (parse_options(argc, argv) != 0 || check_caller() != 0 || build_config() != 0 ||
+	if (parse_options(argc, argv) != 0 || check_caller() != 0)
+		goto done;
+	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
+	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
+				   lb.config.uid, lb.config.gid, &code)) {
+	case 0:
+		goto done;
+	case 1:
+		break;
+	default:
+		/* A marker is there but unusable: starting CMD afresh could run the job twice. */
+		goto done;
+	}
+	if (build_config() != 0 ||
 	    check_manifest_text() != 0 || prepare_state_dir() != 0)
 		goto done;
 	if (start_container() != 0) {

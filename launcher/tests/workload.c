@@ -6,7 +6,8 @@
  * Fills MIB MiB (default 256) with random bytes and keeps their checksum. Then, every 100 ms, it
  * appends the next value of a counter held only in memory to SEQUENCE_FILE (opened once and kept
  * open), so a restore that lost the process's state shows as a restart from 1 and one that ran
- * it twice as a repeated number. When STOP_FILE exists it exits with status 3. On SIGUSR1 it
+ * it twice as a repeated number. When STOP_FILE exists it exits with the status the file holds
+ * (a number 0-255), or 3 when it holds none. On SIGUSR1 it
  * checks the memory against the checksum and reports on stdout and stderr, so a restore that
  * damaged pages, or lost the redirections, shows too.
  */
@@ -57,6 +58,24 @@ static int fill_random(unsigned char *memory, size_t size)
 		done += count;
 	}
 	return 0;
+}
+
+/* The exit status asked for in the stop file, so a test can end the job with 0 or anything else. */
+static int stop_status(const char *stop_file)
+{
+	char text[8] = "";
+	char *end;
+	long status;
+	int fd = open(stop_file, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t length = read(fd, text, sizeof(text) - 1);
+		text[length > 0 ? length : 0] = '\0';
+		close(fd);
+	}
+	status = strtol(text, &end, 10);
+	if (end == text || status < 0 || status > 255)
+		return STOP_EXIT_CODE;
+	return (int)status;
 }
 
 int main(int argc, char **argv)
@@ -112,7 +131,7 @@ int main(int argc, char **argv)
 		}
 		if (access(argv[2], F_OK) == 0) {
 			dprintf(STDOUT_FILENO, "workload: stopping after %" PRIu64 "\n", counter);
-			return STOP_EXIT_CODE;
+			return stop_status(argv[2]);
 		}
 		counter++;
 		if (dprintf(sequence_fd, "%" PRIu64 "\n", counter) < 0) {

@@ -14,45 +14,55 @@ import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.AgentConfigLoader;
+import org.lifeboat.agent.config.EvacuationConfig;
+import org.lifeboat.agent.config.InvalidConfigurationException;
 import org.lifeboat.agent.config.PeerConfig;
+import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.CriuCapabilities;
 import org.lifeboat.agent.criu.CriuException;
+import org.lifeboat.agent.evacuation.DrainWatcher;
+import org.lifeboat.agent.evacuation.Evacuator;
+import org.lifeboat.agent.http.AgentHttpServer;
+import org.lifeboat.agent.lifecycle.LifeCycleManager;
+import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
-import org.lifeboat.agent.migration.PostDumpHook;
-import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.migration.Migrator;
+import org.lifeboat.agent.migration.PostDumpHook;
+import org.lifeboat.agent.migration.ResumeMarkers;
+import org.lifeboat.agent.migration.SlurmHandover;
 import org.lifeboat.agent.migration.TransferMode;
+import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
 import org.lifeboat.agent.peer.PeerAuthenticator;
 import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.peer.PeerServer;
 import org.lifeboat.agent.peer.UnauthenticatedPeers;
-import org.lifeboat.agent.config.InvalidConfigurationException;
-import org.lifeboat.agent.http.AgentHttpServer;
-import org.lifeboat.agent.lifecycle.LifeCycleManager;
-import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.process.ProcessCommandRunner;
 import org.lifeboat.agent.process.SystemUsers;
+import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryReconciler;
 import org.lifeboat.agent.registry.RegistryStore;
 import org.lifeboat.agent.slurm.SlurmClient;
 import org.lifeboat.agent.socket.AgentSocketServer;
 import org.lifeboat.agent.socket.Authorizer;
+import org.lifeboat.agent.socket.JobMigrations;
 import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.agent.storage.AgentDirectories;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** {@code lifeboat agent}: runs the node agent until the JVM is told to shut down. */
 @Command(
@@ -120,23 +130,29 @@ final class AgentCommand implements Callable<Integer> {
                     ? new MungeAuthenticator(commands, config.peer().mungeSocket())
                     : new UnauthenticatedPeers();
             JobNetworks networks = new JobNetworks(commands);
+            SlurmClient slurm = new SlurmClient(commands);
+            ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
-                    new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface());
+                    new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers);
             incoming.discardStale();
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
                     processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks,
-                    PostDumpHook.install(config.stateDirectory()), Clock.systemUTC());
+                    PostDumpHook.install(config.stateDirectory()), new SlurmHandover(slurm, Clock.systemUTC()),
+                    Clock.systemUTC());
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
-                    new ContainerLocator(config.containersDirectory(), Path.of("/proc")), new SlurmClient(commands),
-                    config.peer().port(), migrator);
+                    new ContainerLocator(config.containersDirectory(), Path.of("/proc")), slurm,
+                    config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
-                    new RequestHandler(registry, new Authorizer(slurmUserUid),
-                            (job, target, mode) -> migrations.migrate(job, target, mode == null ? defaultMode : mode)),
+                    new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode)),
                     meters, AgentSocketServer.REQUEST_TIMEOUT);
             PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
                     peers, incoming);
-            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer));
+            EvacuationConfig evacuation = config.evacuation();
+            DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm,
+                    new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause()),
+                    evacuation.drainPollInterval());
+            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher));
             lifeCycle.start();
         } catch (IOException | CommandException e) {
             spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());
@@ -147,6 +163,24 @@ final class AgentCommand implements Callable<Integer> {
                 + ", socket " + config.socketPath() + ", http on " + hostAndPort(httpServer.boundAddress()));
         lifeCycle.awaitStop();
         return CommandLine.ExitCode.OK;
+    }
+
+    /** The socket's view of the migration service: the agent's default mode fills in for requests naming none. */
+    private record SocketMigrations(MigrationService migrations, TransferMode defaultMode) implements JobMigrations {
+        @Override
+        public MigrationReport migrate(long job, String targetNode, TransferMode mode) throws MigrationException {
+            return migrations.migrate(job, targetNode, mode == null ? defaultMode : mode);
+        }
+
+        @Override
+        public void taskStarted(JobRecord job, String step, long taskPid) {
+            migrations.taskStarted(job, step, taskPid);
+        }
+
+        @Override
+        public void jobEnded(long job) {
+            migrations.jobEnded(job);
+        }
     }
 
     /** CRIU's version and features, logged once: what migrations may use and what they fall back from. */

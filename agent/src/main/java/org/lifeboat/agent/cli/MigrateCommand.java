@@ -18,7 +18,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code lifeboat migrate JOBID --to NODE}: moves a running job's container to another node now. */
+/**
+ * {@code lifeboat migrate JOBID [--to NODE]}: moves a running job to another node now, the one
+ * named or the one Slurm chooses; the job keeps its id and is requeued there.
+ */
 @Command(
         name = "migrate",
         mixinStandardHelpOptions = true,
@@ -28,7 +31,7 @@ import picocli.CommandLine.Spec;
             "0:migrated",
             "1:the agent could not be reached",
             "2:invalid command line",
-            "4:the agent refused (not your job, unknown job, no container, already migrating)",
+            "4:the agent refused (not your job, unknown job, no container, not requeueable, no node free)",
             "5:the migration failed and was rolled back: the job runs on where it was"
         })
 final class MigrateCommand implements Callable<Integer> {
@@ -41,7 +44,8 @@ final class MigrateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "JOBID", description = "The job to move.")
     private long job;
 
-    @Option(names = "--to", required = true, paramLabel = "NODE", description = "The node to move it to.")
+    @Option(names = "--to", paramLabel = "NODE",
+            description = "The node to move it to (default: the node Slurm would start the job on now, given its partition, CPUs, memory and constraints).")
     private String target;
 
     @Option(names = "--mode", paramLabel = "MODE", description = "diskless or shared-fs (default: the agent's transfer-mode).")
@@ -60,7 +64,9 @@ final class MigrateCommand implements Callable<Integer> {
         AgentClient client = agent.client();
         ObjectNode request = client.newRequest("migrate");
         request.put("job", job);
-        request.put("to", target);
+        if (target != null) {
+            request.put("to", target);
+        }
         if (mode != null) {
             request.put("mode", mode);
         }

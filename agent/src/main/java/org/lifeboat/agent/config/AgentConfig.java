@@ -23,6 +23,8 @@ public final class AgentConfig {
     private static final String DEFAULT_CRIU_PATH = "/usr/sbin/criu";
     // lifeboat-run's default --state-dir parent.
     private static final String DEFAULT_CONTAINERS_DIRECTORY = "/run/lifeboat/containers";
+    // lifeboat-run looks here (DIR/NODE/JOBID) for a container restored for its job.
+    private static final String DEFAULT_RESUME_DIRECTORY = "/run/lifeboat/resume";
     private static final String DEFAULT_TRANSFER_MODE = "diskless";
     // The usual name of a node's first Ethernet interface; sites with other names set it.
     private static final String DEFAULT_UPLINK_INTERFACE = "eth0";
@@ -38,11 +40,13 @@ public final class AgentConfig {
     private final String slurmUser;
     private final String criuPath;
     private final Path containersDirectory;
+    private final Path resumeDirectory;
     private final Path sharedDirectory;
     private final String transferMode;
     private final String uplinkInterface;
     private final HttpConfig http;
     private final PeerConfig peer;
+    private final EvacuationConfig evacuation;
 
     /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
     @JsonCreator
@@ -54,11 +58,13 @@ public final class AgentConfig {
             @JsonProperty("slurm-user") String slurmUser,
             @JsonProperty("criu-path") String criuPath,
             @JsonProperty("containers-directory") String containersDirectory,
+            @JsonProperty("resume-directory") String resumeDirectory,
             @JsonProperty("shared-directory") String sharedDirectory,
             @JsonProperty("transfer-mode") String transferMode,
             @JsonProperty("uplink-interface") String uplinkInterface,
             @JsonProperty("http") HttpConfig http,
-            @JsonProperty("peer") PeerConfig peer) {
+            @JsonProperty("peer") PeerConfig peer,
+            @JsonProperty("evacuation") EvacuationConfig evacuation) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
         this.stateDirectory = requireAbsolute("state-directory",
                 stateDirectory == null ? DEFAULT_STATE_DIRECTORY : stateDirectory);
@@ -69,6 +75,8 @@ public final class AgentConfig {
         this.criuPath = criuPath == null ? DEFAULT_CRIU_PATH : requireAbsolute("criu-path", criuPath).toString();
         this.containersDirectory = requireAbsolute("containers-directory",
                 containersDirectory == null ? DEFAULT_CONTAINERS_DIRECTORY : containersDirectory);
+        this.resumeDirectory = requireAbsolute("resume-directory",
+                resumeDirectory == null ? DEFAULT_RESUME_DIRECTORY : resumeDirectory);
         this.sharedDirectory = sharedDirectory == null ? null : requireAbsolute("shared-directory", sharedDirectory);
         this.transferMode = transferMode == null ? DEFAULT_TRANSFER_MODE : transferMode;
         if (!this.transferMode.equals("diskless") && !this.transferMode.equals("shared-fs")) {
@@ -83,10 +91,11 @@ public final class AgentConfig {
         }
         this.http = http == null ? HttpConfig.defaults() : http;
         this.peer = peer == null ? PeerConfig.defaults() : peer;
+        this.evacuation = evacuation == null ? EvacuationConfig.defaults() : evacuation;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public String nodeName() {
@@ -122,6 +131,11 @@ public final class AgentConfig {
         return containersDirectory;
     }
 
+    /** Where the agent tells lifeboat-run of containers restored here (DIR/NODE/JOBID); lifeboat-run's --resume-dir. */
+    public Path resumeDirectory() {
+        return resumeDirectory;
+    }
+
     /** A directory every node mounts, for shared-fs migrations; empty when the site has none. */
     public Optional<Path> sharedDirectory() {
         return Optional.ofNullable(sharedDirectory);
@@ -143,6 +157,10 @@ public final class AgentConfig {
 
     public PeerConfig peer() {
         return peer;
+    }
+
+    public EvacuationConfig evacuation() {
+        return evacuation;
     }
 
     private static String shortHostName() {
@@ -197,17 +215,19 @@ public final class AgentConfig {
                 && slurmUser.equals(that.slurmUser)
                 && criuPath.equals(that.criuPath)
                 && containersDirectory.equals(that.containersDirectory)
+                && resumeDirectory.equals(that.resumeDirectory)
                 && Objects.equals(sharedDirectory, that.sharedDirectory)
                 && transferMode.equals(that.transferMode)
                 && uplinkInterface.equals(that.uplinkInterface)
                 && http.equals(that.http)
-                && peer.equals(that.peer);
+                && peer.equals(that.peer)
+                && evacuation.equals(that.evacuation);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
-                containersDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer);
+                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer, evacuation);
     }
 
     @Override
@@ -215,8 +235,9 @@ public final class AgentConfig {
         return "AgentConfig[nodeName=" + nodeName + ", stateDirectory=" + stateDirectory
                 + ", checkpointDirectory=" + checkpointDirectory + ", socketPath=" + socketPath
                 + ", slurmUser=" + slurmUser + ", criuPath=" + criuPath + ", containersDirectory=" + containersDirectory
+                + ", resumeDirectory=" + resumeDirectory
                 + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", uplinkInterface=" + uplinkInterface
                 + ", http=" + http
-                + ", peer=" + peer + "]";
+                + ", peer=" + peer + ", evacuation=" + evacuation + "]";
     }
 }

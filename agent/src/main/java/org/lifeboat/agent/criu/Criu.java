@@ -104,7 +104,7 @@ public final class Criu {
                 "dump of pid " + spec.initPid());
     }
 
-    /** Restores a tree detached from the agent and returns its root's pid on this node. */
+    /** Restores a tree detached from the agent, stopped, and returns its root's pid on this node. */
     public long restore(RestoreSpec spec) throws CriuException {
         Path pidFile = spec.imageDirectory().resolve("restored.pid");
         List<String> arguments = new ArrayList<>(List.of("restore",
@@ -114,6 +114,8 @@ public final class Criu {
                 // The container's mount namespace is rebuilt on this root (the launcher's skeleton).
                 "--root", spec.root().toString(),
                 "--pidfile", pidFile.toString(),
+                // Stopped until the source's copy is gone for good (Slurm has requeued the job): never two running copies.
+                "--leave-stopped",
                 "--file-locks",
                 // The restored tree joins the cgroups CRIU runs in (see dump).
                 "--manage-cgroups=ignore"));

@@ -37,9 +37,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
     static final String INCOMING = "incoming";
     static final String ROOTS = "roots";
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
-    // How long a restored container must keep running before the target vouches for it.
-    // It runs already (the job's downtime ended with the restore); this only catches an immediate crash.
-    private static final Duration CONFIRM_OBSERVATION = Duration.ofMillis(100);
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
 
     private final Path checkpointDirectory;
@@ -49,12 +46,13 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final JobRegistry registry;
     private final JobNetworks networks;
     private final String uplink;
+    private final ResumeMarkers resumeMarkers;
     private final ObjectMapper json = AgentJson.mapper();
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
 
     /** @param uplink the node's interface that jobs' own interfaces (macvlans) are made on */
     public IncomingMigrations(Path checkpointDirectory, Criu criu, RestoreRoot restoreRoots, ContainerProcesses processes,
-                              JobRegistry registry, JobNetworks networks, String uplink) {
+                              JobRegistry registry, JobNetworks networks, String uplink, ResumeMarkers resumeMarkers) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
@@ -62,6 +60,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.networks = Objects.requireNonNull(networks, "networks");
         this.uplink = Objects.requireNonNull(uplink, "uplink");
+        this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
     }
 
     /**
@@ -88,6 +87,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 case "prepare" -> prepare(message);
                 case "restore" -> restore(existing(message));
                 case "confirm" -> confirm(existing(message));
+                case "resume" -> resume(existing(message));
                 case "commit" -> commit(existing(message));
                 case "abort" -> abort(message);
                 default -> throw new PeerRequestException("unknown-request", "unknown request '" + request + "'");
@@ -202,37 +202,56 @@ public final class IncomingMigrations implements PeerRequestHandler {
         return reply;
     }
 
-    private ObjectNode confirm(Incoming incoming) throws PeerRequestException {
+    /** Vouches for the restored container: whole, and stopped, so it has done nothing yet. */
+    private ObjectNode confirm(Incoming incoming) throws PeerRequestException, IOException {
         if (incoming.restoredPid == 0) {
             throw new PeerRequestException("conflict", "migration " + incoming.id + " has not been restored");
         }
-        try {
-            Thread.sleep(CONFIRM_OBSERVATION.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        boolean running = processes.isAlive(incoming.restoredPid);
-        if (!running) {
+        if (!processes.isAlive(incoming.restoredPid) || !processes.allStopped(incoming.restoredPid)) {
             throw new PeerRequestException("restore-failed", "the restored container (pid " + incoming.restoredPid
-                    + ") exited right after the restore; see " + incoming.images.resolve("restore.log"));
+                    + ") is not alive and stopped after the restore; see " + incoming.images.resolve("restore.log"));
         }
         ObjectNode reply = json.createObjectNode();
-        reply.put("running", true);
+        reply.put("ready", true);
         reply.put("pid", incoming.restoredPid);
         return reply;
     }
 
-    private ObjectNode commit(Incoming incoming) throws IOException {
+    /**
+     * After the point of no return: the job is this node's now. It is registered, lifeboat-run is
+     * told (for when Slurm starts the requeued job here), and the container goes on.
+     */
+    private ObjectNode resume(Incoming incoming) throws IOException, PeerRequestException {
+        if (incoming.restoredPid == 0) {
+            throw new PeerRequestException("conflict", "migration " + incoming.id + " has not been restored");
+        }
         registry.restoredHere(incoming.jobId, incoming.uid, incoming.gid, incoming.manifest.withInitPid(incoming.restoredPid));
+        resumeMarkers.write(incoming.jobId, incoming.uid, incoming.restoredPid);
+        try {
+            processes.resume(incoming.restoredPid);
+        } catch (org.lifeboat.agent.process.CommandException e) {
+            throw new PeerRequestException("internal", "cannot resume the restored container: " + e.getMessage());
+        }
+        incoming.resumed = true;
+        LOG.info("migration " + incoming.id + ": job " + incoming.jobId + " runs here now (pid " + incoming.restoredPid + ")");
+        return json.createObjectNode();
+    }
+
+    private ObjectNode commit(Incoming incoming) throws IOException {
         migrations.remove(incoming.id);
         Migrator.deleteTree(incoming.images);
         Migrator.deleteTree(incoming.root);
-        LOG.info("migration " + incoming.id + ": committed, job " + incoming.jobId + " now runs here");
+        LOG.info("migration " + incoming.id + ": committed, images of job " + incoming.jobId + " removed");
         return json.createObjectNode();
     }
 
     private ObjectNode abort(ObjectNode message) throws PeerRequestException {
         Incoming incoming = migrations.get(migrationId(message));
+        if (incoming != null && incoming.resumed) {
+            // Only a source that has not requeued the job aborts; this one must have lost track.
+            throw new PeerRequestException("conflict", "migration " + incoming.id + " is past its point of no return:"
+                    + " job " + incoming.jobId + " runs here");
+        }
         if (incoming != null) {
             discard(incoming);
             LOG.info("migration " + incoming.id + ": aborted by the source, job " + incoming.jobId + " discarded here");
@@ -313,6 +332,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         volatile boolean networkCreated;
         volatile long restoredPid;
         volatile long criuMillis;
+        volatile boolean resumed;
 
         Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, JobNetwork network,
                  Path images, Path root) {

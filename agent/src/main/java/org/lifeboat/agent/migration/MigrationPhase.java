@@ -1,9 +1,11 @@
 package org.lifeboat.agent.migration;
 
 /**
- * The phases of a migration, in order. Before {@link #CONFIRM} completes, any failure rolls back:
- * the source resumes the frozen job where it was. CONFIRM completing is the point of no return:
- * from then on the job lives on the target, and failures only leave cleanup undone.
+ * The phases of a migration, in order. Before {@link #REQUEUE} succeeds, any failure rolls back:
+ * the source resumes the frozen job where it was and the target discards its stopped copy, which
+ * never ran. REQUEUE succeeding is the point of no return: Slurm has taken the job off the source
+ * (and killed the frozen copy there), so from then on the job lives on the target, and failures
+ * only delay its start there or leave cleanup undone.
  */
 public enum MigrationPhase {
     /** The target makes room for the images and starts its page server. */
@@ -12,11 +14,17 @@ public enum MigrationPhase {
     DUMP,
     /** The remaining image files go to the target as a tar stream. */
     SEND_IMAGES,
-    /** The target rebuilds the container's root and CRIU restores it there. */
+    /** The target rebuilds the container's root and CRIU restores it there, left stopped. */
     RESTORE,
-    /** The target confirms the restored container runs. Completing this is the point of no return. */
+    /** The target confirms the restored container is whole and stopped, ready to go on. */
     CONFIRM,
-    /** The source kills its frozen copy and both sides remove their images. */
+    /** Slurm requeues the job (same id), killing the frozen source copy. Succeeding is the point of no return. */
+    REQUEUE,
+    /** The target lets the restored container run, and expects the requeued job to start there. */
+    RESUME,
+    /** The requeued job is pinned to the target and started at once, and the move is recorded in it. */
+    PLACE,
+    /** The source lets CRIU finish and both sides remove their images. */
     CLEANUP,
     /** After a failure before the point of no return: the source resumes, the target discards. */
     ROLLBACK;

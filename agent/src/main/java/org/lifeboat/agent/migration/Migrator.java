@@ -54,6 +54,7 @@ public final class Migrator {
     private final PeerConnector peers;
     private final JobNetworks networks;
     private final Path postDumpScript;
+    private final JobHandover handover;
     private final Clock clock;
     // CRIU's dump runs on its own thread while this one walks the phases around it.
     private final ExecutorService criuRuns = Executors.newCachedThreadPool(runnable -> {
@@ -71,9 +72,11 @@ public final class Migrator {
 
     /**
      * @param postDumpScript CRIU's action script (see {@link PostDumpHook}), installed by the agent at start
+     * @param handover how the scheduler moves the job itself once its container is ready on the target
      */
     public Migrator(String nodeName, Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu,
-                    ContainerProcesses processes, PeerConnector peers, JobNetworks networks, Path postDumpScript, Clock clock) {
+                    ContainerProcesses processes, PeerConnector peers, JobNetworks networks, Path postDumpScript,
+                    JobHandover handover, Clock clock) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
@@ -82,6 +85,7 @@ public final class Migrator {
         this.peers = Objects.requireNonNull(peers, "peers");
         this.networks = Objects.requireNonNull(networks, "networks");
         this.postDumpScript = Objects.requireNonNull(postDumpScript, "postDumpScript");
+        this.handover = Objects.requireNonNull(handover, "handover");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -105,6 +109,7 @@ public final class Migrator {
             phases.run(MigrationPhase.SEND_IMAGES, run::sendImages);
             phases.run(MigrationPhase.RESTORE, run::restore);
             phases.run(MigrationPhase.CONFIRM, run::confirm);
+            phases.run(MigrationPhase.REQUEUE, () -> handover.requeue(jobId));
         } catch (Exception failure) {
             String cause = failure.getMessage();
             try {
@@ -114,17 +119,33 @@ public final class Migrator {
             }
             return report(run, targetNode, started, startedNanos, phases, MigrationReport.ROLLED_BACK, cause, 0);
         }
-        // The point of no return: the job runs on the target. What follows can only leave litter.
-        long downtime = (run.restoredAt - run.frozenAt) / 1_000_000;
-        LOG.info("migration " + migrationId + ": point of no return, job " + jobId + " runs on " + targetNode
-                + " after " + downtime + " ms frozen");
+        // The point of no return: Slurm has taken the job off this node. Failures from here on can
+        // delay its start on the target or leave litter, never bring back the copy here.
+        LOG.info("migration " + migrationId + ": point of no return, job " + jobId + " requeued for " + targetNode);
+        String failure = null;
+        try {
+            phases.run(MigrationPhase.RESUME, run::resume);
+        } catch (Exception resumeFailure) {
+            failure = "resume on " + targetNode + ": " + resumeFailure.getMessage();
+        }
+        long downtime = (System.nanoTime() - run.frozenAt) / 1_000_000;
+        LOG.info("migration " + migrationId + ": job " + jobId + " runs on " + targetNode + " after " + downtime + " ms frozen");
+        try {
+            phases.run(MigrationPhase.PLACE, () -> handover.place(jobId, nodeName, targetNode, downtime));
+        } catch (Exception placeFailure) {
+            failure = append(failure, "placing the requeued job on " + targetNode + ": " + placeFailure.getMessage());
+        }
         try {
             phases.run(MigrationPhase.CLEANUP, run::cleanUp);
         } catch (Exception cleanupFailure) {
-            return report(run, targetNode, started, startedNanos, phases, MigrationReport.CLEANUP_FAILED,
-                    cleanupFailure.getMessage(), downtime);
+            failure = append(failure, "cleanup: " + cleanupFailure.getMessage());
         }
-        return report(run, targetNode, started, startedNanos, phases, MigrationReport.MIGRATED, null, downtime);
+        return report(run, targetNode, started, startedNanos, phases,
+                failure == null ? MigrationReport.MIGRATED : MigrationReport.CLEANUP_FAILED, failure, downtime);
+    }
+
+    private static String append(String first, String next) {
+        return first == null ? next : first + "; " + next;
     }
 
     private MigrationReport report(Run run, String targetNode, Instant started, long startedNanos, PhaseTimer phases,
@@ -149,7 +170,6 @@ public final class Migrator {
         JobNetwork network;
         Future<?> criuDump;
         long frozenAt;
-        long restoredAt;
         long criuDumpMillis;
         long criuRestoreMillis;
         long pageBytes;
@@ -257,19 +277,26 @@ public final class Migrator {
 
         void restore() throws Exception {
             criuRestoreMillis = target.call("restore", request()).path("criu-millis").asLong();
-            restoredAt = System.nanoTime();
         }
 
         void confirm() throws Exception {
-            if (!target.call("confirm", request()).path("running").asBoolean()) {
-                throw new IOException("the target did not confirm that the restored container runs");
+            if (!target.call("confirm", request()).path("ready").asBoolean()) {
+                throw new IOException("the target did not confirm that the restored container is ready");
+            }
+        }
+
+        void resume() throws Exception {
+            // Whatever happens to this call, the source copy must go: the job now belongs to the target.
+            try {
+                target.call("resume", request());
+            } finally {
+                // Killed before CRIU hears "commit": whatever CRIU does next, the source copy cannot run again.
+                processes.kill(container.initPid());
+                PostDumpHook.commit(images);
             }
         }
 
         void cleanUp() throws Exception {
-            // Killed before CRIU hears "commit": whatever CRIU does next, the source copy cannot run again.
-            processes.kill(container.initPid());
-            PostDumpHook.commit(images);
             awaitCriu();
             deleteImages();
             target.call("commit", request());

@@ -1,11 +1,19 @@
 package org.lifeboat.agent.slurm;
 
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandResult;
 import org.lifeboat.agent.process.CommandRunner;
 
 /** What the agent asks of Slurm, through Slurm's own commands (their output formats are stable across releases). */
@@ -16,10 +24,146 @@ public final class SlurmClient {
     // Job states in which a job still has processes on its nodes.
     private static final String ACTIVE_STATES = "RUNNING,COMPLETING,SUSPENDED,CONFIGURING";
 
+    // "sbatch: Job 12 to start at 2026-11-22T04:11:38 using 1 processors on nodes node2 in partition batch"
+    private static final Pattern TEST_ONLY_ANSWER =
+            Pattern.compile("to start at (\\S+) using \\d+ processors on nodes (\\S+) in partition");
+    // A target that frees up later is no target: the job is frozen while we wait.
+    private static final Duration START_SLACK = Duration.ofSeconds(5);
+    private static final Duration POLL_INTERVAL = Duration.ofMillis(50);
+
     private final CommandRunner commands;
+    private final Supplier<LocalDateTime> controllerClock;
+
+    /** @param controllerClock now, in the local time Slurm prints (slurmctld runs on a host of the same zone) */
+    public SlurmClient(CommandRunner commands, Supplier<LocalDateTime> controllerClock) {
+        this.commands = Objects.requireNonNull(commands, "commands");
+        this.controllerClock = Objects.requireNonNull(controllerClock, "controllerClock");
+    }
 
     public SlurmClient(CommandRunner commands) {
-        this.commands = Objects.requireNonNull(commands, "commands");
+        this(commands, LocalDateTime::now);
+    }
+
+    /** The job as Slurm sees it now. */
+    public SlurmJob job(long jobId) throws CommandException {
+        List<String> command = List.of("scontrol", "--oneliner", "show", "job", Long.toString(jobId));
+        String output = commands.run(command, QUERY_TIMEOUT).requireSuccess().stdout();
+        try {
+            return SlurmJob.parse(output.lines().findFirst().orElse(""));
+        } catch (IllegalArgumentException e) {
+            throw new CommandException(String.join(" ", command) + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Asks Slurm which node, other than those excluded, could start the job right now, honouring its
+     * partition, CPUs, memory and constraints ({@code sbatch --test-only} runs the scheduler's own
+     * placement without submitting anything). Empty when no node can take it now.
+     */
+    public Optional<String> chooseTarget(SlurmJob job, Set<String> excluded) throws CommandException {
+        List<String> command = new ArrayList<>(List.of("sbatch", "--test-only", "--nodes=1", "--ntasks=1",
+                "--cpus-per-task=" + job.cpus(), "--partition=" + job.partition()));
+        if (job.memoryPerNode() != null) {
+            command.add("--mem=" + job.memoryPerNode());
+        } else if (job.memoryPerCpu() != null) {
+            command.add("--mem-per-cpu=" + job.memoryPerCpu());
+        }
+        if (job.features() != null) {
+            command.add("--constraint=" + job.features());
+        }
+        if (!excluded.isEmpty()) {
+            command.add("--exclude=" + String.join(",", new TreeSet<>(excluded)));
+        }
+        command.addAll(List.of("--job-name=lifeboat-target-probe", "--output=/dev/null", "--wrap=true"));
+        CommandResult result = commands.run(command, QUERY_TIMEOUT);
+        // sbatch answers on stderr, and exits non-zero when no node could ever fit the request.
+        Matcher answer = TEST_ONLY_ANSWER.matcher(result.stderr());
+        if (result.exitCode() != 0 || !answer.find()) {
+            return Optional.empty();
+        }
+        String node = answer.group(2);
+        if (node.contains(",") || node.contains("[")) {
+            return Optional.empty(); // more than one node: not a single-node job after all
+        }
+        try {
+            LocalDateTime start = LocalDateTime.parse(answer.group(1));
+            if (start.isAfter(controllerClock.get().plus(START_SLACK))) {
+                return Optional.empty();
+            }
+        } catch (DateTimeParseException e) {
+            throw new CommandException("sbatch --test-only printed a start time that is not one: " + answer.group(1));
+        }
+        return Optional.of(node);
+    }
+
+    /**
+     * Puts the job back in the queue. Slurm kills what is left of it on its node (the frozen source
+     * copy of a migrated container) and runs its epilog; the job keeps its id.
+     */
+    public void requeue(long jobId) throws CommandException {
+        commands.run(List.of("scontrol", "requeue", Long.toString(jobId)), QUERY_TIMEOUT).requireSuccess();
+    }
+
+    /**
+     * Pins a requeued job to the node and lets it start at once. Slurm gives a requeued job a
+     * BeginTime about two minutes ahead; it can only be cleared once the job is PENDING (set in
+     * the same call as the requeue, it does not stick), so this waits for that first.
+     */
+    public void startPendingJobOn(long jobId, String node, Duration timeout) throws CommandException, InterruptedException {
+        awaitState(jobId, "PENDING", timeout);
+        String job = "jobid=" + jobId;
+        commands.run(List.of("scontrol", "update", job, "nodelist=" + node), QUERY_TIMEOUT).requireSuccess();
+        commands.run(List.of("scontrol", "update", job, "starttime=now"), QUERY_TIMEOUT).requireSuccess();
+    }
+
+    /** Writes the job's AdminComment, which {@code scontrol show job} prints (only admins may set it). */
+    public void setAdminComment(long jobId, String comment) throws CommandException {
+        commands.run(List.of("scontrol", "update", "jobid=" + jobId, "admincomment=" + comment), QUERY_TIMEOUT)
+                .requireSuccess();
+    }
+
+    /** Waits until squeue shows the job in the state; fails after the timeout naming the state it is in. */
+    public void awaitState(long jobId, String state, Duration timeout) throws CommandException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String current = "";
+        while (System.nanoTime() < deadline) {
+            current = commands.run(List.of("squeue", "--noheader", "--jobs=" + jobId, "--format=%T"), QUERY_TIMEOUT)
+                    .requireSuccess().stdout().strip();
+            if (current.equals(state)) {
+                return;
+            }
+            Thread.sleep(POLL_INTERVAL.toMillis());
+        }
+        throw new CommandException("job " + jobId + " did not become " + state + " within " + timeout.toSeconds()
+                + " s; it is " + (current.isEmpty() ? "gone from the queue" : current));
+    }
+
+    /** The node's state flags as scontrol prints them, e.g. "IDLE+DRAIN" or "MIXED". */
+    public String nodeState(String node) throws CommandException {
+        List<String> command = List.of("scontrol", "--oneliner", "show", "node", node);
+        String output = commands.run(command, QUERY_TIMEOUT).requireSuccess().stdout();
+        for (String field : output.strip().split("\\s+")) {
+            if (field.startsWith("State=")) {
+                return field.substring("State=".length());
+            }
+        }
+        throw new CommandException(String.join(" ", command) + " printed no State: " + output.strip());
+    }
+
+    /** True for the states in which Slurm schedules nothing new on a node: drained, draining, down, failing. */
+    public static boolean isLeaving(String nodeState) {
+        for (String flag : nodeState.split("\\+")) {
+            if (flag.startsWith("DRAIN") || flag.equals("DOWN") || flag.startsWith("FAIL")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Drains the node; its agent then evacuates it. */
+    public void drain(String node, String reason) throws CommandException {
+        commands.run(List.of("scontrol", "update", "nodename=" + node, "state=drain", "reason=" + reason), QUERY_TIMEOUT)
+                .requireSuccess();
     }
 
     /** The address other nodes reach the node at: its NodeAddr (its name when none is set). */

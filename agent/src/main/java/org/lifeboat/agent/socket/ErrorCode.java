@@ -22,6 +22,10 @@ public enum ErrorCode {
     NO_CONTAINER("no-container"),
     /** Slurm does not know the node named. */
     UNKNOWN_NODE("unknown-node"),
+    /** Slurm has no node that could take the job now; it keeps running where it is. */
+    NO_TARGET("no-target"),
+    /** Slurm cannot requeue the job (not a batch job, or submitted with --no-requeue), so it cannot move. */
+    NOT_REQUEUEABLE("not-requeueable"),
     /** The agent has too many connections in progress; try again. */
     BUSY("busy"),
     /** The agent failed (e.g. could not save its state); the request had no effect. */

@@ -3,11 +3,23 @@ package org.lifeboat.agent.socket;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.TransferMode;
+import org.lifeboat.agent.registry.JobRecord;
 
-/** What the socket's "migrate" request asks of the agent. */
+/** What the socket's requests ask of the agent's migrations. */
 @FunctionalInterface
 public interface JobMigrations {
 
-    /** Migrates the job to the target node, with the agent's default mode when {@code mode} is null. */
+    /**
+     * Migrates the job to the target node, or to the node Slurm chooses when {@code targetNode} is
+     * null, with the agent's default mode when {@code mode} is null.
+     */
     MigrationReport migrate(long job, String targetNode, TransferMode mode) throws MigrationException;
+
+    /** A task of a registered job started here (a requeued, migrated job's batch step adopts its container). */
+    default void taskStarted(JobRecord job, String step, long taskPid) {
+    }
+
+    /** A job ended on this node. */
+    default void jobEnded(long job) {
+    }
 }

@@ -176,7 +176,9 @@ public final class RequestHandler {
         String step = stepId(message);
         int task = (int) number(message, "task", 0, MAX_ID);
         long pid = number(message, "pid", 1, MAX_ID);
-        return jobReply(registryCall(() -> registry.taskStarted(job, step, task, pid)));
+        JobRecord record = registryCall(() -> registry.taskStarted(job, step, task, pid));
+        migrations.taskStarted(record, step, pid);
+        return jobReply(record);
     }
 
     private ObjectNode stepEnd(PeerCredentials peer, ObjectNode message) throws ProtocolException, IOException {
@@ -192,6 +194,7 @@ public final class RequestHandler {
         requireRegistrar(peer, "job-end");
         long job = number(message, "job", 1, MAX_JOB_ID);
         registry.jobEnded(job);
+        migrations.jobEnded(job);
         LOG.info("job " + job + " ended on this node");
         return json.createObjectNode();
     }
@@ -220,9 +223,10 @@ public final class RequestHandler {
     private ObjectNode migrate(PeerCredentials peer, ObjectNode message) throws ProtocolException {
         long jobId = number(message, "job", 1, MAX_JOB_ID);
         JsonNode to = message.get("to");
-        if (to == null || !to.isTextual() || !to.textValue().matches("[A-Za-z0-9._-]{1,255}")) {
-            throw new ProtocolException(ErrorCode.MALFORMED, "\"to\" must be a node name");
+        if (to != null && (!to.isTextual() || !to.textValue().matches("[A-Za-z0-9._-]{1,255}"))) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "\"to\" must be a node name (leave it out to let Slurm choose)");
         }
+        String target = to == null ? null : to.textValue();
         TransferMode mode = null;
         if (message.has("mode")) {
             try {
@@ -236,10 +240,10 @@ public final class RequestHandler {
         if (!authorizer.mayAccess(peer, job)) {
             throw new ProtocolException(ErrorCode.NOT_PERMITTED, "job " + jobId + " is not yours: not permitted");
         }
-        LOG.info("migration of job " + jobId + " to " + to.textValue() + " asked by " + peer);
+        LOG.info("migration of job " + jobId + " to " + (target == null ? "a node Slurm chooses" : target) + " asked by " + peer);
         MigrationReport report;
         try {
-            report = migrations.migrate(jobId, to.textValue(), mode);
+            report = migrations.migrate(jobId, target, mode);
         } catch (MigrationException e) {
             throw new ProtocolException(ErrorCode.fromMigration(e.code()), e.getMessage());
         }

@@ -44,9 +44,9 @@ class AgentConfigTest {
     @Test
     void rejectsARelativeSocketPathAndAMalformedUser() {
         assertEquals("socket-path", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, "agent.sock", null, null, null, null, null, null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, "agent.sock", null, null, null, null, null, null, null, null, null, null)).key());
         assertEquals("slurm-user", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, "slurm user", null, null, null, null, null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, null, "slurm user", null, null, null, null, null, null, null, null, null)).key());
     }
 
     @Test
@@ -60,6 +60,29 @@ class AgentConfigTest {
     }
 
     @Test
+    void lifeboatRunIsToldOfRestoredContainersWhereItLooksByDefault() {
+        assertEquals(Path.of("/run/lifeboat/resume"), AgentConfig.defaults().resumeDirectory());
+    }
+
+    @Test
+    void aDrainIsNoticedWithinASecondAndTwoJobsLeaveAtATimeByDefault() {
+        EvacuationConfig evacuation = AgentConfig.defaults().evacuation();
+        assertEquals(2, evacuation.concurrency());
+        assertEquals(java.time.Duration.ofSeconds(1), evacuation.drainPollInterval());
+        assertEquals(java.time.Duration.ofMinutes(1), evacuation.retryPause());
+    }
+
+    @Test
+    void evacuationSettingsOutOfRangeNameTheirKey() {
+        assertEquals("evacuation.concurrency", assertThrows(InvalidConfigValueException.class,
+                () -> new EvacuationConfig(0, null, null)).key());
+        assertEquals("evacuation.drain-poll-millis", assertThrows(InvalidConfigValueException.class,
+                () -> new EvacuationConfig(null, 10L, null)).key());
+        assertEquals("evacuation.retry-pause-seconds", assertThrows(InvalidConfigValueException.class,
+                () -> new EvacuationConfig(null, null, 0L)).key());
+    }
+
+    @Test
     void thereIsNoSharedDirectoryAndMigrationsAreDisklessByDefault() {
         assertEquals(java.util.Optional.empty(), AgentConfig.defaults().sharedDirectory());
         assertEquals("diskless", AgentConfig.defaults().transferMode());
@@ -68,18 +91,18 @@ class AgentConfigTest {
     @Test
     void sharedFsModeNeedsASharedDirectory() {
         assertEquals("transfer-mode", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, null, null, null, null, "shared-fs", null, null, null)).key());
-        assertEquals("shared-fs", new AgentConfig("n1", null, null, null, null, null, null, "/shared", "shared-fs", null, null, null)
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "shared-fs", null, null, null, null)).key());
+        assertEquals("shared-fs", new AgentConfig("n1", null, null, null, null, null, null, null, "/shared", "shared-fs", null, null, null, null)
                 .transferMode());
         assertEquals("transfer-mode", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, null, null, null, null, "rsync", null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "rsync", null, null, null, null)).key());
     }
 
     @Test
     void jobInterfacesAreMadeOnEth0ByDefaultAndTheNameIsChecked() {
         assertEquals("eth0", AgentConfig.defaults().uplinkInterface());
         assertEquals("uplink-interface", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "eth0; reboot", null, null)).key());
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, null, "eth0; reboot", null, null, null)).key());
     }
 
     @Test
@@ -113,7 +136,7 @@ class AgentConfigTest {
     @Test
     void rejectsANodeNameWithCharactersOutsideTheSafeAlphabet() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("node 1", null, null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("node 1", null, null, null, null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -121,7 +144,7 @@ class AgentConfigTest {
     @Test
     void rejectsAnEmptyNodeName() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("", null, null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("", null, null, null, null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -129,9 +152,9 @@ class AgentConfigTest {
     @Test
     void rejectsRelativeDirectories() {
         InvalidConfigValueException state = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null, null, null, null, null, null, null, null, null));
         InvalidConfigValueException checkpoints = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, "checkpoints", null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("n1", null, "checkpoints", null, null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("state-directory", state.key());
         assertEquals("checkpoint-directory", checkpoints.key());

@@ -127,7 +127,7 @@ class CriuTest {
 
         assertEquals(5120, pid);
         assertEquals(List.of("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
-                "--root", "/ckpt/roots/m1", "--pidfile", images.resolve("restored.pid").toString(), "--file-locks",
+                "--root", "/ckpt/roots/m1", "--pidfile", images.resolve("restored.pid").toString(), "--leave-stopped", "--file-locks",
                 "--manage-cgroups=ignore", "--external", "mnt[usr]:/usr", "--log-file", "restore.log", "-v4"), commands.commands().get(0));
     }
 

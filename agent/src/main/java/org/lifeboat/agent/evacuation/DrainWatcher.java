@@ -1,0 +1,83 @@
+package org.lifeboat.agent.evacuation;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.slurm.SlurmClient;
+
+/**
+ * Watches this node's state in Slurm and evacuates it when an admin (or Lifeboat itself, for a
+ * prediction or {@code lifeboat evacuate}) drains it: {@code scontrol update nodename=X state=drain}
+ * is seen within one poll interval. The agent polls rather than relying on a {@code strigger} on the
+ * controller: it needs nothing installed there, and a lost trigger cannot leave jobs behind, as each
+ * poll sees the drain again while jobs remain.
+ */
+public final class DrainWatcher implements LifeCycleComponent {
+
+    private static final Logger LOG = Logger.getLogger(DrainWatcher.class.getName());
+
+    private final String nodeName;
+    private final SlurmClient slurm;
+    private final Evacuator evacuator;
+    private final Duration interval;
+    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-drain-watcher");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private boolean leaving;
+    private String lastError = "";
+
+    public DrainWatcher(String nodeName, SlurmClient slurm, Evacuator evacuator, Duration interval) {
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
+        this.slurm = Objects.requireNonNull(slurm, "slurm");
+        this.evacuator = Objects.requireNonNull(evacuator, "evacuator");
+        this.interval = Objects.requireNonNull(interval, "interval");
+    }
+
+    @Override
+    public void start() {
+        poller.scheduleWithFixedDelay(this::poll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void stop() throws IOException {
+        poller.shutdownNow();
+        try {
+            poller.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One look at the node; package-private so tests can step it without a timer. */
+    void poll() {
+        String state;
+        try {
+            state = slurm.nodeState(nodeName);
+            lastError = "";
+        } catch (CommandException e) {
+            // Said once per distinct failure, not every second while the controller is away.
+            if (!e.getMessage().equals(lastError)) {
+                LOG.warning("cannot read the state of " + nodeName + " from Slurm: " + e.getMessage());
+                lastError = e.getMessage();
+            }
+            return;
+        }
+        boolean nowLeaving = SlurmClient.isLeaving(state);
+        if (nowLeaving && !leaving) {
+            LOG.info(nodeName + " is " + state + " in Slurm: evacuating its migratable jobs");
+        }
+        leaving = nowLeaving;
+        if (nowLeaving) {
+            // Every poll while drained: jobs that found no target last time may find one now.
+            evacuator.evacuate("drain");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package org.lifeboat.agent.migration;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Objects;
+
+/**
+ * Tells {@code lifeboat-run} that a job's container was restored on this node. When Slurm starts
+ * the requeued job here, its batch script runs again from the top; {@code lifeboat-run} finds the
+ * marker {@code DIR/NODE/JOBID} and, instead of starting the workload from scratch, waits for the
+ * restored container's init and exits with its status. The format is {@code key=value} lines, for
+ * a small C reader: {@code uid}, {@code init-pid} and {@code init-start} (the init's start time in
+ * clock ticks, field 22 of /proc/PID/stat, so a reused pid is never mistaken for the init).
+ */
+public final class ResumeMarkers {
+
+    private final Path directory;
+    private final Path proc;
+
+    /** @param directory this node's marker directory: the configured resume directory plus the node name */
+    public ResumeMarkers(Path directory, Path proc) {
+        this.directory = Objects.requireNonNull(directory, "directory");
+        this.proc = Objects.requireNonNull(proc, "proc");
+    }
+
+    /** Writes the marker atomically: lifeboat-run reads a whole marker or none. */
+    public void write(long jobId, int uid, long initPid) throws IOException {
+        Files.createDirectories(directory);
+        String text = "job=" + jobId + "\nuid=" + uid + "\ninit-pid=" + initPid + "\ninit-start=" + startTime(initPid) + "\n";
+        Path temporary = directory.resolve("." + jobId + ".tmp");
+        Files.writeString(temporary, text, StandardCharsets.US_ASCII);
+        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-r--r--"));
+        try {
+            Files.move(temporary, marker(jobId), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temporary, marker(jobId), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Removes the job's marker, if any: the job ended here, or its container left. */
+    public void remove(long jobId) throws IOException {
+        Files.deleteIfExists(marker(jobId));
+    }
+
+    Path marker(long jobId) {
+        return directory.resolve(Long.toString(jobId));
+    }
+
+    /** Field 22 of /proc/PID/stat, counted after the command name, which may itself hold spaces and parentheses. */
+    long startTime(long pid) throws IOException {
+        String stat = Files.readString(proc.resolve(Long.toString(pid)).resolve("stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // fields[0] is field 3 (state), so field 22 is fields[19].
+        return Long.parseLong(fields[19]);
+    }
+}

@@ -1,0 +1,279 @@
+/*
+ * Resume mode: the job was migrated here. When Lifeboat moves a job, the target's agent restores
+ * its container and Slurm requeues the job (same id) onto this node. Slurm then runs the batch
+ * script again from the top, so lifeboat-run is started again with the same arguments; the agent
+ * has left a marker RESUME_DIR/NODE/JOBID naming the restored container's init. Instead of
+ * starting CMD from scratch, lifeboat-run waits for that init, forwarding signals to it, and
+ * exits with CMD's status, read from the --exit-status-file the container init writes when CMD
+ * ends (the restored init has no parent here that could wait for it).
+ *
+ * The marker is trusted only if root owns it and only root can write it and its directory, and
+ * only for the caller's own job (its uid line must be the caller's); the init is identified by pid
+ * and start time, so a reused pid is never mistaken for it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+struct marker {
+	unsigned long long job;
+	unsigned long long uid;
+	unsigned long long init_pid;
+	unsigned long long init_start;
+	int fields;
+};
+
+static bool digits(const char *text, size_t max)
+{
+	size_t length = strlen(text);
+	if (length == 0 || length > max)
+		return false;
+	return strspn(text, "0123456789") == length;
+}
+
+static bool safe_name(const char *text)
+{
+	size_t length = strlen(text);
+	return length > 0 && length < 64 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == length && text[0] != '.';
+}
+
+/* Field 22 of /proc/PID/stat (start time in clock ticks), counted after the ")" of the name. */
+static int start_time(pid_t pid, unsigned long long *start)
+{
+	char path[64], text[1024];
+	ssize_t length;
+	char *cursor;
+	int fd, field;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	length = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (length <= 0)
+		return -1;
+	text[length] = '\0';
+	cursor = strrchr(text, ')');
+	if (cursor == NULL)
+		return -1;
+	cursor += 2; /* field 3, the state */
+	for (field = 3; field < 22 && cursor != NULL; field++) {
+		cursor = strchr(cursor, ' ');
+		if (cursor != NULL)
+			cursor++;
+	}
+	if (cursor == NULL)
+		return -1;
+	*start = strtoull(cursor, NULL, 10);
+	return 0;
+}
+
+static int parse_marker(const char *path, int fd, struct marker *marker)
+{
+	char text[512];
+	char *line, *save = NULL;
+	ssize_t length = read(fd, text, sizeof(text) - 1);
+	if (length <= 0) {
+		log_error("resume marker %s is empty or unreadable", path);
+		return -1;
+	}
+	text[length] = '\0';
+	memset(marker, 0, sizeof(*marker));
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *equals = strchr(line, '=');
+		unsigned long long *slot = NULL;
+		if (equals == NULL)
+			continue;
+		*equals = '\0';
+		if (strcmp(line, "job") == 0)
+			slot = &marker->job;
+		else if (strcmp(line, "uid") == 0)
+			slot = &marker->uid;
+		else if (strcmp(line, "init-pid") == 0)
+			slot = &marker->init_pid;
+		else if (strcmp(line, "init-start") == 0)
+			slot = &marker->init_start;
+		if (slot == NULL)
+			continue;
+		if (!digits(equals + 1, 20)) {
+			log_error("resume marker %s: %s is not a number", path, line);
+			return -1;
+		}
+		*slot = strtoull(equals + 1, NULL, 10);
+		marker->fields++;
+	}
+	if (marker->fields != 4 || marker->init_pid < 2 || marker->init_pid > 4194304) {
+		log_error("resume marker %s is incomplete", path);
+		return -1;
+	}
+	return 0;
+}
+
+static bool root_only(const struct stat *st)
+{
+	return st->st_uid == 0 && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* Opens the marker for this job on this node; 1 if there is none, 0 if found, -1 on error. */
+static int find_marker(const char *resume_dir, struct marker *marker)
+{
+	const char *job = getenv("SLURM_JOB_ID");
+	const char *node = getenv("SLURMD_NODENAME");
+	char directory[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	int fd, result;
+	if (job == NULL || node == NULL)
+		return 1; /* not a Slurm job step: nothing can have been migrated for it */
+	if (!digits(job, 20) || !safe_name(node)) {
+		log_error("SLURM_JOB_ID or SLURMD_NODENAME is malformed");
+		return -1;
+	}
+	if (snprintf(directory, sizeof(directory), "%s/%s", resume_dir, node) >= (int)sizeof(directory) ||
+	    snprintf(path, sizeof(path), "%s/%s", directory, job) >= (int)sizeof(path)) {
+		log_error("resume directory path too long");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		log_errno("open %s", path);
+		return -1;
+	}
+	result = -1;
+	if (fstat(fd, &st) != 0)
+		log_errno("stat %s", path);
+	else if (!S_ISREG(st.st_mode) || !root_only(&st))
+		log_error("resume marker %s is not a regular file only root can write: ignored", path);
+	else if (stat(directory, &st) != 0 || !root_only(&st))
+		log_error("resume directory %s is not writable by root only: marker ignored", directory);
+	else
+		result = parse_marker(path, fd, marker);
+	close(fd);
+	if (result == 0 && marker->job != strtoull(job, NULL, 10)) {
+		log_error("resume marker %s names job %llu", path, marker->job);
+		result = -1;
+	}
+	return result;
+}
+
+static int read_status(const char *status_path, uid_t uid, gid_t gid)
+{
+	char text[16];
+	ssize_t length;
+	int fd, code = EXIT_LAUNCH_FAILED;
+	if (status_path == NULL) {
+		log_error("the migrated job's exit status is unknown: run lifeboat-run with --exit-status-file (see README.md)");
+		return EXIT_LAUNCH_FAILED;
+	}
+	if (become_user(uid, gid) != 0)
+		return EXIT_LAUNCH_FAILED;
+	fd = open(status_path, O_RDONLY | O_CLOEXEC);
+	if (become_root() != 0) {
+		if (fd >= 0)
+			close(fd);
+		return EXIT_LAUNCH_FAILED;
+	}
+	if (fd < 0) {
+		/* The init was killed (scancel, a node failure) before CMD ended: as if CMD was. */
+		log_errno("the restored container ended without an exit status in %s", status_path);
+		return 128 + SIGKILL;
+	}
+	length = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (length <= 0) {
+		log_error("exit-status file %s is empty", status_path);
+		return EXIT_LAUNCH_FAILED;
+	}
+	text[length] = '\0';
+	code = atoi(text);
+	return code >= 0 && code <= 255 ? code : EXIT_LAUNCH_FAILED;
+}
+
+/* Waits for the restored init to end, forwarding the signals lifeboat-run forwards to a container. */
+static int wait_for_restored(pid_t pid, int pidfd)
+{
+	sigset_t signals;
+	int signal_fd;
+	forwarded_signals(&signals);
+	sigdelset(&signals, SIGCHLD);
+	signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+	if (signal_fd < 0) {
+		log_errno("signalfd");
+		return -1;
+	}
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_errno("poll");
+			close(signal_fd);
+			return -1;
+		}
+		if (fds[0].revents != 0)
+			break;
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo info;
+			if (read(signal_fd, &info, sizeof(info)) == sizeof(info) &&
+			    syscall(SYS_pidfd_send_signal, pidfd, (int)info.ssi_signo, NULL, 0) != 0 && errno != ESRCH)
+				log_errno("forward signal %u to the restored container (pid %d)", info.ssi_signo, (int)pid);
+		}
+	}
+	close(signal_fd);
+	return 0;
+}
+
+int resume_if_migrated(const char *resume_dir, const char *status_path, uid_t uid, gid_t gid, int *code)
+{
+	struct marker marker;
+	unsigned long long start;
+	pid_t pid;
+	int pidfd;
+	int found = find_marker(resume_dir, &marker);
+	if (found != 0)
+		return found;
+	if (marker.uid != (unsigned long long)uid) {
+		log_error("the container restored for job %llu belongs to uid %llu, not to the caller", marker.job, marker.uid);
+		*code = EXIT_LAUNCH_FAILED;
+		return 0;
+	}
+	pid = (pid_t)marker.init_pid;
+	fprintf(stderr, LOG_PREFIX "job %llu was migrated to this node: waiting for its restored container (pid %d)\n",
+		marker.job, (int)pid);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* Checked after the pidfd pins the pid: if the start time matches now, the pidfd is the init's. */
+	if (pidfd >= 0 && (start_time(pid, &start) != 0 || start != marker.init_start)) {
+		close(pidfd);
+		pidfd = -1;
+		errno = ESRCH;
+	}
+	if (pidfd < 0) {
+		if (errno != ESRCH) {
+			log_errno("pidfd_open %d", (int)pid);
+			*code = EXIT_LAUNCH_FAILED;
+			return 0;
+		}
+		/* It ended before the requeued job started: its status is already written. */
+	} else {
+		if (wait_for_restored(pid, pidfd) != 0) {
+			close(pidfd);
+			*code = EXIT_LAUNCH_FAILED;
+			return 0;
+		}
+		close(pidfd);
+	}
+	*code = read_status(status_path, uid, gid);
+	return 0;
+}
