@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Lifeboat demo: brings up a local 3-node Slurm cluster (one network namespace, slurmd and
-# Lifeboat agent per node), submits a --migratable job whose counter lives in memory, and moves
-# it live from node1 to node2 with CRIU while it keeps counting.
+# Lifeboat agent per node), submits a --migratable job whose counter lives in memory, then drains
+# its node as an admin would: the agent has Slurm choose a target, moves the job live with CRIU,
+# and the same job id is requeued there, where it carries on counting and finishes.
 # Safe to run again: what already runs is kept. `testbed/cluster.sh down` removes it all.
 #
 # Needs root (namespaces, tmpfs, slurmd). Run as a user it re-runs itself through sudo.
@@ -28,8 +29,10 @@ say "submitting a --migratable job: a counter in a lifeboat-run container holdin
 output_dir=$(mktemp -d "$TESTBED_RUN/shared/demo-XXXX")
 chmod 755 "$output_dir"
 workload=$PWD/launcher/tests/lifeboat-workload
-job=$(sbatch --parsable --migratable --job-name=counter --nodelist=node1 --output="$output_dir/slurm.out" \
-    --chdir="$output_dir" --wrap "exec $PWD/launcher/lifeboat-run --stdout $output_dir/out \
+job=$(sbatch --parsable --migratable --job-name=counter --nodelist=node1 --open-mode=append \
+    --output="$output_dir/slurm.out" --chdir="$output_dir" \
+    --wrap "echo \"batch script started (restart \${SLURM_RESTART_COUNT:-0}) on \$SLURMD_NODENAME\"
+        exec $PWD/launcher/lifeboat-run --stdout $output_dir/out \
         --exit-status-file $output_dir/status --bind $PWD/launcher/tests \
         -- $workload $output_dir/sequence $output_dir/stop 256")
 for _ in $(seq 1 100); do
@@ -42,30 +45,49 @@ tail -n 3 "$output_dir/sequence" | paste -sd ' '
 lifeboat() { java -jar agent/target/lifeboat-agent.jar "$@"; }
 lifeboat status --socket "$(node_dir node1)/agent.sock"
 
-say "migrating it live to node2 (CRIU dump, page server into node2's tmpfs, restore)"
-lifeboat migrate "$job" --to node2 --socket "$(node_dir node1)/agent.sock"
+say "draining node1, as an admin would: scontrol update nodename=node1 state=drain"
+drained=$(date +%s%N)
+scontrol update nodename=node1 state=drain reason="demo: hardware maintenance"
+target=""
+for _ in $(seq 1 600); do
+    read -r state target < <(squeue -h -j "$job" -o '%T %N') || true
+    [ "$state" = RUNNING ] && [ -n "$target" ] && [ "$target" != node1 ] && break
+    sleep 0.05
+done
+echo "job $job RUNNING on $target, $(( ($(date +%s%N) - drained) / 1000000 )) ms after the drain; node1's agent log:"
+grep -E "evacuat|migration job$job-.*(phases|point of no return|runs on)" "$TESTBED_RUN/log/agent-node1.log" \
+    | tail -n 4 | cut -c 12-
 before=$(wc -l <"$output_dir/sequence")
 sleep 2
-echo "the counter carries on from where it was, now on node2:"
+echo "the counter carries on from where it was, now on $target, in the same job:"
 tail -n 3 "$output_dir/sequence" | paste -sd ' '
+scontrol -o show job "$job" | tr ' ' '\n' | grep -E '^(JobId|JobState|NodeList|Restarts|AdminComment)='
+echo "the job's output, continued across the move:"
+sed 's/^/  /' "$output_dir/slurm.out"
+
+say "the workload finishes: the job completes on $target with its exit code"
+echo 0 >"$output_dir/stop"
+for _ in $(seq 1 100); do
+    [ "$(squeue -h -j "$job" | wc -l)" -eq 0 ] && break
+    sleep 0.2
+done
+scontrol -o show job "$job" | tr ' ' '\n' | grep -E '^(JobState|ExitCode)='
 python3 -c "
 import sys
 numbers = [int(line) for line in open(sys.argv[1])]
 broken = [i for i, n in enumerate(numbers) if n != i + 1]
-print(f'{len(numbers)} numbers, {\"none\" if not broken else len(broken)} out of order, {int(sys.argv[2])} written before the move')
+print(f'{len(numbers)} numbers, {\"none\" if not broken else len(broken)} out of order or repeated, {int(sys.argv[2])} written before the move')
 " "$output_dir/sequence" "$before"
-lifeboat status --socket "$(node_dir node2)/agent.sock"
+scontrol update nodename=node1 state=resume
 
 say "what to try next"
 cat <<NEXT
   export SLURM_CONF=$SLURM_CONF
-  tail -f $output_dir/sequence                       # the counter, now written from node2
-  java -jar agent/target/lifeboat-agent.jar migrate $job --to node3 --mode shared-fs \\
-      --socket $(node_dir node2)/agent.sock           # move it again
+  sbatch --migratable --open-mode=append ...          # your own job; see README "Slurm integration"
+  java -jar agent/target/lifeboat-agent.jar migrate JOBID --socket $(node_dir node1)/agent.sock
+                                                      # move a job now, to the node Slurm picks
+  java -jar agent/target/lifeboat-agent.jar evacuate node2   # drain node2: its jobs leave
   curl http://$(node_address node2):$AGENT_HTTP_PORT/metrics   # an agent's Prometheus metrics
-  touch $output_dir/stop                             # the workload exits 3; see $output_dir/status
   testbed/cluster.sh status                          # every daemon, agent and tmpfs
   testbed/cluster.sh down                            # removes everything the demo started
-Not yet: the job is not requeued in Slurm on node2 (issue 6), so Slurm ends it on node1
-when its frozen copy is killed; the container itself runs on, on node2.
 NEXT

@@ -10,6 +10,8 @@
 # times, the bytes moved, throughput, downtime, and the agent's overhead:
 #   overhead = total - CRIU dump - CRIU restore - image transfer (send-images)
 # In diskless mode CRIU's dump includes the page transfer through the page server.
+# Then, end to end through Slurm: a 256 MiB job on node1, node1 drained, and the time from the
+# drain until squeue shows the same job RUNNING on the node Slurm chose (median of 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source testbed/lib.sh
@@ -61,3 +63,36 @@ for size in "${sizes[@]}"; do
     scancel "$job" 2>/dev/null || true
 done
 echo "(ms unless noted; MB/s = bytes moved / (CRIU dump + image transfer); this machine: $(nproc) cores)"
+
+# Drain -> RUNNING on the target, through Slurm, for a 256 MiB job.
+wait_for_sequence() {
+    for _ in $(seq 1 600); do
+        [ -f "$1/sequence" ] && [ "$(wc -l <"$1/sequence")" -ge 3 ] && return
+        sleep 0.1
+    done
+}
+times=()
+for run in 1 2 3; do
+    dir=$(mktemp -d "$TESTBED_RUN/shared/bench-XXXX")
+    chmod 755 "$dir"
+    job=$(sbatch --parsable --migratable --nodelist=node1 --open-mode=append --output="$dir/slurm.out" --chdir="$dir" --wrap \
+        "exec $PWD/launcher/lifeboat-run --stdout $dir/out --exit-status-file $dir/status --bind $PWD/launcher/tests -- $PWD/launcher/tests/lifeboat-workload $dir/sequence $dir/stop 256")
+    wait_for_sequence "$dir"
+    sleep 1 # registered with node1's agent
+    start=$(date +%s%N)
+    scontrol update nodename=node1 state=drain reason="lifeboat benchmark"
+    node=""
+    for _ in $(seq 1 1200); do
+        read -r state node < <(squeue -h -j "$job" -o '%T %N') || true
+        [ "$state" = RUNNING ] && [ -n "$node" ] && [ "$node" != node1 ] && break
+        sleep 0.02
+    done
+    times+=($(( ($(date +%s%N) - start) / 1000000 )))
+    echo "run $run: drain of node1 -> job $job RUNNING on $node after ${times[-1]} ms"
+    scontrol update nodename=node1 state=resume
+    echo 0 >"$dir/stop"
+    sleep 1
+    scancel "$job" 2>/dev/null || true
+done
+median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
+echo "drain -> RUNNING on the target, 256 MiB, median of 3: $median ms (goal: under 5000 ms)"

@@ -240,12 +240,24 @@ up() {
 no_active_jobs() { [ -z "$(squeue -h -t PENDING,RUNNING,CONFIGURING,COMPLETING,REQUEUED,SUSPENDED -o %i)" ]; }
 netns_empty() { [ -z "$(ip netns pids "$1")" ]; }
 
+# Jobs' own network namespaces (tests name them lbj-JOBID): a test that failed half-way, or a moved
+# job whose namespace a target agent re-created, must not leave an address in use for the next one.
+remove_job_namespaces() {
+    local netns
+    for netns in $(ip netns list | awk '$1 ~ /^lbj-/ {print $1}'); do
+        ip netns pids "$netns" | xargs -r kill -KILL 2>/dev/null || true
+        wait_for 10 netns_empty "$netns" || die "processes survive in $netns: $(ip netns pids "$netns")"
+        ip netns delete "$netns"
+    done
+}
+
 reset() {
     require_root
     # scancel needs a filter to act on every user's jobs: name them all.
     squeue -h -o %A | xargs -r scancel --full
     wait_for 30 no_active_jobs ||
         die "jobs did not end: $(squeue 2>&1)"
+    remove_job_namespaces
     scontrol update nodename="$(IFS=,; echo "${NODES[*]}")" state=resume 2>/dev/null || true
     wait_for 30 all_nodes_idle || die "nodes not idle after reset: $(sinfo -N 2>&1)"
 }
@@ -274,10 +286,12 @@ down() {
         ip netns pids "$netns" | xargs -r kill -KILL 2>/dev/null || true
         wait_for 10 netns_empty "$netns" || die "processes survive in $netns: $(ip netns pids "$netns")"
     done
+    remove_job_namespaces
     stop_pidfile "$TESTBED_RUN/slurm/slurmctld.pid"
     stop_pidfile "$TESTBED_RUN/munge/munged.pid"
     remove_slurm_cgroups
     remove_stale_containers
+    rm -rf /run/lifeboat/resume
     local mount
     if [ -d "$TESTBED_RUN" ]; then
         findmnt -rn -o TARGET | grep -F "$TESTBED_RUN/" | sort -r | while read -r mount; do

@@ -112,10 +112,14 @@ final class MigrationEngineTest {
             if (tmpMebibytes > 0) {
                 command = "/bin/sh -c 'head -c " + tmpMebibytes + "M /dev/urandom > /tmp/blob && exec " + command + "'";
             }
-            String script = "exec " + launcher + " --stdout " + directory.resolve("out") + " --stderr " + directory.resolve("err")
+            // The echo shows in the job's output once per start: after a move, twice, the first one kept.
+            String script = "echo \"batch script started, restart ${SLURM_RESTART_COUNT:-0}, on $SLURMD_NODENAME\"; exec "
+                    + launcher + " --stdout " + directory.resolve("out") + " --stderr " + directory.resolve("err")
                     + " --exit-status-file " + directory.resolve("status") + " --bind " + workload.substring(0, workload.lastIndexOf('/'))
                     + " -- " + command;
-            long jobId = testbed.sbatch("--migratable", "--nodelist=" + node, "--output=" + directory.resolve("slurm.out"),
+            // Appended, not truncated, when Slurm starts the requeued job on the target.
+            long jobId = testbed.sbatch("--migratable", "--nodelist=" + node, "--open-mode=append",
+                    "--output=" + directory.resolve("slurm.out"),
                     "--chdir=" + directory, "--wrap", script);
             testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
             return new Workload(jobId, directory);
@@ -162,8 +166,18 @@ final class MigrationEngineTest {
             }
         }
 
+        /** Ends the workload with exit status 3. */
         void stop() throws IOException {
             Files.writeString(directory.resolve("stop"), "");
+        }
+
+        /** Ends the workload with the given exit status. */
+        void stop(int status) throws IOException {
+            Files.writeString(directory.resolve("stop"), Integer.toString(status));
+        }
+
+        String slurmOutput() {
+            return read(directory.resolve("slurm.out"));
         }
 
         String exitStatus() {

@@ -181,16 +181,18 @@ final class NetworkPersistenceTest {
 
     private long submitClient(Testbed testbed, String node, String address, String mac) {
         String namespace = "lbj-$SLURM_JOB_ID";
+        // The set-up runs on the first start only: after a move, Slurm runs the script again on the
+        // target, where the agent has re-created the namespace for the restored container already.
         String script = String.join("; ",
                 "set -e",
-                "ip netns add " + namespace,
+                "if [ \"${SLURM_RESTART_COUNT:-0}\" = 0 ]; then ip netns add " + namespace,
                 "nsenter --net=/run/netns/" + namespace + " -- sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
                 "ip -n " + namespace + " link set lo up",
                 "ip link add link eth0 name lbm$SLURM_JOB_ID address " + mac + " type macvlan mode bridge",
                 "ip link set lbm$SLURM_JOB_ID netns " + namespace,
                 "ip -n " + namespace + " link set lbm$SLURM_JOB_ID name eth0",
                 "ip -n " + namespace + " addr add " + address + "/24 dev eth0",
-                "ip -n " + namespace + " link set eth0 up",
+                "ip -n " + namespace + " link set eth0 up; fi",
                 "exec " + testbed.repository().resolve("launcher/lifeboat-run") + " --netns /run/netns/" + namespace
                         + " --stdout " + work.resolve("client.out") + " --stderr " + work.resolve("client.err")
                         + " -- /usr/bin/python3 -u " + work.resolve("client.py") + " " + SERVER_ADDRESS + " " + SERVER_PORT);
