@@ -54,11 +54,12 @@ for _ in $(seq 1 600); do
     [ "$state" = RUNNING ] && [ -n "$target" ] && [ "$target" != node1 ] && break
     sleep 0.05
 done
-echo "job $job RUNNING on $target, $(( ($(date +%s%N) - drained) / 1000000 )) ms after the drain; node1's agent log:"
-grep -E "evacuat|migration job$job-.*(phases|point of no return|runs on)" "$TESTBED_RUN/log/agent-node1.log" \
-    | tail -n 4 | cut -c 12-
+echo "job $job RUNNING on $target, $(( ($(date +%s%N) - drained) / 1000000 )) ms after the drain"
 before=$(wc -l <"$output_dir/sequence")
 sleep 2
+echo "node1's agent log: the trigger, the point of no return, the downtime, every phase in ms:"
+grep -E "evacuat|migration job$job-.*(phases|point of no return|runs on)" "$TESTBED_RUN/log/agent-node1.log" \
+    | tail -n 4 | cut -c 12- | sed 's/^/  /'
 echo "the counter carries on from where it was, now on $target, in the same job:"
 tail -n 3 "$output_dir/sequence" | paste -sd ' '
 scontrol -o show job "$job" | tr ' ' '\n' | grep -E '^(JobId|JobState|NodeList|Restarts|AdminComment)='
