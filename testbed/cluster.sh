@@ -16,7 +16,14 @@ source "$(dirname "$0")/lib.sh"
 AGENT_JAR=$REPO_DIR/agent/target/lifeboat-agent.jar
 SPANK_PLUGIN=$REPO_DIR/slurm-hooks/lifeboat.so
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A zombie (killed, not yet reaped) or a process still dying counts as gone.
+pid_alive() {
+    local pid state
+    [ -f "$1" ] || return 1
+    pid=$(cat "$1")
+    state=$(awk '{sub(/.*\) /, ""); print $1}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
 
 # --- network ------------------------------------------------------------------------------
 network_up() {

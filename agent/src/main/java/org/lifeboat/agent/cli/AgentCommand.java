@@ -139,6 +139,7 @@ final class AgentCommand implements Callable<Integer> {
                     processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks,
                     PostDumpHook.install(config.stateDirectory()), new SlurmHandover(slurm, Clock.systemUTC()),
                     Clock.systemUTC());
+            migrator.recoverInterrupted();
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")), slurm,
                     config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers);

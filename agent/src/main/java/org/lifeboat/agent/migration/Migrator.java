@@ -99,7 +99,7 @@ public final class Migrator {
         Instant started = clock.instant();
         long startedNanos = System.nanoTime();
         PhaseTimer phases = new PhaseTimer(migrationId);
-        Run run = new Run(migrationId, jobId, container, mode, peers.connect(targetPeer));
+        Run run = new Run(migrationId, jobId, container, mode, targetPeer, peers.connect(targetPeer));
         LOG.info("migration " + migrationId + ": job " + jobId + " from " + nodeName + " to " + targetNode
                 + " (" + targetPeer + "), " + mode.wireName());
         try {
@@ -109,7 +109,7 @@ public final class Migrator {
             phases.run(MigrationPhase.SEND_IMAGES, run::sendImages);
             phases.run(MigrationPhase.RESTORE, run::restore);
             phases.run(MigrationPhase.CONFIRM, run::confirm);
-            phases.run(MigrationPhase.REQUEUE, () -> handover.requeue(jobId));
+            phases.run(MigrationPhase.REQUEUE, run::requeue);
         } catch (Exception failure) {
             String cause = failure.getMessage();
             try {
@@ -148,6 +148,57 @@ public final class Migrator {
         return first == null ? next : first + "; " + next;
     }
 
+    /**
+     * At start: deals with the diskless migrations this agent was running when it stopped. Before
+     * the requeue, CRIU has given the job back already (its post-dump script watches this agent),
+     * so the target is told to discard its part and the images go. After the requeue started,
+     * nothing is touched: CRIU keeps the copy frozen until its decision limit, Slurm has (or has
+     * not) requeued the job, and the images may still be the job's only checkpoint.
+     */
+    public void recoverInterrupted() {
+        Path outgoing = checkpointDirectory.resolve("outgoing");
+        if (!Files.isDirectory(outgoing)) {
+            return;
+        }
+        try (Stream<Path> interrupted = Files.list(outgoing)) {
+            for (Path images : (Iterable<Path>) interrupted::iterator) {
+                recover(images);
+            }
+        } catch (IOException e) {
+            LOG.warning("cannot look for interrupted migrations in " + outgoing + ": " + e.getMessage());
+        }
+    }
+
+    private void recover(Path images) {
+        String migrationId = images.getFileName().toString();
+        if (PostDumpHook.requeueStarted(images)) {
+            LOG.warning("migration " + migrationId + " was interrupted after its requeue started: its images in " + images
+                    + " are kept; CRIU keeps the source copy frozen until its decision limit");
+            return;
+        }
+        try {
+            Optional<InetSocketAddress> target = TargetRecord.read(images);
+            if (target.isPresent()) {
+                ObjectNode abort = json.createObjectNode();
+                abort.put("migration", migrationId);
+                abort.put("job", TargetRecord.jobOf(migrationId));
+                try {
+                    peers.connect(target.get()).call("abort", abort);
+                } catch (Exception e) {
+                    LOG.warning("migration " + migrationId + ": the target " + target.get() + " could not be told to discard it: "
+                            + e.getMessage());
+                }
+            }
+            if (PostDumpHook.dumped(images)) {
+                PostDumpHook.rollBack(images);
+            }
+            deleteTree(images);
+            LOG.info("migration " + migrationId + " was interrupted by this agent's stop before its requeue: rolled back");
+        } catch (IOException e) {
+            LOG.warning("cannot clean up the interrupted migration " + migrationId + ": " + e.getMessage());
+        }
+    }
+
     private MigrationReport report(Run run, String targetNode, Instant started, long startedNanos, PhaseTimer phases,
                                    String outcome, String cause, long downtimeMillis) {
         MigrationReport report = new MigrationReport(run.migrationId, run.jobId, nodeName, targetNode, run.mode.wireName(),
@@ -164,6 +215,7 @@ public final class Migrator {
         final long jobId;
         final ContainerManifest container;
         final TransferMode mode;
+        final InetSocketAddress targetPeer;
         final PeerClient target;
         final Path images;
         PageRelay relay;
@@ -176,11 +228,13 @@ public final class Migrator {
         long imageBytes;
         boolean targetPrepared;
 
-        Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, PeerClient target) {
+        Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, InetSocketAddress targetPeer,
+            PeerClient target) {
             this.migrationId = migrationId;
             this.jobId = jobId;
             this.container = container;
             this.mode = mode;
+            this.targetPeer = targetPeer;
             this.target = target;
             this.images = mode == TransferMode.DISKLESS
                     ? checkpointDirectory.resolve("outgoing").resolve(migrationId)
@@ -190,6 +244,7 @@ public final class Migrator {
 
         void prepareTarget() throws Exception {
             Files.createDirectories(images);
+            TargetRecord.write(images, targetPeer);
             if (container.networkNamespace() != null) {
                 network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
             }
@@ -283,6 +338,11 @@ public final class Migrator {
             if (!target.call("confirm", request()).path("ready").asBoolean()) {
                 throw new IOException("the target did not confirm that the restored container is ready");
             }
+        }
+
+        void requeue() throws Exception {
+            PostDumpHook.requeuing(images);
+            handover.requeue(jobId);
         }
 
         void resume() throws Exception {

@@ -12,7 +12,12 @@ import java.time.Duration;
  * script marks the image directory "dumped" and waits for the agent's decision there. Commit
  * (exit 0): CRIU kills the tree, which runs on the target now. Rollback (exit 1): CRIU unlocks
  * the network, takes TCP connections out of repair mode and resumes the tree, exactly where it was.
- * No decision in time means the agent is gone: the job is given back.
+ * No decision in time means the agent is gone: the job is given back. So does an agent that
+ * died (the script checks the process that installed it, by pid and start time) before the
+ * migration reached the requeue: there is nobody left to decide, and the source copy is the job.
+ * Once the agent has marked the requeue as started, Slurm may already be killing the source copy
+ * and starting the job elsewhere, so a dead agent then means waiting out the limit instead: the
+ * copy stays frozen and never runs beside the target's.
  */
 public final class PostDumpHook {
 
@@ -20,6 +25,7 @@ public final class PostDumpHook {
     static final String DUMPED = ".lifeboat-dumped";
     static final String COMMIT = ".lifeboat-commit";
     static final String ROLLBACK = ".lifeboat-rollback";
+    static final String REQUEUING = ".lifeboat-requeuing";
     // Long enough to send a large job's remaining images and restore it; short enough that a job
     // whose agent died is not frozen for long.
     static final Duration DECISION_LIMIT = Duration.ofMinutes(15);
@@ -27,18 +33,24 @@ public final class PostDumpHook {
 
     private PostDumpHook() {}
 
-    /** Writes the script into the agent's state directory and returns its path. */
+    /** Writes the script, watching this agent process, into the agent's state directory and returns its path. */
     public static Path install(Path stateDirectory) throws IOException {
+        return install(stateDirectory, ProcessHandle.current().pid(), startTime(ProcessHandle.current().pid()));
+    }
+
+    static Path install(Path stateDirectory, long agentPid, String agentStartTime) throws IOException {
         Path script = stateDirectory.resolve(SCRIPT_NAME);
         String body = "#!/bin/sh\n"
                 + "# Written by the Lifeboat agent: CRIU's --action-script for migrations (see PostDumpHook.java).\n"
                 + "[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] || exit 0\n"
                 + "decisions=$CRTOOLS_IMAGE_DIR\n"
                 + ": > \"$decisions/" + DUMPED + "\" || exit 1\n"
+                + "agent_alive() { [ \"$(cut -d' ' -f22 /proc/" + agentPid + "/stat 2>/dev/null)\" = " + agentStartTime + " ]; }\n"
                 + "polls=0\n"
                 + "while [ \"$polls\" -lt " + DECISION_LIMIT.dividedBy(POLL) + " ]; do\n"
                 + "    [ -e \"$decisions/" + COMMIT + "\" ] && exit 0\n"
                 + "    [ -e \"$decisions/" + ROLLBACK + "\" ] && exit 1\n"
+                + "    agent_alive || [ -e \"$decisions/" + REQUEUING + "\" ] || exit 1\n"
                 + "    sleep 0." + String.format("%02d", POLL.toMillis() / 10) + "\n"
                 + "    polls=$((polls + 1))\n"
                 + "done\n"
@@ -50,6 +62,12 @@ public final class PostDumpHook {
         return script;
     }
 
+    /** Field 22 of /proc/PID/stat; the agent's command name ("java") holds no spaces. */
+    private static String startTime(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
+    }
+
     static boolean dumped(Path imageDirectory) {
         return Files.exists(imageDirectory.resolve(DUMPED));
     }
@@ -58,7 +76,18 @@ public final class PostDumpHook {
         Files.createFile(imageDirectory.resolve(COMMIT));
     }
 
+    /** From here on a dead agent must not make CRIU resume the source copy (see the class comment). */
+    static void requeuing(Path imageDirectory) throws IOException {
+        Files.createFile(imageDirectory.resolve(REQUEUING));
+    }
+
+    static boolean requeueStarted(Path imageDirectory) {
+        return Files.exists(imageDirectory.resolve(REQUEUING));
+    }
+
     static void rollBack(Path imageDirectory) throws IOException {
-        Files.createFile(imageDirectory.resolve(ROLLBACK));
+        if (!Files.exists(imageDirectory.resolve(ROLLBACK))) {
+            Files.createFile(imageDirectory.resolve(ROLLBACK));
+        }
     }
 }

@@ -1,0 +1,141 @@
+package org.lifeboat.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Faults injected into real migrations on the real cluster. Whatever breaks, the job runs exactly
+ * once afterwards: its in-memory counter goes on with no reset and no number twice (a second
+ * writer would repeat numbers), on node1 where it was, and Slurm still has it RUNNING there.
+ */
+@TestbedIntegration
+final class FaultInjectionTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void theSourceAgentKilledDuringDumpGivesTheJobBackAtOnce(Testbed testbed) throws Exception {
+        // 128 MiB at 100 Mbit/s keeps DUMP open for about ten seconds.
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 128);
+        long init = workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        throttle(testbed, "node1");
+        try {
+            long logStart = Files.size(testbed.agentLog("node1"));
+            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
+                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
+            awaitLog(testbed, "node1", logStart, "DUMP started");
+            Thread.sleep(1000);
+            testbed.killAgent("node1");
+            CommandResult cut = migration.join();
+            assertEquals(1, cut.exitCode(), () -> "the client should see its agent go: " + cut.describe());
+            // No one is left to decide: CRIU's post-dump script (or CRIU's own failed dump) resumes the tree.
+            int before = workload.sequence().size();
+            workload.awaitSequence(before + 5);
+        } finally {
+            unthrottle(testbed, "node1");
+            testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
+        }
+        assertRunsOnceOnNode1(testbed, workload, init);
+        // The restarted agent found the interrupted migration, had node2 discard its part, and removed its own.
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+    }
+
+    @Test
+    void slurmctldStoppedAtTheRequeueRollsBack(Testbed testbed) throws Exception {
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 256);
+        long init = workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        JsonNode report;
+        try {
+            long logStart = Files.size(testbed.agentLog("node1"));
+            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
+                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
+            awaitLog(testbed, "node1", logStart, "RESTORE started");
+            String controller = Files.readString(testbed.runDirectory().resolve("slurm/slurmctld.pid")).strip();
+            testbed.run("kill", "-KILL", controller).orThrow();
+            CommandResult result = migration.join();
+            assertEquals(5, result.exitCode(), result::describe);
+            report = JSON.readTree(result.stdout());
+        } finally {
+            testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
+        }
+        assertEquals("rolled-back", report.path("outcome").asText(), report::toString);
+        assertTrue(report.path("phase-millis").has("requeue"), () -> "not rolled back at the requeue: " + report);
+        assertTrue(report.path("cause").asText().contains("scontrol"), () -> "the cause does not name Slurm: " + report);
+        assertRunsOnceOnNode1(testbed, workload, init);
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+    }
+
+    @Test
+    void theTargetNodeLostDuringRestoreRollsBack(Testbed testbed) throws Exception {
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 256);
+        long init = workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        JsonNode report;
+        try {
+            long logStart = Files.size(testbed.agentLog("node1"));
+            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
+                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
+            awaitLog(testbed, "node1", logStart, "RESTORE started");
+            // Every process of node2 dies at once: its agent, slurmd, the CRIU restore, whatever it restored.
+            String node2 = Testbed.networkNamespace("node2");
+            testbed.run("sh", "-c", "ip netns pids " + node2 + " | xargs -r kill -KILL").orThrow();
+            Testbed.await(() -> testbed.run("ip", "netns", "pids", node2).stdout().isBlank(), Duration.ofSeconds(20),
+                    () -> "processes survive on node2: " + testbed.run("ip", "netns", "pids", node2).stdout());
+            CommandResult result = migration.join();
+            assertEquals(5, result.exitCode(), result::describe);
+            report = JSON.readTree(result.stdout());
+        } finally {
+            testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
+        }
+        assertEquals("rolled-back", report.path("outcome").asText(), report::toString);
+        System.out.println("target lost during restore: " + report.path("cause").asText());
+        assertRunsOnceOnNode1(testbed, workload, init);
+    }
+
+    private static void assertRunsOnceOnNode1(Testbed testbed, MigrationEngineTest.Workload workload, long init) {
+        int before = workload.sequence().size();
+        workload.awaitSequence(before + 10);
+        workload.assertSequenceIsUnbroken();
+        assertTrue(Files.exists(Path.of("/proc", Long.toString(init))), "the container on node1 is gone");
+        Testbed.await(() -> "RUNNING".equals(testbed.jobState(workload.jobId)), Duration.ofSeconds(30),
+                () -> "Slurm lost the job: " + testbed.job(workload.jobId));
+        assertEquals("node1", testbed.job(workload.jobId).get("NodeList"));
+        assertEquals("0", testbed.job(workload.jobId).get("Restarts"));
+    }
+
+    private static void throttle(Testbed testbed, String node) {
+        testbed.runOnNode(node, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "100mbit", "burst", "256kb",
+                "latency", "100ms").orThrow();
+    }
+
+    private static void unthrottle(Testbed testbed, String node) {
+        testbed.runOnNode(node, "tc", "qdisc", "delete", "dev", "eth0", "root");
+    }
+
+    private static void awaitLog(Testbed testbed, String node, long offset, String text) {
+        Testbed.await(() -> logSince(testbed, node, offset).contains(text), Duration.ofSeconds(120),
+                () -> "the migration never logged '" + text + "':\n" + logSince(testbed, node, offset));
+    }
+
+    private static String logSince(Testbed testbed, String node, long offset) {
+        try {
+            byte[] log = Files.readAllBytes(testbed.agentLog(node));
+            return new String(log, (int) Math.min(offset, log.length), (int) Math.max(0, log.length - offset));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
