@@ -35,6 +35,7 @@ import org.lifeboat.agent.peer.UnauthenticatedPeers;
 import org.lifeboat.agent.config.InvalidConfigurationException;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
+import org.lifeboat.agent.lifecycle.SystemdNotification;
 import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandRunner;
@@ -136,7 +137,8 @@ final class AgentCommand implements Callable<Integer> {
                     meters, AgentSocketServer.REQUEST_TIMEOUT);
             PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
                     peers, incoming);
-            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer));
+            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer,
+                    SystemdNotification.fromEnvironment(System.getenv())));
             lifeCycle.start();
         } catch (IOException | CommandException e) {
             spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());
