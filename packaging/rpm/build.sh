@@ -30,12 +30,13 @@ command -v rpmbuild >/dev/null || die "rpmbuild not found: install Debian's pack
 
 if [ ! -f "$AGENT_JAR" ] || [ -n "$(find pom.xml agent/pom.xml agent/src/main -newer "$AGENT_JAR" -print -quit)" ]; then
     log "building the agent: mvn package -DskipTests"
-    mvn -q package -DskipTests
+    mvn -q -B package -DskipTests >&2
 else
     log "reusing $AGENT_JAR: newer than every POM and source file"
 fi
-make -s -C launcher lifeboat-run
-make -s -C slurm-hooks lifeboat.so SLURM_INCLUDE="$SLURM_INCLUDE"
+# Their output goes to stderr, like every message here: stdout carries only the RPMs' paths.
+make -s -C launcher lifeboat-run >&2
+make -s -C slurm-hooks lifeboat.so SLURM_INCLUDE="$SLURM_INCLUDE" >&2
 
 # The jar's manifest, continuation lines joined (a manifest wraps its lines at 72 bytes).
 manifest=$(unzip -p "$AGENT_JAR" META-INF/MANIFEST.MF | tr -d '\r' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n //g')
