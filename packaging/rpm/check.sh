@@ -8,8 +8,9 @@
 #   4. both RPMs install into a throwaway root (`rpm --root DIR --nodeps --noscripts -i`) and
 #      `rpm -V` finds the installed files intact;
 #   5. in a private mount, network and PID namespace, with that root laid over /usr, /etc, /var/lib
-#      so every installed file is at its real path: systemd-analyze accepts the installed unit,
-#      the installed tmpfiles.d file makes /run/lifeboat, and the unit's own command line
+#      so every installed file is at its real path, and a tmpfs on the checkpoint directory as the
+#      README has a site mount: systemd-analyze accepts the installed unit, the installed
+#      tmpfiles.d file makes /run/lifeboat, and the unit's own command line
 #      (`/usr/bin/lifeboat agent --config /etc/lifeboat/agent.yaml`, the shipped default config)
 #      starts the agent, which tells a stand-in for systemd READY=1, answers /health and
 #      `lifeboat status` (no jobs), and stops on SIGTERM with exit status 143 after STOPPING=1.
@@ -93,6 +94,9 @@ mount -t overlay overlay -o "lowerdir=$root/usr:/usr" /usr
 mount -t overlay overlay -o "lowerdir=$root/etc:/etc" /etc
 mount --bind "$root/var/lib" /var/lib
 mount -t tmpfs tmpfs /run
+# What the README'"'"'s install steps have a site do: a tmpfs on the checkpoint directory.
+mkdir -m 0700 /var/lib/lifeboat/checkpoints
+mount -t tmpfs -o size=64m,mode=0700 tmpfs /var/lib/lifeboat/checkpoints
 
 verify=$(systemd-analyze verify /usr/lib/systemd/system/lifeboat-agent.service 2>&1) \
     || fail "systemd-analyze verify rejects the unit: $verify"
