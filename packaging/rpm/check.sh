@@ -26,7 +26,8 @@ for tool in rpm rpmlint unzip systemd-analyze systemd-tmpfiles unshare curl pyth
 done
 started=$SECONDS
 
-mapfile -t rpms < <("$PACKAGING/build.sh")
+built=$("$PACKAGING/build.sh") || die "build.sh failed (above)"
+mapfile -t rpms <<<"$built"
 [ ${#rpms[@]} -eq 2 ] || die "build.sh made ${#rpms[@]} RPMs, expected lifeboat-agent and lifeboat-slurm: ${rpms[*]}"
 log "built in $((SECONDS - started)) s: ${rpms[*]##*/}"
 
