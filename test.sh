@@ -35,6 +35,7 @@ make -C launcher all tests/lifeboat-workload
 make -C launcher check
 testbed/apptainer/test-double.sh
 mvn package -DskipTests
+packaging/rpm/check.sh
 trap 'testbed/cluster.sh down' EXIT
 testbed/cluster.sh up
 mvn test

@@ -28,6 +28,7 @@ import org.lifeboat.agent.evacuation.DrainWatcher;
 import org.lifeboat.agent.evacuation.Evacuator;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
+import org.lifeboat.agent.lifecycle.SystemdNotification;
 import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.MigrationException;
@@ -153,7 +154,10 @@ final class AgentCommand implements Callable<Integer> {
             DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm,
                     new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause()),
                     evacuation.drainPollInterval());
-            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher));
+            // The drain watcher starts last but one: a drain seen at start finds every server ready.
+            // systemd hears READY=1 last, once everything runs.
+            lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher,
+                    SystemdNotification.fromEnvironment(System.getenv())));
             lifeCycle.start();
         } catch (IOException | CommandException e) {
             spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());

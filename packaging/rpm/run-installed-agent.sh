@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Starts the agent that the RPMs installed into ROOT, the way its systemd unit would, and stops it:
+#
+#   packaging/rpm/run-installed-agent.sh ROOT WORK_DIR     (as root; check.sh runs it)
+#
+# In a private mount, network and PID namespace, entered here: ROOT is laid over /usr and /etc
+# (read-only overlays) and its /var/lib over /var/lib, so every installed file is at its real path;
+# /run starts empty as at boot, and the checkpoint directory gets a tmpfs, as the README has a site
+# do. Then: systemd-analyze accepts the installed unit; the installed tmpfiles.d file makes
+# /run/lifeboat; the unit's own ExecStart line (the shipped /etc/lifeboat/agent.yaml, unchanged)
+# starts the agent, which sends READY=1 to a stand-in notify socket, answers /health and
+# `lifeboat status` (no jobs), and on SIGTERM sends STOPPING=1, removes its socket and exits 143.
+# The namespaces keep it off the machine's ports (the testbed's agents use 9464 and 9465 too) and
+# out of its /run and /var/lib; whatever runs in them ends with this script.
+set -euo pipefail
+
+# The shipped config's http.port, in this script's own network namespace.
+HEALTH_URL=http://127.0.0.1:9464/health
+STARTUP_LIMIT_SECONDS=60
+UNIT=/usr/lib/systemd/system/lifeboat-agent.service
+
+[ $# -eq 2 ] || { echo "usage: $0 ROOT WORK_DIR" >&2; exit 2; }
+if [ "${LIFEBOAT_RPM_CHECK_NAMESPACES:-}" != 1 ]; then
+    exec env -u SLURM_CONF -u NOTIFY_SOCKET LIFEBOAT_RPM_CHECK_NAMESPACES=1 \
+        unshare --mount --net --pid --fork --kill-child --mount-proc "$0" "$@"
+fi
+root=$1
+work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+fail() {
+    echo "installed agent: $*" >&2
+    exit 1
+}
+
+ip link set lo up
+mount -t overlay overlay -o "lowerdir=$root/usr:/usr" /usr
+mount -t overlay overlay -o "lowerdir=$root/etc:/etc" /etc
+mount --bind "$root/var/lib" /var/lib
+mount -t tmpfs tmpfs /run
+mkdir -m 0700 /var/lib/lifeboat/checkpoints
+mount -t tmpfs -o size=64m,mode=0700 tmpfs /var/lib/lifeboat/checkpoints
+
+verify=$(systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify rejects the unit: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify warns about the unit: $verify"
+systemd-tmpfiles --create /usr/lib/tmpfiles.d/lifeboat.conf
+[ "$(stat -c '%a %U' /run/lifeboat)" = "755 root" ] || fail "tmpfiles.d made /run/lifeboat $(stat -c '%a %U' /run/lifeboat)"
+
+"$here/notify-receiver.py" "$work/notify" "$STARTUP_LIMIT_SECONDS" >"$work/notifications" &
+receiver=$!
+for _ in $(seq 50); do
+    [ -S "$work/notify" ] && break
+    sleep 0.1
+done
+command=$(sed -n 's/^ExecStart=//p' "$UNIT")
+# Unquoted: the unit's command line, split into words as systemd splits it.
+NOTIFY_SOCKET=$work/notify $command >"$work/agent.log" 2>&1 &
+agent=$!
+deadline=$((SECONDS + STARTUP_LIMIT_SECONDS))
+until grep -qx 'READY=1' "$work/notifications"; do
+    kill -0 "$agent" 2>/dev/null || fail "exited before READY=1: $(cat "$work/agent.log")"
+    [ $SECONDS -lt $deadline ] || fail "no READY=1 within $STARTUP_LIMIT_SECONDS s: $(cat "$work/agent.log")"
+    sleep 0.2
+done
+health=$(curl -fsS --max-time 5 "$HEALTH_URL") || fail "GET $HEALTH_URL failed: $(cat "$work/agent.log")"
+grep -q '"status":"ok"' <<<"$health" || fail "GET $HEALTH_URL answered $health"
+[ -S /run/lifeboat/agent.sock ] || fail "no socket at /run/lifeboat/agent.sock"
+status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
+[ "$(tr -d ' \n' <<<"$status")" = "[]" ] || fail "lifeboat status lists jobs on a fresh agent: $status"
+echo "installed agent: $HEALTH_URL answered $health" >&2
+
+kill -TERM "$agent"
+code=0
+wait "$agent" || code=$?
+[ "$code" -eq 143 ] || fail "exited with $code after SIGTERM, expected 143: $(cat "$work/agent.log")"
+wait "$receiver" || fail "no STOPPING=1 reached the notify socket: $(cat "$work/notifications")"
+[ ! -e /run/lifeboat/agent.sock ] || fail "left its socket behind"
+[ "$(stat -c %a /var/lib/lifeboat)" = 700 ] || fail "the state directory is no longer mode 0700"
