@@ -152,7 +152,7 @@ final class AgentCommand implements Callable<Integer> {
                     peers, incoming);
             EvacuationConfig evacuation = config.evacuation();
             DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm,
-                    new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause()),
+                    new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause())::evacuate,
                     evacuation.drainPollInterval());
             // The drain watcher starts last but one: a drain seen at start finds every server ready.
             // systemd hears READY=1 last, once everything runs.

@@ -24,7 +24,7 @@ public final class DrainWatcher implements LifeCycleComponent {
 
     private final String nodeName;
     private final SlurmClient slurm;
-    private final Evacuator evacuator;
+    private final Evacuation evacuation;
     private final Duration interval;
     private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "lifeboat-drain-watcher");
@@ -34,10 +34,16 @@ public final class DrainWatcher implements LifeCycleComponent {
     private boolean leaving;
     private String lastError = "";
 
-    public DrainWatcher(String nodeName, SlurmClient slurm, Evacuator evacuator, Duration interval) {
+    /** What the watcher does while its node is leaving; {@link Evacuator} moves the jobs. */
+    @FunctionalInterface
+    public interface Evacuation {
+        void evacuate(String reason);
+    }
+
+    public DrainWatcher(String nodeName, SlurmClient slurm, Evacuation evacuation, Duration interval) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
-        this.evacuator = Objects.requireNonNull(evacuator, "evacuator");
+        this.evacuation = Objects.requireNonNull(evacuation, "evacuation");
         this.interval = Objects.requireNonNull(interval, "interval");
     }
 
@@ -77,7 +83,7 @@ public final class DrainWatcher implements LifeCycleComponent {
         leaving = nowLeaving;
         if (nowLeaving) {
             // Every poll while drained: jobs that found no target last time may find one now.
-            evacuator.evacuate("drain");
+            evacuation.evacuate("drain");
         }
     }
 }
