@@ -130,12 +130,12 @@ public final class PredictionBook {
             if (existing.active.containsKey(prediction.dedupKey()) || existing.active.size() < MAX_PREDICTIONS_PER_NODE) {
                 existing.active.put(prediction.dedupKey(), prediction);
             }
+            outcomes.record(source, Outcome.DEDUPLICATED.label());
             if (prediction.deadline().isBefore(existing.deadline)) {
                 existing.deadline = prediction.deadline();
                 LOG.warning("failure of " + prediction.node() + " now expected by " + prediction.deadline() + ": " + describe(prediction));
                 actions.execute(() -> advanceDeadline(prediction));
             }
-            outcomes.record(source, Outcome.DEDUPLICATED.label());
             return Decision.DEDUPLICATED;
         }
     }
