@@ -134,23 +134,44 @@ final class JsonEndpoint implements HttpHandler {
     }
 
     private byte[] readBody(HttpExchange exchange) throws RejectedRequest, IOException {
-        String declared = exchange.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            try {
-                if (Long.parseLong(declared.strip()) > maxBodyBytes) {
-                    throw tooLarge();
-                }
-            } catch (NumberFormatException e) {
-                throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "Content-Length is not a number");
-            }
-        }
-        // A body sent without a length (chunked) is read one byte past the limit to know it is too long.
+        long declared = declaredLength(exchange.getRequestHeaders().getFirst("Content-Length"));
         try (InputStream body = exchange.getRequestBody()) {
+            if (declared > maxBodyBytes) {
+                discardRest(body);
+                throw tooLarge();
+            }
+            // A body sent without a length (chunked) is read one byte past the limit to know it is too long.
             byte[] bytes = body.readNBytes(maxBodyBytes + 1);
             if (bytes.length > maxBodyBytes) {
+                discardRest(body);
                 throw tooLarge();
             }
             return bytes;
+        }
+    }
+
+    private static long declaredLength(String header) throws RejectedRequest {
+        if (header == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(header.strip());
+        } catch (NumberFormatException e) {
+            throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "Content-Length is not a number");
+        }
+    }
+
+    /**
+     * Reads and drops what is left of an oversized body, up to a bound, before answering: a server that
+     * closes a connection with unread bytes makes the kernel reset it, and the sender then loses the 413
+     * and its message. Beyond the bound the sender is not worth the bandwidth and gets the reset.
+     */
+    private void discardRest(InputStream body) throws IOException {
+        long bound = 8L * maxBodyBytes;
+        byte[] buffer = new byte[64 * 1024];
+        long discarded = 0;
+        for (int read = body.read(buffer); read > 0 && discarded < bound; read = body.read(buffer)) {
+            discarded += read;
         }
     }
 
@@ -164,7 +185,7 @@ final class JsonEndpoint implements HttpHandler {
             root = mapper.readTree(body);
         } catch (JsonProcessingException e) {
             throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "malformed JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+                    + ", column " + e.getLocation().getColumnNr() + ": " + withoutParserInternals(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "malformed JSON: " + e.getMessage());
         }
@@ -172,6 +193,11 @@ final class JsonEndpoint implements HttpHandler {
             throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "the body must be one JSON object");
         }
         return root;
+    }
+
+    /** Jackson's messages name its own classes and a redacted source; the sender needs neither. */
+    private static String withoutParserInternals(String message) {
+        return message.replaceAll("\\[Source: [^;]*; ", "[").replaceAll(" \\(bound as `[^`]*`\\)", "");
     }
 
     private ObjectNode refuse(HttpExchange exchange, RejectedRequest rejected) {
