@@ -87,6 +87,8 @@ final class JsonEndpoint implements HttpHandler {
             try {
                 reply = respond(exchange);
             } catch (RejectedRequest rejected) {
+                // Refused before (or while) reading: the rest of the body must still be read for the answer to arrive.
+                discardRest(exchange.getRequestBody());
                 reply = refuse(exchange, rejected);
                 if (rejected.status() == RejectedRequest.NOT_ALLOWED) {
                     exchange.getResponseHeaders().set("Allow", get.isPresent() ? "GET, POST" : "POST");
@@ -133,21 +135,18 @@ final class JsonEndpoint implements HttpHandler {
         }
     }
 
+    /** Reads the body, refusing one over the limit; the stream stays open so a refusal can discard the rest. */
     private byte[] readBody(HttpExchange exchange) throws RejectedRequest, IOException {
         long declared = declaredLength(exchange.getRequestHeaders().getFirst("Content-Length"));
-        try (InputStream body = exchange.getRequestBody()) {
-            if (declared > maxBodyBytes) {
-                discardRest(body);
-                throw tooLarge();
-            }
-            // A body sent without a length (chunked) is read one byte past the limit to know it is too long.
-            byte[] bytes = body.readNBytes(maxBodyBytes + 1);
-            if (bytes.length > maxBodyBytes) {
-                discardRest(body);
-                throw tooLarge();
-            }
-            return bytes;
+        if (declared > maxBodyBytes) {
+            throw tooLarge();
         }
+        // A body sent without a length (chunked) is read one byte past the limit to know it is too long.
+        byte[] bytes = exchange.getRequestBody().readNBytes(maxBodyBytes + 1);
+        if (bytes.length > maxBodyBytes) {
+            throw tooLarge();
+        }
+        return bytes;
     }
 
     private static long declaredLength(String header) throws RejectedRequest {
@@ -162,16 +161,20 @@ final class JsonEndpoint implements HttpHandler {
     }
 
     /**
-     * Reads and drops what is left of an oversized body, up to a bound, before answering: a server that
-     * closes a connection with unread bytes makes the kernel reset it, and the sender then loses the 413
-     * and its message. Beyond the bound the sender is not worth the bandwidth and gets the reset.
+     * Reads and drops what is left of a refused request's body, up to a bound, before answering: a server
+     * that closes a connection with unread bytes makes the kernel reset it, and the sender then loses the
+     * answer and its message. Beyond the bound the sender is not worth the bandwidth and gets the reset.
      */
-    private void discardRest(InputStream body) throws IOException {
+    private void discardRest(InputStream body) {
         long bound = 8L * maxBodyBytes;
         byte[] buffer = new byte[64 * 1024];
-        long discarded = 0;
-        for (int read = body.read(buffer); read > 0 && discarded < bound; read = body.read(buffer)) {
-            discarded += read;
+        try {
+            long discarded = 0;
+            for (int read = body.read(buffer); read > 0 && discarded < bound; read = body.read(buffer)) {
+                discarded += read;
+            }
+        } catch (IOException e) {
+            // The sender went away; answering is still tried, and fails quietly if it is gone.
         }
     }
 
@@ -184,8 +187,11 @@ final class JsonEndpoint implements HttpHandler {
         try {
             root = mapper.readTree(body);
         } catch (JsonProcessingException e) {
-            throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "malformed JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ": " + withoutParserInternals(e.getOriginalMessage()));
+            // A broken limit (nesting depth) comes without a location.
+            String where = e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "malformed JSON" + where + ": "
+                    + withoutParserInternals(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new RejectedRequest(RejectedRequest.BAD_REQUEST, "malformed JSON: " + e.getMessage());
         }
