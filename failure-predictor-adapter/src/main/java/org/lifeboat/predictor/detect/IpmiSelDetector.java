@@ -76,10 +76,10 @@ public final class IpmiSelDetector {
         List<SelEntry> entries = SelEntry.parse(output.stdout());
         Instant now = clock.instant();
         if (seen != null) {
-            judge(entries.stream().filter(entry -> !seen.contains(entry.recordId())).toList(), Duration.between(previousAt, now));
+            judge(entries.stream().filter(entry -> !seen.contains(entry.identity())).toList(), Duration.between(previousAt, now));
         }
         seen = new HashSet<>();
-        entries.forEach(entry -> seen.add(entry.recordId()));
+        entries.forEach(entry -> seen.add(entry.identity()));
         previousAt = now;
     }
 

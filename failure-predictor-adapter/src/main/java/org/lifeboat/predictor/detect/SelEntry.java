@@ -11,11 +11,13 @@ import java.util.Locale;
  * time); OEM and kernel-panic records have other shapes and are not memory events.
  *
  * @param recordId the SEL record id as printed (hex)
+ * @param identity the whole line: record ids start again from 1 after the SEL is cleared, so only the id
+ *                 together with the time and the event tells a record seen before from a new one
  * @param sensor   sensor type and name, e.g. {@code Memory DIMM_A1} or {@code Memory #0x53}
  * @param event    the event's description, e.g. {@code Correctable ECC}
  * @param asserted whether the event was asserted (rather than deasserted)
  */
-record SelEntry(String recordId, String sensor, String event, boolean asserted) {
+record SelEntry(String recordId, String identity, String sensor, String event, boolean asserted) {
 
     /** What a memory event means for the node. */
     enum MemoryEvent {
@@ -45,7 +47,7 @@ record SelEntry(String recordId, String sensor, String event, boolean asserted) 
             if (recordId.isEmpty() || !recordId.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
                 continue;
             }
-            entries.add(new SelEntry(recordId.toLowerCase(Locale.ROOT), fields[3].strip(), fields[4].strip(),
+            entries.add(new SelEntry(recordId.toLowerCase(Locale.ROOT), line.strip(), fields[3].strip(), fields[4].strip(),
                     direction.equals("Asserted")));
         }
         return entries;
