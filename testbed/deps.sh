@@ -12,6 +12,8 @@ PACKAGES=(
     munge slurmctld slurmd slurm-client libslurm-dev
     # host plumbing: namespaces, links, shaping
     iproute2 util-linux procps psmisc python3 iputils-arping
+    # the failure-predictor adapter's test against real Prometheus and Alertmanager
+    prometheus prometheus-alertmanager
     # the Apptainer test double (testbed/apptainer): real SIF images and their squashfs
     siftool squashfs-tools busybox-static
     # building CRIU 4.1.1 (Debian 12's CRIU 3.17 fails on current kernels, see README)
