@@ -1,5 +1,7 @@
 package org.lifeboat.predictor;
 
+import java.util.Locale;
+
 /**
  * Where the adapter reports what became of each prediction, for metrics: the agent passes its
  * prediction counter here ({@code PredictionMetrics::record}). Both arguments come from closed sets,
@@ -30,7 +32,7 @@ public interface PredictionOutcomes {
         REJECTED;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -48,7 +49,7 @@ record EdacCounters(Map<String, Counts> controllers, Map<String, Dimm> dimms) {
     private static List<Path> children(Path directory, Pattern name) throws IOException {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory,
                 entry -> name.matcher(entry.getFileName().toString()).matches() && Files.isDirectory(entry))) {
-            List<Path> sorted = new java.util.ArrayList<>();
+            List<Path> sorted = new ArrayList<>();
             entries.forEach(sorted::add);
             sorted.sort(null);
             return sorted;

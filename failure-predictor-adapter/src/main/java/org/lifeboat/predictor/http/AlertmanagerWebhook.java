@@ -234,6 +234,7 @@ final class AlertmanagerWebhook implements JsonEndpoint.PostRoute {
         return new RejectedRequest(RejectedRequest.BAD_REQUEST, message);
     }
 
+    /** Values quoted in messages are cut, so a hostile one cannot fill a log line or a reply. */
     static String abbreviate(String text) {
         return text.length() <= 64 ? text : text.substring(0, 64) + "…";
     }

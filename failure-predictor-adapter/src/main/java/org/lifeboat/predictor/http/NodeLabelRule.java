@@ -43,7 +43,7 @@ public final class NodeLabelRule {
             if (node != null && NodeNames.isValid(node)) {
                 return new Match(node, label + "=\"" + value + "\"", null);
             }
-            tried.append(tried.isEmpty() ? "" : ", ").append(label).append("=\"").append(abbreviate(value)).append('"');
+            tried.append(tried.isEmpty() ? "" : ", ").append(label).append("=\"").append(AlertmanagerWebhook.abbreviate(value)).append('"');
         }
         String problem = tried.isEmpty()
                 ? "none of the labels " + labels + " is present"
@@ -57,9 +57,5 @@ public final class NodeLabelRule {
         public boolean found() {
             return node != null;
         }
-    }
-
-    private static String abbreviate(String value) {
-        return value.length() <= 64 ? value : value.substring(0, 64) + "…";
     }
 }

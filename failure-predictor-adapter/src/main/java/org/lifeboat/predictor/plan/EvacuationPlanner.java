@@ -3,6 +3,7 @@ package org.lifeboat.predictor.plan;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -63,7 +64,7 @@ public final class EvacuationPlanner {
         mostUrgentFirst.sort(Comparator.comparingLong(JobToMove::memoryBytes).reversed().thenComparing(JobToMove::jobId));
 
         Instant[] laneFreeAt = new Instant[lanes];
-        java.util.Arrays.fill(laneFreeAt, now);
+        Arrays.fill(laneFreeAt, now);
         List<PlannedMove> checkpoints = new ArrayList<>();
         List<PlannedMove> migrations = new ArrayList<>();
         for (JobToMove job : mostUrgentFirst) {
