@@ -12,6 +12,9 @@ PACKAGES=(
     munge slurmctld slurmd slurm-client libslurm-dev
     # host plumbing: namespaces, links, shaping
     iproute2 util-linux procps psmisc python3 iputils-arping
+    # the failure-predictor adapter's test against real Prometheus and Alertmanager (if systemd
+    # starts the packaged services, they take ports 9090, 9093 and 9094, which nothing here uses)
+    prometheus prometheus-alertmanager
     # the Apptainer test double (testbed/apptainer): real SIF images and their squashfs
     siftool squashfs-tools busybox-static
     # the RPMs (packaging/rpm): rpmbuild and rpmlint; the check's tools (tmpfiles, unit verify, /health)

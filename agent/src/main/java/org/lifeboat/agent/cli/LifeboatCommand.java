@@ -32,7 +32,8 @@ public final class LifeboatCommand implements Callable<Integer> {
                 .addSubcommand("agent", new AgentCommand(new AgentConfigLoader(), AgentVersion.current()))
                 .addSubcommand("status", new StatusCommand())
                 .addSubcommand("migrate", new MigrateCommand())
-                .addSubcommand("evacuate", new EvacuateCommand());
+                .addSubcommand("evacuate", new EvacuateCommand())
+                .addSubcommand("predict", new PredictCommand());
     }
 
     @Override

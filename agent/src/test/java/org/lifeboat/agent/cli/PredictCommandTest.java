@@ -1,0 +1,164 @@
+package org.lifeboat.agent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lifeboat.predictor.Evacuation;
+import org.lifeboat.predictor.Evacuator;
+import org.lifeboat.predictor.NodeDrainer;
+import org.lifeboat.predictor.Prediction;
+import org.lifeboat.predictor.PredictionBook;
+import org.lifeboat.predictor.PredictionSource;
+import org.lifeboat.predictor.config.PredictorConfig;
+import org.lifeboat.predictor.http.BearerToken;
+import org.lifeboat.predictor.http.PredictionHandlers;
+import picocli.CommandLine;
+
+/** {@code lifeboat predict} against the adapter's real prediction endpoint on a local HTTP server. */
+class PredictCommandTest {
+
+    @TempDir
+    Path directory;
+
+    private final StringWriter standardOutput = new StringWriter();
+    private final StringWriter standardError = new StringWriter();
+    private final List<String> actions = new ArrayList<>();
+    private PredictionBook book;
+    private HttpServer server;
+
+    private String startAgentEndpoint(Optional<BearerToken> token) throws Exception {
+        NodeDrainer drainer = new NodeDrainer() {
+            @Override
+            public void drain(String node, String reason) {
+                actions.add("drain " + node);
+            }
+
+            @Override
+            public void undrain(String node) {
+                actions.add("undrain " + node);
+            }
+
+            @Override
+            public boolean drainedByOthers(String node) {
+                return false;
+            }
+        };
+        Evacuator evacuator = new Evacuator() {
+            @Override
+            public void evacuate(Evacuation evacuation) {
+                actions.add("evacuate " + evacuation.node());
+            }
+
+            @Override
+            public void deadlineAdvanced(String node, Instant deadline) {
+                actions.add("advance " + node);
+            }
+
+            @Override
+            public Cancellation cancel(String node) {
+                actions.add("cancel " + node);
+                return Cancellation.BEFORE_ANY_MIGRATION;
+            }
+        };
+        book = new PredictionBook(0.8, Duration.ZERO, drainer, evacuator, (source, outcome) -> { }, Runnable::run, Clock.systemUTC());
+        PredictionHandlers handlers = new PredictionHandlers(PredictorConfig.defaults(), token,
+                node -> node.equals("node2"), book, (source, outcome) -> { }, Clock.systemUTC());
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext(PredictCommand.PATH, handlers.predictions());
+        server.start();
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    @AfterEach
+    void stopServer() {
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    private int run(String... arguments) {
+        CommandLine commandLine = LifeboatCommand.commandLine();
+        commandLine.setOut(new PrintWriter(standardOutput, true));
+        commandLine.setErr(new PrintWriter(standardError, true));
+        return commandLine.execute(arguments);
+    }
+
+    @Test
+    void aPredictionReachesTheAgentAsTheCliSourceAndItsDecisionIsPrinted() throws Exception {
+        String url = startAgentEndpoint(Optional.empty());
+
+        int exitCode = run("predict", "node2", "--within", "5m", "--confidence", "0.9", "--reason", "fan failing", "--url", url);
+
+        assertEquals(0, exitCode, standardError.toString());
+        assertEquals("node2: evacuation-started" + System.lineSeparator(), standardOutput.toString());
+        Prediction prediction = book.snapshot().evacuating().get(0).predictions().get(0);
+        assertEquals(PredictionSource.CLI, prediction.source());
+        assertEquals("fan failing", prediction.reason());
+        assertEquals(0.9, prediction.confidence());
+        assertEquals(List.of("drain node2", "evacuate node2"), actions);
+    }
+
+    @Test
+    void cancelWithdrawsTheNodesPredictions() throws Exception {
+        String url = startAgentEndpoint(Optional.empty());
+        run("predict", "node2", "--within", "5m", "--url", url);
+
+        assertEquals(0, run("predict", "node2", "--cancel", "--url", url), standardError.toString());
+        assertTrue(standardOutput.toString().endsWith("node2: cancelling" + System.lineSeparator()), standardOutput.toString());
+        assertEquals(List.of("drain node2", "evacuate node2", "cancel node2", "undrain node2"), actions);
+    }
+
+    @Test
+    void aRefusalExitsWith4AndQuotesTheAgent() throws Exception {
+        String url = startAgentEndpoint(Optional.empty());
+
+        assertEquals(4, run("predict", "node7", "--within", "5m", "--url", url));
+        assertEquals("lifeboat predict: refused (422): unknown node 'node7' (field node): Slurm has no such node"
+                + System.lineSeparator(), standardError.toString());
+        assertEquals(List.of(), actions);
+    }
+
+    @Test
+    void theTokenFileIsSentWhenGivenAndNeededWhenTheAgentDemandsOne() throws Exception {
+        String url = startAgentEndpoint(Optional.of(BearerToken.readFrom(Files.writeString(directory.resolve("token"), "t0k3n\n"))));
+
+        assertEquals(4, run("predict", "node2", "--within", "5m", "--url", url));
+        assertEquals(0, run("predict", "node2", "--within", "5m", "--url", url, "--token-file", directory.resolve("token").toString()),
+                standardError.toString());
+    }
+
+    @Test
+    void anUnreachableAgentExitsWith1() throws Exception {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = socket.getLocalPort();
+        }
+
+        assertEquals(1, run("predict", "node2", "--within", "5m", "--url", "http://127.0.0.1:" + port));
+        assertTrue(standardError.toString().startsWith("lifeboat predict: cannot reach the agent"), standardError.toString());
+    }
+
+    @Test
+    void eitherWithinOrCancelIsAUsageError() {
+        assertEquals(2, run("predict", "node2"));
+        assertEquals(2, run("predict", "node2", "--within", "5m", "--cancel"));
+        assertTrue(standardError.toString().contains("give either --within DURATION or --cancel"), standardError.toString());
+    }
+}

@@ -1,0 +1,310 @@
+package org.lifeboat.predictor;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.Executor;
+import java.util.logging.Logger;
+import org.lifeboat.predictor.Evacuator.Cancellation;
+import org.lifeboat.predictor.PredictionOutcomes.Outcome;
+
+/**
+ * Decides what each prediction and withdrawal means for its node, and makes at most one evacuation of it.
+ *
+ * <ul>
+ *   <li>Confidence below the threshold: recorded (log, metric, the recent list), nothing else.</li>
+ *   <li>At or above it, for a node not under evacuation: the node is drained, unless someone else has
+ *       drained it already, and the evacuator is told once.</li>
+ *   <li>For a node already under evacuation (the same alert repeated, another alert, another source,
+ *       a prediction returning within the hold-down): joined to it; an earlier deadline is passed on.</li>
+ *   <li>When the last active prediction of a node is withdrawn, the node stays under evacuation for the
+ *       hold-down, so that a flapping alert causes one evacuation. Then the evacuator cancels what has not
+ *       started; if nothing had, Lifeboat's own drain is undone (an administrator's never is); if something
+ *       had, the node stays drained for an administrator to look at.</li>
+ * </ul>
+ *
+ * <p>Thread-safe. Decisions are taken under one lock and are quick; the drains and evacuator calls they
+ * lead to are handed, in decision order, to {@code actions}, which must run one task at a time in order
+ * (a single-thread executor; tests pass {@code Runnable::run}). So a slow {@code scontrol} never holds up
+ * an HTTP intake, and a node's drain, evacuation, cancellation and undrain never overtake each other.
+ * Time comes from the injected clock; {@link #expireHoldDowns} is called periodically.
+ */
+public final class PredictionBook {
+
+    /**
+     * Active predictions kept per node. Alert fingerprints come from outside, so the number is bounded;
+     * a prediction beyond it still joins the evacuation, it just cannot hold the node on its own.
+     */
+    static final int MAX_PREDICTIONS_PER_NODE = 64;
+    /** Low-confidence predictions kept for {@link #snapshot}. */
+    static final int RECENTLY_RECORDED = 100;
+    // Slurm shows the reason in one line of sinfo -R; longer reasons are cut.
+    private static final int MAX_DRAIN_REASON_LENGTH = 200;
+    private static final Logger LOG = Logger.getLogger(PredictionBook.class.getName());
+
+    private final double confidenceThreshold;
+    private final Duration holdDown;
+    private final NodeDrainer drainer;
+    private final Evacuator evacuator;
+    private final PredictionOutcomes outcomes;
+    private final Executor actions;
+    private final Clock clock;
+    private final Object lock = new Object();
+    private final Map<String, NodeCase> cases = new TreeMap<>();
+    private final Deque<Prediction> recentlyRecorded = new ArrayDeque<>();
+
+    public PredictionBook(double confidenceThreshold, Duration holdDown, NodeDrainer drainer, Evacuator evacuator,
+                          PredictionOutcomes outcomes, Executor actions, Clock clock) {
+        if (!(confidenceThreshold >= 0 && confidenceThreshold <= 1)) {
+            throw new IllegalArgumentException("confidenceThreshold must be between 0 and 1, got " + confidenceThreshold);
+        }
+        this.confidenceThreshold = confidenceThreshold;
+        this.holdDown = Objects.requireNonNull(holdDown, "holdDown");
+        this.drainer = Objects.requireNonNull(drainer, "drainer");
+        this.evacuator = Objects.requireNonNull(evacuator, "evacuator");
+        this.outcomes = Objects.requireNonNull(outcomes, "outcomes");
+        this.actions = Objects.requireNonNull(actions, "actions");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** What the book made of a prediction or a withdrawal; its label is what the HTTP intakes answer. */
+    public enum Decision {
+        /** Below the confidence threshold: recorded only. */
+        RECORDED,
+        /** The node's evacuation was started (the drain and the evacuator run right after). */
+        EVACUATION_STARTED,
+        /** The node was already under evacuation; this prediction joined it. */
+        DEDUPLICATED,
+        /** Withdrawn, but other predictions still hold the node. */
+        STILL_PREDICTED,
+        /** The node's last prediction was withdrawn; its evacuation is cancelled when the hold-down passes without a new one. */
+        HELD_DOWN,
+        /** The node's last prediction was withdrawn and, with no hold-down, its evacuation is being cancelled now. */
+        CANCELLING,
+        /** Nothing active under that key (never predicted, below the threshold, or already withdrawn). */
+        NOTHING_TO_WITHDRAW;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    public Decision submit(Prediction prediction) {
+        Objects.requireNonNull(prediction, "prediction");
+        String source = prediction.source().label();
+        if (prediction.confidence() < confidenceThreshold) {
+            synchronized (lock) {
+                if (recentlyRecorded.size() == RECENTLY_RECORDED) {
+                    recentlyRecorded.removeFirst();
+                }
+                recentlyRecorded.addLast(prediction);
+            }
+            LOG.info("recorded only (confidence " + prediction.confidence() + " < " + confidenceThreshold + "): " + describe(prediction));
+            outcomes.record(source, Outcome.RECORDED.label());
+            return Decision.RECORDED;
+        }
+        synchronized (lock) {
+            NodeCase existing = cases.get(prediction.node());
+            if (existing == null) {
+                NodeCase started = new NodeCase(prediction);
+                cases.put(prediction.node(), started);
+                LOG.warning("evacuating " + prediction.node() + ": " + describe(prediction));
+                actions.execute(() -> startEvacuation(started, prediction));
+                return Decision.EVACUATION_STARTED;
+            }
+            if (existing.quietSince != null) {
+                LOG.info("a prediction for " + prediction.node() + " returned within the hold-down; the evacuation goes on: "
+                        + describe(prediction));
+                existing.quietSince = null;
+            }
+            if (existing.active.containsKey(prediction.dedupKey()) || existing.active.size() < MAX_PREDICTIONS_PER_NODE) {
+                existing.active.put(prediction.dedupKey(), prediction);
+            }
+            outcomes.record(source, Outcome.DEDUPLICATED.label());
+            if (prediction.deadline().isBefore(existing.deadline)) {
+                existing.deadline = prediction.deadline();
+                LOG.warning("failure of " + prediction.node() + " now expected by " + prediction.deadline() + ": " + describe(prediction));
+                actions.execute(() -> advanceDeadline(prediction));
+            }
+            return Decision.DEDUPLICATED;
+        }
+    }
+
+    /** Withdraws one prediction (a resolved alert): by its node and dedup key. */
+    public Decision withdraw(String node, String dedupKey, PredictionSource source) {
+        synchronized (lock) {
+            NodeCase nodeCase = cases.get(node);
+            if (nodeCase == null || nodeCase.active.remove(dedupKey) == null) {
+                return Decision.NOTHING_TO_WITHDRAW;
+            }
+            return afterWithdrawal(nodeCase, source);
+        }
+    }
+
+    /** Withdraws every active prediction for a node, from any source: an operator's "this node is fine". */
+    public Decision withdrawAll(String node, PredictionSource source) {
+        synchronized (lock) {
+            NodeCase nodeCase = cases.get(node);
+            if (nodeCase == null || nodeCase.active.isEmpty()) {
+                return Decision.NOTHING_TO_WITHDRAW;
+            }
+            nodeCase.active.clear();
+            return afterWithdrawal(nodeCase, source);
+        }
+    }
+
+    /** Cancels the evacuation of every node whose last prediction was withdrawn at least a hold-down ago. */
+    public void expireHoldDowns() {
+        synchronized (lock) {
+            Instant now = clock.instant();
+            for (Iterator<NodeCase> iterator = cases.values().iterator(); iterator.hasNext(); ) {
+                NodeCase nodeCase = iterator.next();
+                if (nodeCase.quietSince != null && !now.isBefore(nodeCase.quietSince.plus(holdDown))) {
+                    iterator.remove();
+                    LOG.info("no prediction for " + nodeCase.node + " since " + nodeCase.quietSince + ": cancelling its evacuation");
+                    actions.execute(() -> cancelEvacuation(nodeCase));
+                }
+            }
+        }
+    }
+
+    /** The book as it stands, for the HTTP API and tests. */
+    public Snapshot snapshot() {
+        synchronized (lock) {
+            List<NodeState> nodes = new ArrayList<>();
+            cases.values().forEach(nodeCase -> nodes.add(new NodeState(nodeCase.node, nodeCase.deadline,
+                    List.copyOf(nodeCase.active.values()), nodeCase.quietSince)));
+            return new Snapshot(nodes, List.copyOf(recentlyRecorded));
+        }
+    }
+
+    /** The nodes under evacuation and the predictions recently recorded below the threshold. */
+    public record Snapshot(List<NodeState> evacuating, List<Prediction> recentlyRecorded) {}
+
+    /** One node under evacuation: its earliest deadline, its active predictions, and since when none has been active. */
+    public record NodeState(String node, Instant deadline, List<Prediction> predictions, Instant quietSince) {}
+
+    private Decision afterWithdrawal(NodeCase nodeCase, PredictionSource source) {
+        if (!nodeCase.active.isEmpty()) {
+            return Decision.STILL_PREDICTED;
+        }
+        nodeCase.quietSince = clock.instant();
+        nodeCase.withdrawnBy = source;
+        if (holdDown.isZero()) {
+            expireHoldDowns();
+            return Decision.CANCELLING;
+        }
+        LOG.info("last prediction for " + nodeCase.node + " withdrawn (" + source.label() + "); its evacuation is cancelled in "
+                + Durations.format(holdDown) + " unless a new one arrives");
+        return Decision.HELD_DOWN;
+    }
+
+    // The actions below run on the actions executor, one at a time, in the order decided.
+
+    private void startEvacuation(NodeCase nodeCase, Prediction prediction) {
+        String source = prediction.source().label();
+        String node = prediction.node();
+        try {
+            if (drainer.drainedByOthers(node)) {
+                LOG.info(node + " is already drained by someone else; Lifeboat leaves that drain as it is");
+            } else {
+                drainer.drain(node, drainReason(prediction));
+                nodeCase.drainedByLifeboat = true;
+            }
+        } catch (NodeActionException e) {
+            LOG.severe("cannot drain " + node + ", evacuating it anyway: " + e.getMessage());
+            outcomes.record(source, Outcome.DRAIN_FAILED.label());
+        }
+        try {
+            evacuator.evacuate(new Evacuation(node, prediction.deadline(), prediction.reason(), prediction.source()));
+            outcomes.record(source, Outcome.EVACUATION_STARTED.label());
+        } catch (NodeActionException e) {
+            LOG.severe("cannot evacuate " + node + ": " + e.getMessage());
+            outcomes.record(source, Outcome.EVACUATION_FAILED.label());
+        }
+    }
+
+    private void advanceDeadline(Prediction prediction) {
+        try {
+            evacuator.deadlineAdvanced(prediction.node(), prediction.deadline());
+        } catch (NodeActionException e) {
+            LOG.severe("cannot re-plan the evacuation of " + prediction.node() + " for " + prediction.deadline() + ": " + e.getMessage());
+            outcomes.record(prediction.source().label(), Outcome.EVACUATION_FAILED.label());
+        }
+    }
+
+    private void cancelEvacuation(NodeCase nodeCase) {
+        String source = nodeCase.withdrawnBy.label();
+        String node = nodeCase.node;
+        Cancellation cancellation;
+        try {
+            cancellation = evacuator.cancel(node);
+        } catch (NodeActionException e) {
+            // Not knowing whether anything moved, the node is not given back.
+            LOG.severe("cannot cancel the evacuation of " + node + "; it stays drained: " + e.getMessage());
+            outcomes.record(source, Outcome.EVACUATION_FAILED.label());
+            return;
+        }
+        if (cancellation == Cancellation.AFTER_MIGRATIONS_STARTED) {
+            LOG.warning("evacuation of " + node + " cancelled after jobs had started to move: the node stays drained; "
+                    + "resume it with scontrol once it has been checked");
+            outcomes.record(source, Outcome.CANCELLED_AFTER_MIGRATION.label());
+            return;
+        }
+        if (nodeCase.drainedByLifeboat) {
+            try {
+                if (drainer.drainedByOthers(node)) {
+                    LOG.info(node + " was drained again by someone else meanwhile; that drain stays");
+                } else {
+                    drainer.undrain(node);
+                    LOG.info("evacuation of " + node + " cancelled before any job moved; Lifeboat's drain undone");
+                }
+            } catch (NodeActionException e) {
+                LOG.severe("cannot undo Lifeboat's drain of " + node + ": " + e.getMessage());
+                outcomes.record(source, Outcome.DRAIN_FAILED.label());
+                return;
+            }
+        }
+        outcomes.record(source, Outcome.CANCELLED.label());
+    }
+
+    private static String drainReason(Prediction prediction) {
+        String reason = NodeDrainer.REASON_PREFIX + "failure predicted by " + prediction.deadline()
+                + " (" + prediction.source().label() + ": " + prediction.reason() + ")";
+        return Prediction.oneShortLine(reason, MAX_DRAIN_REASON_LENGTH);
+    }
+
+    private static String describe(Prediction prediction) {
+        return prediction.node() + " by " + prediction.deadline() + ", confidence " + prediction.confidence() + ", "
+                + prediction.source().label() + " [" + prediction.dedupKey() + "]: " + prediction.reason();
+    }
+
+    /** A node under evacuation. Guarded by the book's lock, except {@code drainedByLifeboat}, which only actions touch. */
+    private static final class NodeCase {
+
+        final String node;
+        final Map<String, Prediction> active = new LinkedHashMap<>();
+        Instant deadline;
+        // Null while any prediction is active; when the last one was withdrawn otherwise.
+        Instant quietSince;
+        PredictionSource withdrawnBy;
+        // Actions run one at a time but not always on the same thread: volatile makes each see the last one's write.
+        volatile boolean drainedByLifeboat;
+
+        NodeCase(Prediction first) {
+            this.node = first.node();
+            this.deadline = first.deadline();
+            active.put(first.dedupKey(), first);
+        }
+    }
+}
