@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
@@ -22,6 +23,7 @@ import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.CriuCapabilities;
 import org.lifeboat.agent.criu.CriuException;
 import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.PostDumpHook;
 import org.lifeboat.agent.network.JobNetworks;
@@ -36,6 +38,9 @@ import org.lifeboat.agent.config.InvalidConfigurationException;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
 import org.lifeboat.agent.metrics.AgentMetrics;
+import org.lifeboat.agent.metrics.CriuMetrics;
+import org.lifeboat.agent.metrics.MigrationMetrics;
+import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.process.ProcessCommandRunner;
@@ -114,7 +119,12 @@ final class AgentCommand implements Callable<Integer> {
                     .description("Migratable jobs registered on this node")
                     .register(meters);
             Criu criu = new Criu(config.criuPath(), commands);
-            reportCriu(criu);
+            new CriuMetrics(reportCriu(criu)).bindTo(meters);
+            MigrationMetrics migrationMetrics = new MigrationMetrics(meters);
+            // Issue 7's predictor adapters count through this; registered now, its series show zero until then.
+            new PredictionMetrics(meters);
+            MigrationHistory history = MigrationHistory.load(config.stateDirectory(), MigrationHistory.DEFAULT_CAPACITY,
+                    Clock.systemUTC());
             ContainerProcesses processes = new ContainerProcesses(Path.of("/proc"), commands);
             PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
                     ? new MungeAuthenticator(commands, config.peer().mungeSocket())
@@ -125,14 +135,20 @@ final class AgentCommand implements Callable<Integer> {
             incoming.discardStale();
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
                     processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks,
-                    PostDumpHook.install(config.stateDirectory()), Clock.systemUTC());
+                    PostDumpHook.install(config.stateDirectory()), Clock.systemUTC(), report -> {
+                        migrationMetrics.migrationEnded(report);
+                        history.migrationEnded(report);
+                    });
+            migrationMetrics.watchInFlight("source", migrator::inFlight);
+            migrationMetrics.watchInFlight("target", incoming::inFlight);
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")), new SlurmClient(commands),
                     config.peer().port(), migrator);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
                     new RequestHandler(registry, new Authorizer(slurmUserUid),
-                            (job, target, mode) -> migrations.migrate(job, target, mode == null ? defaultMode : mode)),
+                            (job, target, mode) -> migrations.migrate(job, target, mode == null ? defaultMode : mode),
+                            history::recent),
                     meters, AgentSocketServer.REQUEST_TIMEOUT);
             PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
                     peers, incoming);
@@ -150,7 +166,7 @@ final class AgentCommand implements Callable<Integer> {
     }
 
     /** CRIU's version and features, logged once: what migrations may use and what they fall back from. */
-    private static void reportCriu(Criu criu) {
+    private static Optional<CriuCapabilities> reportCriu(Criu criu) {
         try {
             CriuCapabilities capabilities = criu.probe();
             LOG.info("CRIU " + capabilities.version() + ", criu check " + (capabilities.checkPassed() ? "passed" : "FAILED")
@@ -158,8 +174,10 @@ final class AgentCommand implements Callable<Integer> {
             if (!capabilities.checkPassed()) {
                 LOG.severe("criu check failed on this node: migrations from and to it will fail");
             }
+            return Optional.of(capabilities);
         } catch (CriuException e) {
             LOG.severe("no usable CRIU, migrations from and to this node will fail: " + e.getMessage());
+            return Optional.empty();
         }
     }
 

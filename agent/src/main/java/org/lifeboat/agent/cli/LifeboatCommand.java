@@ -31,7 +31,8 @@ public final class LifeboatCommand implements Callable<Integer> {
         return new CommandLine(new LifeboatCommand())
                 .addSubcommand("agent", new AgentCommand(new AgentConfigLoader(), AgentVersion.current()))
                 .addSubcommand("status", new StatusCommand())
-                .addSubcommand("migrate", new MigrateCommand());
+                .addSubcommand("migrate", new MigrateCommand())
+                .addSubcommand("history", new HistoryCommand());
     }
 
     @Override
