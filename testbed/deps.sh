@@ -14,6 +14,9 @@ PACKAGES=(
     iproute2 util-linux procps psmisc python3 iputils-arping
     # the Apptainer test double (testbed/apptainer): real SIF images and their squashfs
     siftool squashfs-tools busybox-static
+    # metrics: promtool checks the rules, the example config, the dashboard's queries and a real
+    # agent's scrape; MetricsDashboardTest runs a real Prometheus against the testbed's agents
+    prometheus
     # building CRIU 4.1.1 (Debian 12's CRIU 3.17 fails on current kernels, see README)
     dpkg-dev xz-utils pkg-config libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler
