@@ -18,12 +18,15 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.metrics.GrafanaDashboard;
+import org.lifeboat.agent.metrics.GrafanaDashboardTest;
+import org.lifeboat.agent.metrics.RealPrometheus;
 import org.lifeboat.agent.metrics.Promtool;
 import org.lifeboat.testbed.Testbed;
 import picocli.CommandLine;
@@ -85,13 +88,42 @@ class AgentProcessTest {
         assertTrue(scrape.contains("lifeboat_migrations_total{mode=\"diskless\",reason=\"none\",result=\"migrated\"} 0.0"), scrape);
     }
 
-    /** Starts the agent as its own JVM with a configuration in the test's directory; returns its HTTP port once it serves. */
+    @Test
+    void aRealPrometheusScrapesItRunsEveryDashboardQueryAndFiresCriuMissing() throws Exception {
+        int port = startAgent(directory.resolve("no-such-criu"));
+        Path repository = Testbed.locateRepository();
+
+        try (RealPrometheus prometheus = RealPrometheus.start(Files.createDirectory(directory.resolve("prometheus")),
+                List.of("127.0.0.1:" + port), repository.resolve("config/prometheus/lifeboat-rules.yml"))) {
+            prometheus.awaitTargetsUp(1, Duration.ofSeconds(30));
+            // Range functions such as increase() need two samples or more before they return anything to check.
+            prometheus.await(() -> prometheus.value("count_over_time(up{job=\"lifeboat\"}[1h])", 0) >= 3,
+                    Duration.ofSeconds(30), "Prometheus did not scrape the agent three times");
+
+            // Runtime errors (a join matching many-to-many, say) only show here; data comes with migrations (testbed).
+            for (GrafanaDashboard.Query query : GrafanaDashboard.load(repository).queries()) {
+                prometheus.query(query.resolve(GrafanaDashboardTest.VARIABLES));
+            }
+            assertEquals(0, prometheus.value("min by (node) (lifeboat_criu_usable * on (instance) group_left (node)"
+                    + " lifeboat_agent_info{node=\"process-test-node\"})", -1));
+            prometheus.ruleGroups().forEach(group -> group.path("rules").forEach(rule ->
+                    assertEquals("ok", rule.path("health").asText(), rule.toString())));
+            prometheus.await(() -> prometheus.value("count(ALERTS{alertname=\"LifeboatCriuMissing\", alertstate=\"firing\"})", 0) == 1,
+                    Duration.ofSeconds(30), "LifeboatCriuMissing did not fire for an agent without CRIU");
+        }
+    }
+
+    /** Starts the agent with a stand-in for CRIU's probe (--version, check, check --feature): a usable CRIU. */
     private int startAgent() throws Exception {
-        int port = freePort();
-        Path checkpoints = Files.createDirectory(directory.resolve("checkpoints"));
-        // A stand-in for CRIU's probe (--version, check, check --feature), so the agent reports a usable CRIU.
         Path criu = Files.writeString(directory.resolve("criu"), "#!/bin/sh\n[ \"$1\" = --version ] && echo 'Version: 4.2.1'\nexit 0\n");
         Files.setPosixFilePermissions(criu, PosixFilePermissions.fromString("rwx------"));
+        return startAgent(criu);
+    }
+
+    /** Starts the agent as its own JVM with a configuration in the test's directory; returns its HTTP port once it serves. */
+    private int startAgent(Path criu) throws Exception {
+        int port = freePort();
+        Path checkpoints = Files.createDirectory(directory.resolve("checkpoints"));
         Path config = Files.writeString(directory.resolve("agent.yaml"),
                 "node-name: process-test-node\n"
                 + "state-directory: " + directory.resolve("state") + "\n"

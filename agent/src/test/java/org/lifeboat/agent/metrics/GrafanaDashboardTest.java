@@ -24,7 +24,7 @@ import org.lifeboat.testbed.Testbed;
  * the queries name; MetricsDashboardTest that each returns data from the testbed's agents after
  * a real migration.
  */
-class GrafanaDashboardTest {
+public class GrafanaDashboardTest {
 
     /** What Grafana puts in for its variables, as the tests resolve them. */
     public static final Map<String, String> VARIABLES = Map.of(
