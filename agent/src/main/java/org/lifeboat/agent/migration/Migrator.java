@@ -1,5 +1,6 @@
 package org.lifeboat.agent.migration;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -296,7 +297,12 @@ public final class Migrator {
             ObjectNode reply = target.call("restore", request());
             criuRestoreMillis = reply.path("criu-millis").asLong();
             if (reply.hasNonNull("criu-stats")) {
-                criuRestoreStatistics = json.treeToValue(reply.get("criu-stats"), CriuRestoreStatistics.class);
+                try {
+                    criuRestoreStatistics = json.treeToValue(reply.get("criu-stats"), CriuRestoreStatistics.class);
+                } catch (JsonProcessingException e) {
+                    // Figures only: a target that words them differently still restored the job.
+                    LOG.warning("migration " + migrationId + ": the target's CRIU statistics are unreadable: " + e.getOriginalMessage());
+                }
             }
             restoredAt = System.nanoTime();
         }
