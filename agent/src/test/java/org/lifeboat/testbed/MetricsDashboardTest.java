@@ -90,7 +90,7 @@ final class MetricsDashboardTest {
         String selector = "instance=\"" + SOURCE_INSTANCE + "\", mode=\"diskless\"";
         Map<String, Double> figures = new LinkedHashMap<>();
         for (JsonNode series : prometheus.query("lifeboat_migration_phase_seconds_sum{" + selector + "}")) {
-            figures.put(series.path("metric").path("phase").asText(), Double.parseDouble(series.path("value").get(1).asText()));
+            figures.put(series.path("metric").path("phase").asText(), RealPrometheus.sampleValue(series));
         }
         figures.put("count", prometheus.value("lifeboat_migration_phase_seconds_count{" + selector + ", phase=\"dump\"}", 0));
         figures.put("total", prometheus.value("lifeboat_migration_duration_seconds_sum{" + selector + ", result=\"migrated\"}", 0));
@@ -132,7 +132,7 @@ final class MetricsDashboardTest {
             JsonNode result = prometheus.query(expression);
             boolean finite = false;
             for (JsonNode sample : result) {
-                finite |= Double.isFinite(Double.parseDouble(sample.path("value").get(1).asText()));
+                finite |= Double.isFinite(RealPrometheus.sampleValue(sample));
             }
             if (!finite) {
                 failures.add(query + "\n  sent as " + expression + "\n  returned " + result);

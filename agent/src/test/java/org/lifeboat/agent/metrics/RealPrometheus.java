@@ -94,7 +94,17 @@ public final class RealPrometheus implements AutoCloseable {
         if (result.size() > 1) {
             throw new AssertionError(expression + " has " + result.size() + " samples, expected one: " + result);
         }
-        return Double.parseDouble(result.get(0).path("value").get(1).asText());
+        return sampleValue(result.get(0));
+    }
+
+    /** A result sample's value; Prometheus writes infinities as "+Inf" and "-Inf", which Java does not parse. */
+    public static double sampleValue(JsonNode sample) {
+        String value = sample.path("value").get(1).asText();
+        return switch (value) {
+            case "+Inf" -> Double.POSITIVE_INFINITY;
+            case "-Inf" -> Double.NEGATIVE_INFINITY;
+            default -> Double.parseDouble(value);
+        };
     }
 
     /** The loaded rule groups (data.groups of /api/v1/rules). */
