@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +14,6 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.metrics.GrafanaDashboard;
-import org.lifeboat.agent.metrics.GrafanaDashboardTest;
 import org.lifeboat.agent.metrics.RealPrometheus;
 
 /**
@@ -77,7 +75,8 @@ final class MetricsDashboardTest {
             assertEquals(entry.path("page-bytes").asDouble(), after.get("pages") - before.get("pages"), 0.5);
             assertEquals(1, after.get("migrated") - before.get("migrated"), 0.5);
 
-            assertEveryDashboardQueryHasData(prometheus, testbed.repository());
+            List<String> failures = GrafanaDashboard.load(testbed.repository()).queriesWithoutData(prometheus);
+            assertEquals(List.of(), failures, failures.size() + " dashboard queries returned no data");
             prometheus.ruleGroups().forEach(group -> group.path("rules").forEach(rule ->
                     assertEquals("ok", rule.path("health").asText(), rule.toString())));
             assertEquals(0, prometheus.value("count(ALERTS{alertname=~\"LifeboatMigrationsFailing|LifeboatAgentDown"
@@ -117,27 +116,9 @@ final class MetricsDashboardTest {
         assertTrue(dump.path("pages-written").asLong() * 4096 <= entry.path("page-bytes").asLong(),
                 "what the page relay carried holds every page CRIU wrote: " + entry);
         assertTrue(dump.path("frozen-micros").asLong() > 0 && dump.path("memdump-micros").asLong() > 0, entry::toString);
-        assertEquals(dump.path("pages-written").asLong(), restore.path("pages-restored").asLong(), entry::toString);
+        assertTrue(restore.path("pages-restored").asLong() * 4096 >= memory, "the workload's memory was restored: " + entry);
         assertTrue(restore.path("restore-micros").asLong() > 0, entry::toString);
         System.out.printf("%d MiB diskless: phases %s, CRIU dump %s, CRIU restore %s%n", MEMORY_MIB, entry.path("phase-millis"),
                 dump, restore);
-    }
-
-    /** Each query as Grafana would send it, over the three agents: at least one sample, and a finite one. */
-    private static void assertEveryDashboardQueryHasData(RealPrometheus prometheus, Path repository) throws Exception {
-        List<String> failures = new ArrayList<>();
-        List<GrafanaDashboard.Query> queries = GrafanaDashboard.load(repository).queries();
-        for (GrafanaDashboard.Query query : queries) {
-            String expression = query.resolve(GrafanaDashboardTest.VARIABLES);
-            JsonNode result = prometheus.query(expression);
-            boolean finite = false;
-            for (JsonNode sample : result) {
-                finite |= Double.isFinite(RealPrometheus.sampleValue(sample));
-            }
-            if (!finite) {
-                failures.add(query + "\n  sent as " + expression + "\n  returned " + result);
-            }
-        }
-        assertEquals(List.of(), failures, failures.size() + " of " + queries.size() + " dashboard queries returned no data");
     }
 }

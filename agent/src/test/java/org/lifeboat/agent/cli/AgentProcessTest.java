@@ -25,7 +25,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.metrics.GrafanaDashboard;
-import org.lifeboat.agent.metrics.GrafanaDashboardTest;
 import org.lifeboat.agent.metrics.RealPrometheus;
 import org.lifeboat.agent.metrics.Promtool;
 import org.lifeboat.testbed.Testbed;
@@ -102,7 +101,7 @@ class AgentProcessTest {
 
             // Runtime errors (a join matching many-to-many, say) only show here; data comes with migrations (testbed).
             for (GrafanaDashboard.Query query : GrafanaDashboard.load(repository).queries()) {
-                prometheus.query(query.resolve(GrafanaDashboardTest.VARIABLES));
+                prometheus.query(query.resolve(GrafanaDashboard.VARIABLES));
             }
             assertEquals(0, prometheus.value("min by (node) (lifeboat_criu_usable * on (instance) group_left (node)"
                     + " lifeboat_agent_info{node=\"process-test-node\"})", -1));

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -79,17 +78,7 @@ class DashboardQueriesTest {
             prometheus.await(() -> prometheus.value("sum(lifeboat_migrations_total{result=\"migrated\"})", 0) == 1, SCRAPES,
                     "Prometheus did not scrape the migration");
 
-            List<String> failures = new ArrayList<>();
-            for (GrafanaDashboard.Query query : GrafanaDashboard.load(Testbed.locateRepository()).queries()) {
-                String expression = query.resolve(GrafanaDashboardTest.VARIABLES);
-                boolean finite = false;
-                for (var sample : prometheus.query(expression)) {
-                    finite |= Double.isFinite(RealPrometheus.sampleValue(sample));
-                }
-                if (!finite) {
-                    failures.add(query + "\n  sent as " + expression + "\n  returned " + prometheus.query(expression));
-                }
-            }
+            List<String> failures = GrafanaDashboard.load(Testbed.locateRepository()).queriesWithoutData(prometheus);
             assertEquals(List.of(), failures, failures.size() + " dashboard queries returned no finite value");
             // The phase the report timed at 924 ms is where Prometheus puts the median of the dump.
             double dumpMedian = prometheus.value("histogram_quantile(0.5, sum by (le) (increase("

@@ -16,6 +16,9 @@ import java.util.regex.Pattern;
 public final class GrafanaDashboard {
 
     public static final String FILE = "config/grafana/lifeboat.json";
+    /** What Grafana puts in for the variables, as the tests resolve them: every agent, a one-hour window. */
+    public static final Map<String, String> VARIABLES = Map.of(
+            "instance", ".*", "window", "1h", "__range", "1h", "__rate_interval", "1m", "datasource", "prometheus");
     // Grafana's $name and ${name} forms.
     private static final Pattern LIFEBOAT_METRIC = Pattern.compile("\\blifeboat_\\w+");
     private static final Pattern VARIABLE = Pattern.compile("\\$(?:\\{(\\w+)}|(\\w+))");
@@ -55,6 +58,26 @@ public final class GrafanaDashboard {
             }
         }
         return metrics;
+    }
+
+    /**
+     * The queries that return no finite value from this Prometheus, each with what was sent and what
+     * came back: a panel that would show nothing.
+     */
+    public List<String> queriesWithoutData(RealPrometheus prometheus) {
+        List<String> failures = new ArrayList<>();
+        for (Query query : queries()) {
+            String expression = query.resolve(VARIABLES);
+            JsonNode result = prometheus.query(expression);
+            boolean finite = false;
+            for (JsonNode sample : result) {
+                finite |= Double.isFinite(RealPrometheus.sampleValue(sample));
+            }
+            if (!finite) {
+                failures.add(query + "\n  sent as " + expression + "\n  returned " + result);
+            }
+        }
+        return failures;
     }
 
     /** The names of the dashboard's own template variables. */

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,11 +23,8 @@ import org.lifeboat.testbed.Testbed;
  * the queries name; MetricsDashboardTest that each returns data from the testbed's agents after
  * a real migration.
  */
-public class GrafanaDashboardTest {
+class GrafanaDashboardTest {
 
-    /** What Grafana puts in for its variables, as the tests resolve them. */
-    public static final Map<String, String> VARIABLES = Map.of(
-            "instance", ".*", "window", "1h", "__range", "1h", "__rate_interval", "1m", "datasource", "prometheus");
     private static final Set<String> GRAFANA_BUILT_INS = Set.of("__range", "__rate_interval", "__interval");
 
     private final GrafanaDashboard dashboard = GrafanaDashboard.load(Testbed.locateRepository());
@@ -72,7 +68,7 @@ public class GrafanaDashboardTest {
         ArrayNode rules = group.putArray("rules");
         List<GrafanaDashboard.Query> queries = dashboard.queries();
         for (int index = 0; index < queries.size(); index++) {
-            rules.addObject().put("record", "dashboard:query" + index).put("expr", queries.get(index).resolve(VARIABLES));
+            rules.addObject().put("record", "dashboard:query" + index).put("expr", queries.get(index).resolve(GrafanaDashboard.VARIABLES));
         }
         Path rulesFile = Files.writeString(directory.resolve("dashboard-rules.yml"), json.writeValueAsString(file));
 
