@@ -12,8 +12,10 @@ PACKAGES=(
     munge slurmctld slurmd slurm-client libslurm-dev
     # host plumbing: namespaces, links, shaping
     iproute2 util-linux procps psmisc python3 iputils-arping
-    # the failure-predictor adapter's test against real Prometheus and Alertmanager (if systemd
-    # starts the packaged services, they take ports 9090, 9093 and 9094, which nothing here uses)
+    # real Prometheus and Alertmanager: the failure-predictor adapter's test, promtool's checks of the
+    # rules, config, dashboard queries and a real agent's scrape, MetricsDashboardTest against the
+    # testbed's agents (if systemd starts the packaged services, they take ports 9090, 9093 and 9094,
+    # which nothing here uses)
     prometheus prometheus-alertmanager
     # the Apptainer test double (testbed/apptainer): real SIF images and their squashfs
     siftool squashfs-tools busybox-static

@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
@@ -30,8 +31,12 @@ import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
 import org.lifeboat.agent.lifecycle.SystemdNotification;
 import org.lifeboat.agent.metrics.AgentMetrics;
+import org.lifeboat.agent.metrics.CriuMetrics;
+import org.lifeboat.agent.metrics.MigrationMetrics;
+import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.Migrator;
@@ -125,7 +130,12 @@ final class AgentCommand implements Callable<Integer> {
                     .description("Migratable jobs registered on this node")
                     .register(meters);
             Criu criu = new Criu(config.criuPath(), commands);
-            reportCriu(criu);
+            new CriuMetrics(reportCriu(criu)).bindTo(meters);
+            MigrationMetrics migrationMetrics = new MigrationMetrics(meters);
+            // Issue 7's predictor adapters count through this; registered now, its series show zero until then.
+            new PredictionMetrics(meters);
+            MigrationHistory history = MigrationHistory.load(config.stateDirectory(), MigrationHistory.DEFAULT_CAPACITY,
+                    Clock.systemUTC());
             ContainerProcesses processes = new ContainerProcesses(Path.of("/proc"), commands);
             PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
                     ? new MungeAuthenticator(commands, config.peer().mungeSocket())
@@ -139,14 +149,20 @@ final class AgentCommand implements Callable<Integer> {
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
                     processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks,
                     PostDumpHook.install(config.stateDirectory()), new SlurmHandover(slurm, Clock.systemUTC()),
-                    Clock.systemUTC());
+                    Clock.systemUTC(), report -> {
+                        migrationMetrics.migrationEnded(report);
+                        history.migrationEnded(report);
+                    });
             migrator.recoverInterrupted();
+            migrationMetrics.watchInFlight("source", migrator::inFlight);
+            migrationMetrics.watchInFlight("target", incoming::inFlight);
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")), slurm,
                     config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
-                    new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode)),
+                    new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),
+                            history::recent),
                     meters, AgentSocketServer.REQUEST_TIMEOUT);
             PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
                     peers, incoming);
@@ -189,7 +205,7 @@ final class AgentCommand implements Callable<Integer> {
     }
 
     /** CRIU's version and features, logged once: what migrations may use and what they fall back from. */
-    private static void reportCriu(Criu criu) {
+    private static Optional<CriuCapabilities> reportCriu(Criu criu) {
         try {
             CriuCapabilities capabilities = criu.probe();
             LOG.info("CRIU " + capabilities.version() + ", criu check " + (capabilities.checkPassed() ? "passed" : "FAILED")
@@ -197,8 +213,10 @@ final class AgentCommand implements Callable<Integer> {
             if (!capabilities.checkPassed()) {
                 LOG.severe("criu check failed on this node: migrations from and to it will fail");
             }
+            return Optional.of(capabilities);
         } catch (CriuException e) {
             LOG.severe("no usable CRIU, migrations from and to this node will fail: " + e.getMessage());
+            return Optional.empty();
         }
     }
 

@@ -33,7 +33,8 @@ public final class LifeboatCommand implements Callable<Integer> {
                 .addSubcommand("status", new StatusCommand())
                 .addSubcommand("migrate", new MigrateCommand())
                 .addSubcommand("evacuate", new EvacuateCommand())
-                .addSubcommand("predict", new PredictCommand());
+                .addSubcommand("predict", new PredictCommand())
+                .addSubcommand("history", new HistoryCommand());
     }
 
     @Override

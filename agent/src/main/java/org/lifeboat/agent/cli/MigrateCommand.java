@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.migration.MigrationReport;
@@ -80,24 +78,9 @@ final class MigrateCommand implements Callable<Integer> {
             ObjectMapper mapper = AgentJson.mapper();
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(report));
         } else {
-            printReport(out, report);
+            MigrationReportFormat.print(out, report);
         }
         out.flush();
         return report.path("outcome").asText().equals(MigrationReport.ROLLED_BACK) ? EXIT_ROLLED_BACK : 0;
-    }
-
-    private static void printReport(PrintWriter out, JsonNode report) {
-        out.printf("job %s: %s from %s to %s (%s), %d ms in all, frozen %d ms%n", report.path("job").asText(),
-                report.path("outcome").asText(), report.path("from").asText(), report.path("to").asText(),
-                report.path("mode").asText(), report.path("total-millis").asLong(), report.path("downtime-millis").asLong());
-        for (Iterator<Map.Entry<String, JsonNode>> phases = report.path("phase-millis").fields(); phases.hasNext(); ) {
-            Map.Entry<String, JsonNode> phase = phases.next();
-            out.printf("  %-15s %6d ms%n", phase.getKey(), phase.getValue().asLong());
-        }
-        out.printf("  memory %d bytes, other images %d bytes%n", report.path("page-bytes").asLong(),
-                report.path("image-bytes").asLong());
-        if (!report.path("cause").isNull() && !report.path("cause").isMissingNode()) {
-            out.println("  cause: " + report.path("cause").asText());
-        }
     }
 }

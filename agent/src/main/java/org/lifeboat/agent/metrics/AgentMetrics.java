@@ -3,11 +3,13 @@ package org.lifeboat.agent.metrics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -15,6 +17,8 @@ import java.util.Objects;
  * Each label has one value per agent process, so the number of series stays fixed.
  */
 public final class AgentMetrics implements MeterBinder {
+
+    private static final Set<String> NON_CONFORMING = Set.of("system.cpu.count", "process.cpu.time");
 
     private final String version;
     private final String nodeName;
@@ -33,6 +37,10 @@ public final class AgentMetrics implements MeterBinder {
                 .tag("version", version)
                 .tag("node", nodeName)
                 .register(registry);
+        // Two of ProcessorMetrics' meters break Prometheus' naming rules (promtool check metrics says so):
+        // system_cpu_count ends in _count like a histogram's series, process_cpu_time_ns_total is not in
+        // seconds. Neither is worth a scraper's confusion; the CPU usage gauges stay.
+        registry.config().meterFilter(MeterFilter.deny(id -> NON_CONFORMING.contains(id.getName())));
         List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), new ProcessorMetrics(), new UptimeMetrics())
                 .forEach(binder -> binder.bindTo(registry));
     }

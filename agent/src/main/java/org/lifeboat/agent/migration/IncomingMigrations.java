@@ -20,6 +20,8 @@ import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.CriuRestoreStatistics;
+import org.lifeboat.agent.criu.CriuStatsImage;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.network.JobNetwork;
 import org.lifeboat.agent.network.JobNetworks;
@@ -61,6 +63,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.networks = Objects.requireNonNull(networks, "networks");
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
+    }
+
+    /** Migrations to this node under way now: prepared, not yet committed or discarded. */
+    public int inFlight() {
+        return migrations.size();
     }
 
     /**
@@ -199,7 +206,18 @@ public final class IncomingMigrations implements PeerRequestHandler {
         ObjectNode reply = json.createObjectNode();
         reply.put("pid", incoming.restoredPid);
         reply.put("criu-millis", incoming.criuMillis);
+        restoreStatistics(incoming).ifPresent(statistics -> reply.set("criu-stats", json.valueToTree(statistics)));
         return reply;
+    }
+
+    /** CRIU's own figures for the restore, for the source's report; never a reason to fail the restore. */
+    private static Optional<CriuRestoreStatistics> restoreStatistics(Incoming incoming) {
+        try {
+            return CriuStatsImage.readRestore(incoming.images);
+        } catch (IOException e) {
+            LOG.warning("migration " + incoming.id + ": " + e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /** Vouches for the restored container: whole, and stopped, so it has done nothing yet. */

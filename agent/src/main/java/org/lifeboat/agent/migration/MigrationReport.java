@@ -5,9 +5,11 @@ import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.lifeboat.agent.criu.CriuDumpStatistics;
+import org.lifeboat.agent.criu.CriuRestoreStatistics;
 
 /**
- * What one migration did, as `lifeboat migrate` prints it.
+ * What one migration did, as `lifeboat migrate` prints it and `lifeboat history` lists it.
  *
  * @param outcome "migrated", "rolled-back" (the job runs on where it was), or "migrated-cleanup-failed"
  * @param cause why it rolled back or what cleanup failed; null when it simply worked
@@ -17,6 +19,10 @@ import java.util.Map;
  * @param criuRestoreMillis how long CRIU's restore ran (on the target)
  * @param pageBytes memory sent to the target's page server (diskless) or written (shared-fs)
  * @param imageBytes the other image files sent as a tar
+ * @param uid the uid the job's container runs as, its owner: only they and root see the report in the history
+ * @param reason a {@link FailureReason} wire name when the migration did not simply work, else null
+ * @param criuDump CRIU's own figures for the dump, null when CRIU wrote none (a dump that was rolled back)
+ * @param criuRestore CRIU's own figures for the restore on the target, null when there was none
  */
 public record MigrationReport(
         @JsonProperty("migration") String migrationId,
@@ -33,7 +39,11 @@ public record MigrationReport(
         @JsonProperty("criu-dump-millis") long criuDumpMillis,
         @JsonProperty("criu-restore-millis") long criuRestoreMillis,
         @JsonProperty("page-bytes") long pageBytes,
-        @JsonProperty("image-bytes") long imageBytes) {
+        @JsonProperty("image-bytes") long imageBytes,
+        @JsonProperty("uid") int uid,
+        @JsonProperty("reason") String reason,
+        @JsonProperty("criu-dump") CriuDumpStatistics criuDump,
+        @JsonProperty("criu-restore") CriuRestoreStatistics criuRestore) {
 
     public static final String MIGRATED = "migrated";
     public static final String ROLLED_BACK = "rolled-back";

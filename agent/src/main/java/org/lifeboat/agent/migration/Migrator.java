@@ -1,5 +1,6 @@
 package org.lifeboat.agent.migration;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -19,11 +20,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.CriuDumpStatistics;
+import org.lifeboat.agent.criu.CriuRestoreStatistics;
+import org.lifeboat.agent.criu.CriuStatsImage;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.network.JobNetwork;
 import org.lifeboat.agent.network.JobNetworks;
@@ -56,6 +62,8 @@ public final class Migrator {
     private final Path postDumpScript;
     private final JobHandover handover;
     private final Clock clock;
+    private final MigrationObserver observer;
+    private final AtomicInteger inFlight = new AtomicInteger();
     // CRIU's dump runs on its own thread while this one walks the phases around it.
     private final ExecutorService criuRuns = Executors.newCachedThreadPool(runnable -> {
         Thread thread = new Thread(runnable, "lifeboat-criu-dump");
@@ -73,10 +81,11 @@ public final class Migrator {
     /**
      * @param postDumpScript CRIU's action script (see {@link PostDumpHook}), installed by the agent at start
      * @param handover how the scheduler moves the job itself once its container is ready on the target
+     * @param observer told of every migration's report once it has ended
      */
     public Migrator(String nodeName, Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu,
                     ContainerProcesses processes, PeerConnector peers, JobNetworks networks, Path postDumpScript,
-                    JobHandover handover, Clock clock) {
+                    JobHandover handover, Clock clock, MigrationObserver observer) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
@@ -87,6 +96,12 @@ public final class Migrator {
         this.postDumpScript = Objects.requireNonNull(postDumpScript, "postDumpScript");
         this.handover = Objects.requireNonNull(handover, "handover");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.observer = Objects.requireNonNull(observer, "observer");
+    }
+
+    /** Migrations from this node under way now. */
+    public int inFlight() {
+        return inFlight.get();
     }
 
     /**
@@ -95,6 +110,23 @@ public final class Migrator {
      */
     public MigrationReport migrate(long jobId, ContainerManifest container, String targetNode, InetSocketAddress targetPeer,
                                    TransferMode mode) {
+        inFlight.incrementAndGet();
+        try {
+            MigrationReport report = walkPhases(jobId, container, targetNode, targetPeer, mode);
+            try {
+                observer.migrationEnded(report);
+            } catch (RuntimeException e) {
+                // Metrics and history must never turn a migration's outcome into an error.
+                LOG.log(Level.WARNING, "migration " + report.migrationId() + ": recording its report failed", e);
+            }
+            return report;
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    private MigrationReport walkPhases(long jobId, ContainerManifest container, String targetNode, InetSocketAddress targetPeer,
+                                       TransferMode mode) {
         String migrationId = "job" + jobId + "-" + UUID.randomUUID().toString().substring(0, 8);
         Instant started = clock.instant();
         long startedNanos = System.nanoTime();
@@ -201,9 +233,12 @@ public final class Migrator {
 
     private MigrationReport report(Run run, String targetNode, Instant started, long startedNanos, PhaseTimer phases,
                                    String outcome, String cause, long downtimeMillis) {
+        String reason = outcome.equals(MigrationReport.MIGRATED) ? null
+                : phases.firstFailure().orElse(FailureReason.OTHER).wireName();
         MigrationReport report = new MigrationReport(run.migrationId, run.jobId, nodeName, targetNode, run.mode.wireName(),
                 outcome, cause, started, phases.millis(), (System.nanoTime() - startedNanos) / 1_000_000, downtimeMillis,
-                run.criuDumpMillis, run.criuRestoreMillis, run.pageBytes, run.imageBytes);
+                run.criuDumpMillis, run.criuRestoreMillis, run.pageBytes, run.imageBytes, run.container.uid(), reason,
+                run.criuDumpStatistics, run.criuRestoreStatistics);
         LOG.info("migration " + run.migrationId + ": " + outcome + (cause == null ? "" : " (" + cause + ")")
                 + ", phases " + phases.millis());
         return report;
@@ -226,6 +261,8 @@ public final class Migrator {
         long criuRestoreMillis;
         long pageBytes;
         long imageBytes;
+        CriuDumpStatistics criuDumpStatistics;
+        CriuRestoreStatistics criuRestoreStatistics;
         boolean targetPrepared;
 
         Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, InetSocketAddress targetPeer,
@@ -311,7 +348,7 @@ public final class Migrator {
             if (relay != null) {
                 if (!relay.awaitFinished(RELAY_DRAIN_TIMEOUT)) {
                     throw new IOException("the page relay to the target did not finish within " + RELAY_DRAIN_TIMEOUT.toSeconds()
-                            + " s after the dump");
+                            + " s after the dump", new TimeoutException());
                 }
                 pageBytes = relay.bytesToPeer();
             } else {
@@ -331,7 +368,16 @@ public final class Migrator {
         }
 
         void restore() throws Exception {
-            criuRestoreMillis = target.call("restore", request()).path("criu-millis").asLong();
+            ObjectNode reply = target.call("restore", request());
+            criuRestoreMillis = reply.path("criu-millis").asLong();
+            if (reply.hasNonNull("criu-stats")) {
+                try {
+                    criuRestoreStatistics = json.treeToValue(reply.get("criu-stats"), CriuRestoreStatistics.class);
+                } catch (JsonProcessingException e) {
+                    // Figures only: a target that words them differently still restored the job.
+                    LOG.warning("migration " + migrationId + ": the target's CRIU statistics are unreadable: " + e.getOriginalMessage());
+                }
+            }
         }
 
         void confirm() throws Exception {
@@ -358,6 +404,7 @@ public final class Migrator {
 
         void cleanUp() throws Exception {
             awaitCriu();
+            readDumpStatistics();
             deleteImages();
             target.call("commit", request());
         }
@@ -408,6 +455,15 @@ public final class Migrator {
             } catch (TimeoutException e) {
                 LOG.warning("migration " + migrationId + ": CRIU still runs " + CRIU_FINISH_TIMEOUT.toSeconds()
                         + " s after the decision");
+            }
+        }
+
+        /** CRIU writes its statistics once it has let go of the tree; they are figures, never a reason to fail. */
+        private void readDumpStatistics() {
+            try {
+                criuDumpStatistics = CriuStatsImage.readDump(images).orElse(null);
+            } catch (IOException e) {
+                LOG.warning("migration " + migrationId + ": " + e.getMessage());
             }
         }
 

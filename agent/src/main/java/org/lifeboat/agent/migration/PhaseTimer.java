@@ -2,6 +2,7 @@ package org.lifeboat.agent.migration;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /** Runs a migration's phases one at a time, timing and logging each. */
@@ -11,6 +12,7 @@ final class PhaseTimer {
 
     private final String migrationId;
     private final Map<String, Long> millis = new LinkedHashMap<>();
+    private FailureReason firstFailure;
 
     PhaseTimer(String migrationId) {
         this.migrationId = migrationId;
@@ -24,6 +26,9 @@ final class PhaseTimer {
         } catch (Exception e) {
             long elapsed = (System.nanoTime() - started) / 1_000_000;
             millis.put(phase.wireName(), elapsed);
+            if (firstFailure == null) {
+                firstFailure = FailureReason.classify(phase, e);
+            }
             LOG.warning("migration " + migrationId + ": " + phase + " failed after " + elapsed + " ms: " + e.getMessage());
             throw e;
         }
@@ -34,6 +39,11 @@ final class PhaseTimer {
 
     Map<String, Long> millis() {
         return millis;
+    }
+
+    /** Why the first phase that failed failed: what the migration's outcome is put down to. Empty if none failed. */
+    Optional<FailureReason> firstFailure() {
+        return Optional.ofNullable(firstFailure);
     }
 
     @FunctionalInterface

@@ -78,8 +78,10 @@ public final class ProcessCommandRunner implements CommandRunner {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 process.waitFor(5, TimeUnit.SECONDS);
+                // The TimeoutException cause lets callers tell a time limit from a failure (see FailureReason).
                 throw new CommandException(String.join(" ", command) + " did not finish within " + timeout.toMillis()
-                        + " ms and was killed" + CommandResult.quoteTail(stderr.getNow("")));
+                        + " ms and was killed" + CommandResult.quoteTail(stderr.getNow("")),
+                        new TimeoutException(timeout.toMillis() + " ms"));
             }
         } catch (InterruptedException e) {
             process.destroyForcibly();

@@ -4,21 +4,16 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Objects;
 import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.storage.AtomicFiles;
 
 /**
- * Keeps the registry in one JSON file that is replaced atomically: written to a temporary file in the
- * same directory, forced to disk, renamed over the old one, and the directory forced too. A crash at
- * any point leaves either the old or the new registry, never a torn one.
+ * Keeps the registry in one JSON file that is replaced atomically (see {@link AtomicFiles}): a crash
+ * at any point leaves either the old or the new registry, never a torn one.
  */
 public final class RegistryStore {
 
@@ -54,20 +49,6 @@ public final class RegistryStore {
     }
 
     public void save(List<JobRecord> jobs) throws IOException {
-        Path temporary = file.resolveSibling(FILE_NAME + ".tmp");
-        try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            channel.write(ByteBuffer.wrap(json.writeValueAsBytes(jobs)));
-            channel.force(true);
-        }
-        try {
-            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("the state directory " + file.getParent() + " cannot replace files atomically", e);
-        }
-        // The rename is durable only once the directory entry is on disk.
-        try (FileChannel directory = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-            directory.force(true);
-        }
+        AtomicFiles.write(file, json.writeValueAsBytes(jobs));
     }
 }

@@ -21,6 +21,11 @@ public final class Authorizer {
     }
 
     public boolean mayAccess(PeerCredentials peer, JobRecord job) {
-        return peer.isRoot() || peer.uid() == job.uid();
+        return mayAccess(peer, job.uid());
+    }
+
+    /** Whether the peer may see what concerns a job owned by {@code ownerUid} (a past migration, say). */
+    public boolean mayAccess(PeerCredentials peer, int ownerUid) {
+        return peer.isRoot() || peer.uid() == ownerUid;
     }
 }

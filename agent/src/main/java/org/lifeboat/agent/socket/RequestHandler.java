@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.migration.MigrationException;
@@ -34,10 +35,12 @@ public final class RequestHandler {
     private static final Logger LOG = Logger.getLogger(RequestHandler.class.getName());
     private static final long MAX_JOB_ID = 0xFFFF_FFFFL;
     private static final long MAX_ID = Integer.MAX_VALUE;
+    private static final long MAX_HISTORY = 1000;
 
     private final JobRegistry registry;
     private final Authorizer authorizer;
     private final JobMigrations migrations;
+    private final Supplier<List<MigrationReport>> history;
     // One object per line: anything after it (a second object, stray text) makes the line malformed.
     private final ObjectMapper json = AgentJson.mapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final Map<String, RequestType> requestTypes = Map.of(
@@ -47,12 +50,16 @@ public final class RequestHandler {
             "job-end", new RequestType(Set.of("job"), this::jobEnd),
             "status", new RequestType(Set.of(), this::status),
             "job", new RequestType(Set.of("job"), this::job),
-            "migrate", new RequestType(Set.of("job", "to", "mode"), this::migrate));
+            "migrate", new RequestType(Set.of("job", "to", "mode"), this::migrate),
+            "history", new RequestType(Set.of("limit"), this::history));
 
-    public RequestHandler(JobRegistry registry, Authorizer authorizer, JobMigrations migrations) {
+    /** @param history the reports of the migrations this node started, newest first */
+    public RequestHandler(JobRegistry registry, Authorizer authorizer, JobMigrations migrations,
+                          Supplier<List<MigrationReport>> history) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
         this.migrations = Objects.requireNonNull(migrations, "migrations");
+        this.history = Objects.requireNonNull(history, "history");
     }
 
     public Reply handle(PeerCredentials peer, String line) {
@@ -249,6 +256,17 @@ public final class RequestHandler {
         }
         ObjectNode reply = json.createObjectNode();
         reply.set("migration", json.valueToTree(report));
+        return reply;
+    }
+
+    private ObjectNode history(PeerCredentials peer, ObjectNode message) throws ProtocolException {
+        long limit = message.has("limit") ? number(message, "limit", 1, MAX_HISTORY) : MAX_HISTORY;
+        ObjectNode reply = json.createObjectNode();
+        ArrayNode listed = reply.putArray("migrations");
+        history.get().stream()
+                .filter(report -> authorizer.mayAccess(peer, report.uid()))
+                .limit(limit)
+                .forEach(report -> listed.add(json.valueToTree(report)));
         return reply;
     }
 

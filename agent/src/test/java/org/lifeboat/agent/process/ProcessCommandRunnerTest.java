@@ -43,6 +43,7 @@ class ProcessCommandRunnerTest {
 
         long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
         assertTrue(error.getMessage().startsWith("sleep 30 did not finish within 300 ms and was killed"), error.getMessage());
+        assertTrue(error.getCause() instanceof java.util.concurrent.TimeoutException, "a time limit must be told from a failure");
         assertTrue(elapsedMillis >= 250, "returned before the time limit: " + elapsedMillis + " ms");
         assertTrue(elapsedMillis < 10_000, "the command was not killed promptly: " + elapsedMillis + " ms");
     }

@@ -433,7 +433,7 @@ class AgentSocketServerTest {
     }
 
     private RequestHandler handler() {
-        return new RequestHandler(registry, new Authorizer(64030), RequestHandlerTest::refuseMigrations);
+        return new RequestHandler(registry, new Authorizer(64030), RequestHandlerTest::refuseMigrations, List::of);
     }
 
     private com.fasterxml.jackson.databind.node.ObjectNode statusRequest() {

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.Reports;
 import org.lifeboat.agent.migration.TransferMode;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,13 +56,15 @@ class RequestHandlerTest {
     Path state;
 
     private JobRegistry registry;
+    private MigrationHistory history;
     private RequestHandler handler;
     private QuietLogs quiet;
 
     @BeforeEach
     void setUp() throws IOException {
         registry = new JobRegistry(new RegistryStore(state), Clock.fixed(NOW, ZoneOffset.UTC));
-        handler = new RequestHandler(registry, new Authorizer(SLURM_USER), RequestHandlerTest::refuseMigrations);
+        history = MigrationHistory.load(state, MigrationHistory.DEFAULT_CAPACITY, Clock.fixed(NOW, ZoneOffset.UTC));
+        handler = new RequestHandler(registry, new Authorizer(SLURM_USER), RequestHandlerTest::refuseMigrations, history::recent);
         quiet = QuietLogs.socketWarnings();
     }
 
@@ -278,7 +282,7 @@ class RequestHandlerTest {
         JsonNode parsed = parseReply(reply);
 
         assertEquals("unknown-request", parsed.at("/error/code").asText());
-        assertEquals("unknown request 'evacuate' (known: job, job-end, migrate, status, step-end, step-start, task-start)",
+        assertEquals("unknown request 'evacuate' (known: history, job, job-end, migrate, status, step-end, step-start, task-start)",
                 parsed.at("/error/message").asText());
         assertEquals("invalid", reply.request(), "an unknown request name must not become a metric label");
     }
@@ -290,8 +294,8 @@ class RequestHandlerTest {
         RequestHandler migrating = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
             asked.add(job + " " + target + " " + mode);
             return new MigrationReport("m1", job, "n1", target, "diskless", MigrationReport.MIGRATED, null,
-                    Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 10);
-        });
+                    Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 10, 1000, null, null, null);
+        }, List::of);
 
         JsonNode reply = parseReply(migrating.handle(new PeerCredentials(1, 1000, 1000),
                 line("migrate", "'job':77,'to':'n2','mode':'shared-fs'")));
@@ -312,11 +316,54 @@ class RequestHandlerTest {
         registry.stepStarted(77, 1000, 1000, "batch", 0, 1);
         RequestHandler busy = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
             throw new MigrationException("no-container", "job 77 runs no container started by lifeboat-run");
-        });
+        }, List::of);
 
         JsonNode reply = parseReply(busy.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
 
         assertEquals("no-container", reply.at("/error/code").asText());
+    }
+
+    @Test
+    void historyListsTheNewestMigrationFirstWithEveryPhaseAndCriusFigures() {
+        history.migrationEnded(Reports.migrated("job42-aaaa", 42, ALICE_UID));
+        history.migrationEnded(Reports.rolledBack("job43-bbbb", 43, ALICE_UID));
+
+        JsonNode migrations = ok(ALICE, line("history", "")).get("migrations");
+
+        assertEquals(2, migrations.size());
+        assertEquals("job43-bbbb", migrations.get(0).path("migration").asText());
+        assertEquals("restore-failed", migrations.get(0).path("reason").asText());
+        JsonNode migrated = migrations.get(1);
+        assertEquals(924, migrated.at("/phase-millis/dump").asLong());
+        assertEquals(List.of("prepare-target", "dump", "send-images", "restore", "confirm", "cleanup"),
+                fieldNames(migrated.get("phase-millis")), "phases in the order they ran");
+        assertEquals(1_448_000, migrated.at("/criu-dump/frozen-micros").asLong());
+        assertEquals(65_536, migrated.at("/criu-restore/pages-restored").asLong());
+    }
+
+    @Test
+    void historyShowsAUserTheirOwnJobsOnlyAndRootAll() {
+        history.migrationEnded(Reports.migrated("job42-aaaa", 42, ALICE_UID));
+        history.migrationEnded(Reports.migrated("job50-cccc", 50, BOB_UID));
+
+        assertEquals(List.of("job42-aaaa"), historyIds(ALICE, ""));
+        assertEquals(List.of("job50-cccc"), historyIds(BOB, ""));
+        assertEquals(List.of(), historyIds(CAROL, ""));
+        assertEquals(List.of("job50-cccc", "job42-aaaa"), historyIds(ROOT, ""));
+    }
+
+    @Test
+    void historyTakesALimitFromOneTo1000() {
+        for (int job = 1; job <= 5; job++) {
+            history.migrationEnded(Reports.migrated("job" + job + "-dddd", job, ALICE_UID));
+        }
+
+        assertEquals(List.of("job5-dddd", "job4-dddd"), historyIds(ROOT, "'limit':2"));
+        assertEquals(5, historyIds(ROOT, "'limit':1000").size());
+        error(ROOT, line("history", "'limit':0"), "malformed");
+        error(ROOT, line("history", "'limit':1001"), "malformed");
+        error(ROOT, line("history", "'limit':'2'"), "malformed");
+        error(ROOT, line("history", "'job':2"), "malformed");
     }
 
     @Test
@@ -552,6 +599,12 @@ class RequestHandlerTest {
     private List<Long> statusJobIds(PeerCredentials peer) {
         List<Long> ids = new ArrayList<>();
         ok(peer, line("status", "")).get("jobs").forEach(job -> ids.add(job.get("job").asLong()));
+        return ids;
+    }
+
+    private List<String> historyIds(PeerCredentials peer, String fields) {
+        List<String> ids = new ArrayList<>();
+        ok(peer, line("history", fields)).get("migrations").forEach(report -> ids.add(report.get("migration").asText()));
         return ids;
     }
 

@@ -1,0 +1,80 @@
+package org.lifeboat.agent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.socket.AgentClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code lifeboat history}: the last migrations this node started, with every phase's time. */
+@Command(
+        name = "history",
+        mixinStandardHelpOptions = true,
+        description = "Lists the last migrations this node started, newest first, with every phase's time and CRIU's"
+                + " own figures: root sees all, a user those of their own jobs.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:listed",
+            "1:the agent could not be reached",
+            "2:invalid command line",
+            "4:the agent refused"
+        })
+final class HistoryCommand implements Callable<Integer> {
+
+    static final int MAX_LIMIT = 1000;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Mixin
+    private AgentSocketOptions agent;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Show the N newest only (1 to " + MAX_LIMIT + ").")
+    private Integer limit;
+
+    @Option(names = "--json", description = "Print the agent's reports as JSON.")
+    private boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        if (limit != null && (limit < 1 || limit > MAX_LIMIT)) {
+            throw new ParameterException(spec.commandLine(), "--limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        AgentClient client = agent.client();
+        ObjectNode request = client.newRequest("history");
+        if (limit != null) {
+            request.put("limit", limit);
+        }
+        JsonNode migrations;
+        try {
+            migrations = agent.send(client, request, err, "lifeboat history").path("migrations");
+        } catch (AgentSocketOptions.FailedRequest failed) {
+            return failed.exitCode();
+        }
+        if (json) {
+            ObjectMapper mapper = AgentJson.mapper();
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(migrations));
+        } else if (migrations.isEmpty()) {
+            out.println("no migrations from this node yet");
+        } else {
+            for (JsonNode report : migrations) {
+                out.printf("%s, started %s%n", report.path("migration").asText(), report.path("started").asText());
+                MigrationReportFormat.print(out, report);
+                out.println();
+            }
+        }
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,48 @@
+package org.lifeboat.agent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.util.Iterator;
+import java.util.Map;
+
+/** A migration report as `lifeboat migrate` and `lifeboat history` print it for people. */
+final class MigrationReportFormat {
+
+    private MigrationReportFormat() {}
+
+    /** The summary line, one line per phase (CRIU's own figures beside its dump and its restore), sizes, cause. */
+    static void print(PrintWriter out, JsonNode report) {
+        out.printf("job %s: %s from %s to %s (%s), %d ms in all, frozen %d ms%n", report.path("job").asText(),
+                report.path("outcome").asText(), report.path("from").asText(), report.path("to").asText(),
+                report.path("mode").asText(), report.path("total-millis").asLong(), report.path("downtime-millis").asLong());
+        for (Iterator<Map.Entry<String, JsonNode>> phases = report.path("phase-millis").fields(); phases.hasNext(); ) {
+            Map.Entry<String, JsonNode> phase = phases.next();
+            out.printf("  %-15s %6d ms%s%n", phase.getKey(), phase.getValue().asLong(), criuFigures(phase.getKey(), report));
+        }
+        out.printf("  memory %d bytes, other images %d bytes%n", report.path("page-bytes").asLong(),
+                report.path("image-bytes").asLong());
+        if (report.hasNonNull("cause")) {
+            String reason = report.hasNonNull("reason") ? " (" + report.path("reason").asText() + ")" : "";
+            out.println("  cause" + reason + ": " + report.path("cause").asText());
+        }
+    }
+
+    private static String criuFigures(String phase, JsonNode report) {
+        JsonNode dump = report.path("criu-dump");
+        if (phase.equals("dump") && dump.isObject()) {
+            return String.format("   CRIU: frozen %s (freezing %s), memdump %s, memwrite %s, %d pages written",
+                    millis(dump, "frozen-micros"), millis(dump, "freezing-micros"), millis(dump, "memdump-micros"),
+                    millis(dump, "memwrite-micros"), dump.path("pages-written").asLong());
+        }
+        JsonNode restore = report.path("criu-restore");
+        if (phase.equals("restore") && restore.isObject()) {
+            return String.format("   CRIU: restore %s (forking %s), %d pages restored",
+                    millis(restore, "restore-micros"), millis(restore, "forking-micros"), restore.path("pages-restored").asLong());
+        }
+        return "";
+    }
+
+    private static String millis(JsonNode figures, String micros) {
+        return String.format("%.1f ms", figures.path(micros).asLong() / 1000.0);
+    }
+}

@@ -1,0 +1,143 @@
+package org.lifeboat.agent.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.IntSupplier;
+import org.lifeboat.agent.migration.FailureReason;
+import org.lifeboat.agent.migration.MigrationObserver;
+import org.lifeboat.agent.migration.MigrationPhase;
+import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.TransferMode;
+
+/**
+ * The migration meters, fed from each migration's report. Labels take a few fixed values (mode,
+ * phase, result, reason, kind, role), never a job id: per-migration detail is in the history
+ * (`lifeboat history`).
+ *
+ * <p>Every series of a known label set is registered at zero when the agent starts. Prometheus'
+ * {@code increase()} cannot see the step from "absent" to 1, so without this a node's first
+ * rollback would never fire an alert, and a dashboard would show nothing for its first migration.
+ *
+ * <p>Throughput has no meter of its own: it is the bytes counter divided by the time of the phases
+ * that moved them ({@code lifeboat_migration_phase_seconds_sum} of dump and send-images), which
+ * PromQL sums correctly over any set of nodes and any window; a per-migration rate could only be
+ * averaged, weighing a 10 MiB job like a 10 GiB one.
+ */
+public final class MigrationMetrics implements MigrationObserver {
+
+    static final String PHASE = "lifeboat.migration.phase";
+    static final String DURATION = "lifeboat.migration.duration";
+    static final String DOWNTIME = "lifeboat.migration.downtime";
+    static final String TRANSFERRED = "lifeboat.migration.transferred";
+    static final String OUTCOMES = "lifeboat.migrations";
+    static final String IN_FLIGHT = "lifeboat.migrations.in.flight";
+    static final String NO_REASON = "none";
+    static final String PAGES = "pages";
+    static final String IMAGES = "images";
+    // Histogram buckets from a short phase (preparing the target, ~10 ms) to the longest a job may
+    // stay frozen (CRIU's post-dump decision limit, 15 min).
+    static final Duration[] BUCKETS = {
+        Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+        Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
+        Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofMinutes(1),
+        Duration.ofMinutes(2), Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMinutes(15)};
+    private static final List<String> RESULTS =
+            List.of(MigrationReport.MIGRATED, MigrationReport.ROLLED_BACK, MigrationReport.CLEANUP_FAILED);
+
+    private final MeterRegistry registry;
+
+    public MigrationMetrics(MeterRegistry registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        for (TransferMode transferMode : TransferMode.values()) {
+            String mode = transferMode.wireName();
+            for (MigrationPhase phase : MigrationPhase.values()) {
+                phase(mode, phase.wireName());
+            }
+            RESULTS.forEach(result -> duration(mode, result));
+            downtime(mode);
+            transferred(mode, PAGES);
+            transferred(mode, IMAGES);
+            outcomes(mode, MigrationReport.MIGRATED, NO_REASON);
+            for (FailureReason reason : FailureReason.values()) {
+                if (reason != FailureReason.CLEANUP_FAILED) {
+                    outcomes(mode, MigrationReport.ROLLED_BACK, reason.wireName());
+                }
+            }
+            outcomes(mode, MigrationReport.CLEANUP_FAILED, FailureReason.CLEANUP_FAILED.wireName());
+        }
+    }
+
+    /** Exposes how many migrations of this role ("source" or "target") are under way, read at each scrape. */
+    public void watchInFlight(String role, IntSupplier count) {
+        Objects.requireNonNull(count, "count");
+        Gauge.builder(IN_FLIGHT, count::getAsInt)
+                .description("Migrations under way on this node, as their source or as their target")
+                .tag("role", role)
+                .register(registry);
+    }
+
+    @Override
+    public void migrationEnded(MigrationReport report) {
+        String mode = report.mode();
+        for (Map.Entry<String, Long> phase : report.phaseMillis().entrySet()) {
+            phase(mode, phase.getKey()).record(Duration.ofMillis(phase.getValue()));
+        }
+        duration(mode, report.outcome()).record(Duration.ofMillis(report.totalMillis()));
+        if (!report.outcome().equals(MigrationReport.ROLLED_BACK)) {
+            downtime(mode).record(Duration.ofMillis(report.downtimeMillis()));
+        }
+        // What crossed the wire counts even when the migration was rolled back afterwards.
+        transferred(mode, PAGES).increment(report.pageBytes());
+        transferred(mode, IMAGES).increment(report.imageBytes());
+        outcomes(mode, report.outcome(), report.reason() == null ? NO_REASON : report.reason()).increment();
+    }
+
+    private Timer phase(String mode, String phase) {
+        return histogram(PHASE, "Time each migration phase took on the source, rolled-back migrations included")
+                .tag("mode", mode)
+                .tag("phase", phase)
+                .register(registry);
+    }
+
+    private Timer duration(String mode, String result) {
+        return histogram(DURATION, "Time a migration took from start to end, cleanup included")
+                .tag("mode", mode)
+                .tag("result", result)
+                .register(registry);
+    }
+
+    private Timer downtime(String mode) {
+        return histogram(DOWNTIME, "Time a migrated job was frozen: from the dump's start until it runs on the target")
+                .tag("mode", mode)
+                .register(registry);
+    }
+
+    private static Timer.Builder histogram(String name, String description) {
+        return Timer.builder(name).description(description).serviceLevelObjectives(BUCKETS);
+    }
+
+    private Counter transferred(String mode, String kind) {
+        return Counter.builder(TRANSFERRED)
+                .description("Bytes a migration moved to the target: memory pages, and the other image files")
+                .baseUnit(BaseUnits.BYTES)
+                .tag("mode", mode)
+                .tag("kind", kind)
+                .register(registry);
+    }
+
+    private Counter outcomes(String mode, String result, String reason) {
+        return Counter.builder(OUTCOMES)
+                .description("Migrations this node started, by result and by the class of what made them fail")
+                .tag("mode", mode)
+                .tag("result", result)
+                .tag("reason", reason)
+                .register(registry);
+    }
+}
