@@ -172,7 +172,12 @@ all_nodes_idle() {
 agent_up() {
     local node=$1 dir
     dir=$(node_dir "$node")
-    pid_alive "$dir/agent.pid" && return 0
+    if pid_alive "$dir/agent.pid"; then
+        # An agent started before the jar was rebuilt loads classes lazily from the new one and
+        # fails (NoClassDefFoundError) on the first code path it had not used yet: restart it.
+        [ "$AGENT_JAR" -nt "$dir/agent.pid" ] || return 0
+        stop_pidfile "$dir/agent.pid"
+    fi
     [ -f "$AGENT_JAR" ] || die "$AGENT_JAR is missing: build first (mvn -B -DskipTests package)"
     mkdir -p "$dir/state" "$TESTBED_RUN/shared"
     # A test that needs a node's agent configured otherwise (e.g. to inject a fault) leaves a whole

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -28,6 +29,7 @@ import org.lifeboat.agent.criu.CriuException;
 import org.lifeboat.agent.evacuation.DrainWatcher;
 import org.lifeboat.agent.evacuation.Evacuator;
 import org.lifeboat.agent.http.AgentHttpServer;
+import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
 import org.lifeboat.agent.lifecycle.SystemdNotification;
 import org.lifeboat.agent.metrics.AgentMetrics;
@@ -50,7 +52,9 @@ import org.lifeboat.agent.peer.PeerAuthenticator;
 import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.peer.PeerServer;
 import org.lifeboat.agent.peer.UnauthenticatedPeers;
+import org.lifeboat.agent.prediction.SlurmPredictionActions;
 import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandResult;
 import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.process.ProcessCommandRunner;
 import org.lifeboat.agent.process.SystemUsers;
@@ -64,6 +68,8 @@ import org.lifeboat.agent.socket.Authorizer;
 import org.lifeboat.agent.socket.JobMigrations;
 import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.agent.storage.AgentDirectories;
+import org.lifeboat.predictor.detect.ToolRunner;
+import org.lifeboat.predictor.service.PredictorService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -119,8 +125,8 @@ final class AgentCommand implements Callable<Integer> {
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new AgentMetrics(version, config.nodeName()).bindTo(meters);
         CommandRunner commands = new ProcessCommandRunner();
-        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters);
         LifeCycleManager lifeCycle;
+        AgentHttpServer httpServer;
         try {
             new AgentDirectories(config.stateDirectory(), config.checkpointDirectory()).prepare();
             int slurmUserUid = new SystemUsers(commands).uidOf(config.slurmUser());
@@ -132,8 +138,7 @@ final class AgentCommand implements Callable<Integer> {
             Criu criu = new Criu(config.criuPath(), commands);
             new CriuMetrics(reportCriu(criu)).bindTo(meters);
             MigrationMetrics migrationMetrics = new MigrationMetrics(meters);
-            // Issue 7's predictor adapters count through this; registered now, its series show zero until then.
-            new PredictionMetrics(meters);
+            PredictionMetrics predictionMetrics = new PredictionMetrics(meters);
             MigrationHistory history = MigrationHistory.load(config.stateDirectory(), MigrationHistory.DEFAULT_CAPACITY,
                     Clock.systemUTC());
             ContainerProcesses processes = new ContainerProcesses(Path.of("/proc"), commands);
@@ -167,12 +172,19 @@ final class AgentCommand implements Callable<Integer> {
             PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
                     peers, incoming);
             EvacuationConfig evacuation = config.evacuation();
-            DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm,
-                    new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause())::evacuate,
+            Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause());
+            DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
                     evacuation.drainPollInterval());
+            SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator);
+            PredictorService predictor = new PredictorService(config.predictor(), config.nodeName(), predictionActions,
+                    predictionActions, predictionActions, predictionMetrics::record, toolRunner(commands), Clock.systemUTC());
+            httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters, Map.of(
+                    "/api/v1/alertmanager", predictor.handlers().alertmanager(),
+                    "/api/v1/predictions", predictor.handlers().predictions()));
             // The drain watcher starts last but one: a drain seen at start finds every server ready.
             // systemd hears READY=1 last, once everything runs.
             lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher,
+                    new PredictorComponent(predictor),
                     SystemdNotification.fromEnvironment(System.getenv())));
             lifeCycle.start();
         } catch (IOException | CommandException e) {
@@ -184,6 +196,31 @@ final class AgentCommand implements Callable<Integer> {
                 + ", socket " + config.socketPath() + ", http on " + hostAndPort(httpServer.boundAddress()));
         lifeCycle.awaitStop();
         return CommandLine.ExitCode.OK;
+    }
+
+    /** The predictor's threads (detectors, hold-down expiry) as a part of the agent's life cycle. */
+    private record PredictorComponent(PredictorService predictor) implements LifeCycleComponent {
+        @Override
+        public void start() {
+            predictor.start();
+        }
+
+        @Override
+        public void stop() {
+            predictor.stop();
+        }
+    }
+
+    /** The predictor's detectors run tools (ipmitool) through the agent's one command runner. */
+    private static ToolRunner toolRunner(CommandRunner commands) {
+        return (command, timeout) -> {
+            try {
+                CommandResult result = commands.run(command, timeout);
+                return new ToolRunner.ToolOutput(result.exitCode(), result.stdout(), result.stderr());
+            } catch (CommandException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        };
     }
 
     /** The socket's view of the migration service: the agent's default mode fills in for requests naming none. */

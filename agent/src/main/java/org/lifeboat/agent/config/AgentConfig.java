@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import org.lifeboat.predictor.config.PredictorConfig;
 
 /** The agent's configuration: one instance per agent process, immutable, valid once constructed. */
 public final class AgentConfig {
@@ -47,6 +48,7 @@ public final class AgentConfig {
     private final HttpConfig http;
     private final PeerConfig peer;
     private final EvacuationConfig evacuation;
+    private final PredictorConfig predictor;
 
     /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
     @JsonCreator
@@ -64,7 +66,8 @@ public final class AgentConfig {
             @JsonProperty("uplink-interface") String uplinkInterface,
             @JsonProperty("http") HttpConfig http,
             @JsonProperty("peer") PeerConfig peer,
-            @JsonProperty("evacuation") EvacuationConfig evacuation) {
+            @JsonProperty("evacuation") EvacuationConfig evacuation,
+            @JsonProperty("predictor") PredictorConfig predictor) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
         this.stateDirectory = requireAbsolute("state-directory",
                 stateDirectory == null ? DEFAULT_STATE_DIRECTORY : stateDirectory);
@@ -92,10 +95,11 @@ public final class AgentConfig {
         this.http = http == null ? HttpConfig.defaults() : http;
         this.peer = peer == null ? PeerConfig.defaults() : peer;
         this.evacuation = evacuation == null ? EvacuationConfig.defaults() : evacuation;
+        this.predictor = predictor == null ? PredictorConfig.defaults() : predictor;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public String nodeName() {
@@ -163,6 +167,11 @@ public final class AgentConfig {
         return evacuation;
     }
 
+    /** The {@code predictor:} section: failure predictions in (see the failure-predictor-adapter module). */
+    public PredictorConfig predictor() {
+        return predictor;
+    }
+
     private static String shortHostName() {
         try {
             String hostName = InetAddress.getLocalHost().getHostName();
@@ -221,13 +230,14 @@ public final class AgentConfig {
                 && uplinkInterface.equals(that.uplinkInterface)
                 && http.equals(that.http)
                 && peer.equals(that.peer)
-                && evacuation.equals(that.evacuation);
+                && evacuation.equals(that.evacuation)
+                && predictor.equals(that.predictor);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
-                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer, evacuation);
+                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer, evacuation, predictor);
     }
 
     @Override
@@ -238,6 +248,6 @@ public final class AgentConfig {
                 + ", resumeDirectory=" + resumeDirectory
                 + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", uplinkInterface=" + uplinkInterface
                 + ", http=" + http
-                + ", peer=" + peer + ", evacuation=" + evacuation + "]";
+                + ", peer=" + peer + ", evacuation=" + evacuation + ", predictor=" + predictor + "]";
     }
 }

@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.stream.Collectors;
+import org.lifeboat.predictor.config.InvalidPredictorConfigException;
 
 /** Reads {@link AgentConfig} from a YAML file and turns every problem into a one-line message for administrators. */
 public final class AgentConfigLoader {
@@ -64,6 +65,9 @@ public final class AgentConfigLoader {
     private String describeInvalidValue(Path file, ValueInstantiationException exception) {
         if (exception.getCause() instanceof InvalidConfigValueException) {
             InvalidConfigValueException invalid = (InvalidConfigValueException) exception.getCause();
+            return "key '" + invalid.key() + "'" + atLine(file, invalid.key()) + " " + invalid.problem();
+        }
+        if (exception.getCause() instanceof InvalidPredictorConfigException invalid) {
             return "key '" + invalid.key() + "'" + atLine(file, invalid.key()) + " " + invalid.problem();
         }
         return exception.getOriginalMessage();

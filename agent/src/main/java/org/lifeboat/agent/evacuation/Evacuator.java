@@ -29,6 +29,9 @@ public final class Evacuator {
     private final TransferMode mode;
     private final ExecutorService workers;
     private final Set<Long> queued = ConcurrentHashMap.newKeySet();
+    // Raised by cancelPending(): queued jobs whose migration has not begun stay where they are.
+    private volatile long generation;
+    private volatile boolean anyStarted;
     private final Map<Long, Long> retryNotBefore = new ConcurrentHashMap<>();
     private final Duration retryPause;
 
@@ -53,9 +56,15 @@ public final class Evacuator {
                 .filter(job -> retryNotBefore.getOrDefault(job, now) - now <= 0)
                 .filter(queued::add)
                 .toList();
+        long queuedIn = generation;
         for (long job : started) {
             workers.execute(() -> {
                 try {
+                    if (queuedIn != generation) {
+                        LOG.info("evacuation (" + reason + "): job " + job + " stays here: the evacuation was cancelled");
+                        return;
+                    }
+                    anyStarted = true;
                     MigrationReport report = migrations.migrate(job, null, mode);
                     LOG.info("evacuation (" + reason + "): job " + job + " " + report.outcome() + " to " + report.to()
                             + (report.cause() == null ? "" : " (" + report.cause() + ")"));
@@ -74,6 +83,17 @@ public final class Evacuator {
                 }
             });
         }
+        return started;
+    }
+
+    /**
+     * Cancels the migrations queued but not begun (a prediction was withdrawn); those under way
+     * finish. Tells whether any migration had begun since the last cancellation.
+     */
+    public boolean cancelPending() {
+        generation++;
+        boolean started = anyStarted;
+        anyStarted = false;
         return started;
     }
 

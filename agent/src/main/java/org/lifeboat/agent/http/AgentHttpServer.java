@@ -3,6 +3,7 @@ package org.lifeboat.agent.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -32,6 +33,8 @@ public final class AgentHttpServer implements LifeCycleComponent {
     private final PrometheusMeterRegistry registry;
     private final byte[] healthBody;
     private final Map<String, Supplier<Response>> routes;
+    // Handlers of their own (the prediction intake), each mounted at its path with its own methods.
+    private final Map<String, HttpHandler> apiHandlers;
     // Created by start(), so that a server that never starts holds no socket.
     private HttpServer server;
     // Two threads so that one slow scraper cannot hold up a health check.
@@ -42,6 +45,12 @@ public final class AgentHttpServer implements LifeCycleComponent {
     });
 
     public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry) {
+        this(config, nodeName, version, registry, Map.of());
+    }
+
+    public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry,
+                           Map<String, HttpHandler> apiHandlers) {
+        this.apiHandlers = Map.copyOf(apiHandlers);
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.healthBody = healthBody(Objects.requireNonNull(nodeName, "nodeName"), Objects.requireNonNull(version, "version"));
@@ -61,6 +70,7 @@ public final class AgentHttpServer implements LifeCycleComponent {
         }
         server.setExecutor(handlerThreads);
         server.createContext("/", this::handle);
+        apiHandlers.forEach(server::createContext);
         server.start();
     }
 

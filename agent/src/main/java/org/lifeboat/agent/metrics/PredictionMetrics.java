@@ -2,24 +2,26 @@ package org.lifeboat.agent.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.lifeboat.predictor.PredictionOutcomes;
+import org.lifeboat.predictor.PredictionSource;
 
 /**
  * Counts failure predictions by where they came from and what became of them
- * ({@code lifeboat_predictions_total}), for the failure-predictor adapters to call. Both labels take
- * only the values listed here, so a predictor cannot grow the number of series; each pair is
- * registered at zero up front, so that the first prediction shows in {@code increase()}.
+ * ({@code lifeboat_predictions_total}); the failure-predictor adapter calls it. Both labels take
+ * only the values of the adapter's {@link PredictionSource} and {@link PredictionOutcomes.Outcome},
+ * so a predictor cannot grow the number of series; each pair is registered at zero up front, so
+ * that the first prediction shows in {@code increase()}.
  */
 public final class PredictionMetrics {
 
     /** Alertmanager's webhook, the generic HTTP endpoint, `lifeboat predict`, the local EDAC and IPMI detectors. */
-    public static final List<String> SOURCES = List.of("alertmanager", "http", "cli", "edac", "ipmi");
-    /**
-     * below-threshold: recorded only; evacuating: the node was drained and its jobs are moving;
-     * duplicate: folded into a prediction already acted on; cancelled: withdrawn before migrations started.
-     */
-    public static final List<String> OUTCOMES = List.of("below-threshold", "evacuating", "duplicate", "cancelled");
+    public static final List<String> SOURCES = Arrays.stream(PredictionSource.values()).map(PredictionSource::label).toList();
+    /** recorded (below the threshold), evacuation-started, deduplicated, cancelled, ... (see the adapter). */
+    public static final List<String> OUTCOMES = Arrays.stream(PredictionOutcomes.Outcome.values())
+            .map(PredictionOutcomes.Outcome::label).toList();
     static final String NAME = "lifeboat.predictions";
 
     private final MeterRegistry registry;

@@ -196,7 +196,16 @@ public final class PeerServer implements LifeCycleComponent {
         }
     }
 
+    /** Whatever happens while handling the request, even an Error, the connection is closed: a source never waits on it. */
     private void serve(Socket connection) {
+        try {
+            handle(connection);
+        } finally {
+            release(connection);
+        }
+    }
+
+    private void handle(Socket connection) {
         String peer = WireFormat.describe(connection);
         byte[] requestLine = null;
         try {
@@ -235,8 +244,6 @@ public final class PeerServer implements LifeCycleComponent {
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "a request from " + peer + " failed unexpectedly", e);
             refuse(connection, peer, requestLine, INTERNAL, "the agent failed: " + e);
-        } finally {
-            release(connection);
         }
     }
 

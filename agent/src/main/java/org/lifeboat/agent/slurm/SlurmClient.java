@@ -150,6 +150,37 @@ public final class SlurmClient {
         throw new CommandException(String.join(" ", command) + " printed no State: " + output.strip());
     }
 
+    /** Whether Slurm has a node of this name (scontrol knows it). */
+    public boolean nodeExists(String node) throws CommandException {
+        CommandResult result = commands.run(List.of("scontrol", "--oneliner", "show", "node", node), QUERY_TIMEOUT);
+        if (result.exitCode() == 0) {
+            return result.stdout().contains("NodeName=" + node + " ");
+        }
+        if (result.stderr().contains("not found")) {
+            return false;
+        }
+        throw new CommandException("scontrol show node " + node + " exited " + result.exitCode() + ": " + result.stderr().strip());
+    }
+
+    /** The reason the node is drained or down, as set (without Slurm's "[user@time]" suffix); empty when none. */
+    public String nodeReason(String node) throws CommandException {
+        String output = commands.run(List.of("scontrol", "--oneliner", "show", "node", node), QUERY_TIMEOUT)
+                .requireSuccess().stdout().strip();
+        // Reason= is the last field Slurm prints that may hold spaces; what follows it is "[user@time]".
+        int start = output.indexOf(" Reason=");
+        if (start < 0) {
+            return "";
+        }
+        String reason = output.substring(start + " Reason=".length());
+        int stamp = reason.lastIndexOf(" [");
+        return (stamp >= 0 ? reason.substring(0, stamp) : reason).strip();
+    }
+
+    /** Returns a drained node to service. */
+    public void resume(String node) throws CommandException {
+        commands.run(List.of("scontrol", "update", "nodename=" + node, "state=resume"), QUERY_TIMEOUT).requireSuccess();
+    }
+
     /** True for the states in which Slurm schedules nothing new on a node: drained, draining, down, failing. */
     public static boolean isLeaving(String nodeState) {
         for (String flag : nodeState.split("\\+")) {

@@ -68,7 +68,7 @@ class AgentConfigLoaderTest {
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null, null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null, null, null), config);
     }
 
     @Test
@@ -78,7 +78,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: checkpoint-directory, containers-directory, criu-path, evacuation, http, node-name, peer, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
+                + " (known keys: checkpoint-directory, containers-directory, criu-path, evacuation, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
     }
 
     @Test

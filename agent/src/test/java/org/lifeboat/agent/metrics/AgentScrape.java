@@ -24,7 +24,7 @@ final class AgentScrape {
         migrations.watchInFlight("target", () -> 0);
         migrations.migrationEnded(Reports.migrated("job42-aaaa", 42, 0));
         migrations.migrationEnded(Reports.rolledBack("job43-bbbb", 43, 0));
-        new PredictionMetrics(registry).record("edac", "evacuating");
+        new PredictionMetrics(registry).record("edac", "evacuation-started");
         return registry;
     }
 }

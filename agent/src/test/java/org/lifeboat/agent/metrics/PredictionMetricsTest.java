@@ -21,19 +21,19 @@ class PredictionMetricsTest {
 
     @Test
     void aPredictionIsCountedUnderItsSourceAndOutcome() {
-        predictions.record("alertmanager", "evacuating");
-        predictions.record("alertmanager", "evacuating");
-        predictions.record("edac", "below-threshold");
+        predictions.record("alertmanager", "evacuation-started");
+        predictions.record("alertmanager", "evacuation-started");
+        predictions.record("edac", "recorded");
 
-        assertEquals(2, count("alertmanager", "evacuating"));
-        assertEquals(1, count("edac", "below-threshold"));
-        assertEquals(0, count("alertmanager", "duplicate"));
+        assertEquals(2, count("alertmanager", "evacuation-started"));
+        assertEquals(1, count("edac", "recorded"));
+        assertEquals(0, count("alertmanager", "deduplicated"));
     }
 
     @Test
     void anUnknownSourceOrOutcomeIsRefusedAndAddsNoSeries() {
         IllegalArgumentException source = assertThrows(IllegalArgumentException.class,
-                () -> predictions.record("node-17-bmc", "evacuating"));
+                () -> predictions.record("node-17-bmc", "evacuation-started"));
         IllegalArgumentException outcome = assertThrows(IllegalArgumentException.class,
                 () -> predictions.record("http", "maybe"));
 
