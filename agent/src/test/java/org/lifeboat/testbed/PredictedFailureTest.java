@@ -65,6 +65,8 @@ final class PredictedFailureTest {
     @Test
     void anAlertOnNode1DrainsItAndItsJobMovesAndCompletes(Testbed testbed) throws Exception {
         this.testbed = testbed;
+        // A fresh agent: no prediction left in its book by an earlier test, its counters at zero.
+        testbed.restartAgent("node1");
         startPrometheusAndAlertmanager(testbed);
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 128);
         workload.awaitContainer(testbed, "node1");
