@@ -69,6 +69,7 @@ import org.lifeboat.agent.socket.JobMigrations;
 import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.agent.storage.AgentDirectories;
 import org.lifeboat.predictor.detect.ToolRunner;
+import org.lifeboat.predictor.plan.EvacuationPlanner;
 import org.lifeboat.predictor.service.PredictorService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -175,7 +176,8 @@ final class AgentCommand implements Callable<Integer> {
             Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause());
             DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
                     evacuation.drainPollInterval());
-            SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator);
+            SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator,
+                    EvacuationPlanner.from(config.predictor().planning()));
             PredictorService predictor = new PredictorService(config.predictor(), config.nodeName(), predictionActions,
                     predictionActions, predictionActions, predictionMetrics::record, toolRunner(commands), Clock.systemUTC());
             httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters, Map.of(

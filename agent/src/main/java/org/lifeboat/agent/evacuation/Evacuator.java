@@ -1,6 +1,8 @@
 package org.lifeboat.agent.evacuation;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -13,6 +15,9 @@ import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.TransferMode;
+import org.lifeboat.predictor.plan.EvacuationPlanner;
+import org.lifeboat.predictor.plan.JobToMove;
+import org.lifeboat.predictor.plan.PlannedMove;
 
 /**
  * Moves every migratable job off this node, each to the node Slurm chooses, a bounded number at a
@@ -51,8 +56,39 @@ public final class Evacuator {
 
     /** Queues a migration for every registered job not already queued; returns the jobs queued now. */
     public List<Long> evacuate(String reason) {
+        return evacuate(reason, migrations.registeredJobs());
+    }
+
+    /**
+     * Evacuates before a predicted failure: the jobs go in the planner's order (least slack first,
+     * by each container's memory against the link), and a job the plan says cannot make the
+     * deadline still goes, last, so the others get the link first.
+     */
+    public List<Long> evacuate(String reason, EvacuationPlanner planner, Instant deadline) {
+        List<JobToMove> jobs = new ArrayList<>();
+        for (long job : migrations.registeredJobs()) {
+            jobs.add(new JobToMove(Long.toString(job), migrations.memoryBytes(job)));
+        }
+        List<Long> inTime = new ArrayList<>();
+        List<Long> late = new ArrayList<>();
+        for (PlannedMove move : planner.plan(jobs, Instant.now(), deadline)) {
+            long job = Long.parseLong(move.job().jobId());
+            if (move.action() == PlannedMove.Action.CHECKPOINT_TO_SHARED_FIRST) {
+                LOG.warning("evacuation (" + reason + "): job " + job + " (" + move.job().memoryBytes() + " bytes) is not"
+                        + " expected to move before " + deadline + "; it goes last (checkpointing to shared storage first is"
+                        + " not implemented)");
+                late.add(job);
+            } else {
+                inTime.add(job);
+            }
+        }
+        inTime.addAll(late);
+        return evacuate(reason, inTime);
+    }
+
+    private List<Long> evacuate(String reason, List<Long> jobs) {
         long now = System.nanoTime();
-        List<Long> started = migrations.registeredJobs().stream()
+        List<Long> started = jobs.stream()
                 .filter(job -> retryNotBefore.getOrDefault(job, now) - now <= 0)
                 .filter(queued::add)
                 .toList();

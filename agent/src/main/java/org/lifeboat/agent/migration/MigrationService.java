@@ -88,6 +88,19 @@ public final class MigrationService {
         return registry.jobs().stream().map(JobRecord::job).toList();
     }
 
+    /** Memory the job's container holds now, for planning an evacuation; 0 when it has none to be found. */
+    public long memoryBytes(long jobId) {
+        Optional<JobRecord> job = registry.job(jobId);
+        if (job.isEmpty()) {
+            return 0;
+        }
+        try {
+            return processes.residentBytes(container(job.get()).initPid());
+        } catch (MigrationException | IOException e) {
+            return 0;
+        }
+    }
+
     /**
      * A task of a job started here. When the job's container was restored here, this is Slurm
      * starting the requeued job: its batch step takes the container into its cgroups.

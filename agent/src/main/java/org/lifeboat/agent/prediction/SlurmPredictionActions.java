@@ -11,6 +11,7 @@ import org.lifeboat.predictor.Evacuation;
 import org.lifeboat.predictor.NodeActionException;
 import org.lifeboat.predictor.NodeDirectory;
 import org.lifeboat.predictor.NodeDrainer;
+import org.lifeboat.predictor.plan.EvacuationPlanner;
 
 /**
  * What the prediction book's decisions do on a real cluster. A prediction drains its node in Slurm
@@ -27,11 +28,13 @@ public final class SlurmPredictionActions implements NodeDirectory, NodeDrainer,
     private final String localNode;
     private final SlurmClient slurm;
     private final Evacuator localEvacuator;
+    private final EvacuationPlanner planner;
 
-    public SlurmPredictionActions(String localNode, SlurmClient slurm, Evacuator localEvacuator) {
+    public SlurmPredictionActions(String localNode, SlurmClient slurm, Evacuator localEvacuator, EvacuationPlanner planner) {
         this.localNode = Objects.requireNonNull(localNode, "localNode");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
         this.localEvacuator = Objects.requireNonNull(localEvacuator, "localEvacuator");
+        this.planner = Objects.requireNonNull(planner, "planner");
     }
 
     @Override
@@ -74,7 +77,7 @@ public final class SlurmPredictionActions implements NodeDirectory, NodeDrainer,
     public void evacuate(Evacuation evacuation) {
         if (evacuation.node().equals(localNode)) {
             localEvacuator.evacuate("prediction from " + evacuation.source() + ", deadline " + evacuation.deadline()
-                    + ": " + evacuation.reason());
+                    + ": " + evacuation.reason(), planner, evacuation.deadline());
         } else {
             LOG.info("prediction for " + evacuation.node() + " (" + evacuation.reason() + "): its agent evacuates it on the drain");
         }
