@@ -39,7 +39,8 @@ class PredictionMetricsTest {
 
         assertTrue(source.getMessage().startsWith("unknown prediction source 'node-17-bmc'"), source.getMessage());
         assertTrue(outcome.getMessage().startsWith("unknown prediction outcome 'maybe'"), outcome.getMessage());
-        assertEquals(20, registry.find(PredictionMetrics.NAME).counters().size());
+        assertEquals(PredictionMetrics.SOURCES.size() * PredictionMetrics.OUTCOMES.size(),
+                registry.find(PredictionMetrics.NAME).counters().size());
     }
 
     private double count(String source, String outcome) {
