@@ -31,10 +31,7 @@ final class FaultInjectionTest {
         workload.awaitSequence(5);
         throttle(testbed, "node1");
         try {
-            long logStart = Files.size(testbed.agentLog("node1"));
-            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
-                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
-            awaitLog(testbed, "node1", logStart, "DUMP started");
+            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "DUMP started");
             Thread.sleep(1000);
             testbed.killAgent("node1");
             CommandResult cut = migration.join();
@@ -53,16 +50,38 @@ final class FaultInjectionTest {
     }
 
     @Test
+    void thePageServerKilledDuringDumpRollsBack(Testbed testbed) throws Exception {
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 128);
+        long init = workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        throttle(testbed, "node1");
+        JsonNode report;
+        try {
+            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "DUMP started");
+            Thread.sleep(1000);
+            testbed.runOnNode("node2", "pkill", "-KILL", "-f", "criu page-server").orThrow();
+            CommandResult result = migration.join();
+            assertEquals(5, result.exitCode(), result::describe);
+            report = JSON.readTree(result.stdout());
+        } finally {
+            unthrottle(testbed, "node1");
+        }
+        assertEquals("rolled-back", report.path("outcome").asText(), report::toString);
+        assertEquals("dump-failed", report.path("reason").asText(), report::toString);
+        System.out.println("page server killed: " + report.path("cause").asText());
+        assertRunsOnceOnNode1(testbed, workload, init);
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+    }
+
+    @Test
     void slurmctldStoppedAtTheRequeueRollsBack(Testbed testbed) throws Exception {
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 256);
         long init = workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(5);
         JsonNode report;
         try {
-            long logStart = Files.size(testbed.agentLog("node1"));
-            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
-                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
-            awaitLog(testbed, "node1", logStart, "RESTORE started");
+            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "RESTORE started");
             String controller = Files.readString(testbed.runDirectory().resolve("slurm/slurmctld.pid")).strip();
             testbed.run("kill", "-KILL", controller).orThrow();
             CommandResult result = migration.join();
@@ -85,10 +104,7 @@ final class FaultInjectionTest {
         workload.awaitSequence(5);
         JsonNode report;
         try {
-            long logStart = Files.size(testbed.agentLog("node1"));
-            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
-                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
-            awaitLog(testbed, "node1", logStart, "RESTORE started");
+            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "RESTORE started");
             // Every process of node2 dies at once: its agent, slurmd, the CRIU restore, whatever it restored.
             String node2 = Testbed.networkNamespace("node2");
             testbed.run("sh", "-c", "ip netns pids " + node2 + " | xargs -r kill -KILL").orThrow();
@@ -114,6 +130,16 @@ final class FaultInjectionTest {
                 () -> "Slurm lost the job: " + testbed.job(workload.jobId));
         assertEquals("node1", testbed.job(workload.jobId).get("NodeList"));
         assertEquals("0", testbed.job(workload.jobId).get("Restarts"));
+    }
+
+    /** Starts `lifeboat migrate` to node2 and returns once node1's agent logs the text (a phase starting). */
+    private static CompletableFuture<CommandResult> migrateToNode2Until(Testbed testbed, MigrationEngineTest.Workload workload,
+                                                                        String logText) throws IOException {
+        long logStart = Files.size(testbed.agentLog("node1"));
+        CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
+                Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
+        awaitLog(testbed, "node1", logStart, logText);
+        return migration;
     }
 
     private static void throttle(Testbed testbed, String node) {
