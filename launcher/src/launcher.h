@@ -118,7 +118,9 @@ int exit_code_of(int wait_status);
 
 /* resume.c: 0 with *code set when the job's container was restored here (waited for), 1 when it
  * was not, -1 when a marker exists but cannot be used. */
-int resume_if_migrated(const char *resume_dir, const char *status_path, uid_t uid, gid_t gid, int *code);
+int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, uid_t uid, gid_t gid, int *code);
+/* Apptainer mode (apptainer.c): runs CMD, which starts the instance, and waits for it; its exit code. */
+int run_apptainer_instance(char **argv, const char *name, uid_t uid, gid_t gid);
 bool path_within(const char *directory, const char *path);
 bool valid_utf8(const char *text);
 

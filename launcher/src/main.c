@@ -77,6 +77,7 @@ static const char *const node_type_names[] = {
 };
 
 static const struct option long_options[] = {
+	{"apptainer-instance", required_argument, NULL, 'a'},
 	{"bind", required_argument, NULL, 'b'},
 	{"chdir", required_argument, NULL, 'C'},
 	{"exit-status-file", required_argument, NULL, 'x'},
@@ -108,6 +109,7 @@ static struct {
 	const char *state_dir_option;
 	const char *netns_option;
 	const char *resume_dir_option;
+	const char *apptainer_instance_option;
 	const char *bind_options[BIND_MAX];
 	size_t bind_count;
 	char netns[PATH_MAX];
@@ -173,6 +175,9 @@ static void usage(FILE *stream)
 		"  --resume-dir DIR         where the agent marks containers restored here (root only;\n"
 		"                           default " RESUME_DIR ")\n"
 		"  --netns FILE             join this network namespace (root only)\n"
+		"  --apptainer-instance NAME  CMD starts Apptainer instance NAME (apptainer instance\n"
+		"                           start ... NAME): run it as the caller, then wait for the\n"
+		"                           instance to end, and exit 0; the other options do not apply\n"
 		"FILE for --stdout, --stderr and --exit-status-file must be /dev/null (not for the last)\n"
 		"or lie in the working directory or a --bind directory; relative paths are taken from\n"
 		"the current directory. Exit status: CMD's, or 128+signal; 125 if the launcher failed.\n");
@@ -219,6 +224,9 @@ static int parse_options(int argc, char **argv)
 				return -1;
 			}
 			lb.bind_options[lb.bind_count++] = optarg;
+			break;
+		case 'a':
+			result = set_once(&lb.apptainer_instance_option, "apptainer-instance", optarg);
 			break;
 		case 'C':
 			result = set_once(&lb.chdir_option, "chdir", optarg);
@@ -1011,13 +1019,17 @@ int main(int argc, char **argv)
 		goto done;
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
-				   lb.config.uid, lb.config.gid, &code)) {
+				   lb.apptainer_instance_option != NULL, lb.config.uid, lb.config.gid, &code)) {
 	case 0:
 		goto done;
 	case 1:
 		break;
 	default:
 		/* A marker is there but unusable: starting CMD afresh could run the job twice. */
+		goto done;
+	}
+	if (lb.apptainer_instance_option != NULL) {
+		code = run_apptainer_instance(lb.config.argv, lb.apptainer_instance_option, lb.config.uid, lb.config.gid);
 		goto done;
 	}
 	if (build_config() != 0 ||

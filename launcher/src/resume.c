@@ -235,7 +235,7 @@ static int wait_for_restored(pid_t pid, int pidfd)
 	return 0;
 }
 
-int resume_if_migrated(const char *resume_dir, const char *status_path, uid_t uid, gid_t gid, int *code)
+int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, uid_t uid, gid_t gid, int *code)
 {
 	struct marker marker;
 	unsigned long long start;
@@ -274,6 +274,7 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, uid_t ui
 		}
 		close(pidfd);
 	}
-	*code = read_status(status_path, uid, gid);
+	/* An Apptainer instance has no exit status: the job ends 0 with it, as it does on the source. */
+	*code = instance ? 0 : read_status(status_path, uid, gid);
 	return 0;
 }
