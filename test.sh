@@ -31,7 +31,7 @@ fi
 
 testbed/criu.sh >/dev/null
 make -C slurm-hooks all check
-make -C launcher all tests/lifeboat-workload
+make -C launcher all tests/lifeboat-workload tests/lifeboat-workload-static
 make -C launcher check
 testbed/apptainer/test-double.sh
 mvn package -DskipTests

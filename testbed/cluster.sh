@@ -201,6 +201,10 @@ peer:
   address: $(node_address "$node")
   port: $AGENT_PEER_PORT
   munge-socket: $MUNGE_SOCKET
+# The Apptainer test double (testbed/apptainer) and the helpers built in launcher/.
+apptainer:
+  path: $TESTBED_DIR/apptainer/apptainer
+  helper-directory: $(dirname "$TESTBED_DIR")/launcher
 CONF
     # setsid --fork: the agent outlives this script and its terminal, as a daemon would; its pid
     # is then read back from the process table, since $! would name the short-lived parent.

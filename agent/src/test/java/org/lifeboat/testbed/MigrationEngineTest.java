@@ -74,7 +74,7 @@ final class MigrationEngineTest {
         return "net:[" + Files.getAttribute(Path.of("/run/netns", Testbed.networkNamespace(node)), "unix:ino") + "]";
     }
 
-    private static long restoredInit(Testbed testbed, String node, long jobId) throws IOException {
+    static long restoredInit(Testbed testbed, String node, long jobId) throws IOException {
         JsonNode jobs = JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
                 .orThrow().stdout());
         for (JsonNode job : jobs) {

@@ -20,6 +20,7 @@ import org.lifeboat.agent.config.EvacuationConfig;
 import org.lifeboat.agent.config.InvalidConfigurationException;
 import org.lifeboat.agent.config.PeerConfig;
 import org.lifeboat.agent.container.CgroupAdopter;
+import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
@@ -136,7 +137,8 @@ final class AgentCommand implements Callable<Integer> {
             Gauge.builder("lifeboat_registered_jobs", registry, JobRegistry::size)
                     .description("Migratable jobs registered on this node")
                     .register(meters);
-            Criu criu = new Criu(config.criuPath(), commands);
+            Path helpers = config.apptainer().helperDirectory();
+            Criu criu = new Criu(config.criuPath(), commands, Optional.of(helpers.resolve("lifeboat-with-fds")));
             new CriuMetrics(reportCriu(criu)).bindTo(meters);
             MigrationMetrics migrationMetrics = new MigrationMetrics(meters);
             PredictionMetrics predictionMetrics = new PredictionMetrics(meters);
@@ -163,7 +165,9 @@ final class AgentCommand implements Callable<Integer> {
             migrationMetrics.watchInFlight("source", migrator::inFlight);
             migrationMetrics.watchInFlight("target", incoming::inFlight);
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
-                    new ContainerLocator(config.containersDirectory(), Path.of("/proc")), slurm,
+                    new ContainerLocator(config.containersDirectory(), Path.of("/proc")),
+                    new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), Path.of("/proc"),
+                            Path.of("/sys"), commands), slurm,
                     config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),

@@ -49,6 +49,7 @@ public final class AgentConfig {
     private final PeerConfig peer;
     private final EvacuationConfig evacuation;
     private final PredictorConfig predictor;
+    private final ApptainerConfig apptainer;
 
     /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
     @JsonCreator
@@ -67,7 +68,8 @@ public final class AgentConfig {
             @JsonProperty("http") HttpConfig http,
             @JsonProperty("peer") PeerConfig peer,
             @JsonProperty("evacuation") EvacuationConfig evacuation,
-            @JsonProperty("predictor") PredictorConfig predictor) {
+            @JsonProperty("predictor") PredictorConfig predictor,
+            @JsonProperty("apptainer") ApptainerConfig apptainer) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
         this.stateDirectory = requireAbsolute("state-directory",
                 stateDirectory == null ? DEFAULT_STATE_DIRECTORY : stateDirectory);
@@ -96,10 +98,15 @@ public final class AgentConfig {
         this.peer = peer == null ? PeerConfig.defaults() : peer;
         this.evacuation = evacuation == null ? EvacuationConfig.defaults() : evacuation;
         this.predictor = predictor == null ? PredictorConfig.defaults() : predictor;
+        this.apptainer = apptainer == null ? ApptainerConfig.defaults() : apptainer;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    public ApptainerConfig apptainer() {
+        return apptainer;
     }
 
     public String nodeName() {
@@ -231,13 +238,14 @@ public final class AgentConfig {
                 && http.equals(that.http)
                 && peer.equals(that.peer)
                 && evacuation.equals(that.evacuation)
-                && predictor.equals(that.predictor);
+                && predictor.equals(that.predictor)
+                && apptainer.equals(that.apptainer);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
-                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer, evacuation, predictor);
+                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer, evacuation, predictor, apptainer);
     }
 
     @Override
@@ -248,6 +256,6 @@ public final class AgentConfig {
                 + ", resumeDirectory=" + resumeDirectory
                 + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", uplinkInterface=" + uplinkInterface
                 + ", http=" + http
-                + ", peer=" + peer + ", evacuation=" + evacuation + ", predictor=" + predictor + "]";
+                + ", peer=" + peer + ", evacuation=" + evacuation + ", predictor=" + predictor + ", apptainer=" + apptainer + "]";
     }
 }

@@ -8,7 +8,10 @@ import java.util.Objects;
 
 /**
  * What {@code lifeboat-run} wrote about a container it started: everything CRIU needs to dump it
- * here and rebuild it on another node (see launcher/README.md, "The manifest").
+ * here and rebuild it on another node (see launcher/README.md, "The manifest"). For an Apptainer
+ * instance the agent writes it itself ({@link ApptainerInstances}): then {@code apptainer} says
+ * how to rebuild its root, the skeleton and mounts are empty (CRIU finds the instance's bind
+ * mounts itself) and stdout/stderr are the instance's log files.
  */
 public record ContainerManifest(
         @JsonProperty("version") int version,
@@ -23,9 +26,18 @@ public record ContainerManifest(
         @JsonProperty("stdout") String stdout,
         @JsonProperty("stderr") String stderr,
         @JsonProperty("exit-status-file") String exitStatusFile,
-        @JsonProperty("argv") List<String> argv) {
+        @JsonProperty("argv") List<String> argv,
+        @JsonProperty("apptainer") ApptainerRoot apptainer) {
 
     public static final int SUPPORTED_VERSION = 1;
+
+    /** A container lifeboat-run started. */
+    public ContainerManifest(int version, long initPid, int uid, int gid, String root, String networkNamespace,
+                             List<SkeletonEntry> skeleton, List<Mount> mounts, String workingDirectory, String stdout,
+                             String stderr, String exitStatusFile, List<String> argv) {
+        this(version, initPid, uid, gid, root, networkNamespace, skeleton, mounts, workingDirectory, stdout, stderr,
+                exitStatusFile, argv, null);
+    }
 
     public ContainerManifest {
         skeleton = List.copyOf(Objects.requireNonNull(skeleton, "skeleton"));
@@ -36,7 +48,7 @@ public record ContainerManifest(
     /** The same container, now rooted at another pid (after a restore). */
     public ContainerManifest withInitPid(long pid) {
         return new ContainerManifest(version, pid, uid, gid, root, networkNamespace, skeleton, mounts,
-                workingDirectory, stdout, stderr, exitStatusFile, argv);
+                workingDirectory, stdout, stderr, exitStatusFile, argv, apptainer);
     }
 
     /** For `criu dump --external mnt[TARGET]:KEY`: mount target inside the container to key. */
@@ -65,4 +77,37 @@ public record ContainerManifest(
             @JsonProperty("source") String source,
             @JsonProperty("target") String target,
             @JsonProperty("read-only") boolean readOnly) {}
+
+    /**
+     * How an Apptainer instance's root is rebuilt on the target, and the files it holds from
+     * outside its mount namespace.
+     *
+     * @param image the SIF file, at the same path on every node (a shared file system)
+     * @param offset where the root partition (squashfs) starts in it
+     * @param size the partition's size
+     * @param superblockSha256 SHA-256 of the partition's first {@value ApptainerInstances#SUPERBLOCK_BYTES} bytes
+     *     (squashfs superblock and what follows): the target's image must be the same one
+     * @param files what CRIU dumped as external files and must be handed on restore
+     */
+    public record ApptainerRoot(
+            @JsonProperty("instance") String instance,
+            @JsonProperty("image") String image,
+            @JsonProperty("offset") long offset,
+            @JsonProperty("size") long size,
+            @JsonProperty("superblock-sha256") String superblockSha256,
+            @JsonProperty("files") List<ExternalFile> files) {
+
+        public ApptainerRoot {
+            files = List.copyOf(Objects.requireNonNull(files, "files"));
+        }
+    }
+
+    /**
+     * A file opened outside the container: CRIU names it {@code key} (file[MNT_ID:INODE]) and gets
+     * it on restore from a descriptor opened on {@code path} with {@code mode} (r or a).
+     */
+    public record ExternalFile(
+            @JsonProperty("key") String key,
+            @JsonProperty("path") String path,
+            @JsonProperty("mode") String mode) {}
 }

@@ -47,6 +47,27 @@ public final class RestoreRoot {
         }
     }
 
+    /**
+     * An Apptainer instance's root: the SIF's squashfs partition, read-only, from a loop device
+     * that goes away once the restored container, which keeps its own copy of the mount, ends.
+     * The image must be the one the instance ran: same path, and the same partition start.
+     */
+    public void mountImage(Path root, ContainerManifest.ApptainerRoot apptainer) throws IOException, CommandException {
+        Path image = Path.of(apptainer.image());
+        if (!Files.isRegularFile(image)) {
+            throw new IOException("the instance's image " + image + " is not on this node: keep SIF images on a shared file system");
+        }
+        if (Files.size(image) < apptainer.offset() + apptainer.size()) {
+            throw new IOException("the image " + image + " here is smaller than the one the instance ran");
+        }
+        if (!ApptainerInstances.superblockDigest(image, apptainer.offset()).equals(apptainer.superblockSha256())) {
+            throw new IOException("the image " + image + " here is not the one the instance ran (its root partition differs)");
+        }
+        Files.createDirectories(root);
+        commands.run(List.of("mount", "-t", "squashfs", "-o", "ro,nosuid,nodev,loop,offset=" + apptainer.offset()
+                + ",sizelimit=" + apptainer.size(), image.toString(), root.toString()), MOUNT_TIMEOUT).requireSuccess();
+    }
+
     public void unmount(Path root) throws CommandException {
         if (Files.isDirectory(root)) {
             commands.run(List.of("umount", root.toString()), MOUNT_TIMEOUT).requireSuccess();

@@ -40,12 +40,23 @@ public final class Criu {
             "nftables-network-lock", "network_lock_nftables");
     private static final Logger LOG = Logger.getLogger(Criu.class.getName());
 
+    // Above stdin, stdout and stderr, and well below CRIU's own service descriptors (the top of its limit).
+    private static final int FIRST_INHERITED_FD = 10;
+
     private final String binary;
     private final CommandRunner commands;
+    private final Optional<Path> withFds;
 
+    /** A CRIU that restores no files from outside a container (lifeboat-run's containers hold none). */
     public Criu(String binary, CommandRunner commands) {
+        this(binary, commands, Optional.empty());
+    }
+
+    /** @param withFds lifeboat-with-fds, which opens the files a restore is handed (Apptainer instances) */
+    public Criu(String binary, CommandRunner commands, Optional<Path> withFds) {
         this.binary = Objects.requireNonNull(binary, "binary");
         this.commands = Objects.requireNonNull(commands, "commands");
+        this.withFds = Objects.requireNonNull(withFds, "withFds");
     }
 
     /** Version, `criu check`, and each optional feature: what the engine may use, and what it must fall back from. */
@@ -97,6 +108,14 @@ public final class Criu {
         }
         // Bind mounts of host paths are not saved, only named, and re-bound on the target.
         spec.externalMounts().forEach((target, key) -> arguments.addAll(List.of("--external", "mnt[" + target + "]:" + key)));
+        if (spec.detectExternalMounts()) {
+            // An Apptainer instance's binds (home, /tmp, /dev and its submounts, --bind, ...) are not
+            // listed anywhere reliable: CRIU finds every bind of a host path itself, including those
+            // that are slaves of host mounts ("m"), and names each by its host path.
+            arguments.addAll(List.of("--external", "mnt[]:m"));
+        }
+        // Files opened outside the container's mount namespace, which CRIU cannot reopen by path.
+        spec.externalFiles().forEach(key -> arguments.addAll(List.of("--external", key)));
         spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
                 // Memory goes straight to the target's page server instead of into local files.
                 "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
@@ -124,7 +143,23 @@ public final class Criu {
             arguments.add("--tcp-established");
         }
         spec.externalMounts().forEach((key, source) -> arguments.addAll(List.of("--external", "mnt[" + key + "]:" + source)));
-        run(arguments, spec.networkNamespace(), spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(),
+        if (spec.detectExternalMounts()) {
+            // Every bind the dump detected comes from the same host path here.
+            arguments.addAll(List.of("--ext-mount-map", "auto"));
+        }
+        // Outside files are handed in on descriptors lifeboat-with-fds opens: 3 onwards, in order.
+        List<String> prefix = new ArrayList<>();
+        if (!spec.inheritedFiles().isEmpty()) {
+            prefix.add(withFds.orElseThrow(() -> new CriuException("restoring external files needs lifeboat-with-fds")).toString());
+            int descriptor = FIRST_INHERITED_FD;
+            for (InheritedFile file : spec.inheritedFiles()) {
+                prefix.add(descriptor + ":" + file.mode() + ":" + file.path());
+                arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
+                descriptor++;
+            }
+            prefix.add("--");
+        }
+        run(prefix, arguments, spec.networkNamespace(), spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(),
                 "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
@@ -158,7 +193,12 @@ public final class Criu {
      */
     private void run(List<String> arguments, Optional<Path> networkNamespace, Path log, Duration timeout, String what)
             throws CriuException {
-        List<String> command = new ArrayList<>();
+        run(List.of(), arguments, networkNamespace, log, timeout, what);
+    }
+
+    private void run(List<String> prefix, List<String> arguments, Optional<Path> networkNamespace, Path log, Duration timeout,
+                     String what) throws CriuException {
+        List<String> command = new ArrayList<>(prefix);
         networkNamespace.ifPresent(namespace -> command.addAll(List.of("nsenter", "--net=" + namespace, "--")));
         command.add(binary);
         command.addAll(arguments);
@@ -211,10 +251,18 @@ public final class Criu {
      */
     public record DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
                            Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
-                           Duration timeout) {
+                           Duration timeout, boolean detectExternalMounts, List<String> externalFiles) {
         public DumpSpec {
             // In the manifest's order, so CRIU's command line reads like the manifest.
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
+            externalFiles = List.copyOf(externalFiles);
+        }
+
+        /** A lifeboat-run container: every mount listed, no outside file. */
+        public DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
+                        Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
+                        Duration timeout) {
+            this(initPid, imageDirectory, externalMounts, pageServer, actionScript, networkNamespace, timeout, false, List.of());
         }
     }
 
@@ -225,9 +273,20 @@ public final class Criu {
      * @param networkNamespace the job's network namespace, already rebuilt on this node, if it has one
      */
     public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts,
-                              Optional<Path> networkNamespace, Duration timeout) {
+                              Optional<Path> networkNamespace, Duration timeout, boolean detectExternalMounts,
+                              List<InheritedFile> inheritedFiles) {
         public RestoreSpec {
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
+            inheritedFiles = List.copyOf(inheritedFiles);
+        }
+
+        /** A lifeboat-run container: every mount listed, no outside file. */
+        public RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Optional<Path> networkNamespace,
+                           Duration timeout) {
+            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of());
         }
     }
+
+    /** A file the dump named {@code key}, handed to the restore opened on this node's {@code path} (mode r or a). */
+    public record InheritedFile(String key, String path, String mode) {}
 }

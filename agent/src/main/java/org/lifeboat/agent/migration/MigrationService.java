@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.CgroupAdopter;
+import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
@@ -36,6 +37,7 @@ public final class MigrationService {
     private final String nodeName;
     private final JobRegistry registry;
     private final ContainerLocator locator;
+    private final ApptainerInstances apptainer;
     private final SlurmClient slurm;
     private final int peerPort;
     private final Migrator migrator;
@@ -44,11 +46,13 @@ public final class MigrationService {
     private final ResumeMarkers resumeMarkers;
     private final Map<Long, CompletableFuture<MigrationReport>> inFlight = new ConcurrentHashMap<>();
 
-    public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, SlurmClient slurm, int peerPort,
-                            Migrator migrator, ContainerProcesses processes, CgroupAdopter adopter, ResumeMarkers resumeMarkers) {
+    public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, ApptainerInstances apptainer,
+                            SlurmClient slurm, int peerPort, Migrator migrator, ContainerProcesses processes,
+                            CgroupAdopter adopter, ResumeMarkers resumeMarkers) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.locator = Objects.requireNonNull(locator, "locator");
+        this.apptainer = Objects.requireNonNull(apptainer, "apptainer");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
         this.peerPort = peerPort;
         this.migrator = Objects.requireNonNull(migrator, "migrator");
@@ -190,20 +194,32 @@ public final class MigrationService {
         }
     }
 
-    /** The job's container, from the registry's copy or found now below its task processes. */
+    /**
+     * The job's container: the registry's copy, or found now: a lifeboat-run container below its
+     * task processes, else an Apptainer instance in its cgroup. An instance is described afresh
+     * every time (its outside files are named after this node's mounts).
+     */
     private ContainerManifest container(JobRecord job) throws MigrationException, IOException {
-        if (job.container() != null) {
+        if (job.container() != null && job.container().apptainer() == null) {
             return job.container();
         }
-        List<Long> taskPids = new ArrayList<>();
-        job.steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
-        Optional<ContainerLocator.LocatedContainer> located = locator.find(taskPids);
-        if (located.isEmpty()) {
+        Optional<ContainerManifest> found;
+        if (job.container() != null) {
+            found = Optional.of(apptainer.refresh(job.container()));
+        } else {
+            List<Long> taskPids = new ArrayList<>();
+            job.steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
+            found = locator.find(taskPids).map(ContainerLocator.LocatedContainer::manifest);
+            if (found.isEmpty()) {
+                found = apptainer.find(job.job(), job.uid());
+            }
+        }
+        if (found.isEmpty()) {
             throw new MigrationException("no-container", "job " + job.job() + " runs no container started by lifeboat-run"
-                    + " on " + nodeName + ": only such containers can be migrated");
+                    + " and no Apptainer instance on " + nodeName + ": only those can be migrated");
         }
         try {
-            return registry.containerFound(job.job(), located.get().manifest()).container();
+            return registry.containerFound(job.job(), found.get()).container();
         } catch (RegistryException e) {
             throw new MigrationException("unknown-job", e.getMessage());
         }

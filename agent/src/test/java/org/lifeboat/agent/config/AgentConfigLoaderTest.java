@@ -68,7 +68,7 @@ class AgentConfigLoaderTest {
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null, null, null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null, null, null, null), config);
     }
 
     @Test
