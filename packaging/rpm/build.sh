@@ -35,7 +35,7 @@ else
     log "reusing $AGENT_JAR: newer than every POM and source file"
 fi
 # Their output goes to stderr, like every message here: stdout carries only the RPMs' paths.
-make -s -C launcher lifeboat-run >&2
+make -s -C launcher lifeboat-run lifeboat-adopt-instance lifeboat-with-fds >&2
 make -s -C slurm-hooks lifeboat.so SLURM_INCLUDE="$SLURM_INCLUDE" >&2
 
 # The jar's manifest, continuation lines joined (a manifest wraps its lines at 72 bytes).
@@ -74,7 +74,7 @@ for entry in $class_path; do
     [ -f "agent/target/$entry" ] || die "agent/target/$entry, named in the agent's Class-Path, is missing: run mvn package"
     cp "agent/target/$entry" "$stage/lib/"
 done
-cp launcher/lifeboat-run slurm-hooks/lifeboat.so config/agent.yaml README.md "$stage/"
+cp launcher/lifeboat-run launcher/lifeboat-adopt-instance launcher/lifeboat-with-fds slurm-hooks/lifeboat.so config/agent.yaml README.md "$stage/"
 cp slurm-hooks/plugstack.conf.example "$stage/plugstack.conf"
 cp "$PACKAGING/lifeboat" "$PACKAGING/lifeboat-agent.service" "$PACKAGING/lifeboat-tmpfiles.conf" "$stage/"
 tar -C "$BUILD/stage" -czf "$BUILD/SOURCES/lifeboat-$version.tar.gz" "lifeboat-$version"
