@@ -347,8 +347,8 @@ int main(int argc, char **argv) {
     close(ready[0]);
     setsid();
 
-    int lo = open(logout, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
-    int le = open(logerr, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
+    int lo = open(logout, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
+    int le = open(logerr, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
     int dn = open("/dev/null", O_RDONLY);
     if (lo < 0 || le < 0 || dn < 0) {
         dprintf(ready[1], "could not open log files %s, %s", logout, logerr);

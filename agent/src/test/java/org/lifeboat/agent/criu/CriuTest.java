@@ -83,6 +83,38 @@ class CriuTest {
     }
 
     @Test
+    void anApptainerInstanceHasItsBindsDetectedAndItsOutsideFilesNamedAndHandedBack() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "77");
+        commands.answer(0, "", "").answer(0, "", "");
+        Criu withHelper = new Criu("/opt/criu/sbin/criu", commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")));
+
+        withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"), Optional.empty(), TIMEOUT,
+                true, List.of("file[18:3]", "file[1b:f4c00e]")));
+        long pid = withHelper.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of(), Optional.empty(), TIMEOUT,
+                true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r"),
+                        new Criu.InheritedFile("file[1b:f4c00e]", "/root/.apptainer/instances/logs/n1/root/job.out", "a"))));
+
+        assertEquals(77, pid);
+        String dump = String.join(" ", commands.commands().get(0));
+        assertTrue(dump.contains("--external mnt[]:m --external file[18:3] --external file[1b:f4c00e]"), dump);
+        List<String> restore = commands.commands().get(1);
+        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "10:r:/dev/null",
+                "11:a:/root/.apptainer/instances/logs/n1/root/job.out", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 6));
+        String restoreLine = String.join(" ", restore);
+        assertTrue(restoreLine.contains("--ext-mount-map auto --inherit-fd fd[10]:file[18:3] --inherit-fd fd[11]:file[1b:f4c00e]"),
+                restoreLine);
+    }
+
+    @Test
+    void outsideFilesCannotBeRestoredWithoutTheHelper() {
+        CriuException error = assertThrows(CriuException.class, () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"),
+                Map.of(), Optional.empty(), TIMEOUT, true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r")))));
+
+        assertTrue(error.getMessage().contains("lifeboat-with-fds"), error.getMessage());
+        assertEquals(List.of(), commands.commands());
+    }
+
+    @Test
     void aJobWithItsOwnNetworkIsDumpedAndRestoredInsideItWithItsConnections() throws Exception {
         Files.writeString(images.resolve("restored.pid"), "9");
         commands.answer(0, "", "").answer(0, "", "");
