@@ -153,7 +153,7 @@ final class SlurmMigrationTest {
         return report;
     }
 
-    private static boolean isRunningAwayFrom(Testbed testbed, long jobId, String node) {
+    static boolean isRunningAwayFrom(Testbed testbed, long jobId, String node) {
         Map<String, String> job = testbed.job(jobId);
         return "RUNNING".equals(job.get("JobState")) && !node.equals(job.get("NodeList"));
     }
@@ -169,7 +169,7 @@ final class SlurmMigrationTest {
         throw new AssertionError("job " + jobId + " has no restored container on " + node + ": " + jobs);
     }
 
-    private static boolean isAlive(long pid) {
+    static boolean isAlive(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             return !stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");

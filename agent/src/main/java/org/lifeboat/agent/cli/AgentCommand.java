@@ -167,7 +167,7 @@ final class AgentCommand implements Callable<Integer> {
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")),
                     new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), Path.of("/proc"),
-                            Path.of("/sys"), commands), slurm,
+                            Path.of("/sys"), commands, new SystemUsers(commands)), slurm,
                     config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),

@@ -23,6 +23,7 @@ import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandResult;
 import org.lifeboat.agent.process.CommandRunner;
+import org.lifeboat.agent.process.SystemUsers;
 
 /**
  * Finds a job's Apptainer instance and describes it for CRIU. The instance is the one in
@@ -52,29 +53,28 @@ public final class ApptainerInstances {
     private final Path proc;
     private final Path sys;
     private final CommandRunner commands;
+    private final SystemUsers users;
     private final ObjectMapper json = AgentJson.mapper();
 
     /**
      * @param apptainer the apptainer command
      * @param adoptInstance the lifeboat-adopt-instance helper
      */
-    public ApptainerInstances(String apptainer, Path adoptInstance, Path proc, Path sys, CommandRunner commands) {
+    public ApptainerInstances(String apptainer, Path adoptInstance, Path proc, Path sys, CommandRunner commands,
+                              SystemUsers users) {
         this.apptainer = Objects.requireNonNull(apptainer, "apptainer");
         this.adoptInstance = Objects.requireNonNull(adoptInstance, "adoptInstance");
         this.proc = Objects.requireNonNull(proc, "proc");
         this.sys = Objects.requireNonNull(sys, "sys");
         this.commands = Objects.requireNonNull(commands, "commands");
+        this.users = Objects.requireNonNull(users, "users");
     }
 
     /** The job's instance, made dumpable and described; empty when the job runs none (or Apptainer is absent). */
     public Optional<ContainerManifest> find(long jobId, int uid) throws IOException {
-        if (uid != 0) {
-            // Instances are listed per user, from the user's ~/.apptainer: the agent sees root's only.
-            return Optional.empty();
-        }
         CommandResult listed;
         try {
-            listed = commands.run(List.of(apptainer, "instance", "list", "--json"), COMMAND_TIMEOUT);
+            listed = commands.run(listCommand(uid), COMMAND_TIMEOUT);
         } catch (CommandException e) {
             return Optional.empty();
         }
@@ -90,6 +90,22 @@ public final class ApptainerInstances {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Apptainer lists the instances of the user who runs it, from their ~/.apptainer: the job
+     * owner's, so the agent runs it as them, with their groups and home, and nothing of root's.
+     */
+    List<String> listCommand(int uid) throws CommandException {
+        List<String> list = List.of(apptainer, "instance", "list", "--json");
+        if (uid == 0) {
+            return list;
+        }
+        SystemUsers.Account account = users.account(uid);
+        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + account.gid(), "--init-groups",
+                "env", "-i", "HOME=" + account.home(), "USER=" + account.name(), "PATH=/usr/local/bin:/usr/bin:/bin"));
+        command.addAll(list);
+        return command;
     }
 
     private boolean inJob(long pid, long jobId) throws IOException {

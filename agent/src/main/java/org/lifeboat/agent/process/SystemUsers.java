@@ -31,6 +31,22 @@ public final class SystemUsers {
         return uid(fields[2], "getent passwd " + user);
     }
 
+    /** The account of a uid: its name, primary group and home directory. */
+    public Account account(int uid) throws CommandException {
+        CommandResult result = commands.run(List.of("getent", "passwd", Integer.toString(uid)), LOOKUP_TIMEOUT);
+        if (result.exitCode() == 2) {
+            throw new CommandException("there is no user with uid " + uid + " on this node");
+        }
+        String[] fields = result.requireSuccess().stdout().strip().split(":");
+        if (fields.length < 6 || !fields[3].matches("[0-9]{1,10}") || !fields[5].startsWith("/")) {
+            throw new CommandException("getent passwd " + uid + " printed an entry without a gid or home: " + result.stdout().strip());
+        }
+        return new Account(fields[0], uid(fields[3], "getent passwd " + uid), fields[5]);
+    }
+
+    /** A user as passwd knows them. */
+    public record Account(String name, int gid, String home) {}
+
     private static int uid(String digits, String source) throws CommandException {
         try {
             return Integer.parseInt(digits);

@@ -78,7 +78,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: checkpoint-directory, containers-directory, criu-path, evacuation, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
+                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
     }
 
     @Test

@@ -22,6 +22,19 @@ class AgentConfigTest {
     }
 
     @Test
+    void apptainerIsFoundOnThePathAndItsHelpersInLibexec() {
+        assertEquals("apptainer", AgentConfig.defaults().apptainer().path());
+        assertEquals(Path.of("/usr/libexec/lifeboat"), AgentConfig.defaults().apptainer().helperDirectory());
+    }
+
+    @Test
+    void apptainerHelpersMustBeAnAbsoluteDirectoryAndItsPathNotEmpty() {
+        assertEquals("apptainer.helper-directory",
+                assertThrows(InvalidConfigValueException.class, () -> new ApptainerConfig(null, "libexec/lifeboat")).key());
+        assertEquals("apptainer.path", assertThrows(InvalidConfigValueException.class, () -> new ApptainerConfig(" ", null)).key());
+    }
+
+    @Test
     void stateDirectoryDefaultsToVarLibLifeboat() {
         assertEquals(Path.of("/var/lib/lifeboat"), AgentConfig.defaults().stateDirectory());
     }
