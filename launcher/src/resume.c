@@ -26,11 +26,15 @@
 
 #include "launcher.h"
 
+/* How long a requeued job waits for the agent to restore its checkpoint: 30 minutes of 200 ms polls. */
+#define RESTORE_WAIT_POLLS (30 * 300)
+
 struct marker {
 	unsigned long long job;
 	unsigned long long uid;
 	unsigned long long init_pid;
 	unsigned long long init_start;
+	unsigned long long restoring;
 	int fields;
 };
 
@@ -104,6 +108,8 @@ static int parse_marker(const char *path, int fd, struct marker *marker)
 			slot = &marker->init_pid;
 		else if (strcmp(line, "init-start") == 0)
 			slot = &marker->init_start;
+		else if (strcmp(line, "restoring") == 0)
+			slot = &marker->restoring;
 		if (slot == NULL)
 			continue;
 		if (!digits(equals + 1, 20)) {
@@ -113,7 +119,10 @@ static int parse_marker(const char *path, int fd, struct marker *marker)
 		*slot = strtoull(equals + 1, NULL, 10);
 		marker->fields++;
 	}
-	if (marker->fields != 4 || marker->init_pid < 2 || marker->init_pid > 4194304) {
+	/* "restoring=1": the agent is restoring the job's checkpoint here; no init yet. */
+	if (marker->restoring == 1 && marker->fields == 3 && marker->init_pid == 0)
+		return 0;
+	if (marker->restoring != 0 || marker->fields != 4 || marker->init_pid < 2 || marker->init_pid > 4194304) {
 		log_error("resume marker %s is incomplete", path);
 		return -1;
 	}
@@ -242,6 +251,25 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, bool ins
 	pid_t pid;
 	int pidfd;
 	int found = find_marker(resume_dir, &marker);
+	/* A checkpoint of the job (parked on shared storage) is being restored here: wait for its init. */
+	for (unsigned waited = 0; found == 0 && marker.restoring; waited++) {
+		if (waited == 0)
+			fprintf(stderr, LOG_PREFIX "job %llu: its checkpoint is being restored on this node: waiting\n", marker.job);
+		if (waited >= RESTORE_WAIT_POLLS) {
+			log_error("job %llu: the restore of its checkpoint did not finish in %d minutes", marker.job,
+				  RESTORE_WAIT_POLLS / 300);
+			*code = EXIT_LAUNCH_FAILED;
+			return 0;
+		}
+		usleep(200000);
+		found = find_marker(resume_dir, &marker);
+		if (found == 1) {
+			/* The agent removes the marker when the restore fails; it keeps the checkpoint and requeues the job. */
+			log_error("the restore of this job's checkpoint failed on this node; Lifeboat requeues the job");
+			*code = EXIT_LAUNCH_FAILED;
+			return 0;
+		}
+	}
 	if (found != 0)
 		return found;
 	if (marker.uid != (unsigned long long)uid) {

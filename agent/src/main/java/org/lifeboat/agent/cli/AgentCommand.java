@@ -43,6 +43,8 @@ import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.Migrator;
+import org.lifeboat.agent.migration.Parker;
+import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.PostDumpHook;
 import org.lifeboat.agent.migration.ResumeMarkers;
 import org.lifeboat.agent.migration.SlurmHandover;
@@ -154,13 +156,18 @@ final class AgentCommand implements Callable<Integer> {
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
                     new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers);
             incoming.discardStale();
+            MigrationObserver recordReport = report -> {
+                migrationMetrics.migrationEnded(report);
+                history.migrationEnded(report);
+            };
+            Path postDumpScript = PostDumpHook.install(config.stateDirectory());
+            RestoreRoot restoreRoots = new RestoreRoot(commands);
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
-                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks,
-                    PostDumpHook.install(config.stateDirectory()), new SlurmHandover(slurm, Clock.systemUTC()),
-                    Clock.systemUTC(), report -> {
-                        migrationMetrics.migrationEnded(report);
-                        history.migrationEnded(report);
-                    });
+                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks, postDumpScript,
+                    new SlurmHandover(slurm, Clock.systemUTC()), Clock.systemUTC(), recordReport);
+            Optional<Parker> parker = config.sharedDirectory().map(shared -> new Parker(config.nodeName(), shared,
+                    config.checkpointDirectory(), criu, processes, restoreRoots, slurm, postDumpScript, Clock.systemUTC(),
+                    recordReport));
             migrator.recoverInterrupted();
             migrationMetrics.watchInFlight("source", migrator::inFlight);
             migrationMetrics.watchInFlight("target", incoming::inFlight);
@@ -168,7 +175,7 @@ final class AgentCommand implements Callable<Integer> {
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")),
                     new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), Path.of("/proc"),
                             Path.of("/sys"), commands, new SystemUsers(commands)), slurm,
-                    config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers);
+                    config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers, parker);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
                     new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),
@@ -234,6 +241,11 @@ final class AgentCommand implements Callable<Integer> {
         @Override
         public MigrationReport migrate(long job, String targetNode, TransferMode mode) throws MigrationException {
             return migrations.migrate(job, targetNode, mode == null ? defaultMode : mode);
+        }
+
+        @Override
+        public void stepStarted(JobRecord job, String step) {
+            migrations.stepStarted(job, step);
         }
 
         @Override

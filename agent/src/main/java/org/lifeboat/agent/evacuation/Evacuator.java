@@ -37,6 +37,10 @@ public final class Evacuator {
     // Raised by cancelPending(): queued jobs whose migration has not begun stay where they are.
     private volatile long generation;
     private volatile boolean anyStarted;
+    // A failure of this node is predicted: a job Slurm has no node for is parked rather than left here.
+    private volatile boolean failureExpected;
+    // Jobs a predicted evacuation's plan says cannot move live before the deadline: parked first.
+    private final Set<Long> parkFirst = ConcurrentHashMap.newKeySet();
     private final Map<Long, Long> retryNotBefore = new ConcurrentHashMap<>();
     private final Duration retryPause;
 
@@ -61,8 +65,11 @@ public final class Evacuator {
 
     /**
      * Evacuates before a predicted failure: the jobs go in the planner's order (least slack first,
-     * by each container's memory against the link), and a job the plan says cannot make the
-     * deadline still goes, last, so the others get the link first.
+     * by each container's memory against the link). A job the plan says cannot make the deadline
+     * is parked (checkpointed to the shared directory and requeued, so Slurm restarts it from the
+     * checkpoint on another node), and so is a job Slurm has no node for now: the node is expected
+     * to fail, so waiting for a target could lose the job. Without a shared directory both go live,
+     * last, so the others get the link first, and a job with no target keeps being retried.
      */
     public List<Long> evacuate(String reason, EvacuationPlanner planner, Instant deadline) {
         List<JobToMove> jobs = new ArrayList<>();
@@ -71,19 +78,38 @@ public final class Evacuator {
         }
         List<Long> inTime = new ArrayList<>();
         List<Long> late = new ArrayList<>();
+        boolean park = migrations.canPark();
         for (PlannedMove move : planner.plan(jobs, Instant.now(), deadline)) {
             long job = Long.parseLong(move.job().jobId());
             if (move.action() == PlannedMove.Action.CHECKPOINT_TO_SHARED_FIRST) {
                 LOG.warning("evacuation (" + reason + "): job " + job + " (" + move.job().memoryBytes() + " bytes) is not"
-                        + " expected to move before " + deadline + "; it goes last (checkpointing to shared storage first is"
-                        + " not implemented)");
+                        + " expected to move before " + deadline + (park ? "; it is parked: checkpointed to the shared"
+                        + " directory and requeued" : "; it goes last (no shared-directory to park it in)"));
                 late.add(job);
             } else {
                 inTime.add(job);
             }
         }
-        inTime.addAll(late);
-        return evacuate(reason, inTime);
+        failureExpected();
+        List<Long> order = new ArrayList<>();
+        if (park) {
+            parkFirst.addAll(late);
+            order.addAll(late);
+            order.addAll(inTime);
+        } else {
+            order.addAll(inTime);
+            order.addAll(late);
+        }
+        return evacuate(reason, order);
+    }
+
+    /**
+     * This node is expected to fail (a prediction drains it): from now on, until the prediction
+     * is withdrawn ({@link #cancelPending}), a job Slurm has no node for is parked, whichever
+     * evacuation (the prediction's or the drain's) finds it.
+     */
+    public void failureExpected() {
+        failureExpected = true;
     }
 
     private List<Long> evacuate(String reason, List<Long> jobs) {
@@ -101,7 +127,20 @@ public final class Evacuator {
                         return;
                     }
                     anyStarted = true;
-                    MigrationReport report = migrations.migrate(job, null, mode);
+                    MigrationReport report;
+                    if (parkFirst.remove(job) && migrations.canPark()) {
+                        report = migrations.park(job);
+                    } else {
+                        try {
+                            report = migrations.migrate(job, null, mode);
+                        } catch (MigrationException e) {
+                            if (!failureExpected || !migrations.canPark() || !e.code().equals("no-target")) {
+                                throw e;
+                            }
+                            LOG.warning("evacuation (" + reason + "): " + e.getMessage() + "; it is parked instead");
+                            report = migrations.park(job);
+                        }
+                    }
                     LOG.info("evacuation (" + reason + "): job " + job + " " + report.outcome() + " to " + report.to()
                             + (report.cause() == null ? "" : " (" + report.cause() + ")"));
                     if (report.outcome().equals(MigrationReport.ROLLED_BACK)) {
@@ -128,6 +167,8 @@ public final class Evacuator {
      */
     public boolean cancelPending() {
         generation++;
+        failureExpected = false;
+        parkFirst.clear();
         boolean started = anyStarted;
         anyStarted = false;
         return started;

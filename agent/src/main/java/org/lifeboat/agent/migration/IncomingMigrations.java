@@ -221,7 +221,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
      * their size), and its log files, appended to at the same path (created with their directory
      * when that is node-local and new here).
      */
-    private static List<Criu.InheritedFile> inheritedFiles(ContainerManifest.ApptainerRoot apptainer) throws IOException {
+    static List<Criu.InheritedFile> inheritedFiles(ContainerManifest.ApptainerRoot apptainer) throws IOException {
         List<Criu.InheritedFile> files = new java.util.ArrayList<>();
         for (ContainerManifest.ExternalFile file : apptainer.files()) {
             if (!file.mode().equals("r") && !file.mode().equals("a")) {

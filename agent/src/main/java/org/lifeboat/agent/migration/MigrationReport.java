@@ -48,6 +48,8 @@ public record MigrationReport(
     public static final String MIGRATED = "migrated";
     public static final String ROLLED_BACK = "rolled-back";
     public static final String CLEANUP_FAILED = "migrated-cleanup-failed";
+    /** Checkpointed to the shared directory and requeued: no node could take the job now. */
+    public static final String PARKED = "parked";
 
     public MigrationReport {
         phaseMillis = Collections.unmodifiableMap(new LinkedHashMap<>(phaseMillis));

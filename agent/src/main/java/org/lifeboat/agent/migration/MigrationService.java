@@ -2,6 +2,7 @@ package org.lifeboat.agent.migration;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,9 +12,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.logging.Logger;
-import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ApptainerInstances;
+import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
@@ -21,6 +24,7 @@ import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryException;
+import org.lifeboat.agent.registry.StepRecord;
 import org.lifeboat.agent.slurm.SlurmClient;
 import org.lifeboat.agent.slurm.SlurmJob;
 
@@ -44,11 +48,18 @@ public final class MigrationService {
     private final ContainerProcesses processes;
     private final CgroupAdopter adopter;
     private final ResumeMarkers resumeMarkers;
+    private final Optional<Parker> parker;
     private final Map<Long, CompletableFuture<MigrationReport>> inFlight = new ConcurrentHashMap<>();
+    // Restores of parked checkpoints run beside the registration that asked for them.
+    private final ExecutorService restores = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-parked-restore");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, ApptainerInstances apptainer,
                             SlurmClient slurm, int peerPort, Migrator migrator, ContainerProcesses processes,
-                            CgroupAdopter adopter, ResumeMarkers resumeMarkers) {
+                            CgroupAdopter adopter, ResumeMarkers resumeMarkers, Optional<Parker> parker) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.locator = Objects.requireNonNull(locator, "locator");
@@ -59,6 +70,106 @@ public final class MigrationService {
         this.processes = Objects.requireNonNull(processes, "processes");
         this.adopter = Objects.requireNonNull(adopter, "adopter");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
+        this.parker = Objects.requireNonNull(parker, "parker");
+    }
+
+    /** Whether jobs can be parked here: a shared directory is configured. */
+    public boolean canPark() {
+        return parker.isPresent();
+    }
+
+    /**
+     * Parks the job: checkpoints it to the shared directory and requeues it, so that it resumes
+     * from the checkpoint wherever Slurm starts it next. For when no node can take it now.
+     */
+    public MigrationReport park(long jobId) throws MigrationException {
+        Parker parking = parker.orElseThrow(() -> new MigrationException("not-configured",
+                "parking job " + jobId + " needs a shared-directory in the agent's config"));
+        JobRecord job = registry.job(jobId).orElseThrow(() ->
+                new MigrationException("unknown-job", "job " + jobId + " is not registered on " + nodeName));
+        return alone(jobId, () -> {
+            requireRequeueable(jobId);
+            try {
+                MigrationReport report = parking.park(jobId, job.uid(), job.gid(), container(job));
+                if (!report.outcome().equals(MigrationReport.ROLLED_BACK)) {
+                    registry.migratedAway(jobId);
+                }
+                return report;
+            } catch (IOException e) {
+                throw new MigrationException("internal", "job " + jobId + ": " + e.getMessage());
+            }
+        });
+    }
+
+    /**
+     * A step of a registered job starts here. A requeued job's batch step whose checkpoint is
+     * parked gets it restored: a "restoring" resume marker is written before the registration is
+     * answered, so lifeboat-run, which runs after it, waits for the restore instead of starting the
+     * workload again; the restore itself runs beside it. A failed restore keeps the checkpoint,
+     * removes the marker (lifeboat-run then gives up) and requeues the job away from this node.
+     */
+    public void stepStarted(JobRecord job, String step) {
+        // Not gated on restartCount: slurmstepd reports 0 to SPANK for a requeued batch step (22.05).
+        if (parker.isEmpty() || !step.equals("batch")) {
+            return;
+        }
+        Optional<Parker.ParkedJob> parked;
+        try {
+            parked = parker.get().find(job.job());
+            if (parked.isEmpty()) {
+                return;
+            }
+            if (parked.get().uid() != job.uid()) {
+                LOG.severe("job " + job.job() + ": its parked checkpoint belongs to uid " + parked.get().uid() + ", not "
+                        + job.uid() + ": not restored");
+                return;
+            }
+            resumeMarkers.writeRestoring(job.job(), job.uid());
+        } catch (IOException e) {
+            LOG.severe("job " + job.job() + ": cannot prepare the restore of its parked checkpoint: " + e.getMessage());
+            return;
+        }
+        LOG.info("job " + job.job() + " was parked on " + parked.get().from() + ": restoring its checkpoint here");
+        restores.execute(() -> restoreParked(parked.get()));
+    }
+
+    private void restoreParked(Parker.ParkedJob parked) {
+        long jobId = parked.job();
+        long started = System.nanoTime();
+        long pid;
+        try {
+            pid = parker.get().restore(parked);
+            registry.restoredHere(jobId, parked.uid(), parked.gid(), parked.container().withInitPid(pid));
+            resumeMarkers.write(jobId, parked.uid(), pid);
+        } catch (Exception e) {
+            LOG.severe("job " + jobId + ": the restore of its parked checkpoint failed here (" + e.getMessage()
+                    + "); the checkpoint is kept and the job requeued for another node");
+            try {
+                resumeMarkers.remove(jobId);
+                slurm.requeue(jobId);
+                slurm.awaitState(jobId, "PENDING", Duration.ofSeconds(60));
+                slurm.releaseToAnyNodeBut(jobId, nodeName);
+            } catch (Exception requeueFailure) {
+                LOG.severe("job " + jobId + ": cannot requeue it after the failed restore: " + requeueFailure.getMessage());
+            }
+            return;
+        }
+        // The batch step's task may have registered while the restore ran: the container joins its cgroups now.
+        registry.job(jobId).ifPresent(job -> {
+            StepRecord batch = job.steps().get("batch");
+            if (batch != null && !batch.taskPids().isEmpty()) {
+                taskStarted(job, "batch", batch.taskPids().values().iterator().next());
+            }
+        });
+        try {
+            processes.resume(pid);
+            parker.get().discard(jobId);
+        } catch (Exception e) {
+            LOG.severe("job " + jobId + ": restored from its parked checkpoint as pid " + pid + ", but: " + e.getMessage());
+            return;
+        }
+        LOG.info("job " + jobId + " runs here again from the checkpoint parked on " + parked.from() + " (pid " + pid + ", restore "
+                + (System.nanoTime() - started) / 1_000_000 + " ms)");
     }
 
     /**
@@ -69,14 +180,25 @@ public final class MigrationService {
     public MigrationReport migrate(long jobId, String targetNode, TransferMode mode) throws MigrationException {
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException("unknown-job", "job " + jobId + " is not registered on " + nodeName));
+        return alone(jobId, () -> start(job, targetNode, mode));
+    }
+
+    /** What moves a job; a MigrationException says why it could not. */
+    @FunctionalInterface
+    private interface Move {
+        MigrationReport run() throws MigrationException;
+    }
+
+    /** Runs the move unless the job is on the move already: then the request joins that one and gets its report. */
+    private MigrationReport alone(long jobId, Move move) throws MigrationException {
         CompletableFuture<MigrationReport> mine = new CompletableFuture<>();
         CompletableFuture<MigrationReport> running = inFlight.putIfAbsent(jobId, mine);
         if (running != null) {
-            LOG.info("job " + jobId + " is already on the move: this request joins that migration");
+            LOG.info("job " + jobId + " is already on the move: this request joins that move");
             return await(running);
         }
         try {
-            MigrationReport report = start(job, targetNode, mode);
+            MigrationReport report = move.run();
             mine.complete(report);
             return report;
         } catch (MigrationException | RuntimeException e) {
@@ -134,16 +256,7 @@ public final class MigrationService {
 
     private MigrationReport start(JobRecord job, String targetNode, TransferMode mode) throws MigrationException {
         long jobId = job.job();
-        SlurmJob slurmJob;
-        try {
-            slurmJob = slurm.job(jobId);
-        } catch (CommandException e) {
-            throw new MigrationException("unknown-job", "Slurm cannot show job " + jobId + ": " + e.getMessage());
-        }
-        if (!slurmJob.batch() || !slurmJob.requeueable()) {
-            throw new MigrationException("not-requeueable", "job " + jobId + " cannot move: Slurm can requeue only batch"
-                    + " jobs submitted without --no-requeue (batch " + slurmJob.batch() + ", requeue " + slurmJob.requeueable() + ")");
-        }
+        SlurmJob slurmJob = requireRequeueable(jobId);
         String target = targetNode == null ? chooseTarget(slurmJob) : targetNode;
         if (target.equals(nodeName)) {
             throw new MigrationException("malformed", "job " + jobId + " already runs on " + nodeName);
@@ -163,6 +276,24 @@ public final class MigrationService {
             return report;
         } catch (IOException e) {
             throw new MigrationException("internal", "job " + jobId + ": " + e.getMessage());
+        }
+    }
+
+    private SlurmJob requireRequeueable(long jobId) throws MigrationException {
+        SlurmJob slurmJob;
+        try {
+            slurmJob = slurm.job(jobId);
+        } catch (CommandException e) {
+            throw new MigrationException("unknown-job", "Slurm cannot show job " + jobId + ": " + e.getMessage());
+        }
+        requireRequeueable(slurmJob);
+        return slurmJob;
+    }
+
+    private static void requireRequeueable(SlurmJob slurmJob) throws MigrationException {
+        if (!slurmJob.batch() || !slurmJob.requeueable()) {
+            throw new MigrationException("not-requeueable", "job " + slurmJob.id() + " cannot move: Slurm can requeue only batch"
+                    + " jobs submitted without --no-requeue (batch " + slurmJob.batch() + ", requeue " + slurmJob.requeueable() + ")");
         }
     }
 

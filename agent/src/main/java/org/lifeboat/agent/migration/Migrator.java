@@ -331,18 +331,7 @@ public final class Migrator {
                 return null;
             });
             // The dump is complete when CRIU reaches post-dump; it then holds the tree for our decision.
-            while (!PostDumpHook.dumped(images)) {
-                if (criuDump.isDone()) {
-                    try {
-                        criuDump.get();
-                    } catch (ExecutionException failed) {
-                        // CRIU failed before post-dump, and gave the tree back itself.
-                        throw failed.getCause() instanceof Exception cause ? cause : failed;
-                    }
-                    throw new IOException("CRIU ended without reaching post-dump");
-                }
-                Thread.sleep(10);
-            }
+            PostDumpHook.awaitDumped(images, criuDump);
             criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
             // Were any of it still running here, restoring it there would run the job twice.
             if (!processes.allStopped(container.initPid())) {

@@ -68,6 +68,25 @@ public final class PostDumpHook {
         return stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
     }
 
+    /**
+     * Waits until CRIU's dump, running as {@code dump}, has reached post-dump, where it holds the
+     * frozen tree for the agent's decision; a CRIU that fails before (and so gave the tree back
+     * itself) is rethrown.
+     */
+    static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump) throws Exception {
+        while (!dumped(imageDirectory)) {
+            if (dump.isDone()) {
+                try {
+                    dump.get();
+                } catch (java.util.concurrent.ExecutionException failed) {
+                    throw failed.getCause() instanceof Exception cause ? cause : failed;
+                }
+                throw new java.io.IOException("CRIU ended without reaching post-dump");
+            }
+            Thread.sleep(10);
+        }
+    }
+
     static boolean dumped(Path imageDirectory) {
         return Files.exists(imageDirectory.resolve(DUMPED));
     }

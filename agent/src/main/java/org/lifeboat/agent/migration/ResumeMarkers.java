@@ -30,8 +30,11 @@ public final class ResumeMarkers {
 
     /** Writes the marker atomically: lifeboat-run reads a whole marker or none. */
     public void write(long jobId, int uid, long initPid) throws IOException {
+        writeAtomically(jobId, "job=" + jobId + "\nuid=" + uid + "\ninit-pid=" + initPid + "\ninit-start=" + startTime(initPid) + "\n");
+    }
+
+    private void writeAtomically(long jobId, String text) throws IOException {
         Files.createDirectories(directory);
-        String text = "job=" + jobId + "\nuid=" + uid + "\ninit-pid=" + initPid + "\ninit-start=" + startTime(initPid) + "\n";
         Path temporary = directory.resolve("." + jobId + ".tmp");
         Files.writeString(temporary, text, StandardCharsets.US_ASCII);
         Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-r--r--"));
@@ -40,6 +43,14 @@ public final class ResumeMarkers {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temporary, marker(jobId), StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * Tells lifeboat-run that the job's checkpoint is being restored here: it waits until the
+     * marker names the restored init (or is removed, when the restore failed).
+     */
+    public void writeRestoring(long jobId, int uid) throws IOException {
+        writeAtomically(jobId, "job=" + jobId + "\nuid=" + uid + "\nrestoring=1\n");
     }
 
     /** Removes the job's marker, if any: the job ended here, or its container left. */

@@ -48,6 +48,11 @@ public final class SlurmPredictionActions implements NodeDirectory, NodeDrainer,
 
     @Override
     public void drain(String node, String reason) throws NodeActionException {
+        if (node.equals(localNode)) {
+            // Before the drain, which this agent's drain watcher also acts on: a job it finds no target
+            // for must be parked, not left on a node that is about to fail.
+            localEvacuator.failureExpected();
+        }
         try {
             slurm.drain(node, reason);
         } catch (CommandException e) {

@@ -116,6 +116,18 @@ public final class SlurmClient {
         commands.run(List.of("scontrol", "update", job, "starttime=now"), QUERY_TIMEOUT).requireSuccess();
     }
 
+    /**
+     * Lets a requeued (pending) job start on any node of its partition except this one, now:
+     * the node list it may have been pinned to is cleared, the node is excluded, and Slurm's
+     * requeue delay (BeginTime) is lifted.
+     */
+    public void releaseToAnyNodeBut(long jobId, String node) throws CommandException {
+        String job = "jobid=" + jobId;
+        commands.run(List.of("scontrol", "update", job, "nodelist="), QUERY_TIMEOUT).requireSuccess();
+        commands.run(List.of("scontrol", "update", job, "excnodelist=" + node), QUERY_TIMEOUT).requireSuccess();
+        commands.run(List.of("scontrol", "update", job, "starttime=now"), QUERY_TIMEOUT).requireSuccess();
+    }
+
     /** Writes the job's AdminComment, which {@code scontrol show job} prints (only admins may set it). */
     public void setAdminComment(long jobId, String comment) throws CommandException {
         commands.run(List.of("scontrol", "update", "jobid=" + jobId, "admincomment=" + comment), QUERY_TIMEOUT)

@@ -15,6 +15,10 @@ public interface JobMigrations {
      */
     MigrationReport migrate(long job, String targetNode, TransferMode mode) throws MigrationException;
 
+    /** A step of a registered job starts here (a parked, requeued job's batch step gets its checkpoint restored). */
+    default void stepStarted(JobRecord job, String step) {
+    }
+
     /** A task of a registered job started here (a requeued, migrated job's batch step adopts its container). */
     default void taskStarted(JobRecord job, String step, long taskPid) {
     }

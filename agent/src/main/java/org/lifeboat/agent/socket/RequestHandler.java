@@ -174,6 +174,7 @@ public final class RequestHandler {
         JobRecord record = registryCall(() -> registry.stepStarted(job, uid, gid, step, restartCount, tasks));
         LOG.info("job " + job + " step " + step + " registered (uid " + uid + ", restart " + restartCount + ", "
                 + tasks + " tasks) by " + peer);
+        migrations.stepStarted(record, step);
         return jobReply(record);
     }
 
