@@ -34,6 +34,20 @@ class ResumeMarkersTest {
     }
 
     @Test
+    void aRestoringMarkerNamesNoInitAndIsReplacedByTheRealOne() throws Exception {
+        Path proc = temporary.resolve("proc");
+        Files.createDirectories(proc.resolve("77"));
+        Files.writeString(proc.resolve("77/stat"), "77 (sinit) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5555 0 0 0\n");
+        ResumeMarkers markers = new ResumeMarkers(temporary.resolve("resume/node2"), proc);
+
+        markers.writeRestoring(42, 1000);
+        assertEquals("job=42\nuid=1000\nrestoring=1\n", Files.readString(markers.marker(42)));
+
+        markers.write(42, 1000, 77);
+        assertEquals("job=42\nuid=1000\ninit-pid=77\ninit-start=5555\n", Files.readString(markers.marker(42)));
+    }
+
+    @Test
     void theStartTimeOfARealProcessIsReadable() throws Exception {
         ResumeMarkers markers = new ResumeMarkers(temporary, Path.of("/proc"));
         long pid = ProcessHandle.current().pid();
