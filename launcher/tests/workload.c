@@ -1,9 +1,10 @@
 /*
  * lifeboat-workload: the process the CRIU round-trip test checkpoints, migrates and rolls back.
  *
- *   lifeboat-workload SEQUENCE_FILE STOP_FILE [MIB]
+ *   lifeboat-workload SEQUENCE_FILE STOP_FILE [MIB [half-zero]]
  *
- * Fills MIB MiB (default 256) with random bytes and keeps their checksum. Then, every 100 ms, it
+ * Fills MIB MiB (default 256) with random bytes (with half-zero: every other 4 KiB page written
+ * with zeros instead, so the memory compresses to about half) and keeps their checksum. Then, every 100 ms, it
  * appends the next value of a counter held only in memory to SEQUENCE_FILE (opened once and kept
  * open), so a restore that lost the process's state shows as a restart from 1 and one that ran
  * it twice as a repeated number. When STOP_FILE exists it exits with the status the file holds
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,11 +90,13 @@ int main(int argc, char **argv)
 	size_t size;
 	uint64_t counter = 0;
 	int sequence_fd;
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s SEQUENCE_FILE STOP_FILE [MIB]\n", argv[0]);
+	bool half_zero = false;
+	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "half-zero") != 0)) {
+		fprintf(stderr, "usage: %s SEQUENCE_FILE STOP_FILE [MIB [half-zero]]\n", argv[0]);
 		return 2;
 	}
-	if (argc == 4) {
+	half_zero = argc == 5;
+	if (argc >= 4) {
 		char *end;
 		mib = strtoul(argv[3], &end, 10);
 		if (*end != '\0' || mib == 0 || mib > 65536) {
@@ -108,6 +112,9 @@ int main(int argc, char **argv)
 	}
 	if (fill_random((unsigned char *)memory, size) != 0)
 		return 1;
+	/* Written, not left untouched: CRIU dumps these pages, whose zeros compress. */
+	for (size_t page = 1; half_zero && page * 4096 < size; page += 2)
+		memset((unsigned char *)memory + page * 4096, 0, 4096);
 	expected = checksum(memory, size / sizeof(uint64_t));
 	sequence_fd = open(argv[1], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (sequence_fd < 0) {
