@@ -132,6 +132,56 @@ final class FaultInjectionTest {
         assertRunsOnceOnNode1(testbed, workload, init);
     }
 
+    @Test
+    void theTargetAgentKilledAfterItConfirmedResumesTheJobWhenItComesBack(Testbed testbed) throws Exception {
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 64);
+        workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        Path controllerPidFile = testbed.runDirectory().resolve("slurm/slurmctld.pid");
+        String controller = Files.readString(controllerPidFile).strip();
+        JsonNode report;
+        // The window between the target's confirmation and the source's resume is milliseconds wide: the
+        // controller is frozen (SIGSTOP) during the restore, so the source's requeue waits there for it.
+        throttle(testbed, "node1");
+        try {
+            long sourceLog = Files.size(testbed.agentLog("node1"));
+            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "RESTORE started");
+            testbed.run("kill", "-STOP", controller).orThrow();
+            try {
+                awaitLog(testbed, "node1", sourceLog, "CONFIRM took");
+                testbed.killAgent("node2");
+            } finally {
+                testbed.run("kill", "-CONT", controller).orThrow();
+            }
+            CommandResult result = migration.join();
+            report = JSON.readTree(result.stdout());
+        } finally {
+            unthrottle(testbed, "node1");
+        }
+        // The source passed its point of no return (the requeue), could not reach the target's agent to resume
+        // the job there, and killed its own copy: the stopped copy on node2 is the job's only one.
+        assertEquals("migrated-cleanup-failed", report.path("outcome").asText(), report::toString);
+        assertTrue(report.path("cause").asText().contains("resume on node2"), report::toString);
+        testbed.restartAgent("node2");
+        Testbed.await(() -> "RUNNING".equals(testbed.jobState(workload.jobId))
+                        && "node2".equals(testbed.job(workload.jobId).get("NodeList")), Duration.ofSeconds(60),
+                () -> "job " + workload.jobId + " does not run on node2: " + testbed.job(workload.jobId));
+        int before = workload.sequence().size();
+        workload.awaitSequence(before + 10);
+        workload.assertSequenceIsUnbroken();
+        assertEquals("1", testbed.job(workload.jobId).get("Restarts"));
+        // The restarted agent writes a new log.
+        String recovered = logSince(testbed, "node2", 0);
+        assertTrue(recovered.contains("was requeued by its source"), () -> "node2's agent did not resume the copy:\n" + recovered);
+        System.out.println("target agent killed after CONFIRM: " + recovered.lines()
+                .filter(line -> line.contains("was requeued by its source")).findFirst().orElse(""));
+
+        workload.stop(0);
+        testbed.awaitJobState(workload.jobId, "COMPLETED", Duration.ofSeconds(30));
+        assertEquals("0:0", testbed.job(workload.jobId).get("ExitCode"));
+        workload.assertSequenceIsUnbroken();
+    }
+
     private static void assertRunsOnceOnNode1(Testbed testbed, MigrationEngineTest.Workload workload, long init) {
         int before = workload.sequence().size();
         workload.awaitSequence(before + 10);

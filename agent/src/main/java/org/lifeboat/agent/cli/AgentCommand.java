@@ -154,7 +154,8 @@ final class AgentCommand implements Callable<Integer> {
             SlurmClient slurm = new SlurmClient(commands);
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
-                    new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers);
+                    new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers,
+                    jobId -> slurm.job(jobId).restarts());
             incoming.discardStale();
             MigrationObserver recordReport = report -> {
                 migrationMetrics.migrationEnded(report);

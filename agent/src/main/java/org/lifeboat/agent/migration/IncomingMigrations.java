@@ -1,5 +1,6 @@
 package org.lifeboat.agent.migration;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,6 +31,7 @@ import org.lifeboat.agent.peer.ImageArchive;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.peer.PeerRequestHandler;
 import org.lifeboat.agent.registry.JobRegistry;
+import org.lifeboat.agent.storage.AtomicFiles;
 
 /**
  * The target side of migrations: what another node's agent may ask of this one, one migration
@@ -39,6 +41,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     static final String INCOMING = "incoming";
     static final String ROOTS = "roots";
+    static final String CONFIRMED = "confirmed";
+    // After CONFIRM the source requeues the job within milliseconds, or never: a restarted target that
+    // sees no requeue for this long knows the source kept the job.
+    static final Duration REQUEUE_WAIT = Duration.ofSeconds(30);
+    private static final Duration RECOVERY_POLL = Duration.ofSeconds(1);
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
 
@@ -50,12 +57,23 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final JobNetworks networks;
     private final String uplink;
     private final ResumeMarkers resumeMarkers;
+    private final JobRestarts restarts;
     private final ObjectMapper json = AgentJson.mapper();
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
 
-    /** @param uplink the node's interface that jobs' own interfaces (macvlans) are made on */
+    /** How many times Slurm has (re)started a job: a requeue counts one more. */
+    @FunctionalInterface
+    public interface JobRestarts {
+        int of(long jobId) throws Exception;
+    }
+
+    /**
+     * @param uplink the node's interface that jobs' own interfaces (macvlans) are made on
+     * @param restarts Slurm's restart count of a job, which tells a restarted agent whether the source requeued it
+     */
     public IncomingMigrations(Path checkpointDirectory, Criu criu, RestoreRoot restoreRoots, ContainerProcesses processes,
-                              JobRegistry registry, JobNetworks networks, String uplink, ResumeMarkers resumeMarkers) {
+                              JobRegistry registry, JobNetworks networks, String uplink, ResumeMarkers resumeMarkers,
+                              JobRestarts restarts) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
@@ -64,6 +82,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.networks = Objects.requireNonNull(networks, "networks");
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
+        this.restarts = Objects.requireNonNull(restarts, "restarts");
     }
 
     /** Migrations to this node under way now: prepared, not yet committed or discarded. */
@@ -73,9 +92,12 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     /**
      * Removes what migrations left when this agent stopped in the middle of them: their sources
-     * have rolled back (they could not reach the point of no return without this agent).
+     * have rolled back (they could not reach the point of no return without this agent) — except
+     * a migration this agent had confirmed, whose restored, stopped copy may be the job's only one
+     * now ({@link #recoverConfirmed}).
      */
     public void discardStale() throws IOException {
+        recoverConfirmed();
         Path roots = checkpointDirectory.resolve(ROOTS);
         if (Files.isDirectory(roots)) {
             try (Stream<Path> stale = Files.list(roots)) {
@@ -87,6 +109,120 @@ public final class IncomingMigrations implements PeerRequestHandler {
         Migrator.deleteTree(checkpointDirectory.resolve(INCOMING));
         Migrator.deleteTree(roots);
     }
+
+    /**
+     * Migrations this agent had confirmed when it stopped, before the source's resume reached it.
+     * The source may have passed its point of no return (requeued the job, killed its copy): then
+     * the stopped copy restored here is the job's only one, and it is resumed and handed to the
+     * requeued job; or the source kept the job: then the copy here goes. Slurm's restart count
+     * says which: the source requeues within milliseconds of the confirmation, so a count still
+     * unchanged after {@link #REQUEUE_WAIT} means it never will. Decided in the background, while
+     * the "restoring" resume marker written at the confirmation keeps a requeued job started here
+     * waiting; a copy whose Slurm state cannot be read is kept, stopped, and asked about again.
+     */
+    private void recoverConfirmed() throws IOException {
+        Path confirmed = checkpointDirectory.resolve(CONFIRMED);
+        if (!Files.isDirectory(confirmed)) {
+            return;
+        }
+        try (Stream<Path> records = Files.list(confirmed)) {
+            for (Path record : (Iterable<Path>) records::iterator) {
+                ConfirmedMigration migration;
+                try {
+                    migration = json.readValue(record.toFile(), ConfirmedMigration.class);
+                } catch (IOException e) {
+                    LOG.severe("unreadable record of a confirmed migration " + record + " (kept): " + e.getMessage());
+                    continue;
+                }
+                if (!isTheRestoredCopy(migration)) {
+                    LOG.severe("migration " + migration.migration() + ": the copy of job " + migration.job() + " restored here"
+                            + " (pid " + migration.pid() + ") is gone; nothing here to resume");
+                    resumeMarkers.remove(migration.job());
+                    Files.deleteIfExists(record);
+                    continue;
+                }
+                LOG.warning("migration " + migration.migration() + ": this agent stopped after confirming job " + migration.job()
+                        + " (restored as pid " + migration.pid() + "); asking Slurm whether the source requeued it");
+                Thread decider = new Thread(() -> decide(migration, record), "lifeboat-recover-" + migration.migration());
+                decider.setDaemon(true);
+                decider.start();
+            }
+        }
+    }
+
+    private boolean isTheRestoredCopy(ConfirmedMigration migration) {
+        try {
+            return processes.isAlive(migration.pid()) && resumeMarkers.startTime(migration.pid()) == migration.startTime();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void decide(ConfirmedMigration migration, Path record) {
+        long unchangedSince = System.nanoTime();
+        try {
+            while (true) {
+                int now;
+                try {
+                    now = restarts.of(migration.job());
+                } catch (Exception e) {
+                    LOG.warning("migration " + migration.migration() + ": cannot read job " + migration.job()
+                            + " from Slurm (" + e.getMessage() + "); its copy here stays stopped");
+                    unchangedSince = System.nanoTime();
+                    Thread.sleep(RECOVERY_POLL.toMillis());
+                    continue;
+                }
+                if (now > migration.restartsBefore()) {
+                    resumeHere(migration);
+                    break;
+                }
+                if (System.nanoTime() - unchangedSince > REQUEUE_WAIT.toNanos()) {
+                    LOG.info("migration " + migration.migration() + ": job " + migration.job() + " was never requeued: the"
+                            + " source kept it; its copy here goes");
+                    processes.kill(migration.pid());
+                    if (migration.network() != null) {
+                        networks.delete(migration.network());
+                    }
+                    resumeMarkers.remove(migration.job());
+                    break;
+                }
+                Thread.sleep(RECOVERY_POLL.toMillis());
+            }
+            Files.deleteIfExists(record);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.severe("migration " + migration.migration() + ": recovering job " + migration.job() + " failed (record "
+                    + record + " kept): " + e.getMessage());
+        }
+    }
+
+    /** The source requeued the job and killed its copy: the one here is resumed, as the source's resume would have. */
+    private void resumeHere(ConfirmedMigration migration) throws Exception {
+        registry.restoredHere(migration.job(), migration.uid(), migration.gid(), migration.manifest().withInitPid(migration.pid()));
+        resumeMarkers.write(migration.job(), migration.uid(), migration.pid());
+        processes.resume(migration.pid());
+        LOG.warning("migration " + migration.migration() + ": job " + migration.job() + " was requeued by its source:"
+                + " its copy restored here before this agent stopped runs now (pid " + migration.pid() + ")");
+    }
+
+    private Path confirmedRecord(String migrationId) throws IOException {
+        Path directory = checkpointDirectory.resolve(CONFIRMED);
+        Files.createDirectories(directory);
+        return directory.resolve(migrationId + ".json");
+    }
+
+    /** What this agent keeps of a migration it confirmed, until the source's resume (or its recovery) is done. */
+    record ConfirmedMigration(
+            @JsonProperty("migration") String migration,
+            @JsonProperty("job") long job,
+            @JsonProperty("uid") int uid,
+            @JsonProperty("gid") int gid,
+            @JsonProperty("pid") long pid,
+            @JsonProperty("start-time") long startTime,
+            @JsonProperty("restarts-before") int restartsBefore,
+            @JsonProperty("manifest") ContainerManifest manifest,
+            @JsonProperty("network") JobNetwork network) {}
 
     @Override
     public ObjectNode call(String request, ObjectNode message) throws PeerRequestException {
@@ -143,6 +279,14 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("malformed", "prepare: " + e.getMessage());
         }
         long expectedBytes = message.path("expected-bytes").asLong();
+        int restartsBefore;
+        try {
+            // Read before the dump: a requeue after our confirmation raises it (see recoverConfirmed).
+            restartsBefore = restarts.of(message.path("job").asLong());
+        } catch (Exception e) {
+            throw new PeerRequestException("internal", "cannot read job " + message.path("job").asLong()
+                    + "'s restart count from Slurm: " + e.getMessage());
+        }
         Path images = mode == TransferMode.DISKLESS
                 ? checkpointDirectory.resolve(INCOMING).resolve(id)
                 : Path.of(message.path("image-directory").asText());
@@ -150,7 +294,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("not-found", "the shared image directory " + images + " is not visible on this node");
         }
         Incoming incoming = new Incoming(id, message.path("job").asLong(), message.path("uid").asInt(),
-                message.path("gid").asInt(), mode, manifest, network, images, checkpointDirectory.resolve(ROOTS).resolve(id));
+                message.path("gid").asInt(), mode, manifest, network, images, checkpointDirectory.resolve(ROOTS).resolve(id),
+                restartsBefore);
         if (migrations.putIfAbsent(id, incoming) != null) {
             throw new PeerRequestException("conflict", "migration " + id + " is already prepared");
         }
@@ -258,6 +403,13 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("restore-failed", "the restored container (pid " + incoming.restoredPid
                     + ") is not alive and stopped after the restore; see " + incoming.images.resolve("restore.log"));
         }
+        // From here the source may requeue the job: should this agent stop before the source's resume,
+        // the copy must not be lost, and a requeued job started here must wait for it, not start afresh.
+        resumeMarkers.writeRestoring(incoming.jobId, incoming.uid);
+        AtomicFiles.write(confirmedRecord(incoming.id), json.writeValueAsBytes(new ConfirmedMigration(incoming.id,
+                incoming.jobId, incoming.uid, incoming.gid, incoming.restoredPid, resumeMarkers.startTime(incoming.restoredPid),
+                incoming.restartsBefore, incoming.manifest, incoming.network)));
+        incoming.confirmed = true;
         ObjectNode reply = json.createObjectNode();
         reply.put("ready", true);
         reply.put("pid", incoming.restoredPid);
@@ -280,6 +432,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("internal", "cannot resume the restored container: " + e.getMessage());
         }
         incoming.resumed = true;
+        Files.deleteIfExists(confirmedRecord(incoming.id));
         LOG.info("migration " + incoming.id + ": job " + incoming.jobId + " runs here now (pid " + incoming.restoredPid + ")");
         return json.createObjectNode();
     }
@@ -321,6 +474,10 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 Migrator.deleteTree(incoming.images);
             }
             Migrator.deleteTree(incoming.root);
+            if (incoming.confirmed) {
+                resumeMarkers.remove(incoming.jobId);
+                Files.deleteIfExists(confirmedRecord(incoming.id));
+            }
         } catch (Exception e) {
             LOG.warning("migration " + incoming.id + ": discarding it left something behind: " + e.getMessage());
         }
@@ -380,9 +537,12 @@ public final class IncomingMigrations implements PeerRequestHandler {
         volatile long restoredPid;
         volatile long criuMillis;
         volatile boolean resumed;
+        volatile boolean confirmed;
+        final int restartsBefore;
 
         Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, JobNetwork network,
-                 Path images, Path root) {
+                 Path images, Path root, int restartsBefore) {
+            this.restartsBefore = restartsBefore;
             this.id = id;
             this.jobId = jobId;
             this.uid = uid;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Migration benchmark against link speed, memory size and contents, with a CRIU-only baseline
+# (a benchmark, not a test: it prints figures and asserts nothing). See bench/link_benchmark.py.
+#
+#   bench/link-benchmark.sh            every link (unlimited 10gbit 1gbit), 256 and 1024 MiB,
+#                                      random and half-zero memory, 3 modes, 3 runs each
+#   LINKS=1gbit SIZES=256 RUNS=3 bench/link-benchmark.sh     a subset
+#
+# Writes bench/results/link-benchmark.json (every run) and .png (median time against size).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source testbed/lib.sh
+rerun_as_root "$0" "$@"
+
+/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || apt-get install -y -q python3-matplotlib >/dev/null
+make -s -C slurm-hooks
+make -s -C launcher all tests/lifeboat-workload
+[ -f agent/target/lifeboat-agent.jar ] || mvn -q package -DskipTests
+testbed/cluster.sh up >/dev/null
+export SLURM_CONF=$TESTBED_RUN/etc/slurm.conf
+CRIU=$(testbed/criu.sh) exec /usr/bin/python3 bench/link_benchmark.py

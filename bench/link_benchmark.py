@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Migration time against memory size, link speed and memory contents (issue 10).
+
+Run through bench/link-benchmark.sh, which brings the testbed up. For each link setting
+(node1's and node2's eth0 shaped with tc tbf; "unlimited" leaves the veth alone), it first
+measures the link's TCP goodput node1 -> node2 (one stream, 3 s, through Python sockets), then,
+for each memory size and contents (random, or every other page zeros), migrates a --migratable
+job's lifeboat-run container node1 -> node2 -> node1 ... RUNS times in each mode:
+
+  diskless   Lifeboat: pages through the target's page server (relayed on the peer link), the
+             rest as a tar stream
+  shared-fs  Lifeboat: images written to the shared directory and read there by the target
+  baseline   what an admin would script with CRIU alone: criu dump to node1's tmpfs, copy the
+             directory to node2's tmpfs over the same link (tar through one TCP stream), criu
+             restore there; the job is not requeued (time up to a restored, running process)
+
+Printed: a table of medians (MB/s and of-link: bytes moved over the time they took to cross, CRIU's
+dump plus the image stream for Lifeboat, the copy for the baseline, against the goodput), and the figures of every run in JSON (OUT.json); OUT.png plots the
+median total time against memory size for each mode and link (like figure 13 of the paper).
+The shared directory lies on this machine's disk: shared-fs is NOT throttled to a network file
+system's speed here.
+"""
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.path.join(REPO, "testbed", "run")
+LAUNCHER = os.path.join(REPO, "launcher", "lifeboat-run")
+WORKLOAD = os.path.join(REPO, "launcher", "tests", "lifeboat-workload")
+CRIU = os.environ["CRIU"]
+AGENT_JAR = os.path.join(REPO, "agent", "target", "lifeboat-agent.jar")
+NODES = {"node1": "10.241.0.1", "node2": "10.241.0.2"}
+GOODPUT_PORT = 5201
+COPY_PORT = 5202
+
+
+def run(command, check=True, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise RuntimeError("%s exited %d: %s%s" % (" ".join(command), result.returncode, result.stdout, result.stderr))
+    return result
+
+
+def in_node(node, command, **kwargs):
+    return run(["ip", "netns", "exec", "lb-" + node] + command, **kwargs)
+
+
+def shape(link):
+    for node in NODES:
+        in_node(node, ["tc", "qdisc", "del", "dev", "eth0", "root"], check=False)
+        if link != "unlimited":
+            # A token bucket at the link's rate; a burst of one 10 ms slice keeps it smooth.
+            rate_bits = {"10gbit": 10e9, "1gbit": 1e9}[link]
+            burst = max(int(rate_bits / 8 / 100), 64 * 1024)
+            in_node(node, ["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", link, "burst", str(burst),
+                           "latency", "50ms"])
+
+
+def goodput():
+    """Bytes per second one TCP stream carries node1 -> node2 for 3 s (a receiver in node2's namespace)."""
+    receiver = subprocess.Popen(["ip", "netns", "exec", "lb-node2", sys.executable, "-c", """
+import socket, sys, time
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("0.0.0.0", %d)); server.listen(1); print("ready", flush=True)
+connection, _ = server.accept(); total = 0; started = None
+while True:
+    data = connection.recv(1 << 20)
+    if not data: break
+    if started is None: started = time.monotonic()
+    total += len(data)
+print(total / (time.monotonic() - started), flush=True)
+""" % GOODPUT_PORT], stdout=subprocess.PIPE, text=True)
+    assert receiver.stdout.readline().strip() == "ready"
+    in_node("node1", [sys.executable, "-c", """
+import socket, time
+connection = socket.create_connection(("%s", %d)); block = bytes(1 << 20); end = time.monotonic() + 3
+while time.monotonic() < end: connection.sendall(block)
+connection.close()
+""" % (NODES["node2"], GOODPUT_PORT)])
+    rate = float(receiver.stdout.readline())
+    receiver.wait()
+    return rate
+
+
+def lifeboat(*arguments):
+    return run(["java", "-jar", AGENT_JAR] + list(arguments))
+
+
+def socket_of(node):
+    return os.path.join(RUN, "nodes", node, "agent.sock")
+
+
+def start_job(mib, contents):
+    directory = tempfile.mkdtemp(prefix="bench-", dir=os.path.join(RUN, "shared"))
+    os.chmod(directory, 0o755)
+    fill = " half-zero" if contents == "half-zero" else ""
+    script = ("exec %s --stdout %s/out --exit-status-file %s/status --bind %s -- %s %s/sequence %s/stop %d%s"
+              % (LAUNCHER, directory, directory, os.path.dirname(WORKLOAD), WORKLOAD, directory, directory, mib, fill))
+    job = run(["sbatch", "--parsable", "--migratable", "--nodelist=node1", "--open-mode=append",
+               "--output=" + directory + "/slurm.out", "--chdir=" + directory, "--wrap", script]).stdout.strip()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if sequence_length(directory) >= 3 and lifeboat("status", "--socket", socket_of("node1"), "--job", job).returncode == 0:
+            return job, directory
+        time.sleep(0.2)
+    raise RuntimeError("job %s never started counting" % job)
+
+
+def sequence_length(directory):
+    try:
+        with open(os.path.join(directory, "sequence")) as sequence:
+            return sum(1 for _ in sequence)
+    except FileNotFoundError:
+        return 0
+
+
+def stop_job(job, directory):
+    with open(os.path.join(directory, "stop"), "w") as stop:
+        stop.write("0")
+    time.sleep(0.5)
+    run(["scancel", job], check=False)
+
+
+def lifeboat_migration(job, source, target, mode):
+    report = json.loads(lifeboat("migrate", job, "--to", target, "--mode", mode, "--json", "--socket", socket_of(source)).stdout)
+    if report["outcome"] != "migrated":
+        raise RuntimeError("migration %s: %s" % (report["outcome"], report.get("cause")))
+    phases = report["phase-millis"]
+    # Agent overhead: what the agent adds around CRIU's dump and restore and the image transfer.
+    overhead = report["total-millis"] - report["criu-dump-millis"] - report["criu-restore-millis"] - phases.get("send-images", 0)
+    # The job's own time to RUNNING (place) is Slurm's, not the transfer's: left out of "total".
+    total = report["total-millis"] - phases.get("place", 0)
+    # Memory crosses the link during CRIU's dump (page server), the other images in send-images.
+    transfer = report["criu-dump-millis"] + phases.get("send-images", 0)
+    return {"total-ms": total, "downtime-ms": report["downtime-millis"], "phases-ms": phases, "transfer-ms": transfer,
+            "bytes": report["page-bytes"] + report["image-bytes"], "overhead-ms": overhead,
+            "criu-dump-ms": report["criu-dump-millis"], "criu-restore-ms": report["criu-restore-millis"]}
+
+
+def container_of(directory):
+    """The manifest lifeboat-run wrote for the job's container (found by its sequence file)."""
+    containers = "/run/lifeboat/containers"
+    for name in os.listdir(containers):
+        try:
+            with open(os.path.join(containers, name, "manifest.json")) as manifest_file:
+                manifest = json.load(manifest_file)
+        except (FileNotFoundError, ValueError):
+            continue
+        if os.path.join(directory, "sequence") in manifest["argv"]:
+            return manifest
+    raise RuntimeError("no lifeboat-run manifest for " + directory)
+
+
+def baseline_migration(directory, source, target):
+    """criu dump to the source's tmpfs, tar over one TCP stream to the target's tmpfs, criu restore there."""
+    manifest = container_of(directory)
+    source_dir = tempfile.mkdtemp(dir=os.path.join(RUN, "nodes", source, "checkpoints"))
+    target_dir = tempfile.mkdtemp(dir=os.path.join(RUN, "nodes", target, "checkpoints"))
+    root = tempfile.mkdtemp(dir=os.path.join(RUN, "nodes", target, "checkpoints"))
+    externals_dump = sum([["--external", "mnt[%s]:%s" % (m["target"], m["key"])] for m in manifest["mounts"]], [])
+    externals_restore = sum([["--external", "mnt[%s]:%s" % (m["key"], m["source"])] for m in manifest["mounts"]], [])
+    started = time.monotonic()
+    in_node(source, [CRIU, "dump", "-t", str(manifest["init-pid"]), "-D", source_dir, "--file-locks",
+                     "--manage-cgroups=ignore", "-o", "dump.log"] + externals_dump)
+    dumped = time.monotonic()
+    receiver = subprocess.Popen(["ip", "netns", "exec", "lb-" + target, sys.executable, "-c", """
+import socket, subprocess, sys
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("0.0.0.0", %d)); server.listen(1); print("ready", flush=True)
+connection, _ = server.accept()
+subprocess.run(["tar", "-x", "-C", %r], stdin=connection.makefile("rb"), check=True)
+""" % (COPY_PORT, target_dir)], stdout=subprocess.PIPE, text=True)
+    assert receiver.stdout.readline().strip() == "ready"
+    in_node(source, [sys.executable, "-c", """
+import socket, subprocess
+connection = socket.create_connection((%r, %d))
+subprocess.run(["tar", "-c", "-C", %r, "."], stdout=connection.makefile("wb"), check=True)
+""" % (NODES[target], COPY_PORT, source_dir)])
+    if receiver.wait() != 0:
+        raise RuntimeError("the copy to %s failed" % target)
+    copied = time.monotonic()
+    # The root as the admin must rebuild it from lifeboat-run's manifest: a tmpfs with its skeleton.
+    run(["mount", "-t", "tmpfs", "-o", "mode=0755", "bench-root", root])
+    try:
+        for entry in manifest["skeleton"]:
+            path = os.path.join(root, entry["path"].lstrip("/"))
+            if entry["type"] == "directory":
+                os.makedirs(path, exist_ok=True)
+            elif entry["type"] == "file":
+                open(path, "a").close()
+            else:
+                os.symlink(entry["target"], path)
+        in_node(target, [CRIU, "restore", "-D", target_dir, "-d", "--root", root, "--file-locks",
+                         "--manage-cgroups=ignore", "--pidfile", os.path.join(target_dir, "pid"), "-o", "restore.log"]
+                + externals_restore)
+        restored = time.monotonic()
+        with open(os.path.join(target_dir, "pid")) as pid_file:
+            pid = int(pid_file.read())
+    finally:
+        run(["umount", root], check=False)
+    moved = sum(os.path.getsize(os.path.join(source_dir, name)) for name in os.listdir(source_dir))
+    for directory in (source_dir, target_dir, root):
+        run(["rm", "-rf", directory])
+    return pid, {"total-ms": round((restored - started) * 1000), "downtime-ms": round((restored - started) * 1000),
+                 "phases-ms": {"dump": round((dumped - started) * 1000), "copy": round((copied - dumped) * 1000),
+                               "restore": round((restored - copied) * 1000)},
+                 "transfer-ms": round((copied - dumped) * 1000), "bytes": moved, "overhead-ms": 0}
+
+
+def main():
+    links = os.environ.get("LINKS", "unlimited 10gbit 1gbit").split()
+    sizes = [int(size) for size in os.environ.get("SIZES", "256 1024").split()]
+    contents_kinds = os.environ.get("CONTENTS", "random half-zero").split()
+    modes = os.environ.get("MODES", "diskless shared-fs baseline").split()
+    runs = int(os.environ.get("RUNS", "3"))
+    out = os.environ.get("OUT", os.path.join(REPO, "bench", "results", "link-benchmark"))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    results = []
+    try:
+        for link in links:
+            shape(link)
+            rate = goodput()
+            print("link %s: TCP goodput node1 -> node2 %.0f MB/s" % (link, rate / 1e6), flush=True)
+            for mib in sizes:
+                for contents in contents_kinds:
+                    for mode in modes:
+                        figures = []
+                        if mode == "baseline":
+                            # The baseline moves a process tree, not a job: a fresh job each run, cancelled after.
+                            for _ in range(runs):
+                                job, directory = start_job(mib, contents)
+                                try:
+                                    pid, figure = baseline_migration(directory, "node1", "node2")
+                                    run(["kill", "-KILL", str(pid)], check=False)
+                                    figures.append(figure)
+                                finally:
+                                    stop_job(job, directory)
+                        else:
+                            job, directory = start_job(mib, contents)
+                            try:
+                                node, other = "node1", "node2"
+                                for _ in range(runs):
+                                    figures.append(lifeboat_migration(job, node, other, mode))
+                                    node, other = other, node
+                                    time.sleep(1)
+                            finally:
+                                stop_job(job, directory)
+                        for figure in figures:
+                            figure["throughput-of-goodput"] = round(
+                                figure["bytes"] / max(figure["transfer-ms"], 1) * 1000 / rate, 3)
+                        results.append({"link": link, "goodput-bytes-per-second": round(rate), "mib": mib,
+                                        "contents": contents, "mode": mode, "runs": figures})
+                        print_row(results[-1])
+    finally:
+        shape("unlimited")
+    with open(out + ".json", "w") as output:
+        json.dump(results, output, indent=1)
+    plot(results, out + ".png")
+    print("figures of every run: %s.json; plot: %s.png" % (out, out))
+
+
+HEADER = "%-9s %7s %-9s %-9s %8s %8s %8s %7s %9s" % ("link", "MiB", "contents", "mode", "total", "downtime",
+                                                    "overhead", "MB/s", "of-link")
+
+
+def print_row(result):
+    if not getattr(print_row, "printed", False):
+        print(HEADER)
+        print_row.printed = True
+    runs = result["runs"]
+    median = lambda key: statistics.median(run_[key] for run_ in runs)
+    print("%-9s %7d %-9s %-9s %8.0f %8.0f %8.0f %7.0f %9.2f" % (
+        result["link"], result["mib"], result["contents"], result["mode"], median("total-ms"), median("downtime-ms"),
+        median("overhead-ms"), statistics.median(r["bytes"] / max(r["transfer-ms"], 1) / 1000 for r in runs),
+        median("throughput-of-goodput")), flush=True)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+    figure, axes = pyplot.subplots(figsize=(8, 5))
+    for link in sorted({r["link"] for r in results}):
+        for mode in sorted({r["mode"] for r in results}):
+            for contents in sorted({r["contents"] for r in results}):
+                points = sorted((r["mib"], statistics.median(x["total-ms"] for x in r["runs"]) / 1000) for r in results
+                                if r["link"] == link and r["mode"] == mode and r["contents"] == contents)
+                if points:
+                    axes.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                              label="%s, %s, %s" % (mode, link, contents))
+    axes.set_xlabel("container memory (MiB)")
+    axes.set_ylabel("migration time, median (s)")
+    axes.set_title("Lifeboat migration time against memory size")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
