@@ -133,10 +133,10 @@ def lifeboat_migration(job, source, target, mode):
     if report["outcome"] != "migrated":
         raise RuntimeError("migration %s: %s" % (report["outcome"], report.get("cause")))
     phases = report["phase-millis"]
-    # Agent overhead: what the agent adds around CRIU's dump and restore and the image transfer.
-    overhead = report["total-millis"] - report["criu-dump-millis"] - report["criu-restore-millis"] - phases.get("send-images", 0)
     # The job's own time to RUNNING (place) is Slurm's, not the transfer's: left out of "total".
     total = report["total-millis"] - phases.get("place", 0)
+    # Agent overhead: what the agent adds around CRIU's dump and restore and the image transfer.
+    overhead = total - report["criu-dump-millis"] - report["criu-restore-millis"] - phases.get("send-images", 0)
     # Memory crosses the link during CRIU's dump (page server), the other images in send-images.
     transfer = report["criu-dump-millis"] + phases.get("send-images", 0)
     return {"total-ms": total, "downtime-ms": report["downtime-millis"], "phases-ms": phases, "transfer-ms": transfer,
@@ -304,5 +304,22 @@ def plot(results, path):
     figure.savefig(path, dpi=110)
 
 
+def report(path):
+    """The table and the plot again, from a run's JSON (bench/link_benchmark.py --report OUT.json)."""
+    with open(path) as results_file:
+        results = json.load(results_file)
+    for result in results:
+        for figure in result["runs"]:
+            if result["mode"] != "baseline":
+                phases = figure["phases-ms"]
+                figure["overhead-ms"] = (figure["total-ms"] - figure["criu-dump-ms"] - figure["criu-restore-ms"]
+                                         - phases.get("send-images", 0))
+        print_row(result)
+    plot(results, path[:-len(".json")] + ".png")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        report(sys.argv[2])
+    else:
+        main()
