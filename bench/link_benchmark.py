@@ -34,7 +34,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(REPO, "testbed", "run")
 LAUNCHER = os.path.join(REPO, "launcher", "lifeboat-run")
 WORKLOAD = os.path.join(REPO, "launcher", "tests", "lifeboat-workload")
-CRIU = os.environ["CRIU"]
+CRIU = os.environ.get("CRIU", "criu")
 AGENT_JAR = os.path.join(REPO, "agent", "target", "lifeboat-agent.jar")
 NODES = {"node1": "10.241.0.1", "node2": "10.241.0.2"}
 GOODPUT_PORT = 5201
@@ -283,25 +283,30 @@ def print_row(result):
 
 
 def plot(results, path):
+    """One panel per link; a colour per mode, solid for random memory, dashed for half-zero."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as pyplot
-    figure, axes = pyplot.subplots(figsize=(8, 5))
-    for link in sorted({r["link"] for r in results}):
-        for mode in sorted({r["mode"] for r in results}):
-            for contents in sorted({r["contents"] for r in results}):
+    links = [link for link in ("unlimited", "10gbit", "1gbit") if any(r["link"] == link for r in results)]
+    colours = {"diskless": "tab:blue", "shared-fs": "tab:orange", "baseline": "tab:grey"}
+    figure, panels = pyplot.subplots(1, len(links), figsize=(4.2 * len(links), 4.2), sharey=True, squeeze=False)
+    for axes, link in zip(panels[0], links):
+        for mode in ("diskless", "shared-fs", "baseline"):
+            for contents, style in (("random", "-"), ("half-zero", "--")):
                 points = sorted((r["mib"], statistics.median(x["total-ms"] for x in r["runs"]) / 1000) for r in results
                                 if r["link"] == link and r["mode"] == mode and r["contents"] == contents)
                 if points:
-                    axes.plot([p[0] for p in points], [p[1] for p in points], marker="o",
-                              label="%s, %s, %s" % (mode, link, contents))
-    axes.set_xlabel("container memory (MiB)")
-    axes.set_ylabel("migration time, median (s)")
-    axes.set_title("Lifeboat migration time against memory size")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=7)
+                    axes.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", color=colours[mode],
+                              label="%s, %s" % (mode, contents))
+        goodput = next(r["goodput-bytes-per-second"] for r in results if r["link"] == link)
+        axes.set_title("%s link (goodput %.0f MB/s)" % (link, goodput / 1e6), fontsize=10)
+        axes.set_xlabel("container memory (MiB)")
+        axes.grid(True, alpha=0.3)
+    panels[0][0].set_ylabel("migration time, median of runs (s)")
+    panels[0][0].legend(fontsize=7)
+    figure.suptitle("Lifeboat migration time against memory size (testbed, 2 cores)", fontsize=11)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)
 
 
 def report(path):

@@ -133,6 +133,33 @@ final class FaultInjectionTest {
     }
 
     @Test
+    void aLinkCutDuringTheTransferRollsBackOnceThePagesStop(Testbed testbed) throws Exception {
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 256);
+        long init = workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        JsonNode report;
+        long cut;
+        throttle(testbed, "node1");
+        try {
+            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "DUMP started");
+            Thread.sleep(2000);
+            // node2's end of its link (the bridge side) goes down mid-transfer, as a pulled cable would.
+            testbed.run("ip", "link", "set", "lbv-node2", "down").orThrow();
+            cut = System.nanoTime();
+            CommandResult result = migration.join();
+            System.out.printf("link cut during the dump: rolled back %d ms after the cut%n", (System.nanoTime() - cut) / 1_000_000);
+            report = JSON.readTree(result.stdout());
+        } finally {
+            testbed.run("ip", "link", "set", "lbv-node2", "up");
+            unthrottle(testbed, "node1");
+        }
+        assertEquals("rolled-back", report.path("outcome").asText(), report::toString);
+        assertTrue(report.path("cause").asText().contains("no page reached the target"), report::toString);
+        assertRunsOnceOnNode1(testbed, workload, init);
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+    }
+
+    @Test
     void theTargetAgentKilledAfterItConfirmedResumesTheJobWhenItComesBack(Testbed testbed) throws Exception {
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 64);
         workload.awaitContainer(testbed, "node1");

@@ -49,6 +49,8 @@ public final class Migrator {
     // After the decision CRIU only kills or resumes the tree.
     private static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
     private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
+    // Pages flow steadily once they start; this long without one and the link is taken for lost.
+    static final Duration RELAY_STALL_LIMIT = Duration.ofSeconds(10);
     // Page-server images are ~RSS; the rest (tree, files, tmpfs contents) is small, but not zero.
     private static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
     private static final Logger LOG = Logger.getLogger(Migrator.class.getName());
@@ -265,6 +267,8 @@ public final class Migrator {
         CriuDumpStatistics criuDumpStatistics;
         CriuRestoreStatistics criuRestoreStatistics;
         boolean targetPrepared;
+        long relayedBytes = -1;
+        long relayProgressAt;
 
         Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, InetSocketAddress targetPeer,
             PeerClient target) {
@@ -331,7 +335,7 @@ public final class Migrator {
                 return null;
             });
             // The dump is complete when CRIU reaches post-dump; it then holds the tree for our decision.
-            PostDumpHook.awaitDumped(images, criuDump);
+            PostDumpHook.awaitDumped(images, criuDump, this::checkRelayProgress);
             criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
             // Were any of it still running here, restoring it there would run the job twice.
             if (!processes.allStopped(container.initPid())) {
@@ -349,6 +353,27 @@ public final class Migrator {
             if (network != null) {
                 // Its address goes down here before it comes up there: never on two nodes at once.
                 networks.release(network);
+            }
+        }
+
+        /**
+         * Gives the dump up when the pages stop crossing to the target: a cut link would otherwise
+         * hold CRIU, and the frozen job, until TCP itself gives up (many minutes). Closing the relay
+         * makes CRIU's page-server writes fail, and CRIU then gives the tree back.
+         */
+        private void checkRelayProgress() throws IOException {
+            if (relay == null) {
+                return;
+            }
+            long now = System.nanoTime();
+            long bytes = relay.bytesToPeer();
+            if (bytes != relayedBytes) {
+                relayedBytes = bytes;
+                relayProgressAt = now;
+            } else if (bytes > 0 && now - relayProgressAt > RELAY_STALL_LIMIT.toNanos()) {
+                relay.close();
+                throw new IOException("no page reached the target for " + RELAY_STALL_LIMIT.toSeconds() + " s (after "
+                        + bytes + " bytes): the link to it is down or stalled");
             }
         }
 

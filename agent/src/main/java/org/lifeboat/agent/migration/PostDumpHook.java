@@ -74,7 +74,19 @@ public final class PostDumpHook {
      * itself) is rethrown.
      */
     static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump) throws Exception {
+        awaitDumped(imageDirectory, dump, () -> { });
+    }
+
+    /** Something checked while CRIU dumps, which throws to give the dump up (a stalled transfer). */
+    @FunctionalInterface
+    interface DumpWatch {
+        void check() throws Exception;
+    }
+
+    /** As above, with the watch checked every 10 ms; when it throws, that is the dump's failure. */
+    static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump, DumpWatch watch) throws Exception {
         while (!dumped(imageDirectory)) {
+            watch.check();
             if (dump.isDone()) {
                 try {
                     dump.get();
