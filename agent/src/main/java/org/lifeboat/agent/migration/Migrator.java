@@ -431,14 +431,10 @@ public final class Migrator {
             if (relay != null) {
                 relay.close();
             }
-            if (targetPrepared) {
-                try {
-                    // First: the target lets go of the job's address before the source takes it back.
-                    target.call("abort", request());
-                } catch (Exception e) {
-                    // The target may be the very thing that failed; its agent discards stale migrations at start.
-                    LOG.warning("migration " + migrationId + ": the target could not be told to discard it: " + e.getMessage());
-                }
+            // A job with its own address: the target lets go of it before the source takes it back. Any other
+            // job resumes first, so that an unreachable target (a cut link) does not keep it frozen meanwhile.
+            if (network != null) {
+                tellTargetToAbort();
             }
             if (criuDump != null) {
                 try {
@@ -457,9 +453,24 @@ public final class Migrator {
                     processes.resume(container.initPid());
                 }
             }
+            if (network == null) {
+                tellTargetToAbort();
+            }
             deleteImages();
             if (first != null) {
                 throw first;
+            }
+        }
+
+        private void tellTargetToAbort() {
+            if (!targetPrepared) {
+                return;
+            }
+            try {
+                target.call("abort", request());
+            } catch (Exception e) {
+                // The target may be the very thing that failed; its agent discards stale migrations at start.
+                LOG.warning("migration " + migrationId + ": the target could not be told to discard it: " + e.getMessage());
             }
         }
 
