@@ -175,7 +175,7 @@ final class AgentCommand implements Callable<Integer> {
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")),
                     new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), Path.of("/proc"),
-                            Path.of("/sys"), commands, new SystemUsers(commands)), slurm,
+                            Path.of("/sys"), commands, new SystemUsers(commands), processes), slurm,
                     config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers, parker);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),

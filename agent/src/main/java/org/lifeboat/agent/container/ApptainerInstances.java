@@ -54,6 +54,7 @@ public final class ApptainerInstances {
     private final Path sys;
     private final CommandRunner commands;
     private final SystemUsers users;
+    private final ContainerProcesses processes;
     private final ObjectMapper json = AgentJson.mapper();
 
     /**
@@ -61,13 +62,14 @@ public final class ApptainerInstances {
      * @param adoptInstance the lifeboat-adopt-instance helper
      */
     public ApptainerInstances(String apptainer, Path adoptInstance, Path proc, Path sys, CommandRunner commands,
-                              SystemUsers users) {
+                              SystemUsers users, ContainerProcesses processes) {
         this.apptainer = Objects.requireNonNull(apptainer, "apptainer");
         this.adoptInstance = Objects.requireNonNull(adoptInstance, "adoptInstance");
         this.proc = Objects.requireNonNull(proc, "proc");
         this.sys = Objects.requireNonNull(sys, "sys");
         this.commands = Objects.requireNonNull(commands, "commands");
         this.users = Objects.requireNonNull(users, "users");
+        this.processes = Objects.requireNonNull(processes, "processes");
     }
 
     /** The job's instance, made dumpable and described; empty when the job runs none (or Apptainer is absent). */
@@ -151,8 +153,7 @@ public final class ApptainerInstances {
         Set<Long> containerMounts = new HashSet<>();
         mounts.forEach(mount -> containerMounts.add(Long.parseLong(mount[0])));
         Map<String, ContainerManifest.ExternalFile> files = new LinkedHashMap<>();
-        ContainerProcesses members = new ContainerProcesses(proc, commands);
-        for (long member : members.members(pid)) {
+        for (long member : processes.members(pid)) {
             outsideDescriptors(member, containerMounts, files);
         }
         mappedHostFiles(pid, files);

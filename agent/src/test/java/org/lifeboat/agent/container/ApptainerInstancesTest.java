@@ -27,7 +27,8 @@ class ApptainerInstancesTest {
 
     private final FakeCommandRunner commands = new FakeCommandRunner();
     private final ApptainerInstances instances = new ApptainerInstances("apptainer", Path.of("/usr/libexec/lifeboat/lifeboat-adopt-instance"),
-            Path.of("/proc"), Path.of("/sys"), commands, new SystemUsers(commands));
+            Path.of("/proc"), Path.of("/sys"), commands, new SystemUsers(commands),
+            new ContainerProcesses(Path.of("/proc"), commands));
 
     @Test
     void rootsInstancesAreListedDirectly() throws Exception {
@@ -49,7 +50,7 @@ class ApptainerInstancesTest {
     @Test
     void onlyAnInstanceInTheJobsCgroupIsTheJobs() throws Exception {
         ApptainerInstances inProc = new ApptainerInstances("apptainer", Path.of("/helpers/lifeboat-adopt-instance"), proc,
-                Path.of("/sys"), commands, new SystemUsers(commands));
+                Path.of("/sys"), commands, new SystemUsers(commands), new ContainerProcesses(proc, commands));
         Files.createDirectories(proc.resolve("500"));
         Files.writeString(proc.resolve("500/cgroup"), "4:memory:/slurm_node1/uid_0/job_41/step_batch\n");
         commands.answer(0, LISTING, "");
@@ -61,7 +62,7 @@ class ApptainerInstancesTest {
     @Test
     void noApptainerMeansNoInstance() throws Exception {
         ApptainerInstances inProc = new ApptainerInstances("apptainer", Path.of("/helpers/lifeboat-adopt-instance"), proc,
-                Path.of("/sys"), commands, new SystemUsers(commands));
+                Path.of("/sys"), commands, new SystemUsers(commands), new ContainerProcesses(proc, commands));
         commands.failToRun("No such file or directory");
 
         assertTrue(inProc.find(42, 0).isEmpty());
