@@ -79,7 +79,7 @@ write_slurm_config() {
     mkdir -p "$etc" "$TESTBED_RUN/slurm/state" "$TESTBED_RUN/slurm/spool" "$TESTBED_RUN/log"
     local node lines=""
     for node in "${NODES[@]}"; do
-        lines+="NodeName=$node NodeAddr=$(node_address "$node") Port=$(slurmd_port "$node") CPUs=8 RealMemory=8000 State=UNKNOWN"$'\n'
+        lines+="NodeName=$node NodeAddr=$(node_address "$node") Port=$(slurmd_port "$node") CPUs=24 RealMemory=8000 State=UNKNOWN"$'\n'
     done
     # Everything but the SPANK plugin stack is shared. The plugin reaches its node's agent through
     # the socket named in plugstack.conf, and here every node's agent has its own socket, so each

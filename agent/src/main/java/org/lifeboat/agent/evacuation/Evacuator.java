@@ -29,6 +29,7 @@ import org.lifeboat.predictor.plan.PlannedMove;
 public final class Evacuator {
 
     private static final Logger LOG = Logger.getLogger(Evacuator.class.getName());
+    static final Duration BUSY_RETRY_PAUSE = Duration.ofSeconds(5);
 
     private final MigrationService migrations;
     private final TransferMode mode;
@@ -150,7 +151,13 @@ public final class Evacuator {
                     }
                 } catch (MigrationException e) {
                     LOG.warning("evacuation (" + reason + "): job " + job + " stays here for now: " + e.getMessage());
-                    retryLater(job);
+                    // While other jobs of this node are being placed, Slurm's answer for this one changes within
+                    // seconds (its probe sees their pending requeues): try again soon, not after the full pause.
+                    if (e.code().equals("no-target") && queued.size() > 1) {
+                        retryNotBefore.put(job, System.nanoTime() + BUSY_RETRY_PAUSE.toNanos());
+                    } else {
+                        retryLater(job);
+                    }
                 } catch (RuntimeException e) {
                     LOG.severe("evacuation (" + reason + "): job " + job + " failed unexpectedly: " + e);
                 } finally {
