@@ -60,14 +60,25 @@ final class MigrationEngineTest {
         workload.assertSequenceIsUnbroken();
     }
 
+    /**
+     * No image and no mount left on the node. A migration's CLEANUP runs after Slurm has the job
+     * RUNNING on its target, so the images may take a moment to go: they are given 10 s.
+     */
     static void assertNothingLeftOn(Testbed testbed, String node) throws IOException {
         Path checkpoints = testbed.runDirectory().resolve("nodes").resolve(node).resolve("checkpoints");
-        try (Stream<Path> files = Files.walk(checkpoints)) {
-            List<Path> left = files.filter(Files::isRegularFile).toList();
-            assertEquals(List.of(), left, "images left in " + checkpoints);
-        }
+        Testbed.await(() -> imagesIn(checkpoints).isEmpty(), Duration.ofSeconds(10),
+                () -> "images left in " + checkpoints + ": " + imagesIn(checkpoints));
         String mounts = Files.readString(Path.of("/proc/self/mountinfo"));
         assertFalse(mounts.contains(checkpoints + "/"), () -> "mounts left below " + checkpoints + ":\n" + mounts);
+    }
+
+    private static List<Path> imagesIn(Path checkpoints) {
+        try (Stream<Path> files = Files.walk(checkpoints)) {
+            return files.filter(Files::isRegularFile).toList();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // A directory deleted while walked: look again.
+            return List.of(checkpoints);
+        }
     }
 
     private static String netns(Testbed testbed, String node) throws IOException {
