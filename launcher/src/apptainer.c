@@ -12,12 +12,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,34 +101,8 @@ int run_apptainer_instance(char **argv, const char *name, uid_t uid, gid_t gid)
 		return errno == ESRCH ? 0 : EXIT_LAUNCH_FAILED;
 	}
 	fprintf(stderr, LOG_PREFIX "Apptainer instance %s runs as pid %d\n", name, (int)pid);
-	sigset_t signals;
-	forwarded_signals(&signals);
-	sigdelset(&signals, SIGCHLD);
-	int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
-	if (signal_fd < 0) {
-		log_errno("signalfd");
-		close(pidfd);
-		return EXIT_LAUNCH_FAILED;
-	}
-	for (;;) {
-		struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_errno("poll");
-			break;
-		}
-		if (fds[0].revents != 0)
-			break;
-		if (fds[1].revents & POLLIN) {
-			struct signalfd_siginfo info;
-			/* sinit passes them on to the startscript's process group, as `instance stop` relies on. */
-			if (read(signal_fd, &info, sizeof(info)) == sizeof(info) &&
-			    syscall(SYS_pidfd_send_signal, pidfd, (int)info.ssi_signo, NULL, 0) != 0 && errno != ESRCH)
-				log_errno("forward signal %u to the instance (pid %d)", info.ssi_signo, (int)pid);
-		}
-	}
-	close(signal_fd);
+	/* sinit passes the signals on to the startscript's process group, as `instance stop` relies on. */
+	int waited = wait_forwarding_signals(pid, pidfd, "the instance");
 	close(pidfd);
-	return 0;
+	return waited == 0 ? 0 : EXIT_LAUNCH_FAILED;
 }

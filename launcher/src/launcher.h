@@ -119,6 +119,8 @@ int exit_code_of(int wait_status);
 /* resume.c: 0 with *code set when the job's container was restored here (waited for), 1 when it
  * was not, -1 when a marker exists but cannot be used. */
 int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, uid_t uid, gid_t gid, int *code);
+/* Waits for the process behind pidfd to end, passing on the signals lifeboat-run forwards (resume.c). */
+int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
 /* Apptainer mode (apptainer.c): runs CMD, which starts the instance, and waits for it; its exit code. */
 int run_apptainer_instance(char **argv, const char *name, uid_t uid, gid_t gid);
 bool path_within(const char *directory, const char *path);

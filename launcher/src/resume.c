@@ -210,8 +210,7 @@ static int read_status(const char *status_path, uid_t uid, gid_t gid)
 	return code >= 0 && code <= 255 ? code : EXIT_LAUNCH_FAILED;
 }
 
-/* Waits for the restored init to end, forwarding the signals lifeboat-run forwards to a container. */
-static int wait_for_restored(pid_t pid, int pidfd)
+int wait_forwarding_signals(pid_t pid, int pidfd, const char *what)
 {
 	sigset_t signals;
 	int signal_fd;
@@ -237,7 +236,7 @@ static int wait_for_restored(pid_t pid, int pidfd)
 			struct signalfd_siginfo info;
 			if (read(signal_fd, &info, sizeof(info)) == sizeof(info) &&
 			    syscall(SYS_pidfd_send_signal, pidfd, (int)info.ssi_signo, NULL, 0) != 0 && errno != ESRCH)
-				log_errno("forward signal %u to the restored container (pid %d)", info.ssi_signo, (int)pid);
+				log_errno("forward signal %u to %s (pid %d)", info.ssi_signo, what, (int)pid);
 		}
 	}
 	close(signal_fd);
@@ -295,7 +294,7 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, bool ins
 		}
 		/* It ended before the requeued job started: its status is already written. */
 	} else {
-		if (wait_for_restored(pid, pidfd) != 0) {
+		if (wait_forwarding_signals(pid, pidfd, "the restored container") != 0) {
 			close(pidfd);
 			*code = EXIT_LAUNCH_FAILED;
 			return 0;
