@@ -25,6 +25,15 @@ public final class RestoreRoot {
         this.commands = Objects.requireNonNull(commands, "commands");
     }
 
+    /** The root the container's manifest calls for: lifeboat-run's skeleton, or an Apptainer instance's image. */
+    public void build(Path root, ContainerManifest container) throws IOException, CommandException {
+        if (container.apptainer() == null) {
+            build(root, container.skeleton());
+        } else {
+            mountImage(root, container.apptainer());
+        }
+    }
+
     public void build(Path root, List<ContainerManifest.SkeletonEntry> skeleton) throws IOException, CommandException {
         Files.createDirectories(root);
         commands.run(List.of("mount", "-t", "tmpfs", "-o", "mode=0755,nosuid,nodev,size=16m", "lifeboat-root", root.toString()),

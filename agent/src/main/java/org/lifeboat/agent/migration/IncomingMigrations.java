@@ -11,7 +11,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -325,12 +324,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     private ObjectNode restore(Incoming incoming) throws PeerRequestException {
         try {
-            ContainerManifest.ApptainerRoot apptainer = incoming.manifest.apptainer();
-            if (apptainer == null) {
-                restoreRoots.build(incoming.root, incoming.manifest.skeleton());
-            } else {
-                restoreRoots.mountImage(incoming.root, apptainer);
-            }
+            restoreRoots.build(incoming.root, incoming.manifest);
             if (incoming.network != null) {
                 // The source released the address after its dump: it comes up here before the sockets bind to it.
                 networks.create(incoming.network, uplink);
@@ -338,10 +332,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
             }
             long started = System.nanoTime();
             try {
-                incoming.restoredPid = criu.restore(new Criu.RestoreSpec(incoming.images, incoming.root,
-                        incoming.manifest.externalMountsForRestore(),
+                incoming.restoredPid = criu.restore(CriuSpecs.restore(incoming.manifest, incoming.images, incoming.root,
                         Optional.ofNullable(incoming.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
-                        CRIU_TIMEOUT, apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer)));
+                        CRIU_TIMEOUT));
             } finally {
                 // The restored container holds its own copy of the root mount.
                 restoreRoots.unmount(incoming.root);
@@ -359,29 +352,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
         reply.put("criu-millis", incoming.criuMillis);
         restoreStatistics(incoming).ifPresent(statistics -> reply.set("criu-stats", json.valueToTree(statistics)));
         return reply;
-    }
-
-    /**
-     * The instance's outside files, opened here: the same binaries (identical nodes; CRIU checks
-     * their size), and its log files, appended to at the same path (created with their directory
-     * when that is node-local and new here).
-     */
-    static List<Criu.InheritedFile> inheritedFiles(ContainerManifest.ApptainerRoot apptainer) throws IOException {
-        List<Criu.InheritedFile> files = new java.util.ArrayList<>();
-        for (ContainerManifest.ExternalFile file : apptainer.files()) {
-            if (!file.mode().equals("r") && !file.mode().equals("a")) {
-                throw new IOException("external file " + file.path() + " has mode '" + file.mode() + "', not r or a");
-            }
-            Path path = Path.of(file.path());
-            if (!path.isAbsolute()) {
-                throw new IOException("external file " + file.path() + " is not an absolute path");
-            }
-            if (file.mode().equals("a") && path.getParent() != null) {
-                Files.createDirectories(path.getParent());
-            }
-            files.add(new Criu.InheritedFile(file.key(), file.path(), file.mode()));
-        }
-        return files;
     }
 
     /** CRIU's own figures for the restore, for the source's report; never a reason to fail the restore. */

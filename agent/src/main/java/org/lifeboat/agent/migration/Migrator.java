@@ -11,7 +11,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -324,11 +323,8 @@ public final class Migrator {
             Optional<InetSocketAddress> pageServer = relay == null
                     ? Optional.empty()
                     : Optional.of(new InetSocketAddress("127.0.0.1", relay.port()));
-            ContainerManifest.ApptainerRoot apptainer = container.apptainer();
-            Criu.DumpSpec spec = new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer,
-                    postDumpScript, Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
-                    CRIU_TIMEOUT, apptainer != null,
-                    apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList());
+            Criu.DumpSpec spec = CriuSpecs.dump(container, images, pageServer, postDumpScript,
+                    Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())), CRIU_TIMEOUT);
             long started = System.nanoTime();
             criuDump = criuRuns.submit(() -> {
                 criu.dump(spec);

@@ -9,7 +9,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
@@ -161,15 +160,9 @@ public final class Parker {
         Path images = directory(parked.job());
         ContainerManifest container = parked.container();
         Path root = rootsDirectory.resolve("parked-job" + parked.job());
-        ContainerManifest.ApptainerRoot apptainer = container.apptainer();
-        if (apptainer == null) {
-            restoreRoots.build(root, container.skeleton());
-        } else {
-            restoreRoots.mountImage(root, apptainer);
-        }
+        restoreRoots.build(root, container);
         try {
-            return criu.restore(new Criu.RestoreSpec(images, root, container.externalMountsForRestore(), Optional.empty(),
-                    CRIU_TIMEOUT, apptainer != null, apptainer == null ? List.of() : IncomingMigrations.inheritedFiles(apptainer)));
+            return criu.restore(CriuSpecs.restore(container, images, root, Optional.empty(), CRIU_TIMEOUT));
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(root);
@@ -187,10 +180,7 @@ public final class Parker {
     }
 
     private Future<?> dump(ContainerManifest container, Path images) throws Exception {
-        ContainerManifest.ApptainerRoot apptainer = container.apptainer();
-        Criu.DumpSpec spec = new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), Optional.empty(),
-                postDumpScript, Optional.empty(), CRIU_TIMEOUT, apptainer != null,
-                apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList());
+        Criu.DumpSpec spec = CriuSpecs.dump(container, images, Optional.empty(), postDumpScript, Optional.empty(), CRIU_TIMEOUT);
         Future<?> run = criuRuns.submit(() -> {
             criu.dump(spec);
             return null;

@@ -1,0 +1,61 @@
+package org.lifeboat.agent.migration;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.criu.Criu;
+
+/**
+ * What CRIU is told about a container, from its manifest, the same for a migration and a park:
+ * its bind mounts, and for an Apptainer instance the binds CRIU detects itself and the files it
+ * holds from outside its mount namespace.
+ */
+final class CriuSpecs {
+
+    private CriuSpecs() {
+    }
+
+    static Criu.DumpSpec dump(ContainerManifest container, Path images, Optional<InetSocketAddress> pageServer,
+                              Path actionScript, Optional<Path> networkNamespace, Duration timeout) {
+        ContainerManifest.ApptainerRoot apptainer = container.apptainer();
+        return new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer, actionScript,
+                networkNamespace, timeout, apptainer != null,
+                apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList());
+    }
+
+    static Criu.RestoreSpec restore(ContainerManifest container, Path images, Path root, Optional<Path> networkNamespace,
+                                    Duration timeout) throws IOException {
+        ContainerManifest.ApptainerRoot apptainer = container.apptainer();
+        return new Criu.RestoreSpec(images, root, container.externalMountsForRestore(), networkNamespace, timeout,
+                apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer));
+    }
+
+    /**
+     * The instance's outside files, opened here: the same binaries (identical nodes; CRIU checks
+     * their size), and its log files, appended to at the same path (created with their directory
+     * when that is node-local and new here).
+     */
+    private static List<Criu.InheritedFile> inheritedFiles(ContainerManifest.ApptainerRoot apptainer) throws IOException {
+        List<Criu.InheritedFile> files = new ArrayList<>();
+        for (ContainerManifest.ExternalFile file : apptainer.files()) {
+            if (!file.mode().equals("r") && !file.mode().equals("a")) {
+                throw new IOException("external file " + file.path() + " has mode '" + file.mode() + "', not r or a");
+            }
+            Path path = Path.of(file.path());
+            if (!path.isAbsolute()) {
+                throw new IOException("external file " + file.path() + " is not an absolute path");
+            }
+            if (file.mode().equals("a") && path.getParent() != null) {
+                Files.createDirectories(path.getParent());
+            }
+            files.add(new Criu.InheritedFile(file.key(), file.path(), file.mode()));
+        }
+        return files;
+    }
+}
