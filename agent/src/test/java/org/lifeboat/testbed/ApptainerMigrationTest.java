@@ -39,7 +39,7 @@ final class ApptainerMigrationTest {
     @AfterEach
     void resumeNodes() {
         if (testbed != null) {
-            testbed.run("scontrol", "update", "nodename=node1,node2,node3", "state=resume");
+            testbed.resumeNodes();
         }
     }
 

@@ -27,7 +27,7 @@ final class ParkedJobTest {
     void undrain() {
         if (testbed != null) {
             testbed.lifeboat("predict", "node1", "--cancel", "--url", testbed.agentUrl("node1", ""));
-            testbed.run("scontrol", "update", "nodename=node1,node2,node3", "state=resume");
+            testbed.resumeNodes();
         }
     }
 

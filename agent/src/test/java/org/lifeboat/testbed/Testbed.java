@@ -109,6 +109,11 @@ public final class Testbed {
         run(Duration.ofMinutes(2), List.of(clusterScript().toString(), "up")).orThrow();
     }
 
+    /** Every node back in service, whatever a test drained (a node already idle stays so). */
+    public void resumeNodes() {
+        run("scontrol", "update", "nodename=" + String.join(",", NODES), "state=resume");
+    }
+
     public void killAgent(String node) {
         try {
             String pid = Files.readString(agentPidFile(node)).strip();
