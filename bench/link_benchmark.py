@@ -141,6 +141,7 @@ def lifeboat_migration(job, source, target, mode):
     transfer = report["criu-dump-millis"] + phases.get("send-images", 0)
     return {"total-ms": total, "downtime-ms": report["downtime-millis"], "phases-ms": phases, "transfer-ms": transfer,
             "bytes": report["page-bytes"] + report["image-bytes"], "overhead-ms": overhead,
+            "page-wire-bytes": report["page-wire-bytes"],
             "criu-dump-ms": report["criu-dump-millis"], "criu-restore-ms": report["criu-restore-millis"]}
 
 

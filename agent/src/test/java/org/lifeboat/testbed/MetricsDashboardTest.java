@@ -73,6 +73,7 @@ final class MetricsDashboardTest {
             assertEquals(entry.path("downtime-millis").asLong() / 1000.0, after.get("downtime") - before.get("downtime"),
                     SECONDS_TOLERANCE);
             assertEquals(entry.path("page-bytes").asDouble(), after.get("pages") - before.get("pages"), 0.5);
+            assertEquals(entry.path("page-wire-bytes").asDouble(), after.get("pages-on-link") - before.get("pages-on-link"), 0.5);
             assertEquals(1, after.get("migrated") - before.get("migrated"), 0.5);
 
             List<String> failures = GrafanaDashboard.load(testbed.repository()).queriesWithoutData(prometheus);
@@ -95,6 +96,8 @@ final class MetricsDashboardTest {
         figures.put("total", prometheus.value("lifeboat_migration_duration_seconds_sum{" + selector + ", result=\"migrated\"}", 0));
         figures.put("downtime", prometheus.value("lifeboat_migration_downtime_seconds_sum{" + selector + "}", 0));
         figures.put("pages", prometheus.value("lifeboat_migration_transferred_bytes_total{" + selector + ", kind=\"pages\"}", 0));
+        figures.put("pages-on-link", prometheus.value("lifeboat_migration_transferred_bytes_total{" + selector
+                + ", kind=\"pages-on-link\"}", 0));
         figures.put("migrated", prometheus.value("lifeboat_migrations_total{" + selector + ", result=\"migrated\"}", 0));
         return figures;
     }

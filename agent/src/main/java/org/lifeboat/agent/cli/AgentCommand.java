@@ -164,7 +164,7 @@ final class AgentCommand implements Callable<Integer> {
             Path postDumpScript = PostDumpHook.install(config.stateDirectory());
             RestoreRoot restoreRoots = new RestoreRoot(commands);
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
-                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT), networks, postDumpScript,
+                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression()), networks, postDumpScript,
                     new SlurmHandover(slurm, Clock.systemUTC()), Clock.systemUTC(), recordReport);
             Optional<Parker> parker = config.sharedDirectory().map(shared -> new Parker(config.nodeName(), shared,
                     config.checkpointDirectory(), criu, processes, restoreRoots, slurm, postDumpScript, Clock.systemUTC(),

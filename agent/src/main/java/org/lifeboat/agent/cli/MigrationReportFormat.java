@@ -19,7 +19,10 @@ final class MigrationReportFormat {
             Map.Entry<String, JsonNode> phase = phases.next();
             out.printf("  %-15s %6d ms%s%n", phase.getKey(), phase.getValue().asLong(), criuFigures(phase.getKey(), report));
         }
-        out.printf("  memory %d bytes, other images %d bytes%n", report.path("page-bytes").asLong(),
+        long pageBytes = report.path("page-bytes").asLong();
+        long pageWireBytes = report.path("page-wire-bytes").asLong(pageBytes);
+        out.printf("  memory %d bytes%s, other images %d bytes%n", pageBytes,
+                pageWireBytes < pageBytes ? String.format(" (%d on the link, compressed)", pageWireBytes) : "",
                 report.path("image-bytes").asLong());
         if (report.hasNonNull("cause")) {
             String reason = report.hasNonNull("reason") ? " (" + report.path("reason").asText() + ")" : "";

@@ -40,6 +40,8 @@ public final class MigrationMetrics implements MigrationObserver {
     static final String IN_FLIGHT = "lifeboat.migrations.in.flight";
     static final String NO_REASON = "none";
     static final String PAGES = "pages";
+    /** The memory as it crossed the link, compressed or not: against "pages" it gives the compression. */
+    static final String PAGES_ON_LINK = "pages-on-link";
     static final String IMAGES = "images";
     // Histogram buckets from a short phase (preparing the target, ~10 ms) to the longest a job may
     // stay frozen (CRIU's post-dump decision limit, 15 min).
@@ -63,6 +65,7 @@ public final class MigrationMetrics implements MigrationObserver {
             RESULTS.forEach(result -> duration(mode, result));
             downtime(mode);
             transferred(mode, PAGES);
+            transferred(mode, PAGES_ON_LINK);
             transferred(mode, IMAGES);
             outcomes(mode, MigrationReport.MIGRATED, NO_REASON);
             for (FailureReason reason : FailureReason.values()) {
@@ -95,6 +98,7 @@ public final class MigrationMetrics implements MigrationObserver {
         }
         // What crossed the wire counts even when the migration was rolled back afterwards.
         transferred(mode, PAGES).increment(report.pageBytes());
+        transferred(mode, PAGES_ON_LINK).increment(report.pageWireBytes());
         transferred(mode, IMAGES).increment(report.imageBytes());
         outcomes(mode, report.outcome(), report.reason() == null ? NO_REASON : report.reason()).increment();
     }

@@ -18,6 +18,8 @@ import org.lifeboat.agent.criu.CriuRestoreStatistics;
  * @param criuDumpMillis how long CRIU's dump ran (on the source), page transfer included in diskless mode
  * @param criuRestoreMillis how long CRIU's restore ran (on the target)
  * @param pageBytes memory sent to the target's page server (diskless) or written (shared-fs)
+ * @param pageWireBytes what that memory took on the link between the agents: less than pageBytes
+ *     when it was compressed (see {@code peer.page-compression}); pageBytes when it did not cross a relay
  * @param imageBytes the other image files sent as a tar
  * @param uid the uid the job's container runs as, its owner: only they and root see the report in the history
  * @param reason a {@link FailureReason} wire name when the migration did not simply work, else null
@@ -39,6 +41,7 @@ public record MigrationReport(
         @JsonProperty("criu-dump-millis") long criuDumpMillis,
         @JsonProperty("criu-restore-millis") long criuRestoreMillis,
         @JsonProperty("page-bytes") long pageBytes,
+        @JsonProperty("page-wire-bytes") long pageWireBytes,
         @JsonProperty("image-bytes") long imageBytes,
         @JsonProperty("uid") int uid,
         @JsonProperty("reason") String reason,

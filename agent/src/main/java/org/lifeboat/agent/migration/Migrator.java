@@ -239,7 +239,7 @@ public final class Migrator {
                 : phases.firstFailure().orElse(FailureReason.OTHER).wireName();
         MigrationReport report = new MigrationReport(run.migrationId, run.jobId, nodeName, targetNode, run.mode.wireName(),
                 outcome, cause, started, phases.millis(), (System.nanoTime() - startedNanos) / 1_000_000, downtimeMillis,
-                run.criuDumpMillis, run.criuRestoreMillis, run.pageBytes, run.imageBytes, run.container.uid(), reason,
+                run.criuDumpMillis, run.criuRestoreMillis, run.pageBytes, run.pageWireBytes, run.imageBytes, run.container.uid(), reason,
                 run.criuDumpStatistics, run.criuRestoreStatistics);
         LOG.info("migration " + run.migrationId + ": " + outcome + (cause == null ? "" : " (" + cause + ")")
                 + ", phases " + phases.millis());
@@ -262,6 +262,7 @@ public final class Migrator {
         long criuDumpMillis;
         long criuRestoreMillis;
         long pageBytes;
+        long pageWireBytes;
         long imageBytes;
         CriuDumpStatistics criuDumpStatistics;
         CriuRestoreStatistics criuRestoreStatistics;
@@ -343,8 +344,10 @@ public final class Migrator {
                             + " s after the dump", new TimeoutException());
                 }
                 pageBytes = relay.bytesToPeer();
+                pageWireBytes = relay.wireBytesToPeer();
             } else {
                 pageBytes = sizeOfPages(images);
+                pageWireBytes = pageBytes;
             }
             if (network != null) {
                 // Its address goes down here before it comes up there: never on two nodes at once.

@@ -231,7 +231,7 @@ public final class Parker {
         String reason = outcome.equals(MigrationReport.PARKED) ? null
                 : phases.firstFailure().orElse(FailureReason.OTHER).wireName();
         MigrationReport report = new MigrationReport(id, jobId, nodeName, parkedDirectory.toString(), TransferMode.SHARED_FS.wireName(), outcome, cause,
-                started, phases.millis(), (System.nanoTime() - startedNanos) / 1_000_000, downtimeMillis, 0, 0, 0, 0,
+                started, phases.millis(), (System.nanoTime() - startedNanos) / 1_000_000, downtimeMillis, 0, 0, 0, 0, 0,
                 container.uid(), reason, null, null);
         LOG.info("migration " + id + ": " + outcome + (cause == null ? "" : " (" + cause + ")") + ", phases " + phases.millis());
         try {

@@ -34,29 +34,32 @@ public final class PageRelay implements AutoCloseable {
     private final ByteBuffer readFromPeer;
     private final String request;
     private final int allowedUid;
+    private final PageCompression compression;
     private final CompletableFuture<Splice> connected = new CompletableFuture<>();
     private boolean closed;
     private Splice splice;
 
-    private PageRelay(ServerSocket listener, Socket peer, ByteBuffer readFromPeer, String request, int allowedUid) {
+    private PageRelay(ServerSocket listener, Socket peer, ByteBuffer readFromPeer, String request, int allowedUid,
+                      PageCompression compression) {
         this.listener = listener;
         this.peer = peer;
         this.readFromPeer = readFromPeer;
         this.request = request;
         this.allowedUid = allowedUid;
+        this.compression = compression;
     }
 
     /**
      * Listens on a free loopback port and relays its one connection to the peer's connection, which
-     * must have a channel (see {@link Splice}).
+     * must have a channel (see {@link Splice}), compressing what goes to the peer as agreed with it.
      */
-    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request) throws IOException {
+    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request, PageCompression compression) throws IOException {
         // Opened through a channel, so that accepted sockets have channels too.
         ServerSocket listener = ServerSocketChannel.open().socket();
         PageRelay relay;
         try {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-            relay = new PageRelay(listener, peer, readFromPeer, request, LoopbackOwners.ownUid());
+            relay = new PageRelay(listener, peer, readFromPeer, request, LoopbackOwners.ownUid(), compression);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -72,9 +75,14 @@ public final class PageRelay implements AutoCloseable {
         return listener.getLocalPort();
     }
 
-    /** Bytes relayed from CRIU to the peer so far. */
+    /** Bytes relayed from CRIU to the peer so far, as CRIU sent them. */
     public synchronized long bytesToPeer() {
         return splice == null ? 0 : splice.bytesFirstToSecond();
+    }
+
+    /** What those bytes took on the link to the peer: fewer when they were compressed. */
+    public synchronized long wireBytesToPeer() {
+        return splice == null ? 0 : splice.wireBytesFirstToSecond();
     }
 
     /**
@@ -158,7 +166,7 @@ public final class PageRelay implements AutoCloseable {
             }
             try {
                 local.setTcpNoDelay(true);
-                joined = new Splice(local, ByteBuffer.allocate(0), peer, readFromPeer);
+                joined = new Splice(local, ByteBuffer.allocate(0), peer, readFromPeer, compression.compressingPump());
             } catch (IOException e) {
                 closeQuietly(local);
                 Splice.abort(peer);

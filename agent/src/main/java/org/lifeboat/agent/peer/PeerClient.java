@@ -23,15 +23,18 @@ public final class PeerClient {
     private final InetSocketAddress peer;
     private final PeerAuthenticator authenticator;
     private final Duration timeout;
+    private final PageCompression relayCompression;
 
     /**
      * @param timeout how long connecting may take, and how long the peer may take to reply once the
      *     request (and its body) has been sent
+     * @param relayCompression how a {@link #relay} compresses what it sends to the peer
      */
-    public PeerClient(InetSocketAddress peer, PeerAuthenticator authenticator, Duration timeout) {
+    public PeerClient(InetSocketAddress peer, PeerAuthenticator authenticator, Duration timeout, PageCompression relayCompression) {
         this.peer = Objects.requireNonNull(peer, "peer");
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
+        this.relayCompression = Objects.requireNonNull(relayCompression, "relayCompression");
     }
 
     /** Where a body comes from: writes it whole to {@code out}, which must not be closed (closing it only flushes). */
@@ -105,13 +108,15 @@ public final class PeerClient {
     public PageRelay relay(String request, ObjectNode fields) throws IOException, PeerRequestException {
         Socket socket = connect();
         try {
-            byte[] requestLine = sendRequest(socket, request, "pipe", fields);
+            ObjectNode withCompression = fields.deepCopy();
+            withCompression.put(WireFormat.COMPRESSION_FIELD, relayCompression.wireName());
+            byte[] requestLine = sendRequest(socket, request, "pipe", withCompression);
             MessageReader reader = new MessageReader(socket);
             readReply(reader, requestLine);
             // CRIU may pause between writes for as long as it likes; keepalive notices a dead peer.
             socket.setSoTimeout(0);
             socket.setKeepAlive(true);
-            return PageRelay.start(socket, reader.takeReadAhead(), request);
+            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression);
         } catch (IOException | PeerRequestException | RuntimeException e) {
             socket.close();
             throw e;

@@ -49,7 +49,8 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * {@code "bytes"} of everything it received, which the client compares with what it sent.
  * <li>{@code "pipe"}: the server connects to a local address its handler names and replies; after
  * an ok reply both sides send raw bytes, relayed to and from that local socket, until both have
- * half-closed.
+ * half-closed. With {@code "compression":"lz4"} the client's bytes come as LZ4 frames, which the
+ * server expands before passing them on (see {@link PageCompression}); the server's go back as they are.
  * </ul>
  * Replies are sealed by the server the same way and verified by the client:
  * {@code {"version":1,"status":"ok","in-reply-to":H,...fields}} or
@@ -281,6 +282,12 @@ public final class PeerServer implements LifeCycleComponent {
 
     private void pipe(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo)
             throws IOException, PeerRequestException, PeerAuthenticationException {
+        PageCompression compression;
+        try {
+            compression = PageCompression.fromWireName(fields.path(WireFormat.COMPRESSION_FIELD).asText(PageCompression.NONE.wireName()));
+        } catch (IllegalArgumentException e) {
+            throw new PeerRequestException(MALFORMED, e.getMessage());
+        }
         InetSocketAddress target = handler.pipe(name, fields);
         // The relay is how page-server traffic reaches a target without its port being reachable
         // from the network; a handler naming another host would make this an open proxy.
@@ -296,7 +303,7 @@ public final class PeerServer implements LifeCycleComponent {
             release(local);
             throw new PeerRequestException(INTERNAL, "cannot connect to " + target + " for " + name + ": " + e.getMessage());
         }
-        Splice splice = new Splice(connection, reader.takeReadAhead(), local, ByteBuffer.allocate(0));
+        Splice splice = new Splice(connection, reader.takeReadAhead(), local, ByteBuffer.allocate(0), compression.expandingPump());
         openSplices.add(splice);
         try {
             reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));
@@ -306,7 +313,8 @@ public final class PeerServer implements LifeCycleComponent {
             // The handler thread stays with its relay, so relays count against HANDLER_THREADS.
             splice.awaitEnd();
             LOG.info("relay for " + name + " from " + WireFormat.describe(connection) + " finished: "
-                    + splice.bytesFirstToSecond() + " bytes in, " + splice.bytesSecondToFirst() + " bytes out");
+                    + splice.bytesFirstToSecond() + " bytes in (" + splice.wireBytesFirstToSecond() + " on the link, "
+                    + compression.wireName() + "), " + splice.bytesSecondToFirst() + " bytes out");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while relaying for " + name, e);

@@ -3,14 +3,12 @@ package org.lifeboat.agent.peer;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
@@ -21,7 +19,8 @@ import java.util.logging.Logger;
  * been sent.
  *
  * <p>The sockets must have channels: bytes move through a direct buffer between the channels,
- * which saves the two copies per chunk that socket streams make through a heap array.
+ * which saves the two copies per chunk that socket streams make through a heap array. Each direction
+ * has its {@link PageCompression.Pump}: a plain copy, or LZ4 frames made or expanded on the way.
  */
 final class Splice {
 
@@ -31,31 +30,43 @@ final class Splice {
     private final ByteBuffer readFromFirst;
     private final Socket second;
     private final ByteBuffer readFromSecond;
-    private final AtomicLong firstToSecond = new AtomicLong();
-    private final AtomicLong secondToFirst = new AtomicLong();
+    private final PageCompression.Pump firstToSecondPump;
+    private final PageCompression.Counters firstToSecond = new PageCompression.Counters();
+    private final PageCompression.Counters secondToFirst = new PageCompression.Counters();
     private final AtomicInteger running = new AtomicInteger(2);
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
     private volatile boolean closed;
 
-    /** The buffers hold bytes already read from each socket (read ahead with a message), to pass on first. */
-    Splice(Socket first, ByteBuffer readFromFirst, Socket second, ByteBuffer readFromSecond) {
+    /**
+     * The buffers hold bytes already read from each socket (read ahead with a message), to pass on
+     * first; {@code firstToSecondPump} carries the bytes from first to second, the other direction
+     * is copied.
+     */
+    Splice(Socket first, ByteBuffer readFromFirst, Socket second, ByteBuffer readFromSecond, PageCompression.Pump firstToSecondPump) {
         this.first = first;
         this.readFromFirst = readFromFirst;
         this.second = second;
         this.readFromSecond = readFromSecond;
+        this.firstToSecondPump = firstToSecondPump;
     }
 
     void start(String name) {
-        startThread(name + "-out", () -> pump(first, readFromFirst, second, firstToSecond));
-        startThread(name + "-in", () -> pump(second, readFromSecond, first, secondToFirst));
+        startThread(name + "-out", () -> pump(first, readFromFirst, second, firstToSecondPump, firstToSecond));
+        startThread(name + "-in", () -> pump(second, readFromSecond, first, PageCompression.COPY, secondToFirst));
     }
 
+    /** Bytes from first to second as first sent or second received them: uncompressed. */
     long bytesFirstToSecond() {
-        return firstToSecond.get();
+        return firstToSecond.payload.get();
+    }
+
+    /** Bytes from first to second as they crossed between the agents: compressed, if they were. */
+    long wireBytesFirstToSecond() {
+        return firstToSecond.wire.get();
     }
 
     long bytesSecondToFirst() {
-        return secondToFirst.get();
+        return secondToFirst.payload.get();
     }
 
     /**
@@ -94,17 +105,9 @@ final class Splice {
         finished.completeExceptionally(new IOException("the relay was closed before both sides had finished"));
     }
 
-    private void pump(Socket from, ByteBuffer alreadyRead, Socket to, AtomicLong counter) {
+    private void pump(Socket from, ByteBuffer alreadyRead, Socket to, PageCompression.Pump pump, PageCompression.Counters counters) {
         try {
-            SocketChannel in = from.getChannel();
-            SocketChannel out = to.getChannel();
-            counter.addAndGet(writeFully(out, alreadyRead));
-            ByteBuffer buffer = ByteBuffer.allocateDirect(WireFormat.BUFFER_BYTES);
-            while (in.read(buffer) >= 0) {
-                buffer.flip();
-                counter.addAndGet(writeFully(out, buffer));
-                buffer.clear();
-            }
+            pump.pump(from.getChannel(), alreadyRead, to.getChannel(), counters);
             to.shutdownOutput();
         } catch (IOException e) {
             // Either side failing ends the relay: half of a CRIU page-server conversation is useless.
@@ -120,14 +123,6 @@ final class Splice {
             closeQuietly(second);
             finished.complete(null);
         }
-    }
-
-    private static int writeFully(SocketChannel out, ByteBuffer bytes) throws IOException {
-        int length = bytes.remaining();
-        while (bytes.hasRemaining()) {
-            out.write(bytes);
-        }
-        return length;
     }
 
     /** Closes the socket with a reset rather than a clean end of stream. */

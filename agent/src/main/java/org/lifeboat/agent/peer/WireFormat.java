@@ -31,6 +31,8 @@ final class WireFormat {
     static final String IN_REPLY_TO_FIELD = "in-reply-to";
     static final String SHA256_FIELD = "sha256";
     static final String BYTES_FIELD = "bytes";
+    /** On a pipe request: how the client's bytes are compressed (see {@link PageCompression}). */
+    static final String COMPRESSION_FIELD = "compression";
 
     static final ObjectMapper JSON = AgentJson.mapper();
     // One JSON value per line and nothing after it: trailing text would be data the credential

@@ -78,7 +78,7 @@ class HistoryCommandTest {
                 "  restore            446 ms   CRIU: restore 400.0 ms (forking 2.0 ms), 65536 pages restored",
                 "  confirm            101 ms",
                 "  cleanup            318 ms",
-                "  memory 268435456 bytes, other images 350000 bytes",
+                "  memory 268435456 bytes (140000000 on the link, compressed), other images 350000 bytes",
                 "", "");
         assertEquals(expected, out.toString());
     }

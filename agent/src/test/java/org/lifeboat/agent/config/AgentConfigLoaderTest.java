@@ -45,6 +45,7 @@ class AgentConfigLoaderTest {
                 + "  port: 19465\n"
                 + "  authentication: none\n"
                 + "  munge-socket: /var/run/munge/m.sock\n"
+                + "  page-compression: none\n"
                 + "http:\n"
                 + "  address: 10.1.2.3\n"
                 + "  port: 19464\n"));
@@ -59,7 +60,7 @@ class AgentConfigLoaderTest {
         assertEquals(java.util.Optional.of(Path.of("/shared/lifeboat")), config.sharedDirectory());
         assertEquals("shared-fs", config.transferMode());
         assertEquals("ib0", config.uplinkInterface());
-        assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock"), config.peer());
+        assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock", "none"), config.peer());
         assertEquals("10.1.2.3", config.http().address());
         assertEquals(19464, config.http().port());
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.lifeboat.agent.peer.PageCompression;
 
 class AgentConfigTest {
 
@@ -126,16 +127,19 @@ class AgentConfigTest {
         assertEquals(9465, peer.port());
         assertEquals("munge", peer.authentication());
         assertEquals(Path.of("/run/munge/munge.socket.2"), peer.mungeSocket());
+        assertEquals(PageCompression.LZ4, peer.pageCompression());
     }
 
     @Test
     void rejectsAnUnknownPeerAuthenticationAndABadPort() {
         assertEquals("peer.authentication", assertThrows(InvalidConfigValueException.class,
-                () -> new PeerConfig(null, null, "tls", null)).key());
+                () -> new PeerConfig(null, null, "tls", null, null)).key());
         assertEquals("peer.port", assertThrows(InvalidConfigValueException.class,
-                () -> new PeerConfig(null, 70000, null, null)).key());
+                () -> new PeerConfig(null, 70000, null, null, null)).key());
         assertEquals("peer.munge-socket", assertThrows(InvalidConfigValueException.class,
-                () -> new PeerConfig(null, null, null, "munge.sock")).key());
+                () -> new PeerConfig(null, null, null, "munge.sock", null)).key());
+        assertEquals("peer.page-compression", assertThrows(InvalidConfigValueException.class,
+                () -> new PeerConfig(null, null, null, null, "zstd")).key());
     }
 
     @Test

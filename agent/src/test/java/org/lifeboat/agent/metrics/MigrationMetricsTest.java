@@ -32,6 +32,7 @@ class MigrationMetricsTest {
             assertEquals(0, outcomes(mode, "migrated-cleanup-failed", "cleanup-failed"));
             assertEquals(0, registry.get(MigrationMetrics.DOWNTIME).tag("mode", mode).timer().count());
             assertEquals(0, transferred(mode, "pages"));
+            assertEquals(0, transferred(mode, "pages-on-link"));
         }
     }
 
@@ -48,6 +49,7 @@ class MigrationMetricsTest {
         assertEquals(1.877, total.totalTime(TimeUnit.SECONDS), 1e-9);
         assertEquals(1.448, registry.get(MigrationMetrics.DOWNTIME).tag("mode", "diskless").timer().totalTime(TimeUnit.SECONDS), 1e-9);
         assertEquals(268_435_456, transferred("diskless", "pages"));
+        assertEquals(140_000_000, transferred("diskless", "pages-on-link"));
         assertEquals(350_000, transferred("diskless", "images"));
         assertEquals(1, outcomes("diskless", "migrated", "none"));
     }

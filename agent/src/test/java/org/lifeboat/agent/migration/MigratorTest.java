@@ -25,6 +25,7 @@ import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.network.JobNetworks;
+import org.lifeboat.agent.peer.PageCompression;
 import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.peer.UnauthenticatedPeers;
 import org.lifeboat.agent.process.FakeCommandRunner;
@@ -106,7 +107,7 @@ class MigratorTest {
     private Migrator migrator(Duration peerTimeout, MigrationObserver observer) throws IOException {
         return new Migrator("node1", Files.createDirectories(directory.resolve("checkpoints")), Optional.empty(),
                 new Criu("/opt/criu", new FakeCommandRunner()), processes(),
-                peer -> new PeerClient(peer, new UnauthenticatedPeers(), peerTimeout),
+                peer -> new PeerClient(peer, new UnauthenticatedPeers(), peerTimeout, PageCompression.LZ4),
                 new JobNetworks(new FakeCommandRunner()), PostDumpHook.install(Files.createDirectories(directory.resolve("state"))),
                 NEVER_REQUEUED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), observer);
     }

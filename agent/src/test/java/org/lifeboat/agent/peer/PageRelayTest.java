@@ -331,6 +331,6 @@ class PageRelayTest {
     }
 
     private PeerClient client() {
-        return new PeerClient(server.boundAddress(), cluster, WAIT);
+        return new PeerClient(server.boundAddress(), cluster, WAIT, PageCompression.LZ4);
     }
 }

@@ -161,6 +161,6 @@ class PeerReceiveTest {
     }
 
     private PeerClient client(InetSocketAddress address) {
-        return new PeerClient(address, cluster, WAIT);
+        return new PeerClient(address, cluster, WAIT, PageCompression.LZ4);
     }
 }

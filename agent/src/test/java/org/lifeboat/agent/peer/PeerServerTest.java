@@ -257,7 +257,7 @@ class PeerServerTest {
     void aServerThatNeverRepliesRunsIntoTheClientsTimeout() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             PeerClient client = new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()),
-                    cluster, Duration.ofMillis(300));
+                    cluster, Duration.ofMillis(300), PageCompression.NONE);
 
             IOException error = assertThrows(IOException.class, () -> client.call("status", WireFormat.JSON.createObjectNode()));
 
@@ -312,10 +312,10 @@ class PeerServerTest {
     }
 
     private PeerClient client(PeerAuthenticator authenticator) {
-        return new PeerClient(server.boundAddress(), authenticator, WAIT);
+        return new PeerClient(server.boundAddress(), authenticator, WAIT, PageCompression.LZ4);
     }
 
     private PeerClient client(PeerAuthenticator authenticator, int port) {
-        return new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), authenticator, WAIT);
+        return new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), authenticator, WAIT, PageCompression.LZ4);
     }
 }
