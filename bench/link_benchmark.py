@@ -17,6 +17,8 @@ job's lifeboat-run container node1 -> node2 -> node1 ... RUNS times in each mode
 Printed: a table of medians (MB/s and of-link: bytes moved over the time they took to cross, CRIU's
 dump plus the image stream for Lifeboat, the copy for the baseline, against the goodput), and the figures of every run in JSON (OUT.json); OUT.png plots the
 median total time against memory size for each mode and link (like figure 13 of the paper).
+For Lifeboat's modes each run also records the CPU seconds per GiB moved that each node's agent and
+its CRIU children used, and the peak use of the target's checkpoint tmpfs.
 The shared directory lies on this machine's disk: shared-fs is NOT throttled to a network file
 system's speed here.
 """
@@ -128,8 +130,51 @@ def stop_job(job, directory):
     run(["scancel", job], check=False)
 
 
+def agent_cpu_seconds(node):
+    """CPU seconds node's agent and the children it has waited for (CRIU) have used so far."""
+    with open(os.path.join(RUN, "nodes", node, "agent.pid")) as pid_file:
+        pid = pid_file.read().strip()
+    with open("/proc/%s/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the command's ")".
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+class TmpfsPeak:
+    """The most a node's checkpoint tmpfs held while the block ran (sampled every 20 ms)."""
+
+    def __init__(self, node):
+        self.path = os.path.join(RUN, "nodes", node, "checkpoints")
+        self.peak = 0
+        self.running = True
+
+    def used(self):
+        stat = os.statvfs(self.path)
+        return (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+
+    def sample(self):
+        while self.running:
+            self.peak = max(self.peak, self.used() - self.before)
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self.before = self.used()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.running = False
+        self.thread.join()
+
+
 def lifeboat_migration(job, source, target, mode):
-    report = json.loads(lifeboat("migrate", job, "--to", target, "--mode", mode, "--json", "--socket", socket_of(source)).stdout)
+    cpu_before = {node: agent_cpu_seconds(node) for node in (source, target)}
+    with TmpfsPeak(target) as tmpfs:
+        report = json.loads(lifeboat("migrate", job, "--to", target, "--mode", mode, "--json", "--socket",
+                                     socket_of(source)).stdout)
+    gib = (report["page-bytes"] + report["image-bytes"]) / 2 ** 30
+    cpu = {node: round((agent_cpu_seconds(node) - cpu_before[node]) / gib, 2) for node in (source, target)}
     if report["outcome"] != "migrated":
         raise RuntimeError("migration %s: %s" % (report["outcome"], report.get("cause")))
     phases = report["phase-millis"]
@@ -142,6 +187,9 @@ def lifeboat_migration(job, source, target, mode):
     return {"total-ms": total, "downtime-ms": report["downtime-millis"], "phases-ms": phases, "transfer-ms": transfer,
             "bytes": report["page-bytes"] + report["image-bytes"], "overhead-ms": overhead,
             "page-wire-bytes": report["page-wire-bytes"],
+            # Agent and CRIU (dump and page server, restore) on each side, per GiB moved.
+            "cpu-seconds-per-gib": {"source": cpu[source], "target": cpu[target]},
+            "peak-tmpfs-bytes": tmpfs.peak,
             "criu-dump-ms": report["criu-dump-millis"], "criu-restore-ms": report["criu-restore-millis"]}
 
 
@@ -267,8 +315,8 @@ def main():
     print("figures of every run: %s.json; plot: %s.png" % (out, out))
 
 
-HEADER = "%-9s %7s %-9s %-9s %8s %8s %8s %7s %9s" % ("link", "MiB", "contents", "mode", "total", "downtime",
-                                                    "overhead", "MB/s", "of-link")
+HEADER = "%-9s %7s %-9s %-9s %8s %8s %8s %7s %9s %13s %9s" % (
+    "link", "MiB", "contents", "mode", "total", "downtime", "overhead", "MB/s", "of-link", "cpu-s/GiB", "tmpfs-MiB")
 
 
 def print_row(result):
@@ -280,7 +328,16 @@ def print_row(result):
     print("%-9s %7d %-9s %-9s %8.0f %8.0f %8.0f %7.0f %9.2f" % (
         result["link"], result["mib"], result["contents"], result["mode"], median("total-ms"), median("downtime-ms"),
         median("overhead-ms"), statistics.median(r["bytes"] / max(r["transfer-ms"], 1) / 1000 for r in runs),
-        median("throughput-of-goodput")), flush=True)
+        median("throughput-of-goodput")) + cpu_and_tmpfs(runs), flush=True)
+
+
+def cpu_and_tmpfs(runs):
+    """Median CPU seconds per GiB (source/target) and peak target tmpfs, for runs that recorded them."""
+    if any("cpu-seconds-per-gib" not in run_ for run_ in runs):
+        return ""
+    cpu = lambda side: statistics.median(run_["cpu-seconds-per-gib"][side] for run_ in runs)
+    return " %6.2f/%-6.2f %9.0f" % (cpu("source"), cpu("target"),
+                                   statistics.median(run_["peak-tmpfs-bytes"] for run_ in runs) / 2 ** 20)
 
 
 def plot(results, path):
