@@ -47,8 +47,9 @@ public final class PeerConfig {
         if (!this.mungeSocket.isAbsolute()) {
             throw new InvalidConfigValueException("peer.munge-socket", "must be an absolute path, got '" + mungeSocket + "'");
         }
-        // LZ4 by default: it costs a few percent on a link faster than it and saves half the time
-        // on a 1-10 Gbit/s link when half the memory compresses (bench/link-benchmark.sh).
+        // LZ4 by default: with half of the memory compressible it moves 1 GiB over 1 Gbit/s in 7.5 s
+        // instead of 12.2 s, and on faster links, where the relay and CRIU are the limit, it
+        // measured neither faster nor slower than none (bench/link-benchmark.sh).
         try {
             this.pageCompression = pageCompression == null ? PageCompression.LZ4 : PageCompression.fromWireName(pageCompression);
         } catch (IllegalArgumentException e) {
