@@ -19,8 +19,9 @@ dump plus the image stream for Lifeboat, the copy for the baseline, against the 
 median total time against memory size for each mode and link (like figure 13 of the paper).
 For Lifeboat's modes each run also records the CPU seconds per GiB moved that each node's agent and
 its CRIU children used, and the peak use of the target's checkpoint tmpfs.
-The shared directory lies on this machine's disk: shared-fs is NOT throttled to a network file
-system's speed here.
+The shared directory is a network file server: for the run, every node mounts it with sshfs from
+a namespace of its own behind a link shaped to STORAGE (default 800mbit, i.e. 100 MB/s, both ways;
+testbed/cluster.sh storage network); STORAGE=local leaves it on this machine's disk.
 """
 import json
 import os
@@ -269,9 +270,13 @@ def main():
     contents_kinds = os.environ.get("CONTENTS", "random half-zero").split()
     modes = os.environ.get("MODES", "diskless shared-fs baseline").split()
     runs = int(os.environ.get("RUNS", "3"))
+    storage = os.environ.get("STORAGE", "800mbit")
+    cluster = os.path.join(REPO, "testbed", "cluster.sh")
     out = os.environ.get("OUT", os.path.join(REPO, "bench", "results", "link-benchmark"))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     results = []
+    if storage != "local" and "shared-fs" in modes:
+        run([cluster, "storage", "network", storage])
     try:
         for link in links:
             shape(link)
@@ -305,10 +310,12 @@ def main():
                             figure["throughput-of-goodput"] = round(
                                 figure["bytes"] / max(figure["transfer-ms"], 1) * 1000 / rate, 3)
                         results.append({"link": link, "goodput-bytes-per-second": round(rate), "mib": mib,
-                                        "contents": contents, "mode": mode, "runs": figures})
+                                        "contents": contents, "mode": mode, "runs": figures,
+                                        **({"storage": storage} if mode == "shared-fs" else {})})
                         print_row(results[-1])
     finally:
         shape("unlimited")
+        run([cluster, "storage", "local"])
     with open(out + ".json", "w") as output:
         json.dump(results, output, indent=1)
     plot(results, out + ".png")

@@ -5,6 +5,9 @@
 #   cluster.sh down     stop everything and remove every trace (processes, mounts, namespaces, files)
 #   cluster.sh status   show what runs; exits 0 only when the whole cluster is up
 #   cluster.sh reset    cancel every job and return every node to idle (clean state between test classes)
+#   cluster.sh storage local            the agents' shared directories on this machine's disk (the default)
+#   cluster.sh storage network RATE     ... mounted with sshfs from a file server behind a link shaped to
+#                                       RATE (tc units, e.g. 800mbit = 100 MB/s) both ways
 #
 # Layout: munged and slurmctld run in the host's network namespace on the bridge address
 # $CONTROLLER_ADDRESS; each node N has a network namespace lb-nodeN with address $SUBNET_PREFIX.N on
@@ -54,6 +57,100 @@ network_down() {
         ip link show "lbv-$node" >/dev/null 2>&1 && ip link delete "lbv-$node"
     done
     if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE"; fi
+}
+
+# --- shared storage -----------------------------------------------------------------------
+# Agents may be mid-migration on neither switch: their shared directories change under them.
+storage_local() {
+    local node shared
+    mkdir -p "$STORAGE_EXPORT"
+    for node in "${NODES[@]}"; do
+        shared=$(node_shared_dir "$node")
+        mkdir -p "$(dirname "$shared")"
+        if mountpoint -q "$shared"; then umount "$shared" || umount -l "$shared"; fi
+        [ -d "$shared" ] && [ ! -L "$shared" ] && rmdir "$shared"
+        ln -sfn "$STORAGE_EXPORT" "$shared"
+    done
+    storage_server_down
+}
+
+storage_network() {
+    local rate=$1 node shared
+    mkdir -p "$STORAGE_EXPORT"
+    [ -e "/run/netns/$STORAGE_NETNS" ] || ip netns add "$STORAGE_NETNS"
+    if ! ip -n "$STORAGE_NETNS" link show eth0 >/dev/null 2>&1; then
+        ip link add lbv-storage type veth peer name eth0 netns "$STORAGE_NETNS"
+        ip link set lbv-storage master "$BRIDGE" up
+        ip -n "$STORAGE_NETNS" addr add "$STORAGE_ADDRESS/24" dev eth0
+    fi
+    ip -n "$STORAGE_NETNS" link set lo up
+    ip -n "$STORAGE_NETNS" link set eth0 up
+    # The server's link, shaped both ways: lbv-storage's egress carries the nodes' writes to it,
+    # its eth0's egress their reads. A token bucket with a burst of one 10 ms slice keeps it smooth.
+    local burst
+    burst=$(tc_burst "$rate")
+    tc qdisc replace dev lbv-storage root tbf rate "$rate" burst "$burst" latency 50ms
+    tc -n "$STORAGE_NETNS" qdisc replace dev eth0 root tbf rate "$rate" burst "$burst" latency 50ms
+    if ! pid_alive "$TESTBED_RUN/storage-server.pid"; then
+        # One sftp-server per connection, rooted nowhere special: clients name the export's path.
+        nsenter --net="/run/netns/$STORAGE_NETNS" -- setsid --fork socat \
+            "TCP-LISTEN:$STORAGE_PORT,bind=$STORAGE_ADDRESS,reuseaddr,fork" EXEC:/usr/lib/openssh/sftp-server \
+            </dev/null >"$TESTBED_RUN/log/storage-server.log" 2>&1
+        wait_for 10 storage_server_pid || die "the file server did not start: $(cat "$TESTBED_RUN/log/storage-server.log")"
+        storage_server_pid > "$TESTBED_RUN/storage-server.pid"
+    fi
+    for node in "${NODES[@]}"; do
+        shared=$(node_shared_dir "$node")
+        mountpoint -q "$shared" && continue
+        rm -f "$shared"
+        mkdir -p "$shared"
+        # From inside the node's namespace, so the traffic crosses the node's own link too. No
+        # directory cache: a node must see at once the image directory another node just wrote.
+        in_node "$node" sshfs -o "directport=$STORAGE_PORT,dir_cache=no,reconnect" \
+            "$STORAGE_ADDRESS:$STORAGE_EXPORT" "$shared" ||
+            die "cannot mount the file server's $STORAGE_EXPORT on $shared"
+    done
+}
+
+# The listening socat: the one whose parent is not a socat (each connection forks one more).
+storage_server_pid() {
+    local pid parent
+    for pid in $(ip netns pids "$STORAGE_NETNS" 2>/dev/null); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = socat ] || continue
+        parent=$(ps -o ppid= -p "$pid" | tr -d ' ')
+        [ "$(cat "/proc/$parent/comm" 2>/dev/null)" = socat ] || { echo "$pid"; return 0; }
+    done
+    return 1
+}
+
+storage_server_down() {
+    [ -e "/run/netns/$STORAGE_NETNS" ] || return 0
+    ip netns pids "$STORAGE_NETNS" | xargs -r kill -KILL 2>/dev/null || true
+    wait_for 10 netns_empty "$STORAGE_NETNS" || die "processes survive in $STORAGE_NETNS: $(ip netns pids "$STORAGE_NETNS")"
+    ip netns delete "$STORAGE_NETNS"
+    rm -f "$TESTBED_RUN/storage-server.pid"
+}
+
+storage() {
+    require_root
+    [ -d "$(node_dir "${NODES[0]}")" ] || die "the testbed is not up: run $0 up first"
+    case "${1:-}" in
+        local) storage_local ;;
+        network)
+            [ -n "${2:-}" ] || die "usage: $0 storage network RATE (e.g. 800mbit)"
+            command -v sshfs >/dev/null && command -v socat >/dev/null || die "sshfs or socat is missing: run testbed/deps.sh"
+            storage_network "$2" ;;
+        *) die "usage: $0 storage local|network RATE" ;;
+    esac
+    log "storage: $(storage_description)"
+}
+
+storage_description() {
+    if mountpoint -q "$(node_shared_dir "${NODES[0]}")"; then
+        echo "sshfs from $STORAGE_ADDRESS, link $(tc qdisc show dev lbv-storage | awk '$2 == "tbf" {print $8; exit}')"
+    else
+        echo "$STORAGE_EXPORT on this machine's disk"
+    fi
 }
 
 # --- munge --------------------------------------------------------------------------------
@@ -193,7 +290,7 @@ socket-path: $dir/agent.sock
 # The testbed runs slurmctld and slurmd as root (SlurmUser=root).
 slurm-user: root
 criu-path: $(criu_binary)
-shared-directory: $TESTBED_RUN/shared
+shared-directory: $(node_shared_dir "$node")
 http:
   address: $(node_address "$node")
   port: $AGENT_HTTP_PORT
@@ -246,6 +343,8 @@ up() {
         scontrol update nodename="$(IFS=,; echo "${NODES[*]}")" state=resume 2>/dev/null || true
         wait_for 15 all_nodes_idle || die "nodes did not come up idle: $(sinfo -N 2>&1)"
     fi
+    # A file server mounted by `storage network` stays; otherwise the shared directories are links.
+    mountpoint -q "$(node_shared_dir "${NODES[0]}")" || storage_local
     for node in "${NODES[@]}"; do agent_up "$node"; done
     for node in "${NODES[@]}"; do
         wait_for 30 agent_healthy "$node" || die "agent on $node is not healthy: $(tail -5 "$TESTBED_RUN/log/agent-$node.log")"
@@ -303,6 +402,7 @@ down() {
         wait_for 10 netns_empty "$netns" || die "processes survive in $netns: $(ip netns pids "$netns")"
     done
     remove_job_namespaces
+    storage_server_down
     stop_pidfile "$TESTBED_RUN/slurm/slurmctld.pid"
     stop_pidfile "$TESTBED_RUN/munge/munged.pid"
     remove_slurm_cgroups
@@ -357,6 +457,7 @@ status() {
         if mountpoint -q "$(node_dir "$node")/checkpoints"; then parts+=("tmpfs $(node_dir "$node")/checkpoints"); else parts+=("no tmpfs"); healthy=1; fi
         report "$node" "$(IFS=,; echo "${parts[*]}" | sed 's/,/, /g')"
     done
+    report storage "$(storage_description)"
     if [ $healthy -eq 0 ]; then
         sinfo -N -o '%N %t %c %m %P'
         squeue -o '%i %j %u %t %N'
@@ -370,8 +471,9 @@ case "${1:-}" in
     down) down ;;
     status) status ;;
     reset) reset ;;
+    storage) shift; storage "$@" ;;
     *)
-        echo "usage: $0 up|down|status|reset" >&2
+        echo "usage: $0 up|down|status|reset|storage local|storage network RATE" >&2
         exit 2
         ;;
 esac

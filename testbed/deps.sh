@@ -12,6 +12,9 @@ PACKAGES=(
     munge slurmctld slurmd slurm-client libslurm-dev
     # host plumbing: namespaces, links, shaping
     iproute2 util-linux procps psmisc python3 iputils-arping
+    # a network file server for the shared directory (cluster.sh storage network): sshfs mounts
+    # of an sftp-server that socat serves
+    sshfs socat openssh-sftp-server
     # real Prometheus and Alertmanager: the failure-predictor adapter's test, promtool's checks of the
     # rules, config, dashboard queries and a real agent's scrape, MetricsDashboardTest against the
     # testbed's agents (if systemd starts the packaged services, they take ports 9090, 9093 and 9094,

@@ -28,6 +28,16 @@ node_index() { echo "${1#node}"; }
 node_address() { echo "$SUBNET_PREFIX.$(node_index "$1")"; }
 node_netns() { echo "lb-$1"; }
 node_dir() { echo "$TESTBED_RUN/nodes/$1"; }
+# Each agent's shared-directory: a path of its own, as on a cluster whose nodes mount the file
+# server wherever their admins chose; all of them show the file server's export.
+node_shared_dir() { echo "$(node_dir "$1")/shared"; }
+STORAGE_EXPORT=$TESTBED_RUN/storage
+# The file server of `cluster.sh storage network RATE`: its own namespace on the bridge, serving
+# the export over SFTP (sshfs's direct mode: the protocol without ssh's encryption, like NFS
+# without Kerberos).
+STORAGE_NETNS=lb-storage
+STORAGE_ADDRESS=$SUBNET_PREFIX.250
+STORAGE_PORT=16022
 slurmd_port() { echo $((SLURMD_BASE_PORT + $(node_index "$1"))); }
 
 # Run a command inside a node's network namespace only. `ip netns exec` would also give it a
@@ -69,6 +79,22 @@ wait_for() {
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.2
     done
+}
+
+# A token bucket's burst for a tc rate (800mbit, 1gbit, 10gbit): one 10 ms slice, at least 64 KiB.
+tc_burst() {
+    local rate=$1 number unit bits
+    number=${rate%%[a-z]*}
+    unit=${rate#"$number"}
+    case "$unit" in
+        kbit) bits=$((number * 1000)) ;;
+        mbit) bits=$((number * 1000000)) ;;
+        gbit) bits=$((number * 1000000000)) ;;
+        *) die "rate '$rate': give it in kbit, mbit or gbit" ;;
+    esac
+    local burst=$((bits / 8 / 100))
+    [ $burst -ge 65536 ] || burst=65536
+    echo "$burst"
 }
 
 criu_binary() { echo "$TESTBED_CACHE/criu/sbin/criu"; }

@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -29,6 +30,35 @@ final class MigrationEngineTest {
     @ParameterizedTest
     @ValueSource(strings = {"diskless", "shared-fs"})
     void aContainerMovesToAnotherNodeAndItsSequenceCarriesOn(String mode, Testbed testbed) throws Exception {
+        migrateAndCheck(mode, testbed);
+    }
+
+    /**
+     * Shared-fs on a network file system: every node mounts a file server (sshfs, behind a link of
+     * 100 MB/s) at a path of its own, so the target must find the images by name in its own mount,
+     * see at once what the source wrote through another client, and leave their deletion to the source.
+     */
+    @Test
+    void sharedFsMovesThroughANetworkFileServer(Testbed testbed) throws Exception {
+        String cluster = testbed.clusterScript().toString();
+        testbed.run(Duration.ofMinutes(1), List.of(cluster, "storage", "network", "800mbit")).orThrow();
+        try {
+            Path nodeShared = testbed.runDirectory().resolve("nodes/node1/shared");
+            String mounts = Files.readString(Path.of("/proc/self/mounts"));
+            assertTrue(mounts.contains(nodeShared + " fuse.sshfs "), () -> nodeShared + " is not an sshfs mount:\n" + mounts);
+            migrateAndCheck("shared-fs", testbed);
+            Path export = testbed.runDirectory().resolve("storage");
+            // Parked checkpoints (ParkedJobTest) have a directory of their own.
+            java.util.function.Supplier<List<Path>> migrationImages = () -> imagesIn(export).stream()
+                    .filter(path -> !path.startsWith(export.resolve("parked"))).toList();
+            Testbed.await(() -> migrationImages.get().isEmpty(), Duration.ofSeconds(10),
+                    () -> "images left on the file server: " + migrationImages.get());
+        } finally {
+            testbed.run(Duration.ofMinutes(1), List.of(cluster, "storage", "local")).orThrow();
+        }
+    }
+
+    private static void migrateAndCheck(String mode, Testbed testbed) throws Exception {
         Workload workload = Workload.start(testbed, "node1", MEMORY_MIB);
         long oldInit = workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(5);

@@ -47,7 +47,7 @@ final class ParkedJobTest {
         Testbed.await(() -> testbed.job(workload.jobId).getOrDefault("AdminComment", "").startsWith("lifeboat-parked:node1@"),
                 Duration.ofSeconds(60), () -> "job " + workload.jobId + " was not parked: " + testbed.job(workload.jobId) + "\n"
                         + read(testbed.agentLog("node1")));
-        Path checkpoint = testbed.runDirectory().resolve("shared/parked/job" + workload.jobId);
+        Path checkpoint = testbed.runDirectory().resolve("storage/parked/job" + workload.jobId);
         assertTrue(Files.isRegularFile(checkpoint.resolve("parked.json")), "no parked checkpoint in " + checkpoint);
         testbed.awaitJobState(workload.jobId, "PENDING", Duration.ofSeconds(30));
         int parkedAt = workload.sequence().size();

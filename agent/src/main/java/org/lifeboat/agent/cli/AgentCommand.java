@@ -153,7 +153,7 @@ final class AgentCommand implements Callable<Integer> {
             JobNetworks networks = new JobNetworks(commands);
             SlurmClient slurm = new SlurmClient(commands);
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
-            IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), criu,
+            IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
                     new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers,
                     jobId -> slurm.job(jobId).restarts());
             incoming.discardStale();

@@ -49,6 +49,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
 
     private final Path checkpointDirectory;
+    private final Optional<Path> sharedDirectory;
     private final Criu criu;
     private final RestoreRoot restoreRoots;
     private final ContainerProcesses processes;
@@ -67,13 +68,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     /**
+     * @param sharedDirectory this node's mount of the shared directory: a shared-fs source names the
+     *        images by migration id in it, since the file system may be mounted elsewhere on each node
      * @param uplink the node's interface that jobs' own interfaces (macvlans) are made on
      * @param restarts Slurm's restart count of a job, which tells a restarted agent whether the source requeued it
      */
-    public IncomingMigrations(Path checkpointDirectory, Criu criu, RestoreRoot restoreRoots, ContainerProcesses processes,
-                              JobRegistry registry, JobNetworks networks, String uplink, ResumeMarkers resumeMarkers,
-                              JobRestarts restarts) {
+    public IncomingMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu, RestoreRoot restoreRoots,
+                              ContainerProcesses processes, JobRegistry registry, JobNetworks networks, String uplink,
+                              ResumeMarkers resumeMarkers, JobRestarts restarts) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
+        this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
         this.processes = Objects.requireNonNull(processes, "processes");
@@ -286,11 +290,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("internal", "cannot read job " + message.path("job").asLong()
                     + "'s restart count from Slurm: " + e.getMessage());
         }
-        Path images = mode == TransferMode.DISKLESS
-                ? checkpointDirectory.resolve(INCOMING).resolve(id)
-                : Path.of(message.path("image-directory").asText());
-        if (mode == TransferMode.SHARED_FS && !Files.isDirectory(images)) {
-            throw new PeerRequestException("not-found", "the shared image directory " + images + " is not visible on this node");
+        Path images;
+        if (mode == TransferMode.DISKLESS) {
+            images = checkpointDirectory.resolve(INCOMING).resolve(id);
+        } else {
+            images = sharedDirectory.orElseThrow(() -> new PeerRequestException("unsupported",
+                    "this node has no shared-directory configured, so it cannot take a shared-fs migration")).resolve(id);
+            if (!Files.isDirectory(images)) {
+                throw new PeerRequestException("not-found", "the shared image directory " + id + " is not visible in "
+                        + images.getParent() + " on this node: is the same file system mounted there?");
+            }
         }
         Incoming incoming = new Incoming(id, message.path("job").asLong(), message.path("uid").asInt(),
                 message.path("gid").asInt(), mode, manifest, network, images, checkpointDirectory.resolve(ROOTS).resolve(id),
@@ -409,7 +418,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     private ObjectNode commit(Incoming incoming) throws IOException {
         migrations.remove(incoming.id);
-        Migrator.deleteTree(incoming.images);
+        // Shared-fs images are the source's: it deletes them before it commits, and on a network file
+        // system this node's cached view of them may still say they exist.
+        if (incoming.mode == TransferMode.DISKLESS) {
+            Migrator.deleteTree(incoming.images);
+        }
         Migrator.deleteTree(incoming.root);
         LOG.info("migration " + incoming.id + ": committed, images of job " + incoming.jobId + " removed");
         return json.createObjectNode();

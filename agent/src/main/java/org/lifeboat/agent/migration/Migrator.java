@@ -310,9 +310,6 @@ public final class Migrator {
             if (network != null) {
                 request.set("network", json.valueToTree(network));
             }
-            if (mode == TransferMode.SHARED_FS) {
-                request.put("image-directory", images.toString());
-            }
             target.call("prepare", request);
             targetPrepared = true;
             if (relayPages) {
