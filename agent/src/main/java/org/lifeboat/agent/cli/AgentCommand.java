@@ -38,6 +38,7 @@ import org.lifeboat.agent.metrics.CriuMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.SilentMigrationSweeper;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationReport;
@@ -155,7 +156,7 @@ final class AgentCommand implements Callable<Integer> {
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
                     new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers,
-                    jobId -> slurm.job(jobId).restarts());
+                    jobId -> slurm.job(jobId).restarts(), Clock.systemUTC());
             incoming.discardStale();
             MigrationObserver recordReport = report -> {
                 migrationMetrics.migrationEnded(report);
@@ -198,7 +199,7 @@ final class AgentCommand implements Callable<Integer> {
             // The drain watcher starts last but one: a drain seen at start finds every server ready.
             // systemd hears READY=1 last, once everything runs.
             lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher,
-                    new PredictorComponent(predictor),
+                    new PredictorComponent(predictor), new SilentMigrationSweeper(incoming, IncomingMigrations.SILENCE_LIMIT),
                     SystemdNotification.fromEnvironment(System.getenv())));
             lifeCycle.start();
         } catch (IOException | CommandException e) {

@@ -11,6 +11,11 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -50,6 +55,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     private final Path checkpointDirectory;
     private final Optional<Path> sharedDirectory;
+    private final Clock clock;
     private final Criu criu;
     private final RestoreRoot restoreRoots;
     private final ContainerProcesses processes;
@@ -75,7 +81,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
      */
     public IncomingMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu, RestoreRoot restoreRoots,
                               ContainerProcesses processes, JobRegistry registry, JobNetworks networks, String uplink,
-                              ResumeMarkers resumeMarkers, JobRestarts restarts) {
+                              ResumeMarkers resumeMarkers, JobRestarts restarts, Clock clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
@@ -86,6 +93,57 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
         this.restarts = Objects.requireNonNull(restarts, "restarts");
+    }
+
+    /**
+     * How long a migration may go without a word from its source before this node gives it up:
+     * longer than a source's post-dump wait for its decision ({@link PostDumpHook#DECISION_LIMIT}),
+     * after which that source has rolled back for certain, and its job runs there.
+     */
+    public static final Duration SILENCE_LIMIT = PostDumpHook.DECISION_LIMIT.plusMinutes(5);
+
+    /**
+     * Discards the migrations whose source has said nothing for {@code silence}: a source that
+     * died, or lost this node, after PREPARE, leaves a page server, images in the tmpfs and maybe
+     * a stopped restored copy behind, which nothing else would ever remove. A migration this node
+     * has confirmed is kept: after the confirmation the source may have requeued the job, and the
+     * copy here may be its only one ({@link #recoverConfirmed} decides those). So is one whose
+     * source is still being served: a request in hand (a long restore, a tar stream being read), or
+     * images still growing (CRIU's page server taking pages).
+     *
+     * @return the ids of the migrations discarded
+     */
+    public List<String> discardSilent(Duration silence) {
+        Instant cutoff = clock.instant().minus(silence);
+        List<String> discarded = new ArrayList<>();
+        for (Incoming incoming : migrations.values()) {
+            // Pages arrive through CRIU's page server (or the source's CRIU writes the shared images)
+            // with no request of ours in between: growing images count as hearing from the source.
+            // A page server merely alive does not: after a cut link it waits for good.
+            long imageBytes = bytesIn(incoming.images);
+            if (imageBytes != incoming.imageBytesSeen) {
+                incoming.imageBytesSeen = imageBytes;
+                incoming.lastHeard = clock.instant();
+            }
+            if (incoming.confirmed || incoming.resumed || incoming.requestsInHand.get() > 0
+                    || !incoming.lastHeard.isBefore(cutoff)) {
+                continue;
+            }
+            discard(incoming);
+            discarded.add(incoming.id);
+            LOG.warning("migration " + incoming.id + ": its source has sent nothing since " + incoming.lastHeard
+                    + " (longer than " + silence.toMinutes() + " min): job " + incoming.jobId
+                    + " discarded here, the source has rolled back");
+        }
+        return discarded;
+    }
+
+    private static long bytesIn(Path images) {
+        try (Stream<Path> files = Files.walk(images)) {
+            return files.filter(Files::isRegularFile).mapToLong(file -> file.toFile().length()).sum();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return -1;
+        }
     }
 
     /** Migrations to this node under way now: prepared, not yet committed or discarded. */
@@ -232,10 +290,10 @@ public final class IncomingMigrations implements PeerRequestHandler {
         try {
             return switch (request) {
                 case "prepare" -> prepare(message);
-                case "restore" -> restore(existing(message));
-                case "confirm" -> confirm(existing(message));
-                case "resume" -> resume(existing(message));
-                case "commit" -> commit(existing(message));
+                case "restore" -> handling(existing(message), this::restore);
+                case "confirm" -> handling(existing(message), this::confirm);
+                case "resume" -> handling(existing(message), this::resume);
+                case "commit" -> handling(existing(message), this::commit);
                 case "abort" -> abort(message);
                 default -> throw new PeerRequestException("unknown-request", "unknown request '" + request + "'");
             };
@@ -249,12 +307,28 @@ public final class IncomingMigrations implements PeerRequestHandler {
         if (!request.equals("images")) {
             throw new PeerRequestException("unknown-request", "unknown upload '" + request + "'");
         }
-        Incoming incoming = existing(message);
-        long free = Files.getFileStore(incoming.images).getUsableSpace();
-        long bytes = ImageArchive.extract(body, incoming.images, free);
-        LOG.info("migration " + incoming.id + ": received " + bytes + " bytes of image files");
-        // The peer server adds the stream's own size and digest to the reply.
-        return json.createObjectNode();
+        return handling(existing(message), incoming -> {
+            long free = Files.getFileStore(incoming.images).getUsableSpace();
+            long bytes = ImageArchive.extract(body, incoming.images, free);
+            LOG.info("migration " + incoming.id + ": received " + bytes + " bytes of image files");
+            // The peer server adds the stream's own size and digest to the reply.
+            return json.createObjectNode();
+        });
+    }
+
+    private interface Step {
+        ObjectNode on(Incoming incoming) throws PeerRequestException, IOException;
+    }
+
+    /** A request of the source being handled counts as hearing from it, for as long as it takes. */
+    private ObjectNode handling(Incoming incoming, Step step) throws PeerRequestException, IOException {
+        incoming.requestsInHand.incrementAndGet();
+        try {
+            return step.on(incoming);
+        } finally {
+            incoming.requestsInHand.decrementAndGet();
+            incoming.lastHeard = clock.instant();
+        }
     }
 
     @Override
@@ -303,7 +377,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         }
         Incoming incoming = new Incoming(id, message.path("job").asLong(), message.path("uid").asInt(),
                 message.path("gid").asInt(), mode, manifest, network, images, checkpointDirectory.resolve(ROOTS).resolve(id),
-                restartsBefore);
+                restartsBefore, clock.instant());
         if (migrations.putIfAbsent(id, incoming) != null) {
             throw new PeerRequestException("conflict", "migration " + id + " is already prepared");
         }
@@ -486,6 +560,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         if (incoming == null) {
             throw new PeerRequestException("unknown-migration", "no migration " + id + " is in progress here");
         }
+        incoming.lastHeard = clock.instant();
         return incoming;
     }
 
@@ -516,6 +591,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
         final Path images;
         final Path root;
         volatile InetSocketAddress pageServer;
+        volatile long imageBytesSeen;
+        final java.util.concurrent.atomic.AtomicInteger requestsInHand = new java.util.concurrent.atomic.AtomicInteger();
+        volatile Instant lastHeard;
         volatile boolean networkCreated;
         volatile long restoredPid;
         volatile long criuMillis;
@@ -524,8 +602,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
         final int restartsBefore;
 
         Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, JobNetwork network,
-                 Path images, Path root, int restartsBefore) {
+                 Path images, Path root, int restartsBefore, Instant lastHeard) {
             this.restartsBefore = restartsBefore;
+            this.lastHeard = lastHeard;
             this.id = id;
             this.jobId = jobId;
             this.uid = uid;
