@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,14 +33,6 @@ final class ApptainerMigrationTest {
     private static final int MEMORY_MIB = 256;
     private static final Duration MOVE_TIMEOUT = Duration.ofSeconds(60);
 
-    private Testbed testbed;
-
-    @AfterEach
-    void resumeNodes() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"diskless", "shared-fs"})
@@ -80,7 +71,6 @@ final class ApptainerMigrationTest {
 
     @Test
     void aDrainMovesTheInstanceWhereSlurmTracksItAndScancelEndsIt(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         Instance instance = Instance.start(testbed, "node1");
 
         long drained = System.nanoTime();

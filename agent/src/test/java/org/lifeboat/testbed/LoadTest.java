@@ -14,7 +14,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.socket.AgentClient;
 
@@ -31,14 +30,6 @@ final class LoadTest {
     private static final int JOBS = 20;
     // Job ids far beyond the testbed's: the registrations are the protocol's, not real jobs'.
     private static final long FIRST_JOB = 900_000;
-    private Testbed testbed;
-
-    @AfterEach
-    void resumeNodes() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @Test
     void fiveHundredRegistrationsAtOnceAreEveryOneAnsweredAndKept(Testbed testbed) throws Exception {
@@ -82,7 +73,6 @@ final class LoadTest {
 
     @Test
     void twentyJobsEvacuatedFromADrainingNodeAllLandAndNoneIsLost(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         List<MigrationEngineTest.Workload> workloads = new ArrayList<>();
         for (int i = 0; i < JOBS; i++) {
             workloads.add(MigrationEngineTest.Workload.start(testbed, "node1", 16));

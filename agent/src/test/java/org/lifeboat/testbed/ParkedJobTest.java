@@ -27,7 +27,6 @@ final class ParkedJobTest {
     void undrain() {
         if (testbed != null) {
             testbed.lifeboat("predict", "node1", "--cancel", "--url", testbed.agentUrl("node1", ""));
-            testbed.resumeNodes();
         }
     }
 

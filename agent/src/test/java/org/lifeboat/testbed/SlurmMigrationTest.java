@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,18 +27,9 @@ final class SlurmMigrationTest {
     private static final int MEMORY_MIB = 256;
     private static final Duration MOVE_TIMEOUT = Duration.ofSeconds(60);
 
-    private Testbed testbed;
-
-    @AfterEach
-    void resumeNodes() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @Test
     void aDrainMovesTheJobWhichFinishesThereWithExitCode0AndEveryNumberOnce(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", MEMORY_MIB);
         long sourceInit = workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(5);
@@ -80,7 +70,6 @@ final class SlurmMigrationTest {
 
     @Test
     void scancelOfAMigratedJobKillsTheRestoredContainer(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", MEMORY_MIB);
         workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(3);
@@ -101,7 +90,6 @@ final class SlurmMigrationTest {
 
     @Test
     void aWorkloadExiting3AfterTheMoveEndsTheJobWithExitCode3(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", MEMORY_MIB);
         workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(3);
@@ -117,7 +105,6 @@ final class SlurmMigrationTest {
 
     @Test
     void twoTriggersForOneJobMakeOneMigrationAndBothGetItsReport(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", MEMORY_MIB);
         workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(3);
