@@ -14,11 +14,9 @@ import java.util.Comparator;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
@@ -46,7 +44,6 @@ public final class Migrator {
     // A dump of many GiB over a slow link takes minutes, then waits for the decision; a hung CRIU must still end.
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
     // After the decision CRIU only kills or resumes the tree.
-    private static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
     private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
     // Pages flow steadily once they start; this long without one and the link is taken for lost.
     static final Duration RELAY_STALL_LIMIT = Duration.ofSeconds(10);
@@ -472,14 +469,7 @@ public final class Migrator {
 
         /** Waits for CRIU to finish after the decision; its exit status no longer matters (rollback makes it 1). */
         private void awaitCriu() throws InterruptedException {
-            try {
-                criuDump.get(CRIU_FINISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException e) {
-                LOG.fine(() -> "migration " + migrationId + ": CRIU ended with " + e.getCause().getMessage());
-            } catch (TimeoutException e) {
-                LOG.warning("migration " + migrationId + ": CRIU still runs " + CRIU_FINISH_TIMEOUT.toSeconds()
-                        + " s after the decision");
-            }
+            PostDumpHook.awaitExit("migration " + migrationId, criuDump);
         }
 
         /** CRIU writes its statistics once it has let go of the tree; they are figures, never a reason to fail. */

@@ -12,11 +12,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
@@ -41,7 +39,6 @@ public final class Parker {
     static final String PARKED = "parked";
     static final String RECORD = "parked.json";
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
-    private static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
     private static final Duration PENDING_TIMEOUT = Duration.ofSeconds(60);
     // The checkpoint holds about the container's resident memory; the rest of the images is small, not zero.
     private static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
@@ -133,7 +130,7 @@ public final class Parker {
             phases.run(MigrationPhase.CLEANUP, () -> {
                 processes.kill(container.initPid());
                 PostDumpHook.commit(images);
-                awaitCriu(id, criuRun);
+                PostDumpHook.awaitExit(id, criuRun);
                 release(jobId);
             });
         } catch (Exception e) {
@@ -198,7 +195,7 @@ public final class Parker {
             PostDumpHook.rollBack(images);
         }
         if (dump != null) {
-            awaitCriu("rollback", dump);
+            PostDumpHook.awaitExit("rollback", dump);
         }
         if (processes.isAlive(container.initPid()) && processes.allStopped(container.initPid())) {
             processes.resume(container.initPid());
@@ -214,16 +211,6 @@ public final class Parker {
         slurm.awaitState(jobId, "PENDING", PENDING_TIMEOUT);
         slurm.releaseToAnyNodeBut(jobId, nodeName);
         slurm.setAdminComment(jobId, "lifeboat-parked:" + nodeName + "@" + clock.instant().truncatedTo(ChronoUnit.SECONDS));
-    }
-
-    private static void awaitCriu(String id, Future<?> dump) throws InterruptedException {
-        try {
-            dump.get(CRIU_FINISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            LOG.fine(() -> id + ": CRIU ended with " + e.getCause().getMessage());
-        } catch (java.util.concurrent.TimeoutException e) {
-            LOG.warning(id + ": CRIU still runs " + CRIU_FINISH_TIMEOUT.toSeconds() + " s after the decision");
-        }
     }
 
     private MigrationReport report(String id, long jobId, ContainerManifest container, Instant started, long startedNanos,

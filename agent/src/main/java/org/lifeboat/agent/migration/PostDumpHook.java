@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.logging.Logger;
 
 /**
  * CRIU's post-dump action script, through which the agent holds the point of no return. At
@@ -21,6 +22,7 @@ import java.time.Duration;
  */
 public final class PostDumpHook {
 
+    private static final Logger LOG = Logger.getLogger(PostDumpHook.class.getName());
     static final String SCRIPT_NAME = "criu-post-dump.sh";
     static final String DUMPED = ".lifeboat-dumped";
     static final String COMMIT = ".lifeboat-commit";
@@ -75,6 +77,23 @@ public final class PostDumpHook {
      */
     static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump) throws Exception {
         awaitDumped(imageDirectory, dump, () -> { });
+    }
+
+    /** How long CRIU may take, once told the decision, to let go of the tree and end. */
+    static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
+
+    /**
+     * Waits for CRIU's dump to end after the decision; how it ended is only logged, since the
+     * decision (and so the job's fate) is already taken. {@code what} names the run in the log.
+     */
+    static void awaitExit(String what, java.util.concurrent.Future<?> dump) throws InterruptedException {
+        try {
+            dump.get(CRIU_FINISH_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            LOG.fine(() -> what + ": CRIU ended with " + e.getCause().getMessage());
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warning(what + ": CRIU still runs " + CRIU_FINISH_TIMEOUT.toSeconds() + " s after the decision");
+        }
     }
 
     /** Something checked while CRIU dumps, which throws to give the dump up (a stalled transfer). */
