@@ -87,8 +87,7 @@ final class FaultInjectionTest {
         throttle(testbed, "node1");
         try {
             CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "DUMP started");
-            Path controllerPidFile = testbed.runDirectory().resolve("slurm/slurmctld.pid");
-            String controller = Files.readString(controllerPidFile).strip();
+            String controller = slurmctldPid(testbed);
             testbed.run("kill", "-TERM", controller).orThrow();
             Testbed.await(() -> !Files.exists(Path.of("/proc", controller)), Duration.ofSeconds(20),
                     () -> "slurmctld " + controller + " did not stop");
@@ -172,8 +171,7 @@ final class FaultInjectionTest {
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 64);
         workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(5);
-        Path controllerPidFile = testbed.runDirectory().resolve("slurm/slurmctld.pid");
-        String controller = Files.readString(controllerPidFile).strip();
+        String controller = slurmctldPid(testbed);
         JsonNode report;
         // The window between the target's confirmation and the source's resume is milliseconds wide: the
         // controller is frozen (SIGSTOP) during the restore, so the source's requeue waits there for it.
@@ -259,5 +257,9 @@ final class FaultInjectionTest {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    private static String slurmctldPid(Testbed testbed) throws IOException {
+        return Files.readString(testbed.runDirectory().resolve("slurm/slurmctld.pid")).strip();
     }
 }
