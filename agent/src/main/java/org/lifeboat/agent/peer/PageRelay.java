@@ -32,12 +32,15 @@ public final class PageRelay implements AutoCloseable {
     private final ServerSocket listener;
     private final Socket peer;
     private final ByteBuffer readFromPeer;
+    private static final Duration ACCEPTOR_EXIT_WAIT = Duration.ofSeconds(2);
+
     private final String request;
     private final int allowedUid;
     private final PageCompression compression;
     private final CompletableFuture<Splice> connected = new CompletableFuture<>();
     private boolean closed;
     private Splice splice;
+    private Thread acceptor;
 
     private PageRelay(ServerSocket listener, Socket peer, ByteBuffer readFromPeer, String request, int allowedUid,
                       PageCompression compression) {
@@ -66,6 +69,7 @@ public final class PageRelay implements AutoCloseable {
         }
         Thread acceptor = new Thread(relay::acceptOne, "lifeboat-page-relay-accept");
         acceptor.setDaemon(true);
+        relay.acceptor = acceptor;
         acceptor.start();
         return relay;
     }
@@ -115,10 +119,27 @@ public final class PageRelay implements AutoCloseable {
         // Before closing the port, whose waiting thread would report its own, less telling reason.
         connected.completeExceptionally(new IOException("the relay for " + request + " was closed before CRIU connected"));
         closeQuietly(listener);
+        awaitAcceptor();
         if (joined != null) {
             joined.close();
         }
         Splice.abort(peer);
+    }
+
+    /**
+     * A listener closed while its thread is blocked in accept is only really closed once that thread
+     * has left accept: until then the kernel still completes connections to the port. Waiting for
+     * it means that after {@link #close} nobody, CRIU included, can connect any more.
+     */
+    private void awaitAcceptor() {
+        if (acceptor == null || acceptor == Thread.currentThread()) {
+            return;
+        }
+        try {
+            acceptor.join(ACCEPTOR_EXIT_WAIT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void acceptOne() {
