@@ -35,18 +35,24 @@ network_up() {
         ip addr add "$CONTROLLER_ADDRESS/24" dev "$BRIDGE"
     fi
     ip link set "$BRIDGE" up
-    local node netns
+    local node
     for node in "${NODES[@]}"; do
-        netns=$(node_netns "$node")
-        [ -e "/run/netns/$netns" ] || ip netns add "$netns"
-        if ! ip -n "$netns" link show eth0 >/dev/null 2>&1; then
-            ip link add "lbv-$node" type veth peer name eth0 netns "$netns"
-            ip link set "lbv-$node" master "$BRIDGE" up
-            ip -n "$netns" addr add "$(node_address "$node")/24" dev eth0
-        fi
-        ip -n "$netns" link set lo up
-        ip -n "$netns" link set eth0 up
+        netns_on_bridge "$(node_netns "$node")" "lbv-$node" "$(node_address "$node")"
     done
+}
+
+# A network namespace $1 that looks like a host on the bridge: its eth0 with address $3, the other
+# end of the veth ($2, the end tc shapes toward it) a port of the bridge. Idempotent.
+netns_on_bridge() {
+    local netns=$1 host_end=$2 address=$3
+    [ -e "/run/netns/$netns" ] || ip netns add "$netns"
+    if ! ip -n "$netns" link show eth0 >/dev/null 2>&1; then
+        ip link add "$host_end" type veth peer name eth0 netns "$netns"
+        ip link set "$host_end" master "$BRIDGE" up
+        ip -n "$netns" addr add "$address/24" dev eth0
+    fi
+    ip -n "$netns" link set lo up
+    ip -n "$netns" link set eth0 up
 }
 
 network_down() {
@@ -77,14 +83,7 @@ storage_local() {
 storage_network() {
     local rate=$1 node shared
     mkdir -p "$STORAGE_EXPORT"
-    [ -e "/run/netns/$STORAGE_NETNS" ] || ip netns add "$STORAGE_NETNS"
-    if ! ip -n "$STORAGE_NETNS" link show eth0 >/dev/null 2>&1; then
-        ip link add lbv-storage type veth peer name eth0 netns "$STORAGE_NETNS"
-        ip link set lbv-storage master "$BRIDGE" up
-        ip -n "$STORAGE_NETNS" addr add "$STORAGE_ADDRESS/24" dev eth0
-    fi
-    ip -n "$STORAGE_NETNS" link set lo up
-    ip -n "$STORAGE_NETNS" link set eth0 up
+    netns_on_bridge "$STORAGE_NETNS" lbv-storage "$STORAGE_ADDRESS"
     # The server's link, shaped both ways: lbv-storage's egress carries the nodes' writes to it,
     # its eth0's egress their reads. A token bucket with a burst of one 10 ms slice keeps it smooth.
     local burst

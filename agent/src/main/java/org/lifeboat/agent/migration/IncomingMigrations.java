@@ -10,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -55,7 +54,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     private final Path checkpointDirectory;
     private final Optional<Path> sharedDirectory;
-    private final Clock clock;
     private final Criu criu;
     private final RestoreRoot restoreRoots;
     private final ContainerProcesses processes;
@@ -64,6 +62,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final String uplink;
     private final ResumeMarkers resumeMarkers;
     private final JobRestarts restarts;
+    private final Clock clock;
     private final ObjectMapper json = AgentJson.mapper();
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
 
@@ -82,7 +81,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
     public IncomingMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu, RestoreRoot restoreRoots,
                               ContainerProcesses processes, JobRegistry registry, JobNetworks networks, String uplink,
                               ResumeMarkers resumeMarkers, JobRestarts restarts, Clock clock) {
-        this.clock = Objects.requireNonNull(clock, "clock");
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
@@ -93,6 +91,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
         this.restarts = Objects.requireNonNull(restarts, "restarts");
+        this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     /**
@@ -117,6 +116,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
         Instant cutoff = clock.instant().minus(silence);
         List<String> discarded = new ArrayList<>();
         for (Incoming incoming : migrations.values()) {
+            if (incoming.confirmed || incoming.resumed || incoming.requestsInHand.get() > 0) {
+                continue;
+            }
             // Pages arrive through CRIU's page server (or the source's CRIU writes the shared images)
             // with no request of ours in between: growing images count as hearing from the source.
             // A page server merely alive does not: after a cut link it waits for good.
@@ -125,8 +127,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 incoming.imageBytesSeen = imageBytes;
                 incoming.lastHeard = clock.instant();
             }
-            if (incoming.confirmed || incoming.resumed || incoming.requestsInHand.get() > 0
-                    || !incoming.lastHeard.isBefore(cutoff)) {
+            if (!incoming.lastHeard.isBefore(cutoff)) {
                 continue;
             }
             discard(incoming);

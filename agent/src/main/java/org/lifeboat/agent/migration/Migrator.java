@@ -43,7 +43,6 @@ public final class Migrator {
 
     // A dump of many GiB over a slow link takes minutes, then waits for the decision; a hung CRIU must still end.
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
-    // After the decision CRIU only kills or resumes the tree.
     private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
     // Pages flow steadily once they start; this long without one and the link is taken for lost.
     static final Duration RELAY_STALL_LIMIT = Duration.ofSeconds(10);

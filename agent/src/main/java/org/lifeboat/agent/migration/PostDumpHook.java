@@ -32,6 +32,8 @@ public final class PostDumpHook {
     // whose agent died is not frozen for long.
     static final Duration DECISION_LIMIT = Duration.ofMinutes(15);
     private static final Duration POLL = Duration.ofMillis(50);
+    // After the decision CRIU only kills or resumes the tree and ends.
+    private static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
 
     private PostDumpHook() {}
 
@@ -78,9 +80,6 @@ public final class PostDumpHook {
     static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump) throws Exception {
         awaitDumped(imageDirectory, dump, () -> { });
     }
-
-    /** How long CRIU may take, once told the decision, to let go of the tree and end. */
-    static final Duration CRIU_FINISH_TIMEOUT = Duration.ofMinutes(2);
 
     /**
      * Waits for CRIU's dump to end after the decision; how it ended is only logged, since the

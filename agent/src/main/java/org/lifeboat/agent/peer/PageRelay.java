@@ -28,12 +28,11 @@ import java.util.logging.Logger;
 public final class PageRelay implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(PageRelay.class.getName());
+    private static final Duration ACCEPTOR_EXIT_WAIT = Duration.ofSeconds(2);
 
     private final ServerSocket listener;
     private final Socket peer;
     private final ByteBuffer readFromPeer;
-    private static final Duration ACCEPTOR_EXIT_WAIT = Duration.ofSeconds(2);
-
     private final String request;
     private final int allowedUid;
     private final PageCompression compression;
