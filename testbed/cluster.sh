@@ -256,6 +256,17 @@ slurmd_up() {
     in_node "$node" slurmd -N "$node" -f "$TESTBED_RUN/etc/$node/slurm.conf"
 }
 
+# slurmctld marks a node that has not registered (yet) unk, and one that stopped answering with '*'.
+slurmd_registered() {
+    local state
+    state=$(sinfo -h -N -n "$1" -o %t | head -1)
+    [ -n "$state" ] && [[ $state != unk* ]] && [[ $state != *'*' ]]
+}
+
+slurmd_liveness() {
+    if pid_alive "$TESTBED_RUN/slurm/slurmd-$1.pid"; then echo "running as pid $(cat "$TESTBED_RUN/slurm/slurmd-$1.pid")"; else echo "not running"; fi
+}
+
 all_nodes_idle() {
     local states
     states=$(sinfo -h -N -o '%N %t' | sort -u)
@@ -336,6 +347,18 @@ up() {
     for node in "${NODES[@]}"; do
         checkpoint_dir_up "$node"
         slurmd_up "$node"
+    done
+    for node in "${NODES[@]}"; do
+        wait_for 20 slurmd_registered "$node" && continue
+        # Seen once in CI: one slurmd of three never registered (its node stayed unk*) while the
+        # others did. Start that node's slurmd again, once, and keep what its log said.
+        log "$node did not register with slurmctld in 20 s (slurmd $(slurmd_liveness "$node")); starting its slurmd again; its log ended: $(tail -3 "$TESTBED_RUN/log/slurmd-$node.log" 2>&1)"
+        stop_pidfile "$TESTBED_RUN/slurm/slurmd-$node.pid"
+        slurmd_up "$node"
+        wait_for 30 slurmd_registered "$node" ||
+            die "$node did not register with slurmctld (slurmd $(slurmd_liveness "$node")): $(sinfo -N 2>&1)
+slurmd-$node.log ended: $(tail -15 "$TESTBED_RUN/log/slurmd-$node.log" 2>&1)
+slurmctld.log ended: $(tail -15 "$TESTBED_RUN/log/slurmctld.log" 2>&1)"
     done
     if ! wait_for 30 all_nodes_idle; then
         # A node drained in an earlier run stays drained across restarts (StateSaveLocation).
