@@ -169,6 +169,14 @@ class TmpfsPeak:
         self.thread.join()
 
 
+def job_path_millis(total_millis, phases):
+    """A migration's time on the job's path: from its start until the restored job runs on the target (RESUME).
+    PLACE (Slurm starting the requeued job, around the already running container) is Slurm's, and CLEANUP (the
+    source's images deleted, the target told to commit) comes after the job runs again: both are left out. The agent
+    overhead is this less CRIU's dump and restore and the image stream."""
+    return total_millis - phases.get("place", 0) - phases.get("cleanup", 0)
+
+
 def lifeboat_migration(job, source, target, mode):
     cpu_before = {node: agent_cpu_seconds(node) for node in (source, target)}
     with TmpfsPeak(target) as tmpfs:
@@ -179,9 +187,7 @@ def lifeboat_migration(job, source, target, mode):
     if report["outcome"] != "migrated":
         raise RuntimeError("migration %s: %s" % (report["outcome"], report.get("cause")))
     phases = report["phase-millis"]
-    # The job's own time to RUNNING (place) is Slurm's, not the transfer's: left out of "total".
-    total = report["total-millis"] - phases.get("place", 0)
-    # Agent overhead: what the agent adds around CRIU's dump and restore and the image transfer.
+    total = job_path_millis(report["total-millis"], phases)
     overhead = total - report["criu-dump-millis"] - report["criu-restore-millis"] - phases.get("send-images", 0)
     # Memory crosses the link during CRIU's dump (page server), the other images in send-images.
     transfer = report["criu-dump-millis"] + phases.get("send-images", 0)

@@ -132,6 +132,61 @@ final class FaultInjectionTest {
     }
 
     @Test
+    void theSourceNodeLostDuringRestoreLeavesTheJobToItsCopyOnTheTarget(Testbed testbed) throws Exception {
+        // 512 MiB: node2's restore takes about a second, time enough to kill node1 before it hears the restore's end.
+        MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 512);
+        workload.awaitContainer(testbed, "node1");
+        workload.awaitSequence(5);
+        long targetLog = Files.size(testbed.agentLog("node2"));
+        long lost;
+        int frozenAt;
+        try {
+            CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
+                    Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
+            awaitLog(testbed, "node2", targetLog, "restoring job " + workload.jobId);
+            // Every process of node1 dies: its agent (waiting for the restore), slurmd, the frozen job. The images
+            // are all on node2, which is restoring them: the copy there is the job's only one now.
+            String node1 = Testbed.networkNamespace("node1");
+            Testbed.await(() -> {
+                testbed.run("sh", "-c", "ip netns pids " + node1 + " | xargs -r kill -KILL");
+                return testbed.run("ip", "netns", "pids", node1).stdout().isBlank();
+            }, Duration.ofSeconds(20), () -> "processes survive on node1: " + testbed.run("ip", "netns", "pids", node1).stdout());
+            lost = System.nanoTime();
+            frozenAt = workload.sequence().size();
+            assertTrue(migration.join().exitCode() != 0, "the client of a killed agent reports success");
+            String restored = logSince(testbed, "node2", targetLog);
+            assertTrue(!restored.contains("committed"), () -> "the migration finished before node1 was lost:\n" + restored);
+            // Slurm notices node1 gone (SlurmdTimeout, 30 s here) and requeues the job; node2 then starts it from its copy.
+            Testbed.await(() -> "RUNNING".equals(testbed.jobState(workload.jobId))
+                            && "node2".equals(testbed.job(workload.jobId).get("NodeList")), Duration.ofSeconds(150),
+                    () -> "job " + workload.jobId + " does not run on node2: " + testbed.job(workload.jobId) + "\n"
+                            + logSince(testbed, "node2", targetLog));
+            workload.awaitSequence(frozenAt + 10);
+            System.out.printf("source node lost during restore: the job counts again on node2 %d s after node1 died%n",
+                    (System.nanoTime() - lost) / 1_000_000_000);
+        } finally {
+            testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
+        }
+        workload.assertSequenceIsUnbroken();
+        assertEquals("1", testbed.job(workload.jobId).get("Restarts"), "Slurm's requeue after losing node1");
+        String taken = logSince(testbed, "node2", targetLog);
+        assertTrue(taken.contains("requeued job " + workload.jobId + " (node lost)") && taken.contains("resumed from the copy"),
+                () -> "node2's agent did not say it took the job over:\n" + taken);
+        System.out.println("source node lost during restore: " + taken.lines()
+                .filter(line -> line.contains("(node lost)")).findFirst().orElse(""));
+        // node1's agent, back, finds its interrupted migration and is told node2 has it; nothing is left on either.
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+        Testbed.await(() -> logSince(testbed, "node1", 0).contains("its target runs the job now"), Duration.ofSeconds(10),
+                () -> "node1's agent, back, did not learn that node2 has the job:\n" + logSince(testbed, "node1", 0));
+
+        workload.stop(0);
+        testbed.awaitJobState(workload.jobId, "COMPLETED", Duration.ofSeconds(30));
+        assertEquals("0:0", testbed.job(workload.jobId).get("ExitCode"));
+        workload.assertSequenceIsUnbroken();
+    }
+
+    @Test
     void aLinkCutDuringTheTransferRollsBackOnceThePagesStop(Testbed testbed) throws Exception {
         MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 256);
         long init = workload.awaitContainer(testbed, "node1");
@@ -228,7 +283,7 @@ final class FaultInjectionTest {
 
     /** Starts `lifeboat migrate` to node2 and returns once node1's agent logs the text (a phase starting). */
     private static CompletableFuture<CommandResult> migrateToNode2Until(Testbed testbed, MigrationEngineTest.Workload workload,
-                                                                        String logText) throws IOException {
+                                                                        String logText) throws IOException, InterruptedException {
         long logStart = Files.size(testbed.agentLog("node1"));
         CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
                 Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
@@ -245,9 +300,13 @@ final class FaultInjectionTest {
         testbed.runOnNode(node, "tc", "qdisc", "delete", "dev", "eth0", "root");
     }
 
-    private static void awaitLog(Testbed testbed, String node, long offset, String text) {
-        Testbed.await(() -> logSince(testbed, node, offset).contains(text), Duration.ofSeconds(120),
-                () -> "the migration never logged '" + text + "':\n" + logSince(testbed, node, offset));
+    /** Returns once the node's agent has logged the text, looking every 10 ms: a fault must land within the phase it starts. */
+    private static void awaitLog(Testbed testbed, String node, long offset, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (!logSince(testbed, node, offset).contains(text)) {
+            assertTrue(System.nanoTime() < deadline, () -> "the migration never logged '" + text + "':\n" + logSince(testbed, node, offset));
+            Thread.sleep(10);
+        }
     }
 
     private static String logSince(Testbed testbed, String node, long offset) {

@@ -38,17 +38,18 @@ import org.lifeboat.agent.metrics.CriuMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
-import org.lifeboat.agent.migration.SilentMigrationSweeper;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationHistory;
+import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.Migrator;
 import org.lifeboat.agent.migration.Parker;
-import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.PostDumpHook;
 import org.lifeboat.agent.migration.ResumeMarkers;
+import org.lifeboat.agent.migration.SilentMigrationSweeper;
 import org.lifeboat.agent.migration.SlurmHandover;
+import org.lifeboat.agent.migration.SlurmTargetScheduler;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
@@ -156,7 +157,7 @@ final class AgentCommand implements Callable<Integer> {
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
                     new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers,
-                    jobId -> slurm.job(jobId).restarts(), Clock.systemUTC());
+                    new SlurmTargetScheduler(slurm, config.nodeName(), Clock.systemUTC()), Clock.systemUTC());
             incoming.discardStale();
             MigrationObserver recordReport = report -> {
                 migrationMetrics.migrationEnded(report);
@@ -199,7 +200,7 @@ final class AgentCommand implements Callable<Integer> {
             // The drain watcher starts last but one: a drain seen at start finds every server ready.
             // systemd hears READY=1 last, once everything runs.
             lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher,
-                    new PredictorComponent(predictor), new SilentMigrationSweeper(incoming, IncomingMigrations.SILENCE_LIMIT),
+                    new PredictorComponent(predictor), new SilentMigrationSweeper(incoming, config.nodeName()),
                     SystemdNotification.fromEnvironment(System.getenv())));
             lifeCycle.start();
         } catch (IOException | CommandException e) {

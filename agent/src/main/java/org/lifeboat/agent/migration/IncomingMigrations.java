@@ -18,7 +18,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.lifeboat.agent.container.ContainerManifest;
@@ -34,6 +42,7 @@ import org.lifeboat.agent.peer.ImageArchive;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.peer.PeerRequestHandler;
 import org.lifeboat.agent.registry.JobRegistry;
+import org.lifeboat.agent.slurm.SlurmJob;
 import org.lifeboat.agent.storage.AtomicFiles;
 
 /**
@@ -48,6 +57,13 @@ public final class IncomingMigrations implements PeerRequestHandler {
     // After CONFIRM the source requeues the job within milliseconds, or never: a restarted target that
     // sees no requeue for this long knows the source kept the job.
     static final Duration REQUEUE_WAIT = Duration.ofSeconds(30);
+    /**
+     * A source that has restored its job here asks for the confirmation, the resume and the commit
+     * within milliseconds of each other: one that has said nothing for this long since, while Slurm
+     * requeued the job, has been lost with its node.
+     */
+    public static final Duration SOURCE_SILENCE = Duration.ofSeconds(10);
+    private static final Duration SLURM_READ_WAIT = Duration.ofSeconds(30);
     private static final Duration RECOVERY_POLL = Duration.ofSeconds(1);
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
@@ -61,26 +77,29 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final JobNetworks networks;
     private final String uplink;
     private final ResumeMarkers resumeMarkers;
-    private final JobRestarts restarts;
+    private final TargetScheduler scheduler;
     private final Clock clock;
     private final ObjectMapper json = AgentJson.mapper();
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
-
-    /** How many times Slurm has (re)started a job: a requeue counts one more. */
-    @FunctionalInterface
-    public interface JobRestarts {
-        int of(long jobId) throws Exception;
-    }
+    // Taken over here after their source was lost: that source, back, is told the job runs here.
+    private final java.util.Set<String> takenOver = ConcurrentHashMap.newKeySet();
+    // Slurm reads made off a request's path; daemon threads, so they never hold the agent's exit.
+    private final ExecutorService slurmReads = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-slurm-read");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     /**
      * @param sharedDirectory this node's mount of the shared directory: a shared-fs source names the
      *        images by migration id in it, since the file system may be mounted elsewhere on each node
      * @param uplink the node's interface that jobs' own interfaces (macvlans) are made on
-     * @param restarts Slurm's restart count of a job, which tells a restarted agent whether the source requeued it
+     * @param scheduler the jobs as Slurm sees them (a requeue raises a job's restart count, which tells this
+     *        agent whether a source, or Slurm for a lost source node, requeued it), and starting one here
      */
     public IncomingMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu, RestoreRoot restoreRoots,
                               ContainerProcesses processes, JobRegistry registry, JobNetworks networks, String uplink,
-                              ResumeMarkers resumeMarkers, JobRestarts restarts, Clock clock) {
+                              ResumeMarkers resumeMarkers, TargetScheduler scheduler, Clock clock) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
@@ -90,7 +109,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.networks = Objects.requireNonNull(networks, "networks");
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
-        this.restarts = Objects.requireNonNull(restarts, "restarts");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -116,7 +135,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         Instant cutoff = clock.instant().minus(silence);
         List<String> discarded = new ArrayList<>();
         for (Incoming incoming : migrations.values()) {
-            if (incoming.confirmed || incoming.resumed || incoming.requestsInHand.get() > 0) {
+            if (incoming.confirmed || incoming.resumed || incoming.startedHere || incoming.requestsInHand.get() > 0) {
                 continue;
             }
             // Pages arrive through CRIU's page server (or the source's CRIU writes the shared images)
@@ -137,6 +156,163 @@ public final class IncomingMigrations implements PeerRequestHandler {
                     + " discarded here, the source has rolled back");
         }
         return discarded;
+    }
+
+    /** What becomes of a restored copy whose source fell silent, by what Slurm says of its job. */
+    enum OrphanStep {
+        /** Slurm has not requeued the job (the source, or its node, still holds it), or is in the middle of it. */
+        WAIT,
+        /** Slurm requeued the job: it is pinned to this node and let start now, its copy kept stopped until then. */
+        START_HERE,
+        /** The job runs on this node, and its batch script waits for the copy (the resume marker): resume it. */
+        RESUME_HERE,
+        /** The job went on without this copy (it started afresh elsewhere, or ended): the copy goes. */
+        GIVE_UP
+    }
+
+    // States a requeued job passes through, or is held in, on its way back to PENDING or RUNNING.
+    private static final java.util.Set<String> PASSING_STATES = java.util.Set.of("COMPLETING", "CONFIGURING", "REQUEUED",
+            "REQUEUE_FED", "REQUEUE_HOLD", "SPECIAL_EXIT", "RESIZING", "SIGNALING", "STAGE_OUT", "SUSPENDED");
+
+    /**
+     * @param restartsBefore the job's restart count when this node prepared for it
+     * @param startedHere this node has pinned the requeued job to itself
+     * @param waitedFor a requeued job started here waits for the copy: the "restoring" resume marker is there
+     */
+    static OrphanStep orphanStep(SlurmJob job, int restartsBefore, boolean startedHere, boolean waitedFor, String thisNode) {
+        if (job.restarts() <= restartsBefore) {
+            return OrphanStep.WAIT;
+        }
+        String state = job.state();
+        if (state.equals("PENDING")) {
+            return startedHere ? OrphanStep.WAIT : OrphanStep.START_HERE;
+        }
+        if (state.equals("RUNNING")) {
+            return waitedFor && thisNode.equals(job.nodeList()) ? OrphanStep.RESUME_HERE : OrphanStep.GIVE_UP;
+        }
+        return PASSING_STATES.contains(state) ? OrphanStep.WAIT : OrphanStep.GIVE_UP;
+    }
+
+    /**
+     * Takes over the jobs whose source node was lost after their copy was restored here. The source
+     * keeps its job frozen until this node has restored and confirmed it; when the whole source node
+     * dies in that window (after DUMP), its copy dies with it, and the stopped copy here is the job's
+     * only checkpoint. Slurm notices the node gone ({@code SlurmdTimeout}) and requeues the job, which
+     * raises its restart count: then the job is pinned to this node and let start at once, its batch
+     * script (lifeboat-run) waits on the resume marker, and once Slurm runs it here the copy is resumed
+     * where it was frozen. Until Slurm requeues the job nothing is done: a source that is merely slow,
+     * or cut off from this node alone, still holds it, and Slurm does not requeue a job whose node answers.
+     *
+     * @return the ids of the migrations whose job now runs here
+     */
+    public List<String> takeOverOrphans(Duration silence, String thisNode) {
+        Instant cutoff = clock.instant().minus(silence);
+        List<String> resumed = new ArrayList<>();
+        for (Incoming incoming : migrations.values()) {
+            if (incoming.restoredPid == 0 || incoming.resumed || incoming.requestsInHand.get() > 0
+                    || !incoming.lastHeard.isBefore(cutoff) || !incoming.lock.tryLock()) {
+                continue;
+            }
+            try {
+                if (!incoming.resumed && migrations.get(incoming.id) == incoming && takeOverStep(incoming, thisNode)) {
+                    resumed.add(incoming.id);
+                }
+            } finally {
+                incoming.lock.unlock();
+            }
+        }
+        return resumed;
+    }
+
+    private boolean takeOverStep(Incoming incoming, String thisNode) {
+        Optional<SlurmJob> before = jobBefore(incoming);
+        if (before.isEmpty()) {
+            return false;
+        }
+        SlurmJob now;
+        try {
+            now = scheduler.job(incoming.jobId);
+        } catch (Exception e) {
+            LOG.warning("migration " + incoming.id + ": its source is silent and Slurm cannot tell about job " + incoming.jobId
+                    + " (" + e.getMessage() + "); its copy here stays stopped");
+            return false;
+        }
+        String source = Optional.ofNullable(before.get().nodeList()).orElse("its source");
+        OrphanStep step = orphanStep(now, before.get().restarts(), incoming.startedHere, incoming.confirmed || incoming.startedHere,
+                thisNode);
+        try {
+            switch (step) {
+                case WAIT -> {
+                    return false;
+                }
+                case START_HERE -> {
+                    // The requeued job started here must wait for the copy, not start its workload afresh; and when
+                    // its batch step starts, the step takes the copy into its cgroups (it is registered first).
+                    keepStoppedCopy(incoming, before.get().restarts());
+                    registry.restoredHere(incoming.jobId, incoming.uid, incoming.gid, incoming.manifest.withInitPid(incoming.restoredPid));
+                    scheduler.pinHere(incoming.jobId);
+                    incoming.startedHere = true;
+                    long downtime = (System.nanoTime() - incoming.preparedNanos) / 1_000_000;
+                    scheduler.startHere(incoming.jobId, source, downtime);
+                    LOG.warning("migration " + incoming.id + ": " + source + " has said nothing for " + silenceSeconds(incoming)
+                            + " s and Slurm requeued job " + incoming.jobId + " (node lost): the job is started here, from"
+                            + " its copy restored here (pid " + incoming.restoredPid + ")");
+                    return false;
+                }
+                case RESUME_HERE -> {
+                    registry.restoredHere(incoming.jobId, incoming.uid, incoming.gid, incoming.manifest.withInitPid(incoming.restoredPid));
+                    resumeMarkers.write(incoming.jobId, incoming.uid, incoming.restoredPid);
+                    processes.resume(incoming.restoredPid);
+                    incoming.resumed = true;
+                    takenOver.add(incoming.id);
+                    LOG.warning("migration " + incoming.id + ": job " + incoming.jobId + " runs here, resumed from the copy"
+                            + " restored before " + source + " was lost (pid " + incoming.restoredPid + ")");
+                    forget(incoming);
+                    return true;
+                }
+                case GIVE_UP -> {
+                    LOG.warning("migration " + incoming.id + ": job " + incoming.jobId + " went on without the copy here (Slurm"
+                            + " has it " + now.state() + (now.nodeList() == null ? "" : " on " + now.nodeList())
+                            + "): the copy goes");
+                    discard(incoming);
+                    if (incoming.startedHere) {
+                        registry.jobEnded(incoming.jobId);
+                    }
+                    return false;
+                }
+                default -> throw new IllegalStateException(step.name());
+            }
+        } catch (Exception e) {
+            LOG.warning("migration " + incoming.id + ": taking over job " + incoming.jobId + " (" + step + ") failed, tried again"
+                    + " at the next sweep: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private long silenceSeconds(Incoming incoming) {
+        return Duration.between(incoming.lastHeard, clock.instant()).toSeconds();
+    }
+
+    /** A migration taken over here: no source will commit it, so its images and restore root go now. */
+    private void forget(Incoming incoming) throws IOException {
+        migrations.remove(incoming.id, incoming);
+        if (incoming.mode == TransferMode.DISKLESS) {
+            Migrator.deleteTree(incoming.images);
+        }
+        Migrator.deleteTree(incoming.root);
+        Files.deleteIfExists(confirmedRecord(incoming.id));
+    }
+
+    /** Slurm's view of the job when this node prepared for it, once read. */
+    private Optional<SlurmJob> jobBefore(Incoming incoming) {
+        try {
+            return Optional.of(incoming.jobBefore.get(SLURM_READ_WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (ExecutionException | TimeoutException e) {
+            return Optional.empty();
+        }
     }
 
     private static long bytesIn(Path images) {
@@ -226,7 +402,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             while (true) {
                 int now;
                 try {
-                    now = restarts.of(migration.job());
+                    now = scheduler.job(migration.job()).restarts();
                 } catch (Exception e) {
                     LOG.warning("migration " + migration.migration() + ": cannot read job " + migration.job()
                             + " from Slurm (" + e.getMessage() + "); its copy here stays stopped");
@@ -324,9 +500,12 @@ public final class IncomingMigrations implements PeerRequestHandler {
     /** A request of the source being handled counts as hearing from it, for as long as it takes. */
     private ObjectNode handling(Incoming incoming, Step step) throws PeerRequestException, IOException {
         incoming.requestsInHand.incrementAndGet();
+        // One step at a time per migration, a take-over by this node (takeOverOrphans) included.
+        incoming.lock.lock();
         try {
             return step.on(incoming);
         } finally {
+            incoming.lock.unlock();
             incoming.requestsInHand.decrementAndGet();
             incoming.lastHeard = clock.instant();
         }
@@ -357,14 +536,17 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("malformed", "prepare: " + e.getMessage());
         }
         long expectedBytes = message.path("expected-bytes").asLong();
-        int restartsBefore;
-        try {
-            // Read before the dump: a requeue after our confirmation raises it (see recoverConfirmed).
-            restartsBefore = restarts.of(message.path("job").asLong());
-        } catch (Exception e) {
-            throw new PeerRequestException("internal", "cannot read job " + message.path("job").asLong()
-                    + "'s restart count from Slurm: " + e.getMessage());
-        }
+        long jobId = message.path("job").asLong();
+        // Slurm's view of the job before the move (its restart count, its node: the source), read while the
+        // source dumps rather than before it: the confirmation waits for it, and only after that may the source
+        // requeue the job, which raises the count (see recoverConfirmed and takeOverOrphans).
+        CompletableFuture<SlurmJob> jobBefore = CompletableFuture.supplyAsync(() -> {
+            try {
+                return scheduler.job(jobId);
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        }, slurmReads);
         Path images;
         if (mode == TransferMode.DISKLESS) {
             images = checkpointDirectory.resolve(INCOMING).resolve(id);
@@ -376,9 +558,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
                         + images.getParent() + " on this node: is the same file system mounted there?");
             }
         }
-        Incoming incoming = new Incoming(id, message.path("job").asLong(), message.path("uid").asInt(),
+        Incoming incoming = new Incoming(id, jobId, message.path("uid").asInt(),
                 message.path("gid").asInt(), mode, manifest, network, images, checkpointDirectory.resolve(ROOTS).resolve(id),
-                restartsBefore, clock.instant());
+                jobBefore, clock.instant(), System.nanoTime());
         if (migrations.putIfAbsent(id, incoming) != null) {
             throw new PeerRequestException("conflict", "migration " + id + " is already prepared");
         }
@@ -407,6 +589,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     private ObjectNode restore(Incoming incoming) throws PeerRequestException {
+        LOG.info("migration " + incoming.id + ": restoring job " + incoming.jobId + " from its images");
         try {
             restoreRoots.build(incoming.root, incoming.manifest);
             if (incoming.network != null) {
@@ -457,12 +640,15 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("restore-failed", "the restored container (pid " + incoming.restoredPid
                     + ") is not alive and stopped after the restore; see " + incoming.images.resolve("restore.log"));
         }
+        if (incoming.startedHere) {
+            throw new PeerRequestException("conflict", "migration " + incoming.id + " was taken over here after its source"
+                    + " fell silent and Slurm requeued job " + incoming.jobId);
+        }
+        SlurmJob before = jobBefore(incoming).orElseThrow(() -> new PeerRequestException("internal", "cannot read job "
+                + incoming.jobId + " from Slurm: " + incoming.jobBeforeFailure()));
         // From here the source may requeue the job: should this agent stop before the source's resume,
         // the copy must not be lost, and a requeued job started here must wait for it, not start afresh.
-        resumeMarkers.writeRestoring(incoming.jobId, incoming.uid);
-        AtomicFiles.write(confirmedRecord(incoming.id), json.writeValueAsBytes(new ConfirmedMigration(incoming.id,
-                incoming.jobId, incoming.uid, incoming.gid, incoming.restoredPid, resumeMarkers.startTime(incoming.restoredPid),
-                incoming.restartsBefore, incoming.manifest, incoming.network)));
+        keepStoppedCopy(incoming, before.restarts());
         incoming.confirmed = true;
         ObjectNode reply = json.createObjectNode();
         reply.put("ready", true);
@@ -471,10 +657,25 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     /**
+     * Makes the stopped copy outlive this agent: a requeued job started here waits for it (the
+     * "restoring" resume marker), and an agent restarted finds it (recoverConfirmed).
+     */
+    private void keepStoppedCopy(Incoming incoming, int restartsBefore) throws IOException {
+        resumeMarkers.writeRestoring(incoming.jobId, incoming.uid);
+        AtomicFiles.write(confirmedRecord(incoming.id), json.writeValueAsBytes(new ConfirmedMigration(incoming.id,
+                incoming.jobId, incoming.uid, incoming.gid, incoming.restoredPid, resumeMarkers.startTime(incoming.restoredPid),
+                restartsBefore, incoming.manifest, incoming.network)));
+    }
+
+    /**
      * After the point of no return: the job is this node's now. It is registered, lifeboat-run is
      * told (for when Slurm starts the requeued job here), and the container goes on.
      */
     private ObjectNode resume(Incoming incoming) throws IOException, PeerRequestException {
+        if (incoming.resumed) {
+            // Taken over here (the source fell silent after Slurm requeued the job) and only late to say so.
+            return json.createObjectNode();
+        }
         if (incoming.restoredPid == 0) {
             throw new PeerRequestException("conflict", "migration " + incoming.id + " has not been restored");
         }
@@ -504,16 +705,28 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     private ObjectNode abort(ObjectNode message) throws PeerRequestException {
-        Incoming incoming = migrations.get(migrationId(message));
-        if (incoming != null && incoming.resumed) {
-            // Only a source that has not requeued the job aborts; this one must have lost track.
-            throw new PeerRequestException("conflict", "migration " + incoming.id + " is past its point of no return:"
-                    + " job " + incoming.jobId + " runs here");
+        String id = migrationId(message);
+        if (takenOver.contains(id)) {
+            throw new PeerRequestException("conflict", "migration " + id + " was taken over here after its source was lost:"
+                    + " job " + message.path("job").asLong() + " runs here");
         }
-        if (incoming != null) {
+        Incoming incoming = migrations.get(id);
+        if (incoming == null) {
+            return json.createObjectNode();
+        }
+        // Not while a step of it (a take-over included) is under way: a copy being started here is not discarded.
+        incoming.lock.lock();
+        try {
+            if (incoming.resumed || incoming.startedHere) {
+                // Only a source that has not requeued the job aborts; this one must have lost track.
+                throw new PeerRequestException("conflict", "migration " + incoming.id + " is past its point of no return:"
+                        + " job " + incoming.jobId + " runs here");
+            }
             discard(incoming);
-            LOG.info("migration " + incoming.id + ": aborted by the source, job " + incoming.jobId + " discarded here");
+        } finally {
+            incoming.lock.unlock();
         }
+        LOG.info("migration " + incoming.id + ": aborted by the source, job " + incoming.jobId + " discarded here");
         return json.createObjectNode();
     }
 
@@ -532,7 +745,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 Migrator.deleteTree(incoming.images);
             }
             Migrator.deleteTree(incoming.root);
-            if (incoming.confirmed) {
+            if (incoming.confirmed || incoming.startedHere) {
                 resumeMarkers.remove(incoming.jobId);
                 Files.deleteIfExists(confirmedRecord(incoming.id));
             }
@@ -600,11 +813,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
         volatile long criuMillis;
         volatile boolean resumed;
         volatile boolean confirmed;
-        final int restartsBefore;
+        // Taken over: its source fell silent, Slurm requeued the job, and this node pinned it here.
+        volatile boolean startedHere;
+        final CompletableFuture<SlurmJob> jobBefore;
+        final long preparedNanos;
+        final ReentrantLock lock = new ReentrantLock();
 
         Incoming(String id, long jobId, int uid, int gid, TransferMode mode, ContainerManifest manifest, JobNetwork network,
-                 Path images, Path root, int restartsBefore, Instant lastHeard) {
-            this.restartsBefore = restartsBefore;
+                 Path images, Path root, CompletableFuture<SlurmJob> jobBefore, Instant lastHeard, long preparedNanos) {
+            this.jobBefore = jobBefore;
+            this.preparedNanos = preparedNanos;
             this.lastHeard = lastHeard;
             this.id = id;
             this.jobId = jobId;
@@ -615,6 +833,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
             this.network = network;
             this.images = images;
             this.root = root;
+        }
+
+        String jobBeforeFailure() {
+            try {
+                jobBefore.getNow(null);
+                return "no answer yet";
+            } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                return cause.getMessage();
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.ImageArchive;
 import org.lifeboat.agent.peer.PageRelay;
 import org.lifeboat.agent.peer.PeerClient;
+import org.lifeboat.agent.peer.PeerRequestException;
 
 /**
  * The source side of a migration: walks the phases of {@link MigrationPhase} for one container,
@@ -208,22 +209,35 @@ public final class Migrator {
         }
         try {
             Optional<InetSocketAddress> target = TargetRecord.read(images);
+            boolean targetRunsTheJob = false;
             if (target.isPresent()) {
                 ObjectNode abort = json.createObjectNode();
                 abort.put("migration", migrationId);
                 abort.put("job", TargetRecord.jobOf(migrationId));
                 try {
                     peers.connect(target.get()).call("abort", abort);
+                } catch (PeerRequestException e) {
+                    // The target took the job over: this whole node was lost after the restore there, and Slurm
+                    // requeued the job meanwhile (see IncomingMigrations#takeOverOrphans).
+                    targetRunsTheJob = e.code().equals("conflict");
+                    LOG.warning("migration " + migrationId + ": the target " + target.get() + " refused to discard it: "
+                            + e.getMessage());
                 } catch (Exception e) {
                     LOG.warning("migration " + migrationId + ": the target " + target.get() + " could not be told to discard it: "
                             + e.getMessage());
                 }
             }
             if (PostDumpHook.dumped(images)) {
-                PostDumpHook.rollBack(images);
+                // A copy left here, frozen by a CRIU still waiting for its decision, must never run beside the target's.
+                if (targetRunsTheJob) {
+                    PostDumpHook.commit(images);
+                } else {
+                    PostDumpHook.rollBack(images);
+                }
             }
             deleteTree(images);
-            LOG.info("migration " + migrationId + " was interrupted by this agent's stop before its requeue: rolled back");
+            LOG.info("migration " + migrationId + " was interrupted by this agent's stop before its requeue: "
+                    + (targetRunsTheJob ? "its target runs the job now" : "rolled back"));
         } catch (IOException e) {
             LOG.warning("cannot clean up the interrupted migration " + migrationId + ": " + e.getMessage());
         }

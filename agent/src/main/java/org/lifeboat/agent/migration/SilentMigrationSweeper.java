@@ -9,22 +9,25 @@ import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 
 /**
- * Once a minute, gives up the incoming migrations whose source has gone silent
- * ({@link IncomingMigrations#discardSilent}): a source node lost after PREPARE never says
+ * Every two seconds, deals with the incoming migrations whose source has gone silent: a copy
+ * restored here whose job Slurm requeued after losing the source node is started here
+ * ({@link IncomingMigrations#takeOverOrphans}); any other migration silent past the limit is given
+ * up ({@link IncomingMigrations#discardSilent}): a source node lost after PREPARE never says
  * "abort", and this node would otherwise keep its page server, images and tmpfs space for good.
  */
 public final class SilentMigrationSweeper implements LifeCycleComponent {
 
     private static final Logger LOG = Logger.getLogger(SilentMigrationSweeper.class.getName());
-    private static final Duration INTERVAL = Duration.ofMinutes(1);
+    // Slurm has requeued a lost node's jobs (SlurmdTimeout) long before; two seconds more is what it costs them.
+    private static final Duration INTERVAL = Duration.ofSeconds(2);
 
     private final IncomingMigrations incoming;
-    private final Duration silence;
+    private final String nodeName;
     private ScheduledExecutorService executor;
 
-    public SilentMigrationSweeper(IncomingMigrations incoming, Duration silence) {
+    public SilentMigrationSweeper(IncomingMigrations incoming, String nodeName) {
         this.incoming = Objects.requireNonNull(incoming, "incoming");
-        this.silence = Objects.requireNonNull(silence, "silence");
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
     }
 
     @Override
@@ -39,7 +42,8 @@ public final class SilentMigrationSweeper implements LifeCycleComponent {
 
     private void sweep() {
         try {
-            incoming.discardSilent(silence);
+            incoming.takeOverOrphans(IncomingMigrations.SOURCE_SILENCE, nodeName);
+            incoming.discardSilent(IncomingMigrations.SILENCE_LIMIT);
         } catch (RuntimeException e) {
             // A failed sweep must not end the schedule: the next one tries again.
             LOG.warning("sweeping silent migrations failed: " + e);

@@ -111,9 +111,18 @@ public final class SlurmClient {
      */
     public void startPendingJobOn(long jobId, String node, Duration timeout) throws CommandException, InterruptedException {
         awaitState(jobId, "PENDING", timeout);
-        String job = "jobid=" + jobId;
-        commands.run(List.of("scontrol", "update", job, "nodelist=" + node), QUERY_TIMEOUT).requireSuccess();
-        commands.run(List.of("scontrol", "update", job, "starttime=now"), QUERY_TIMEOUT).requireSuccess();
+        pin(jobId, node);
+        startNow(jobId);
+    }
+
+    /** Lets a pending job start on this node alone (its ReqNodeList). */
+    public void pin(long jobId, String node) throws CommandException {
+        commands.run(List.of("scontrol", "update", "jobid=" + jobId, "nodelist=" + node), QUERY_TIMEOUT).requireSuccess();
+    }
+
+    /** Lifts a pending job's BeginTime, such as the one Slurm gives every requeued job. */
+    public void startNow(long jobId) throws CommandException {
+        commands.run(List.of("scontrol", "update", "jobid=" + jobId, "starttime=now"), QUERY_TIMEOUT).requireSuccess();
     }
 
     /**
@@ -125,7 +134,7 @@ public final class SlurmClient {
         String job = "jobid=" + jobId;
         commands.run(List.of("scontrol", "update", job, "nodelist="), QUERY_TIMEOUT).requireSuccess();
         commands.run(List.of("scontrol", "update", job, "excnodelist=" + node), QUERY_TIMEOUT).requireSuccess();
-        commands.run(List.of("scontrol", "update", job, "starttime=now"), QUERY_TIMEOUT).requireSuccess();
+        startNow(jobId);
     }
 
     /** Writes the job's AdminComment, which {@code scontrol show job} prints (only admins may set it). */
