@@ -53,6 +53,7 @@ import org.lifeboat.agent.migration.SlurmTargetScheduler;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
+import org.lifeboat.agent.peer.PeerAuthenticationException;
 import org.lifeboat.agent.peer.PeerAuthenticator;
 import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.peer.PeerServer;
@@ -150,8 +151,9 @@ final class AgentCommand implements Callable<Integer> {
                     Clock.systemUTC());
             ContainerProcesses processes = new ContainerProcesses(Path.of("/proc"), commands);
             PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
-                    ? new MungeAuthenticator(commands, config.peer().mungeSocket())
+                    ? new MungeAuthenticator(config.peer().mungeSocket())
                     : new UnauthenticatedPeers();
+            checkPeerAuthentication(peers, config.peer().mungeSocket());
             JobNetworks networks = new JobNetworks(commands);
             SlurmClient slurm = new SlurmClient(commands);
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
@@ -228,6 +230,19 @@ final class AgentCommand implements Callable<Integer> {
     }
 
     /** The predictor's detectors run tools (ipmitool) through the agent's one command runner. */
+    /**
+     * Makes one credential at start: a munged that does not answer is named now, not at the first
+     * migration, and that migration does not pay for binding libmunge either.
+     */
+    private static void checkPeerAuthentication(PeerAuthenticator peers, Path mungeSocket) {
+        try {
+            peers.seal("lifeboat agent start".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (PeerAuthenticationException e) {
+            LOG.severe("peer authentication does not work (" + e.getMessage() + "): migrations from and to this node"
+                    + " will fail until munged answers on " + mungeSocket);
+        }
+    }
+
     private static ToolRunner toolRunner(CommandRunner commands) {
         return (command, timeout) -> {
             try {

@@ -72,7 +72,7 @@ class MungeAuthenticatorTest {
             }
             Thread.sleep(20);
         }
-        munge = new MungeAuthenticator(COMMANDS, socket);
+        munge = new MungeAuthenticator(socket);
     }
 
     @AfterAll
@@ -161,7 +161,7 @@ class MungeAuthenticatorTest {
 
     @Test
     void withoutMungedNothingCanBeSealedOrVerifiedAndTheErrorSaysWhy() throws Exception {
-        MungeAuthenticator unreachable = new MungeAuthenticator(COMMANDS, directory.resolve("no-such.sock"));
+        MungeAuthenticator unreachable = new MungeAuthenticator(directory.resolve("no-such.sock"));
         String credential = munge.seal(MESSAGE);
 
         PeerAuthenticationException seal = assertThrows(PeerAuthenticationException.class, () -> unreachable.seal(MESSAGE));
