@@ -138,6 +138,7 @@ final class FaultInjectionTest {
         workload.awaitContainer(testbed, "node1");
         workload.awaitSequence(5);
         long targetLog = Files.size(testbed.agentLog("node2"));
+        double takenOverBefore = takenOver(testbed, "node2");
         long lost;
         int frozenAt;
         try {
@@ -172,6 +173,7 @@ final class FaultInjectionTest {
         String taken = logSince(testbed, "node2", targetLog);
         assertTrue(taken.contains("requeued job " + workload.jobId + " (node lost)") && taken.contains("resumed from the copy"),
                 () -> "node2's agent did not say it took the job over:\n" + taken);
+        assertEquals(takenOverBefore + 1, takenOver(testbed, "node2"), "lifeboat_migrations_taken_over_total on node2");
         System.out.println("source node lost during restore: " + taken.lines()
                 .filter(line -> line.contains("(node lost)")).findFirst().orElse(""));
         // node1's agent, back, finds its interrupted migration and is told node2 has it; nothing is left on either.
@@ -316,6 +318,13 @@ final class FaultInjectionTest {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    private static double takenOver(Testbed testbed, String node) {
+        String scrape = testbed.run("curl", "-sf", testbed.agentUrl(node, "/metrics")).orThrow().stdout();
+        return scrape.lines().filter(line -> line.startsWith("lifeboat_migrations_taken_over_total "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1))).findFirst()
+                .orElseThrow(() -> new AssertionError(node + "'s agent exports no lifeboat_migrations_taken_over_total"));
     }
 
     private static String slurmctldPid(Testbed testbed) throws IOException {

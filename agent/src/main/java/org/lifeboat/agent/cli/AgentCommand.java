@@ -159,7 +159,7 @@ final class AgentCommand implements Callable<Integer> {
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
             IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
                     new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers,
-                    new SlurmTargetScheduler(slurm, config.nodeName(), Clock.systemUTC()), Clock.systemUTC());
+                    new SlurmTargetScheduler(slurm, config.nodeName(), Clock.systemUTC()), migrationMetrics::tookOver, Clock.systemUTC());
             incoming.discardStale();
             MigrationObserver recordReport = report -> {
                 migrationMetrics.migrationEnded(report);

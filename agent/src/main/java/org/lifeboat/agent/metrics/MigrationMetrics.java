@@ -38,6 +38,7 @@ public final class MigrationMetrics implements MigrationObserver {
     static final String TRANSFERRED = "lifeboat.migration.transferred";
     static final String OUTCOMES = "lifeboat.migrations";
     static final String IN_FLIGHT = "lifeboat.migrations.in.flight";
+    static final String TAKEN_OVER = "lifeboat.migrations.taken.over";
     static final String NO_REASON = "none";
     static final String PAGES = "pages";
     /** The memory as it crossed the link, compressed or not: against "pages" it gives the compression. */
@@ -75,6 +76,18 @@ public final class MigrationMetrics implements MigrationObserver {
             }
             outcomes(mode, MigrationReport.CLEANUP_FAILED, FailureReason.CLEANUP_FAILED.wireName());
         }
+        takenOver();
+    }
+
+    /** This node, as a target, started a job from the copy restored here after the job's source node was lost. */
+    public void tookOver() {
+        takenOver().increment();
+    }
+
+    private Counter takenOver() {
+        return Counter.builder(TAKEN_OVER)
+                .description("Jobs this node started from a copy restored here after their source node was lost mid-migration")
+                .register(registry);
     }
 
     /** Exposes how many migrations of this role ("source" or "target") are under way, read at each scrape. */

@@ -78,14 +78,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final String uplink;
     private final ResumeMarkers resumeMarkers;
     private final TargetScheduler scheduler;
+    private final Runnable tookOver;
     private final Clock clock;
     private final ObjectMapper json = AgentJson.mapper();
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
     // Taken over here after their source was lost: that source, back, is told the job runs here.
     private final java.util.Set<String> takenOver = ConcurrentHashMap.newKeySet();
-    // Slurm reads made off a request's path; daemon threads, so they never hold the agent's exit.
-    private final ExecutorService slurmReads = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-slurm-read");
+    // Slurm reads and deletions made off a request's path; daemon threads, so they never hold the agent's
+    // exit (a deletion cut short is finished by discardStale at the next start).
+    private final ExecutorService background = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "lifeboat-incoming-background");
         thread.setDaemon(true);
         return thread;
     });
@@ -96,10 +98,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
      * @param uplink the node's interface that jobs' own interfaces (macvlans) are made on
      * @param scheduler the jobs as Slurm sees them (a requeue raises a job's restart count, which tells this
      *        agent whether a source, or Slurm for a lost source node, requeued it), and starting one here
+     * @param tookOver told each time a job runs here after its source node was lost (a metric)
      */
     public IncomingMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu, RestoreRoot restoreRoots,
                               ContainerProcesses processes, JobRegistry registry, JobNetworks networks, String uplink,
-                              ResumeMarkers resumeMarkers, TargetScheduler scheduler, Clock clock) {
+                              ResumeMarkers resumeMarkers, TargetScheduler scheduler, Runnable tookOver, Clock clock) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
@@ -110,6 +113,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.uplink = Objects.requireNonNull(uplink, "uplink");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.tookOver = Objects.requireNonNull(tookOver, "tookOver");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -265,6 +269,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                     processes.resume(incoming.restoredPid);
                     incoming.resumed = true;
                     takenOver.add(incoming.id);
+                    tookOver.run();
                     LOG.warning("migration " + incoming.id + ": job " + incoming.jobId + " runs here, resumed from the copy"
                             + " restored before " + source + " was lost (pid " + incoming.restoredPid + ")");
                     forget(incoming);
@@ -296,11 +301,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
     /** A migration taken over here: no source will commit it, so its images and restore root go now. */
     private void forget(Incoming incoming) throws IOException {
         migrations.remove(incoming.id, incoming);
-        if (incoming.mode == TransferMode.DISKLESS) {
-            Migrator.deleteTree(incoming.images);
-        }
-        Migrator.deleteTree(incoming.root);
         Files.deleteIfExists(confirmedRecord(incoming.id));
+        deleteWhenDone(incoming);
     }
 
     /** Slurm's view of the job when this node prepared for it, once read. */
@@ -546,7 +548,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             } catch (Exception e) {
                 throw new CompletionException(e);
             }
-        }, slurmReads);
+        }, background);
         Path images;
         if (mode == TransferMode.DISKLESS) {
             images = checkpointDirectory.resolve(INCOMING).resolve(id);
@@ -692,16 +694,32 @@ public final class IncomingMigrations implements PeerRequestHandler {
         return json.createObjectNode();
     }
 
-    private ObjectNode commit(Incoming incoming) throws IOException {
+    private ObjectNode commit(Incoming incoming) {
         migrations.remove(incoming.id);
-        // Shared-fs images are the source's: it deletes them before it commits, and on a network file
-        // system this node's cached view of them may still say they exist.
-        if (incoming.mode == TransferMode.DISKLESS) {
-            Migrator.deleteTree(incoming.images);
-        }
-        Migrator.deleteTree(incoming.root);
-        LOG.info("migration " + incoming.id + ": committed, images of job " + incoming.jobId + " removed");
+        LOG.info("migration " + incoming.id + ": committed");
+        deleteWhenDone(incoming);
         return json.createObjectNode();
+    }
+
+    /**
+     * Deletes a finished migration's images and restore root after the reply: freeing a GiB of
+     * tmpfs takes ~50 ms, which the source need not wait for.
+     */
+    private void deleteWhenDone(Incoming incoming) {
+        background.execute(() -> {
+            try {
+                // Shared-fs images are the source's: it deletes them before it commits, and on a network file
+                // system this node's cached view of them may still say they exist.
+                if (incoming.mode == TransferMode.DISKLESS) {
+                    Migrator.deleteTree(incoming.images);
+                }
+                Migrator.deleteTree(incoming.root);
+                LOG.info("migration " + incoming.id + ": images of job " + incoming.jobId + " removed");
+            } catch (IOException | RuntimeException e) {
+                LOG.warning("migration " + incoming.id + ": removing its images failed (the agent's next start removes"
+                        + " them): " + e.getMessage());
+            }
+        });
     }
 
     private ObjectNode abort(ObjectNode message) throws PeerRequestException {

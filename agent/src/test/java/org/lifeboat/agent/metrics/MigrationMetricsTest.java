@@ -37,6 +37,15 @@ class MigrationMetricsTest {
     }
 
     @Test
+    void jobsTakenOverAfterTheirSourceNodeWasLostAreCountedFromZero() {
+        assertEquals(0, registry.get(MigrationMetrics.TAKEN_OVER).counter().count());
+
+        metrics.tookOver();
+
+        assertEquals(1, registry.get(MigrationMetrics.TAKEN_OVER).counter().count());
+    }
+
+    @Test
     void aMigrationThatWorkedRecordsEveryPhaseTheTotalTheDowntimeTheBytesAndItsOutcome() {
         metrics.migrationEnded(Reports.migrated("job42-aaaa", 42, 0));
 

@@ -51,7 +51,7 @@ final class IncomingMigrationsSilenceTest {
                 new RestoreRoot(commands), new ContainerProcesses(Files.createDirectories(directory.resolve("proc")), commands),
                 new JobRegistry(new RegistryStore(Files.createDirectories(directory.resolve("state"))), clock),
                 new JobNetworks(commands), "eth0", new ResumeMarkers(directory.resolve("resume"), directory.resolve("proc")),
-                new FakeTargetScheduler(), clock);
+                new FakeTargetScheduler(), () -> {}, clock);
     }
 
     @Test
