@@ -3,7 +3,7 @@
 # (a benchmark, not a test: it prints figures and asserts nothing). See bench/link_benchmark.py.
 #
 #   bench/link-benchmark.sh            every link (unlimited 10gbit 1gbit), 256 and 1024 MiB,
-#                                      random and half-zero memory, 3 modes, 3 runs each
+#                                      random and half-zero memory, 4 modes, 3 runs each
 #   LINKS=1gbit SIZES=256 RUNS=3 bench/link-benchmark.sh     a subset
 #   STORAGE=local ...                  shared-fs on this machine's disk instead of a file server
 #                                      behind a 100 MB/s link (800mbit)

@@ -13,6 +13,9 @@ job's lifeboat-run container node1 -> node2 -> node1 ... RUNS times in each mode
   baseline   what an admin would script with CRIU alone: criu dump to node1's tmpfs, copy the
              directory to node2's tmpfs over the same link (tar through one TCP stream), criu
              restore there; the job is not requeued (time up to a restored, running process)
+  criu-page-server  CRIU alone with its own page server: criu page-server on node2's address,
+             criu dump --page-server from node1 straight to it over the link, the other image
+             files copied as above, criu restore: where CRIU's page transfer itself is the limit
 
 Printed: a table of medians (MB/s and of-link: bytes moved over the time they took to cross, CRIU's
 dump plus the image stream for Lifeboat, the copy for the baseline, against the goodput), and the figures of every run in JSON (OUT.json); OUT.png plots the
@@ -42,6 +45,8 @@ AGENT_JAR = os.path.join(REPO, "agent", "target", "lifeboat-agent.jar")
 NODES = {"node1": "10.241.0.1", "node2": "10.241.0.2"}
 GOODPUT_PORT = 5201
 COPY_PORT = 5202
+PAGE_SERVER_PORT = 5203
+BASELINES = ("baseline", "criu-page-server")
 
 
 def run(command, check=True, **kwargs):
@@ -64,6 +69,13 @@ def shape(link):
             burst = max(int(rate_bits / 8 / 100), 64 * 1024)
             in_node(node, ["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", link, "burst", str(burst),
                            "latency", "50ms"])
+
+
+def size_checkpoint_tmpfs(mib):
+    """The testbed gives each node a 3 GiB checkpoint tmpfs (a limit, not memory taken); a larger job needs room
+    for its images (every page) on node1 and node2: remounted larger for the run, and back after it."""
+    for node in ("node1", "node2"):
+        run(["mount", "-o", "remount,size=%dm" % mib, os.path.join(RUN, "nodes", node, "checkpoints")])
 
 
 def goodput():
@@ -214,8 +226,9 @@ def container_of(directory):
     raise RuntimeError("no lifeboat-run manifest for " + directory)
 
 
-def baseline_migration(directory, source, target):
-    """criu dump to the source's tmpfs, tar over one TCP stream to the target's tmpfs, criu restore there."""
+def baseline_migration(directory, source, target, page_server):
+    """criu dump to the source's tmpfs (or, with page_server, its pages straight into a criu page-server on the
+    target), tar over one TCP stream to the target's tmpfs, criu restore there."""
     manifest = container_of(directory)
     source_dir = tempfile.mkdtemp(dir=os.path.join(RUN, "nodes", source, "checkpoints"))
     target_dir = tempfile.mkdtemp(dir=os.path.join(RUN, "nodes", target, "checkpoints"))
@@ -223,8 +236,14 @@ def baseline_migration(directory, source, target):
     externals_dump = sum([["--external", "mnt[%s]:%s" % (m["target"], m["key"])] for m in manifest["mounts"]], [])
     externals_restore = sum([["--external", "mnt[%s]:%s" % (m["key"], m["source"])] for m in manifest["mounts"]], [])
     started = time.monotonic()
+    to_page_server = []
+    if page_server:
+        # --daemon: it returns once it listens; it serves this one dump and exits.
+        in_node(target, [CRIU, "page-server", "-D", target_dir, "--address", NODES[target], "--port",
+                         str(PAGE_SERVER_PORT), "--daemon", "-o", "page-server.log"])
+        to_page_server = ["--page-server", "--address", NODES[target], "--port", str(PAGE_SERVER_PORT)]
     in_node(source, [CRIU, "dump", "-t", str(manifest["init-pid"]), "-D", source_dir, "--file-locks",
-                     "--manage-cgroups=ignore", "-o", "dump.log"] + externals_dump)
+                     "--manage-cgroups=ignore", "-o", "dump.log"] + to_page_server + externals_dump)
     dumped = time.monotonic()
     receiver = subprocess.Popen(["ip", "netns", "exec", "lb-" + target, sys.executable, "-c", """
 import socket, subprocess, sys
@@ -261,13 +280,17 @@ subprocess.run(["tar", "-c", "-C", %r, "."], stdout=connection.makefile("wb"), c
             pid = int(pid_file.read())
     finally:
         run(["umount", root], check=False)
-    moved = sum(os.path.getsize(os.path.join(source_dir, name)) for name in os.listdir(source_dir))
+    # What crossed the link: every image the target holds (the page server's pages included).
+    moved = sum(os.path.getsize(os.path.join(target_dir, name)) for name in os.listdir(target_dir)
+                if name not in ("restore.log", "page-server.log", "pid"))
     for directory in (source_dir, target_dir, root):
         run(["rm", "-rf", directory])
+    # Through the page server the pages cross during the dump; otherwise during the copy.
+    transfer = (copied - started) if page_server else (copied - dumped)
     return pid, {"total-ms": round((restored - started) * 1000), "downtime-ms": round((restored - started) * 1000),
                  "phases-ms": {"dump": round((dumped - started) * 1000), "copy": round((copied - dumped) * 1000),
                                "restore": round((restored - copied) * 1000)},
-                 "transfer-ms": round((copied - dumped) * 1000), "bytes": moved, "overhead-ms": 0}
+                 "transfer-ms": round(transfer * 1000), "bytes": moved, "overhead-ms": 0}
 
 
 def warm_up():
@@ -287,7 +310,7 @@ def main():
     links = os.environ.get("LINKS", "unlimited 10gbit 1gbit").split()
     sizes = [int(size) for size in os.environ.get("SIZES", "256 1024").split()]
     contents_kinds = os.environ.get("CONTENTS", "random half-zero").split()
-    modes = os.environ.get("MODES", "diskless shared-fs baseline").split()
+    modes = os.environ.get("MODES", "diskless shared-fs baseline criu-page-server").split()
     runs = int(os.environ.get("RUNS", "3"))
     storage = os.environ.get("STORAGE", "800mbit")
     cluster = os.path.join(REPO, "testbed", "cluster.sh")
@@ -296,8 +319,10 @@ def main():
     results = []
     if storage != "local" and "shared-fs" in modes:
         run([cluster, "storage", "network", storage])
+    tmpfs_mib = max(3072, max(sizes) + max(sizes) // 4 + 256)
     try:
-        if any(mode != "baseline" for mode in modes):
+        size_checkpoint_tmpfs(tmpfs_mib)
+        if any(mode not in BASELINES for mode in modes):
             warm_up()
         for link in links:
             shape(link)
@@ -307,12 +332,13 @@ def main():
                 for contents in contents_kinds:
                     for mode in modes:
                         figures = []
-                        if mode == "baseline":
-                            # The baseline moves a process tree, not a job: a fresh job each run, cancelled after.
+                        if mode in BASELINES:
+                            # A baseline moves a process tree, not a job: a fresh job each run, cancelled after.
                             for _ in range(runs):
                                 job, directory = start_job(mib, contents)
                                 try:
-                                    pid, figure = baseline_migration(directory, "node1", "node2")
+                                    pid, figure = baseline_migration(directory, "node1", "node2",
+                                                                     mode == "criu-page-server")
                                     run(["kill", "-KILL", str(pid)], check=False)
                                     figures.append(figure)
                                 finally:
@@ -337,13 +363,14 @@ def main():
     finally:
         shape("unlimited")
         run([cluster, "storage", "local"])
+        size_checkpoint_tmpfs(3072)
     with open(out + ".json", "w") as output:
         json.dump(results, output, indent=1)
     plot(results, out + ".png")
     print("figures of every run: %s.json; plot: %s.png" % (out, out))
 
 
-HEADER = "%-9s %7s %-9s %-9s %8s %8s %8s %7s %9s %13s %9s" % (
+HEADER = "%-9s %7s %-9s %-16s %8s %8s %8s %7s %9s %13s %9s" % (
     "link", "MiB", "contents", "mode", "total", "downtime", "overhead", "MB/s", "of-link", "cpu-s/GiB", "tmpfs-MiB")
 
 
@@ -353,7 +380,7 @@ def print_row(result):
         print_row.printed = True
     runs = result["runs"]
     median = lambda key: statistics.median(run_[key] for run_ in runs)
-    print("%-9s %7d %-9s %-9s %8.0f %8.0f %8.0f %7.0f %9.2f" % (
+    print("%-9s %7d %-9s %-16s %8.0f %8.0f %8.0f %7.0f %9.2f" % (
         result["link"], result["mib"], result["contents"], result["mode"], median("total-ms"), median("downtime-ms"),
         median("overhead-ms"), statistics.median(r["bytes"] / max(r["transfer-ms"], 1) / 1000 for r in runs),
         median("throughput-of-goodput")) + cpu_and_tmpfs(runs), flush=True)
@@ -374,10 +401,10 @@ def plot(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as pyplot
     links = [link for link in ("unlimited", "10gbit", "1gbit") if any(r["link"] == link for r in results)]
-    colours = {"diskless": "tab:blue", "shared-fs": "tab:orange", "baseline": "tab:grey"}
+    colours = {"diskless": "tab:blue", "shared-fs": "tab:orange", "baseline": "tab:grey", "criu-page-server": "tab:green"}
     figure, panels = pyplot.subplots(1, len(links), figsize=(4.2 * len(links), 4.2), sharey=True, squeeze=False)
     for axes, link in zip(panels[0], links):
-        for mode in ("diskless", "shared-fs", "baseline"):
+        for mode in ("diskless", "shared-fs", "baseline", "criu-page-server"):
             for contents, style in (("random", "-"), ("half-zero", "--")):
                 points = sorted((r["mib"], statistics.median(x["total-ms"] for x in r["runs"]) / 1000) for r in results
                                 if r["link"] == link and r["mode"] == mode and r["contents"] == contents)
@@ -401,7 +428,7 @@ def report(path):
         results = json.load(results_file)
     for result in results:
         for figure in result["runs"]:
-            if result["mode"] != "baseline":
+            if result["mode"] not in BASELINES:
                 phases = figure["phases-ms"]
                 figure["overhead-ms"] = (figure["total-ms"] - figure["criu-dump-ms"] - figure["criu-restore-ms"]
                                          - phases.get("send-images", 0))
