@@ -293,6 +293,21 @@ subprocess.run(["tar", "-c", "-C", %r, "."], stdout=connection.makefile("wb"), c
                  "transfer-ms": round(transfer * 1000), "bytes": moved, "overhead-ms": 0}
 
 
+def touch_memory(mib):
+    """This machine is a VM: the first touch of guest memory it has not used for a while runs at ~0.5 GB/s
+    (host page faults), against ~5 GB/s after. A diskless restore fills fresh memory while the source copy still
+    holds its own (never two running copies), a cost a target node with memory of its own does not pay from its
+    hypervisor; so that no run pays it, the memory the runs will use is touched once first."""
+    available = int(next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemAvailable:"))) // 1024
+    mib = min(mib, available - 2048)
+    started = time.monotonic()
+    block = bytearray(mib * 2 ** 20)
+    for offset in range(0, len(block), 4096):
+        block[offset] = 1
+    del block
+    print("warm-up: touched %d MiB of memory in %.1f s" % (mib, time.monotonic() - started), flush=True)
+
+
 def warm_up():
     """Agents are long-running daemons: one unrecorded move each way first, so that no recorded run pays for a
     freshly started JVM's first migration (class loading, JIT)."""
@@ -322,6 +337,8 @@ def main():
     tmpfs_mib = max(3072, max(sizes) + max(sizes) // 4 + 256)
     try:
         size_checkpoint_tmpfs(tmpfs_mib)
+        # The job, the target's images and the restored copy, and the baseline's source images: four copies.
+        touch_memory(4 * max(sizes) + 1024)
         if any(mode not in BASELINES for mode in modes):
             warm_up()
         for link in links:
