@@ -62,13 +62,7 @@ def in_node(node, command, **kwargs):
 
 def shape(link):
     for node in NODES:
-        in_node(node, ["tc", "qdisc", "del", "dev", "eth0", "root"], check=False)
-        if link != "unlimited":
-            # A token bucket at the link's rate; a burst of one 10 ms slice keeps it smooth.
-            rate_bits = {"10gbit": 10e9, "1gbit": 1e9}[link]
-            burst = max(int(rate_bits / 8 / 100), 64 * 1024)
-            in_node(node, ["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", link, "burst", str(burst),
-                           "latency", "50ms"])
+        run([os.path.join(REPO, "testbed", "cluster.sh"), "link", node, link])
 
 
 def size_checkpoint_tmpfs(mib):
@@ -377,6 +371,9 @@ def main():
                                         "contents": contents, "mode": mode, "runs": figures,
                                         **({"storage": storage} if mode == "shared-fs" else {})})
                         print_row(results[-1])
+                        # Written as it goes: a run that fails half-way keeps what it measured.
+                        with open(out + ".json", "w") as output:
+                            json.dump(results, output, indent=1)
     finally:
         shape("unlimited")
         run([cluster, "storage", "local"])

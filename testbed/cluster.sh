@@ -80,16 +80,35 @@ storage_local() {
     storage_server_down
 }
 
+# Shapes a device's egress (in namespace $1, or the host's when empty) to a rate with a token
+# bucket whose burst is one 10 ms slice, which keeps it smooth; "unlimited" removes the shaping.
+shape_device() {
+    local netns=$1 device=$2 rate=$3
+    local tc=(tc)
+    [ -z "$netns" ] || tc=(tc -n "$netns")
+    "${tc[@]}" qdisc del dev "$device" root 2>/dev/null || true
+    [ "$rate" = unlimited ] && return 0
+    "${tc[@]}" qdisc replace dev "$device" root tbf rate "$rate" burst "$(tc_burst "$rate")" latency 50ms
+}
+
+# A node's link to the bridge, as the node sends: what it migrates out (the benchmark shapes both ends).
+link() {
+    require_root
+    local node=$1 rate=${2:-}
+    [ -n "$rate" ] || die "usage: $0 link NODE RATE|unlimited"
+    [ -e "/run/netns/$(node_netns "$node")" ] || die "$node is not up"
+    shape_device "$(node_netns "$node")" eth0 "$rate"
+    log "link: $node sends at ${rate}"
+}
+
 storage_network() {
     local rate=$1 node shared
     mkdir -p "$STORAGE_EXPORT"
     netns_on_bridge "$STORAGE_NETNS" lbv-storage "$STORAGE_ADDRESS"
     # The server's link, shaped both ways: lbv-storage's egress carries the nodes' writes to it,
-    # its eth0's egress their reads. A token bucket with a burst of one 10 ms slice keeps it smooth.
-    local burst
-    burst=$(tc_burst "$rate")
-    tc qdisc replace dev lbv-storage root tbf rate "$rate" burst "$burst" latency 50ms
-    tc -n "$STORAGE_NETNS" qdisc replace dev eth0 root tbf rate "$rate" burst "$burst" latency 50ms
+    # its eth0's egress their reads.
+    shape_device "" lbv-storage "$rate"
+    shape_device "$STORAGE_NETNS" eth0 "$rate"
     if ! pid_alive "$TESTBED_RUN/storage-server.pid"; then
         # One sftp-server per connection, rooted nowhere special: clients name the export's path.
         nsenter --net="/run/netns/$STORAGE_NETNS" -- setsid --fork socat \
@@ -104,8 +123,10 @@ storage_network() {
         rm -f "$shared"
         mkdir -p "$shared"
         # From inside the node's namespace, so the traffic crosses the node's own link too. No
-        # directory cache: a node must see at once the image directory another node just wrote.
-        in_node "$node" sshfs -o "directport=$STORAGE_PORT,dir_cache=no,reconnect" \
+        # directory or attribute cache: a node must see at once the image directory, and the sizes
+        # of the files, another node just wrote; NFS gives that as close-to-open consistency, while
+        # FUSE keeps a file's size for attr_timeout (1 s), and CRIU then reads a short image.
+        in_node "$node" sshfs -o "directport=$STORAGE_PORT,dir_cache=no,attr_timeout=0,entry_timeout=0,reconnect" \
             "$STORAGE_ADDRESS:$STORAGE_EXPORT" "$shared" ||
             die "cannot mount the file server's $STORAGE_EXPORT on $shared"
     done
@@ -494,8 +515,9 @@ case "${1:-}" in
     status) status ;;
     reset) reset ;;
     storage) shift; storage "$@" ;;
+    link) shift; link "$@" ;;
     *)
-        echo "usage: $0 up|down|status|reset|storage local|storage network RATE" >&2
+        echo "usage: $0 up|down|status|reset|storage local|storage network RATE|link NODE RATE|unlimited" >&2
         exit 2
         ;;
 esac

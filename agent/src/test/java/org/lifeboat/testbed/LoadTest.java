@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.socket.AgentClient;
 
 /**
- * Load on the real testbed: 500 registrations at once on one node's agent, and 20 migratable
+ * Load on the real testbed: 500 registrations at once on one node's agent, a real 96-task job
+ * array registering through the SPANK plugin, and 20 migratable
  * jobs evacuated from one draining node with the agent's bounded concurrency: all land, none is
  * lost, every one's sequence unbroken. The figures are printed.
  */
@@ -28,6 +30,7 @@ final class LoadTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int REGISTRATIONS = 500;
     private static final int JOBS = 20;
+    private static final int ARRAY_TASKS = 96;
     // Job ids far beyond the testbed's: the registrations are the protocol's, not real jobs'.
     private static final long FIRST_JOB = 900_000;
 
@@ -68,6 +71,39 @@ final class LoadTest {
             }
             clients.shutdown();
             assertTrue(clients.awaitTermination(60, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void aRealJobArrayOnOneNodeRegistersEveryTaskThroughTheSpankPlugin(Testbed testbed) throws Exception {
+        // Real array tasks: slurmstepd loads the SPANK plugin, which registers each with node3's agent and the epilog
+        // ends it. As many run at once as node3 declares CPUs (24); the registrations are counted in the agent's log.
+        long logStart = Files.size(testbed.agentLog("node3"));
+        long started = System.nanoTime();
+        long array = testbed.sbatch("--migratable", "--nodelist=node3", "--array=0-" + (ARRAY_TASKS - 1),
+                "--output=/dev/null", "--wrap", "sleep 3");
+        int[] mostAtOnce = {0};
+        Testbed.await(() -> {
+            mostAtOnce[0] = Math.max(mostAtOnce[0], registeredOn(testbed, "node3"));
+            return testbed.run("squeue", "-h", "-j", Long.toString(array), "-o", "%i").stdout().isBlank();
+        }, Duration.ofSeconds(240), () -> "the array did not finish: " + testbed.run("squeue", "-j", Long.toString(array)).stdout());
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        String log = Files.readString(testbed.agentLog("node3")).substring((int) logStart);
+        long registrations = log.lines().filter(line -> line.contains("step batch registered")).count();
+        long ended = log.lines().filter(line -> line.matches(".*job \\d+ ended on this node.*")).count();
+        assertEquals(ARRAY_TASKS, registrations, "tasks registered by the SPANK plugin");
+        assertEquals(ARRAY_TASKS, ended, "tasks ended by the epilog");
+        Testbed.await(() -> registeredOn(testbed, "node3") == 0, Duration.ofSeconds(30), () -> "registrations left on node3");
+        System.out.printf("a %d-task job array on node3: every task registered and ended, up to %d at once, in %d ms%n",
+                ARRAY_TASKS, mostAtOnce[0], millis);
+    }
+
+    private static int registeredOn(Testbed testbed, String node) {
+        try {
+            return JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
+                    .orThrow().stdout()).size();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
         }
     }
 

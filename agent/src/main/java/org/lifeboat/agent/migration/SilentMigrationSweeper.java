@@ -9,21 +9,24 @@ import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 
 /**
- * Every two seconds, deals with the incoming migrations whose source has gone silent: a copy
+ * Deals with the incoming migrations whose source has gone silent. Every two seconds, a copy
  * restored here whose job Slurm requeued after losing the source node is started here
- * ({@link IncomingMigrations#takeOverOrphans}); any other migration silent past the limit is given
- * up ({@link IncomingMigrations#discardSilent}): a source node lost after PREPARE never says
- * "abort", and this node would otherwise keep its page server, images and tmpfs space for good.
+ * ({@link IncomingMigrations#takeOverOrphans}). Once a minute, any other migration silent past the
+ * limit is given up ({@link IncomingMigrations#discardSilent}): a source node lost after PREPARE
+ * never says "abort", and this node would otherwise keep its page server, images and tmpfs space
+ * for good. That sweep reads the sizes of the images, on a shared file system too: not more often.
  */
 public final class SilentMigrationSweeper implements LifeCycleComponent {
 
     private static final Logger LOG = Logger.getLogger(SilentMigrationSweeper.class.getName());
     // Slurm has requeued a lost node's jobs (SlurmdTimeout) long before; two seconds more is what it costs them.
     private static final Duration INTERVAL = Duration.ofSeconds(2);
+    private static final int SWEEPS_PER_DISCARD = 30;
 
     private final IncomingMigrations incoming;
     private final String nodeName;
     private ScheduledExecutorService executor;
+    private int sweeps;
 
     public SilentMigrationSweeper(IncomingMigrations incoming, String nodeName) {
         this.incoming = Objects.requireNonNull(incoming, "incoming");
@@ -43,7 +46,9 @@ public final class SilentMigrationSweeper implements LifeCycleComponent {
     private void sweep() {
         try {
             incoming.takeOverOrphans(IncomingMigrations.SOURCE_SILENCE, nodeName);
-            incoming.discardSilent(IncomingMigrations.SILENCE_LIMIT);
+            if (++sweeps % SWEEPS_PER_DISCARD == 0) {
+                incoming.discardSilent(IncomingMigrations.SILENCE_LIMIT);
+            }
         } catch (RuntimeException e) {
             // A failed sweep must not end the schedule: the next one tries again.
             LOG.warning("sweeping silent migrations failed: " + e);
