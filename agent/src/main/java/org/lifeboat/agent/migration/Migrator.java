@@ -352,9 +352,6 @@ public final class Migrator {
                 }
                 pageBytes = relay.bytesToPeer();
                 pageWireBytes = relay.wireBytesToPeer();
-            } else {
-                pageBytes = sizeOfPages(images);
-                pageWireBytes = pageBytes;
             }
             if (network != null) {
                 // Its address goes down here before it comes up there: never on two nodes at once.
@@ -428,6 +425,7 @@ public final class Migrator {
         void cleanUp() throws Exception {
             awaitCriu();
             readDumpStatistics();
+            measurePagesInImages();
             deleteImages();
             target.call("commit", request());
         }
@@ -462,6 +460,7 @@ public final class Migrator {
             if (network == null) {
                 tellTargetToAbort();
             }
+            measurePagesInImages();
             deleteImages();
             if (first != null) {
                 throw first;
@@ -483,6 +482,23 @@ public final class Migrator {
         /** Waits for CRIU to finish after the decision; its exit status no longer matters (rollback makes it 1). */
         private void awaitCriu() throws InterruptedException {
             PostDumpHook.awaitExit("migration " + migrationId, criuDump);
+        }
+
+        /**
+         * Pages that went into the image files rather than through the relay (shared-fs, a job with its own
+         * network), for the report: counted once the job runs again, since on a network file system each file's
+         * size is a round trip to the server. Figures, never a reason to fail.
+         */
+        private void measurePagesInImages() {
+            if (relay != null || criuDump == null) {
+                return;
+            }
+            try {
+                pageBytes = sizeOfPages(images);
+                pageWireBytes = pageBytes;
+            } catch (IOException e) {
+                LOG.warning("migration " + migrationId + ": cannot count the pages in " + images + ": " + e.getMessage());
+            }
         }
 
         /** CRIU writes its statistics once it has let go of the tree; they are figures, never a reason to fail. */
