@@ -234,6 +234,9 @@ KillWait=5
 JobRequeue=1
 $lines
 PartitionName=batch Nodes=$(IFS=,; echo "${NODES[*]}") Default=YES MaxTime=INFINITE State=UP
+# LoadTest's job array of 500 tasks at once on one node: its cores shared by up to 32 jobs each (the tasks
+# only wait), so 24 declared CPUs hold them all; the default partition never shares.
+PartitionName=load Nodes=${NODES[-1]} OverSubscribe=FORCE:32 MaxTime=INFINITE State=UP
 CONF
     # The controller and the clients (sbatch, srun, salloc) load the plugin for its --migratable
     # option alone; only slurmstepd and the epilog on a node talk to an agent.
