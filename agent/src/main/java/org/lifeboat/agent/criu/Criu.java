@@ -142,6 +142,11 @@ public final class Criu {
             // The connections come back from TCP repair, bound to the job's address, which must be up already.
             arguments.add("--tcp-established");
         }
+        if (spec.releasePagesAsRestored()) {
+            // Each page is punched out of the images (tmpfs) as soon as it is restored: the node holds the job's
+            // memory about once during the restore instead of twice (images plus restored copy).
+            arguments.add("--auto-dedup");
+        }
         spec.externalMounts().forEach((key, source) -> arguments.addAll(List.of("--external", "mnt[" + key + "]:" + source)));
         if (spec.detectExternalMounts()) {
             // Every bind the dump detected comes from the same host path here.
@@ -271,10 +276,12 @@ public final class Criu {
      *
      * @param externalMounts key to this node's host path, for every bind mount the dump named
      * @param networkNamespace the job's network namespace, already rebuilt on this node, if it has one
+     * @param releasePagesAsRestored whether CRIU frees each page of the images once it is in the restored memory:
+     *        for images that are a copy, with the job still held elsewhere; never for a job's only checkpoint
      */
     public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts,
                               Optional<Path> networkNamespace, Duration timeout, boolean detectExternalMounts,
-                              List<InheritedFile> inheritedFiles) {
+                              List<InheritedFile> inheritedFiles, boolean releasePagesAsRestored) {
         public RestoreSpec {
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
             inheritedFiles = List.copyOf(inheritedFiles);
@@ -283,7 +290,7 @@ public final class Criu {
         /** A lifeboat-run container: every mount listed, no outside file. */
         public RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Optional<Path> networkNamespace,
                            Duration timeout) {
-            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of());
+            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of(), false);
         }
     }
 

@@ -31,16 +31,17 @@ public final class AgentMetrics implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         Objects.requireNonNull(registry, "registry");
+        // Two of ProcessorMetrics' meters break Prometheus' naming rules (promtool check metrics says so):
+        // system_cpu_count ends in _count like a histogram's series, process_cpu_time_ns_total is not in
+        // seconds. Neither is worth a scraper's confusion; the CPU usage gauges stay. The filter comes before any
+        // meter: Micrometer applies filters only to meters registered after them (and warns otherwise).
+        registry.config().meterFilter(MeterFilter.deny(id -> NON_CONFORMING.contains(id.getName())));
         // The info-metric convention: a constant 1 whose labels carry the facts, joinable onto other series.
         Gauge.builder("lifeboat.agent.info", () -> 1)
                 .description("Version of the Lifeboat agent and the node it runs on; always 1")
                 .tag("version", version)
                 .tag("node", nodeName)
                 .register(registry);
-        // Two of ProcessorMetrics' meters break Prometheus' naming rules (promtool check metrics says so):
-        // system_cpu_count ends in _count like a histogram's series, process_cpu_time_ns_total is not in
-        // seconds. Neither is worth a scraper's confusion; the CPU usage gauges stay.
-        registry.config().meterFilter(MeterFilter.deny(id -> NON_CONFORMING.contains(id.getName())));
         List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), new ProcessorMetrics(), new UptimeMetrics())
                 .forEach(binder -> binder.bindTo(registry));
     }

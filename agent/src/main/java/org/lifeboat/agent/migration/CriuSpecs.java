@@ -30,10 +30,10 @@ final class CriuSpecs {
     }
 
     static Criu.RestoreSpec restore(ContainerManifest container, Path images, Path root, Optional<Path> networkNamespace,
-                                    Duration timeout) throws IOException {
+                                    Duration timeout, boolean releasePagesAsRestored) throws IOException {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
         return new Criu.RestoreSpec(images, root, container.externalMountsForRestore(), networkNamespace, timeout,
-                apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer));
+                apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer), releasePagesAsRestored);
     }
 
     /**

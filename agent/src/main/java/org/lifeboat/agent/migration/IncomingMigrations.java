@@ -601,9 +601,12 @@ public final class IncomingMigrations implements PeerRequestHandler {
             }
             long started = System.nanoTime();
             try {
+                // Diskless images are a copy: until the source hears the confirmation it holds the job frozen, and a
+                // failed restore resumes it there, so CRIU may free each page as it restores it (the node then holds
+                // the job's memory once, not twice). Shared-fs images stay whole, as the shared copy they are.
                 incoming.restoredPid = criu.restore(CriuSpecs.restore(incoming.manifest, incoming.images, incoming.root,
                         Optional.ofNullable(incoming.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
-                        CRIU_TIMEOUT));
+                        CRIU_TIMEOUT, incoming.mode == TransferMode.DISKLESS));
             } finally {
                 // The restored container holds its own copy of the root mount.
                 restoreRoots.unmount(incoming.root);

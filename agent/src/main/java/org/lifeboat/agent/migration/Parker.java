@@ -159,7 +159,8 @@ public final class Parker {
         Path root = rootsDirectory.resolve("parked-job" + parked.job());
         restoreRoots.build(root, container);
         try {
-            return criu.restore(CriuSpecs.restore(container, images, root, Optional.empty(), CRIU_TIMEOUT));
+            // The parked images are the job's only checkpoint until it runs again: CRIU leaves them whole.
+            return criu.restore(CriuSpecs.restore(container, images, root, Optional.empty(), CRIU_TIMEOUT, false));
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(root);

@@ -92,7 +92,7 @@ class CriuTest {
                 true, List.of("file[18:3]", "file[1b:f4c00e]")));
         long pid = withHelper.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of(), Optional.empty(), TIMEOUT,
                 true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r"),
-                        new Criu.InheritedFile("file[1b:f4c00e]", "/root/.apptainer/instances/logs/n1/root/job.out", "a"))));
+                        new Criu.InheritedFile("file[1b:f4c00e]", "/root/.apptainer/instances/logs/n1/root/job.out", "a")), true));
 
         assertEquals(77, pid);
         String dump = String.join(" ", commands.commands().get(0));
@@ -108,7 +108,7 @@ class CriuTest {
     @Test
     void outsideFilesCannotBeRestoredWithoutTheHelper() {
         CriuException error = assertThrows(CriuException.class, () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"),
-                Map.of(), Optional.empty(), TIMEOUT, true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r")))));
+                Map.of(), Optional.empty(), TIMEOUT, true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r")), false)));
 
         assertTrue(error.getMessage().contains("lifeboat-with-fds"), error.getMessage());
         assertEquals(List.of(), commands.commands());
@@ -161,6 +161,18 @@ class CriuTest {
         assertEquals(List.of("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
                 "--root", "/ckpt/roots/m1", "--pidfile", images.resolve("restored.pid").toString(), "--leave-stopped", "--file-locks",
                 "--manage-cgroups=ignore", "--external", "mnt[usr]:/usr", "--log-file", "restore.log", "-v4"), commands.commands().get(0));
+    }
+
+    @Test
+    void aRestoreOfACopyFreesEachPageOfTheImagesAsItIsRestoredAndAnyOtherKeepsThem() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "5");
+        commands.answer(0, "", "").answer(0, "", "");
+
+        criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT, false, List.of(), true));
+        criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT));
+
+        assertTrue(commands.commands().get(0).contains("--auto-dedup"), commands.commands().get(0).toString());
+        assertFalse(commands.commands().get(1).contains("--auto-dedup"), commands.commands().get(1).toString());
     }
 
     @Test

@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,12 +25,13 @@ import org.lifeboat.agent.process.ProcessCommandRunner;
 import org.lifeboat.testbed.Testbed;
 
 /**
- * The statistics reader against the real thing: the testbed's CRIU (testbed/criu.sh, run by
- * ./test.sh before the integration tests) dumps and restores a process this test starts, and the
- * images it writes are read back. Needs root; needs no cluster.
+ * What the agent relies on from the real CRIU: the testbed's CRIU (testbed/criu.sh, run by
+ * ./test.sh before the integration tests) dumps and restores a process this test starts; its
+ * statistics images read back, and a restore with the options {@link Criu} gives a diskless
+ * migration's copy frees the pages of the images as it restores them. Needs root; needs no cluster.
  */
 @Tag("integration")
-class CriuStatsImageRealCriuTest {
+class RealCriuTest {
 
     private static final Duration CRIU_TIMEOUT = Duration.ofSeconds(60);
 
@@ -84,15 +87,51 @@ class CriuStatsImageRealCriuTest {
         assertFalse(Files.exists(pages.resolve(CriuStatsImage.DUMP_FILE)), "the page server keeps no statistics");
     }
 
+    @Test
+    void aRestoreThatReleasesPagesAsRestoredLeavesTheImagesHoldingAlmostNoMemory() throws Exception {
+        Path images = Files.createDirectory(directory.resolve("images"));
+        Path ready = directory.resolve("ready");
+        Path program = Files.writeString(directory.resolve("touch-64-mib.py"), "import sys, time\nb = bytearray(64 << 20)\n"
+                + "for i in range(0, len(b), 4096): b[i] = 1\nopen(sys.argv[1], 'w').close()\ntime.sleep(600)\n");
+        long pid = start("/usr/bin/python3", program.toString(), ready.toString());
+        Testbed.await(() -> Files.exists(ready), Duration.ofSeconds(30), () -> "the process did not touch its memory");
+        criu(images, "dump", "--tree", Long.toString(pid), "--images-dir", images.toString(), "--log-file", "dump.log");
+        long dumped = allocatedBytes(images);
+        assertTrue(dumped >= 64 << 20, "the images hold the 64 MiB touched: " + dumped);
+
+        // As the agent restores a diskless migration's copy (the process is not in a container: the host's root).
+        long restored = new Criu(criu.toString(), commands, Optional.empty()).restore(new Criu.RestoreSpec(images, Path.of("/"),
+                Map.of(), Optional.empty(), CRIU_TIMEOUT, false, List.of(), true));
+        started.add(restored);
+
+        long left = allocatedBytes(images);
+        System.out.printf("images: %d bytes allocated after the dump, %d after the restore%n", dumped, left);
+        assertTrue(left < dumped / 16, "the restore freed the pages it restored: " + left + " of " + dumped + " bytes left");
+        assertTrue(Files.exists(Path.of("/proc", Long.toString(restored))), "the restored process is there");
+    }
+
+    /** Bytes of disk the directory's files take (not their sizes: a punched hole takes none). */
+    private long allocatedBytes(Path directory) throws Exception {
+        CommandResult du = commands.run(List.of("du", "--summarize", "--block-size=1", directory.toString()), CRIU_TIMEOUT);
+        assertTrue(du.succeeded(), du.toString());
+        return Long.parseLong(du.stdout().split("\\s+")[0]);
+    }
+
     /** A process of its own session with nothing shared with this JVM, as CRIU needs to dump it alone. */
     private long startSleeper() throws IOException {
-        Process sleeper = new ProcessBuilder("setsid", "sleep", "600")
+        return start("sleep", "600");
+    }
+
+    private long start(String... command) throws IOException {
+        List<String> argv = new ArrayList<>(List.of("setsid"));
+        argv.addAll(List.of(command));
+        Process process = new ProcessBuilder(argv)
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();
-        started.add(sleeper.pid());
-        return sleeper.pid();
+        started.add(process.pid());
+        return process.pid();
     }
 
     private void criu(Path logDirectory, String... arguments) throws CommandException, IOException {
