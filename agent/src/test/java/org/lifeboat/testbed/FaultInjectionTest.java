@@ -209,6 +209,10 @@ final class FaultInjectionTest {
             System.out.printf("link cut during the dump: the job counts again %d ms after the cut%n",
                     (System.nanoTime() - cut) / 1_000_000);
             CommandResult result = migration.join();
+            long reported = (System.nanoTime() - cut) / 1_000_000;
+            System.out.printf("link cut during the dump: the report came %d ms after the cut%n", reported);
+            // Telling the unreachable target is given up after PeerClient's connect limit, not the kernel's SYN retries.
+            assertTrue(reported < 45_000, "the rollback waited " + reported + " ms for the unreachable target");
             report = JSON.readTree(result.stdout());
         } finally {
             testbed.run("ip", "link", "set", "lbv-node2", "up");

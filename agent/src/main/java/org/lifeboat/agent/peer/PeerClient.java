@@ -20,14 +20,21 @@ import java.util.Objects;
  */
 public final class PeerClient {
 
+    /**
+     * Connecting to a live agent takes milliseconds on a cluster's network; one that cannot be reached would
+     * otherwise hold the caller for the kernel's SYN retries (over two minutes), e.g. a rollback telling a target
+     * behind a cut link to discard its part after the job already runs again.
+     */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
     private final InetSocketAddress peer;
     private final PeerAuthenticator authenticator;
     private final Duration timeout;
     private final PageCompression relayCompression;
 
     /**
-     * @param timeout how long connecting may take, and how long the peer may take to reply once the
-     *     request (and its body) has been sent
+     * @param timeout how long the peer may take to reply once the request (and its body) has been sent;
+     *     connecting may take this or {@link #CONNECT_TIMEOUT}, whichever is shorter
      * @param relayCompression how a {@link #relay} compresses what it sends to the peer
      */
     public PeerClient(InetSocketAddress peer, PeerAuthenticator authenticator, Duration timeout, PageCompression relayCompression) {
@@ -127,7 +134,7 @@ public final class PeerClient {
         // Through a channel, which a relay needs (see Splice); its socket serves everything else.
         Socket socket = SocketChannel.open().socket();
         try {
-            socket.connect(peer, (int) timeout.toMillis());
+            socket.connect(peer, (int) Math.min(timeout.toMillis(), CONNECT_TIMEOUT.toMillis()));
             socket.setTcpNoDelay(true);
         } catch (IOException e) {
             socket.close();
