@@ -436,10 +436,13 @@ def plot(results, path):
     figure.savefig(path, dpi=100)
 
 
-def report(path):
-    """The table and the plot again, from a run's JSON (bench/link_benchmark.py --report OUT.json)."""
-    with open(path) as results_file:
-        results = json.load(results_file)
+def report(paths):
+    """The table and the plot again, from runs' JSON (bench/link_benchmark.py --report OUT.json [MORE.json ...]):
+    the runs of every file in one table, and one plot, OUT.png (e.g. a 4 GiB run beside the main one)."""
+    results = []
+    for path in paths:
+        with open(path) as results_file:
+            results += json.load(results_file)
     for result in results:
         for figure in result["runs"]:
             if result["mode"] not in BASELINES:
@@ -447,11 +450,11 @@ def report(path):
                 figure["overhead-ms"] = (figure["total-ms"] - figure["criu-dump-ms"] - figure["criu-restore-ms"]
                                          - phases.get("send-images", 0))
         print_row(result)
-    plot(results, path[:-len(".json")] + ".png")
+    plot(results, paths[0][:-len(".json")] + ".png")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--report":
-        report(sys.argv[2])
+    if len(sys.argv) >= 3 and sys.argv[1] == "--report":
+        report(sys.argv[2:])
     else:
         main()

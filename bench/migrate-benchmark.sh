@@ -8,7 +8,8 @@
 # migrated to node2 in diskless mode and back to node1 in shared-fs mode (the testbed's shared
 # directory is on the machine's disk). Printed per run: each phase, CRIU's own dump and restore
 # times, the bytes moved, throughput, downtime, and the agent's overhead:
-#   overhead = total - CRIU dump - CRIU restore - image transfer (send-images)
+#   total = from the start until the restored job runs (RESUME; Slurm's PLACE and the CLEANUP after it are
+#   shown apart), overhead = total - CRIU dump - CRIU restore - image transfer (send-images)
 # In diskless mode CRIU's dump includes the page transfer through the page server.
 # Then, end to end through Slurm: a 256 MiB job on node1, node1 drained, and the time from the
 # drain until squeue shows the same job RUNNING on the node Slurm chose (median of 3).
@@ -34,15 +35,17 @@ p = r["phase-millis"]
 moved = r["page-bytes"] + r["image-bytes"]
 send = p.get("send-images", 0)
 seconds = max(r["criu-dump-millis"] + send, 1) / 1000
-overhead = r["total-millis"] - r["criu-dump-millis"] - r["criu-restore-millis"] - send
+# The job s path: until the restored job runs (RESUME); Slurm placing the requeued job and CLEANUP come after.
+total = r["total-millis"] - p.get("place", 0) - p.get("cleanup", 0)
+overhead = total - r["criu-dump-millis"] - r["criu-restore-millis"] - send
 cells = [size + " MiB", mode, p.get("prepare-target", 0), p.get("dump", 0), send, p.get("restore", 0),
-         p.get("confirm", 0), p.get("cleanup", 0), r["total-millis"], r["downtime-millis"],
-         round(moved / seconds / 1e6), overhead, moved]
-row = "%-9s %-10s %6s %6s %6s %7s %7s %7s %8s %9s %8s %9s %8s" % tuple(cells)
+         p.get("confirm", 0), p.get("requeue", 0), p.get("resume", 0), total, r["downtime-millis"],
+         round(moved / seconds / 1e6), overhead, p.get("place", 0), moved]
+row = "%-9s %-10s %6s %6s %6s %7s %7s %7s %6s %6s %9s %6s %9s %6s %11s" % tuple(cells)
 print(row if r["outcome"] == "migrated" else row + "  " + r["outcome"] + ": " + str(r["cause"]))
 '
 
-printf '%-9s %-10s %6s %6s %6s %7s %7s %7s %8s %9s %8s %9s %8s\n' size mode prep dump send restore confirm cleanup total downtime "MB/s" overhead bytes
+printf '%-9s %-10s %6s %6s %6s %7s %7s %7s %6s %6s %9s %6s %9s %6s %11s\n' size mode prep dump send restore confirm requeue resume total downtime "MB/s" overhead place bytes
 for size in "${sizes[@]}"; do
     dir=$(mktemp -d "$TESTBED_RUN/shared/bench-XXXX")
     chmod 755 "$dir"
