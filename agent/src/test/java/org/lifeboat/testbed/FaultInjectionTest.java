@@ -31,14 +31,7 @@ final class FaultInjectionTest {
         workload.awaitSequence(5);
         throttle(testbed, "node1");
         try {
-            CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "DUMP started");
-            Thread.sleep(1000);
-            testbed.killAgent("node1");
-            CommandResult cut = migration.join();
-            assertEquals(1, cut.exitCode(), () -> "the client should see its agent go: " + cut.describe());
-            // No one is left to decide: CRIU's post-dump script (or CRIU's own failed dump) resumes the tree.
-            int before = workload.sequence().size();
-            workload.awaitSequence(before + 5);
+            killTheSourceAgentDuringTheDump(testbed, workload);
         } finally {
             unthrottle(testbed, "node1");
             testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
@@ -47,6 +40,54 @@ final class FaultInjectionTest {
         // The restarted agent found the interrupted migration, had node2 discard its part, and removed its own.
         MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
         MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+    }
+
+    @Test
+    void theSourceAgentKilledDuringASharedFsDumpGivesTheJobBackAndItsRestartRemovesTheSharedImages(Testbed testbed)
+            throws Exception {
+        String cluster = testbed.clusterScript().toString();
+        // A file server behind 100 Mbit/s keeps a 128 MiB shared-fs DUMP open for about ten seconds.
+        testbed.run(Duration.ofMinutes(1), List.of(cluster, "storage", "network", "100mbit")).orThrow();
+        try {
+            MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 128);
+            long init = workload.awaitContainer(testbed, "node1");
+            workload.awaitSequence(5);
+            killTheSourceAgentDuringTheDump(testbed, workload, "--mode", "shared-fs");
+            testbed.run(Duration.ofMinutes(2), List.of(cluster, "up")).orThrow();
+            assertRunsOnceOnNode1(testbed, workload, init);
+            // The restarted agent found the migration by its control directory on node1's disk, had node2 discard
+            // its part, and deleted the images it had begun writing to the file server.
+            MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+            MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+            Path export = testbed.runDirectory().resolve("storage");
+            Testbed.await(() -> migrationImagesIn(export).isEmpty(), Duration.ofSeconds(10),
+                    () -> "images left on the file server: " + migrationImagesIn(export));
+            workload.stop();
+        } finally {
+            testbed.run(Duration.ofMinutes(1), List.of(cluster, "storage", "local")).orThrow();
+        }
+    }
+
+    /** SIGKILLs node1's agent a second into the job's DUMP; the job runs on, as no one is left to decide. */
+    private static void killTheSourceAgentDuringTheDump(Testbed testbed, MigrationEngineTest.Workload workload,
+                                                        String... options) throws Exception {
+        CompletableFuture<CommandResult> migration = migrateToNode2Until(testbed, workload, "DUMP started", options);
+        Thread.sleep(1000);
+        testbed.killAgent("node1");
+        CommandResult cut = migration.join();
+        assertEquals(1, cut.exitCode(), () -> "the client should see its agent go: " + cut.describe());
+        // CRIU's post-dump script (or CRIU's own failed dump) resumes the tree.
+        int before = workload.sequence().size();
+        workload.awaitSequence(before + 5);
+    }
+
+    /** Migration images on the file server's export (parked checkpoints and the jobs' own files aside). */
+    private static List<Path> migrationImagesIn(Path export) {
+        try (java.util.stream.Stream<Path> entries = Files.list(export)) {
+            return entries.filter(path -> path.getFileName().toString().matches("job[0-9]+-[A-Za-z0-9]+")).toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -288,11 +329,16 @@ final class FaultInjectionTest {
     }
 
     /** Starts `lifeboat migrate` to node2 and returns once node1's agent logs the text (a phase starting). */
+    /** Starts {@code lifeboat migrate JOB --to node2 [options]} and returns once node1's agent logged the text. */
     private static CompletableFuture<CommandResult> migrateToNode2Until(Testbed testbed, MigrationEngineTest.Workload workload,
-                                                                        String logText) throws IOException, InterruptedException {
+                                                                        String logText, String... options)
+            throws IOException, InterruptedException {
         long logStart = Files.size(testbed.agentLog("node1"));
-        CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
-                Long.toString(workload.jobId), "--to", "node2", "--json", "--socket", testbed.agentSocket("node1").toString()));
+        List<String> arguments = new java.util.ArrayList<>(List.of("migrate", Long.toString(workload.jobId), "--to", "node2",
+                "--json", "--socket", testbed.agentSocket("node1").toString()));
+        arguments.addAll(List.of(options));
+        CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(
+                () -> testbed.lifeboat(arguments.toArray(String[]::new)));
         awaitLog(testbed, "node1", logStart, logText);
         return migration;
     }

@@ -179,15 +179,21 @@ public final class Migrator {
         return first == null ? next : first + "; " + next;
     }
 
+    /** Where each outgoing migration keeps its control files (and, when diskless, its images): this node's disk. */
+    public static Path outgoingDirectory(Path checkpointDirectory) {
+        return checkpointDirectory.resolve("outgoing");
+    }
+
     /**
-     * At start: deals with the diskless migrations this agent was running when it stopped. Before
+     * At start: deals with the migrations this agent was running when it stopped (diskless and shared-fs alike:
+     * each has its control directory on this node). Before
      * the requeue, CRIU has given the job back already (its post-dump script watches this agent),
      * so the target is told to discard its part and the images go. After the requeue started,
      * nothing is touched: CRIU keeps the copy frozen until its decision limit, Slurm has (or has
      * not) requeued the job, and the images may still be the job's only checkpoint.
      */
     public void recoverInterrupted() {
-        Path outgoing = checkpointDirectory.resolve("outgoing");
+        Path outgoing = outgoingDirectory(checkpointDirectory);
         if (!Files.isDirectory(outgoing)) {
             return;
         }
@@ -200,15 +206,17 @@ public final class Migrator {
         }
     }
 
-    private void recover(Path images) {
-        String migrationId = images.getFileName().toString();
-        if (PostDumpHook.requeueStarted(images)) {
-            LOG.warning("migration " + migrationId + " was interrupted after its requeue started: its images in " + images
-                    + " are kept; CRIU keeps the source copy frozen until its decision limit");
+    private void recover(Path control) {
+        String migrationId = control.getFileName().toString();
+        // A shared-fs migration's images are in the shared directory, under the same name.
+        Optional<Path> sharedImages = sharedDirectory.map(shared -> shared.resolve(migrationId)).filter(Files::isDirectory);
+        if (PostDumpHook.requeueStarted(control)) {
+            LOG.warning("migration " + migrationId + " was interrupted after its requeue started: its images in "
+                    + sharedImages.orElse(control) + " are kept; CRIU keeps the source copy frozen until its decision limit");
             return;
         }
         try {
-            Optional<InetSocketAddress> target = TargetRecord.read(images);
+            Optional<InetSocketAddress> target = TargetRecord.read(control);
             boolean targetRunsTheJob = false;
             if (target.isPresent()) {
                 ObjectNode abort = json.createObjectNode();
@@ -227,15 +235,18 @@ public final class Migrator {
                             + e.getMessage());
                 }
             }
-            if (PostDumpHook.dumped(images)) {
+            if (PostDumpHook.dumped(control)) {
                 // A copy left here, frozen by a CRIU still waiting for its decision, must never run beside the target's.
                 if (targetRunsTheJob) {
-                    PostDumpHook.commit(images);
+                    PostDumpHook.commit(control);
                 } else {
-                    PostDumpHook.rollBack(images);
+                    PostDumpHook.rollBack(control);
                 }
             }
-            deleteTree(images);
+            if (sharedImages.isPresent()) {
+                deleteTree(sharedImages.get());
+            }
+            deleteTree(control);
             LOG.info("migration " + migrationId + " was interrupted by this agent's stop before its requeue: "
                     + (targetRunsTheJob ? "its target runs the job now" : "rolled back"));
         } catch (IOException e) {
@@ -265,6 +276,8 @@ public final class Migrator {
         final InetSocketAddress targetPeer;
         final PeerClient target;
         final Path images;
+        // On this node's disk: the target record and CRIU's post-dump decisions (the images themselves when diskless).
+        final Path control;
         PageRelay relay;
         JobNetwork network;
         Future<?> criuDump;
@@ -288,15 +301,17 @@ public final class Migrator {
             this.mode = mode;
             this.targetPeer = targetPeer;
             this.target = target;
+            this.control = outgoingDirectory(checkpointDirectory).resolve(migrationId);
             this.images = mode == TransferMode.DISKLESS
-                    ? checkpointDirectory.resolve("outgoing").resolve(migrationId)
+                    ? control
                     : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
                             .resolve(migrationId);
         }
 
         void prepareTarget() throws Exception {
+            Files.createDirectories(control);
+            TargetRecord.write(control, targetPeer);
             Files.createDirectories(images);
-            TargetRecord.write(images, targetPeer);
             if (container.networkNamespace() != null) {
                 network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
             }
@@ -339,7 +354,7 @@ public final class Migrator {
                 return null;
             });
             // The dump is complete when CRIU reaches post-dump; it then holds the tree for our decision.
-            PostDumpHook.awaitDumped(images, criuDump, this::checkRelayProgress);
+            PostDumpHook.awaitDumped(control, criuDump, this::checkRelayProgress);
             criuDumpMillis = (System.nanoTime() - started) / 1_000_000;
             // Were any of it still running here, restoring it there would run the job twice.
             if (!processes.allStopped(container.initPid())) {
@@ -407,7 +422,7 @@ public final class Migrator {
         }
 
         void requeue() throws Exception {
-            PostDumpHook.requeuing(images);
+            PostDumpHook.requeuing(control);
             handover.requeue(jobId);
         }
 
@@ -418,7 +433,7 @@ public final class Migrator {
             } finally {
                 // Killed before CRIU hears "commit": whatever CRIU does next, the source copy cannot run again.
                 processes.kill(container.initPid());
-                PostDumpHook.commit(images);
+                PostDumpHook.commit(control);
             }
         }
 
@@ -442,12 +457,12 @@ public final class Migrator {
             }
             if (criuDump != null) {
                 try {
-                    if (network != null && PostDumpHook.dumped(images)) {
+                    if (network != null && PostDumpHook.dumped(control)) {
                         networks.reclaim(network, container.initPid());
                     }
-                    if (PostDumpHook.dumped(images)) {
+                    if (PostDumpHook.dumped(control)) {
                         // CRIU unlocks the network, takes TCP out of repair mode and resumes the tree.
-                        PostDumpHook.rollBack(images);
+                        PostDumpHook.rollBack(control);
                     }
                     awaitCriu();
                 } catch (Exception e) {
@@ -523,6 +538,8 @@ public final class Migrator {
 
         private void deleteImages() throws IOException {
             deleteTree(images);
+            // Last: while it is there, a restarted agent finds the migration (and its shared images) to clean up.
+            deleteTree(control);
         }
     }
 

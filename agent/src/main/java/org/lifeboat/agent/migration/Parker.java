@@ -47,6 +47,7 @@ public final class Parker {
     private final String nodeName;
     private final Path parkedDirectory;
     private final Path rootsDirectory;
+    private final Path controlRoot;
     private final Criu criu;
     private final ContainerProcesses processes;
     private final RestoreRoot restoreRoots;
@@ -70,6 +71,7 @@ public final class Parker {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.parkedDirectory = sharedDirectory.resolve(PARKED);
         this.rootsDirectory = checkpointDirectory.resolve(IncomingMigrations.ROOTS);
+        this.controlRoot = Migrator.outgoingDirectory(checkpointDirectory);
         this.criu = Objects.requireNonNull(criu, "criu");
         this.processes = Objects.requireNonNull(processes, "processes");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
@@ -86,6 +88,8 @@ public final class Parker {
         long startedNanos = System.nanoTime();
         PhaseTimer phases = new PhaseTimer(id);
         Path images = directory(jobId);
+        // CRIU's post-dump decisions, on this node's disk (see PostDumpHook).
+        Path control = PostDumpHook.controlDirectory(controlRoot, images);
         long frozenAt = 0;
         Future<?> dump = null;
         LOG.info("migration " + id + ": parking job " + jobId + " from " + nodeName + " in " + images);
@@ -97,6 +101,7 @@ public final class Parker {
                 throw new IOException("job " + jobId + " already has a parked checkpoint in " + images);
             }
             Files.createDirectories(images);
+            Files.createDirectories(control);
             long needed = processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
             long free = Files.getFileStore(images).getUsableSpace();
             if (free < needed) {
@@ -104,19 +109,19 @@ public final class Parker {
             }
             frozenAt = System.nanoTime();
             Future<?>[] running = new Future<?>[1];
-            phases.run(MigrationPhase.DUMP, () -> running[0] = dump(container, images));
+            phases.run(MigrationPhase.DUMP, () -> running[0] = dump(container, images, control));
             dump = running[0];
             phases.run(MigrationPhase.REQUEUE, () -> {
                 AtomicFiles.write(images.resolve(RECORD), json.writeValueAsBytes(
                         new ParkedJob(jobId, uid, gid, nodeName, clock.instant(), container)));
-                PostDumpHook.requeuing(images);
+                PostDumpHook.requeuing(control);
                 slurm.requeue(jobId);
             });
         } catch (Exception failure) {
             String cause = failure.getMessage();
             Future<?> criuRun = dump;
             try {
-                phases.run(MigrationPhase.ROLLBACK, () -> rollBack(container, images, criuRun));
+                phases.run(MigrationPhase.ROLLBACK, () -> rollBack(container, images, control, criuRun));
             } catch (Exception rollbackFailure) {
                 cause += "; rollback incomplete: " + rollbackFailure.getMessage();
             }
@@ -129,8 +134,9 @@ public final class Parker {
         try {
             phases.run(MigrationPhase.CLEANUP, () -> {
                 processes.kill(container.initPid());
-                PostDumpHook.commit(images);
+                PostDumpHook.commit(control);
                 PostDumpHook.awaitExit(id, criuRun);
+                Migrator.deleteTree(control);
                 release(jobId);
             });
         } catch (Exception e) {
@@ -177,23 +183,23 @@ public final class Parker {
         return parkedDirectory.resolve("job" + jobId);
     }
 
-    private Future<?> dump(ContainerManifest container, Path images) throws Exception {
+    private Future<?> dump(ContainerManifest container, Path images, Path control) throws Exception {
         Criu.DumpSpec spec = CriuSpecs.dump(container, images, Optional.empty(), postDumpScript, Optional.empty(), CRIU_TIMEOUT);
         Future<?> run = criuRuns.submit(() -> {
             criu.dump(spec);
             return null;
         });
-        PostDumpHook.awaitDumped(images, run);
+        PostDumpHook.awaitDumped(control, run);
         if (!processes.allStopped(container.initPid())) {
             throw new IOException("after the dump, the container (init pid " + container.initPid() + ") is not frozen");
         }
         return run;
     }
 
-    private void rollBack(ContainerManifest container, Path images, Future<?> dump) throws Exception {
-        if (PostDumpHook.dumped(images)) {
+    private void rollBack(ContainerManifest container, Path images, Path control, Future<?> dump) throws Exception {
+        if (PostDumpHook.dumped(control)) {
             // CRIU resumes the tree exactly where it was.
-            PostDumpHook.rollBack(images);
+            PostDumpHook.rollBack(control);
         }
         if (dump != null) {
             PostDumpHook.awaitExit("rollback", dump);
@@ -202,6 +208,7 @@ public final class Parker {
             processes.resume(container.initPid());
         }
         Migrator.deleteTree(images);
+        Migrator.deleteTree(control);
     }
 
     /**

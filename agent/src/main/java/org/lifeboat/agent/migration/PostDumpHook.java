@@ -10,7 +10,11 @@ import java.util.logging.Logger;
 /**
  * CRIU's post-dump action script, through which the agent holds the point of no return. At
  * post-dump CRIU has written every image and keeps the tree frozen until the script exits: the
- * script marks the image directory "dumped" and waits for the agent's decision there. Commit
+ * script marks the dump's control directory "dumped" and waits for the agent's decision there.
+ * The control directory is on this node's disk, named as the image directory, under the agent's
+ * outgoing directory (for a diskless migration it is the image directory): images on a shared
+ * file system would make every mark and every poll a round trip to its server, and a restarted
+ * agent finds every interrupted dump on its own disk. Commit
  * (exit 0): CRIU kills the tree, which runs on the target now. Rollback (exit 1): CRIU unlocks
  * the network, takes TCP connections out of repair mode and resumes the tree, exactly where it was.
  * No decision in time means the agent is gone: the job is given back. So does an agent that
@@ -37,17 +41,22 @@ public final class PostDumpHook {
 
     private PostDumpHook() {}
 
-    /** Writes the script, watching this agent process, into the agent's state directory and returns its path. */
-    public static Path install(Path stateDirectory) throws IOException {
-        return install(stateDirectory, ProcessHandle.current().pid(), startTime(ProcessHandle.current().pid()));
+    /**
+     * Writes the script, watching this agent process, into the agent's state directory and returns its path.
+     *
+     * @param controlRoot where each dump's control directory is: {@link #controlDirectory}
+     */
+    public static Path install(Path stateDirectory, Path controlRoot) throws IOException {
+        return install(stateDirectory, controlRoot, ProcessHandle.current().pid(), startTime(ProcessHandle.current().pid()));
     }
 
-    static Path install(Path stateDirectory, long agentPid, String agentStartTime) throws IOException {
+    static Path install(Path stateDirectory, Path controlRoot, long agentPid, String agentStartTime) throws IOException {
         Path script = stateDirectory.resolve(SCRIPT_NAME);
         String body = "#!/bin/sh\n"
                 + "# Written by the Lifeboat agent: CRIU's --action-script for migrations (see PostDumpHook.java).\n"
                 + "[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] || exit 0\n"
-                + "decisions=$CRTOOLS_IMAGE_DIR\n"
+                // CRIU names the image directory by its descriptor (/proc/PID/fd/N); its real name names the dump.
+                + "decisions=" + shellQuoted(controlRoot.toString()) + "/\"$(basename \"$(readlink -f \"$CRTOOLS_IMAGE_DIR\")\")\"\n"
                 + ": > \"$decisions/" + DUMPED + "\" || exit 1\n"
                 + "agent_alive() { [ \"$(cut -d' ' -f22 /proc/" + agentPid + "/stat 2>/dev/null)\" = " + agentStartTime + " ]; }\n"
                 + "polls=0\n"
@@ -66,6 +75,15 @@ public final class PostDumpHook {
         return script;
     }
 
+    /** The control directory of the dump into {@code imageDirectory}, which the agent creates before the dump. */
+    static Path controlDirectory(Path controlRoot, Path imageDirectory) {
+        return controlRoot.resolve(imageDirectory.getFileName().toString());
+    }
+
+    private static String shellQuoted(String text) {
+        return "'" + text.replace("'", "'\\''") + "'";
+    }
+
     /** Field 22 of /proc/PID/stat; the agent's command name ("java") holds no spaces. */
     private static String startTime(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
@@ -77,8 +95,8 @@ public final class PostDumpHook {
      * frozen tree for the agent's decision; a CRIU that fails before (and so gave the tree back
      * itself) is rethrown.
      */
-    static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump) throws Exception {
-        awaitDumped(imageDirectory, dump, () -> { });
+    static void awaitDumped(Path control, java.util.concurrent.Future<?> dump) throws Exception {
+        awaitDumped(control, dump, () -> { });
     }
 
     /**
@@ -102,8 +120,8 @@ public final class PostDumpHook {
     }
 
     /** As above, with the watch checked every 10 ms; when it throws, that is the dump's failure. */
-    static void awaitDumped(Path imageDirectory, java.util.concurrent.Future<?> dump, DumpWatch watch) throws Exception {
-        while (!dumped(imageDirectory)) {
+    static void awaitDumped(Path control, java.util.concurrent.Future<?> dump, DumpWatch watch) throws Exception {
+        while (!dumped(control)) {
             watch.check();
             if (dump.isDone()) {
                 try {
@@ -117,26 +135,26 @@ public final class PostDumpHook {
         }
     }
 
-    static boolean dumped(Path imageDirectory) {
-        return Files.exists(imageDirectory.resolve(DUMPED));
+    static boolean dumped(Path control) {
+        return Files.exists(control.resolve(DUMPED));
     }
 
-    static void commit(Path imageDirectory) throws IOException {
-        Files.createFile(imageDirectory.resolve(COMMIT));
+    static void commit(Path control) throws IOException {
+        Files.createFile(control.resolve(COMMIT));
     }
 
     /** From here on a dead agent must not make CRIU resume the source copy (see the class comment). */
-    static void requeuing(Path imageDirectory) throws IOException {
-        Files.createFile(imageDirectory.resolve(REQUEUING));
+    static void requeuing(Path control) throws IOException {
+        Files.createFile(control.resolve(REQUEUING));
     }
 
-    static boolean requeueStarted(Path imageDirectory) {
-        return Files.exists(imageDirectory.resolve(REQUEUING));
+    static boolean requeueStarted(Path control) {
+        return Files.exists(control.resolve(REQUEUING));
     }
 
-    static void rollBack(Path imageDirectory) throws IOException {
-        if (!Files.exists(imageDirectory.resolve(ROLLBACK))) {
-            Files.createFile(imageDirectory.resolve(ROLLBACK));
+    static void rollBack(Path control) throws IOException {
+        if (!Files.exists(control.resolve(ROLLBACK))) {
+            Files.createFile(control.resolve(ROLLBACK));
         }
     }
 }

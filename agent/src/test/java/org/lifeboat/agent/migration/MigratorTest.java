@@ -108,7 +108,7 @@ class MigratorTest {
         return new Migrator("node1", Files.createDirectories(directory.resolve("checkpoints")), Optional.empty(),
                 new Criu("/opt/criu", new FakeCommandRunner()), processes(),
                 peer -> new PeerClient(peer, new UnauthenticatedPeers(), peerTimeout, PageCompression.LZ4),
-                new JobNetworks(new FakeCommandRunner()), PostDumpHook.install(Files.createDirectories(directory.resolve("state"))),
+                new JobNetworks(new FakeCommandRunner()), PostDumpHook.install(Files.createDirectories(directory.resolve("state")), directory.resolve("outgoing")),
                 NEVER_REQUEUED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), observer);
     }
 

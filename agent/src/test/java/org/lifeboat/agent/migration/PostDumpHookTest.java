@@ -21,7 +21,7 @@ class PostDumpHookTest {
     @Test
     void whileTheAgentLivesTheScriptWaitsForItsCommit() throws Exception {
         Path images = Files.createDirectories(temporary.resolve("images"));
-        Process hook = start(PostDumpHook.install(temporary), images);
+        Process hook = start(PostDumpHook.install(temporary, temporary), images);
 
         awaitDumped(images);
         assertTrue(hook.isAlive(), "the script must hold the tree until the agent decides");
@@ -33,7 +33,7 @@ class PostDumpHookTest {
     @Test
     void aRollbackMakesCriuResumeTheTree() throws Exception {
         Path images = Files.createDirectories(temporary.resolve("images"));
-        Process hook = start(PostDumpHook.install(temporary), images);
+        Process hook = start(PostDumpHook.install(temporary, temporary), images);
 
         awaitDumped(images);
         PostDumpHook.rollBack(images);
@@ -44,7 +44,7 @@ class PostDumpHookTest {
     @Test
     void aDeadAgentGivesTheJobBackAtOnce() throws Exception {
         Path images = Files.createDirectories(temporary.resolve("images"));
-        Process hook = start(PostDumpHook.install(temporary, DEAD_AGENT, "12345"), images);
+        Process hook = start(PostDumpHook.install(temporary, temporary, DEAD_AGENT, "12345"), images);
 
         assertTrue(hook.waitFor(5, TimeUnit.SECONDS), "a dead agent must not leave the job frozen for the full limit");
         assertEquals(1, hook.exitValue(), "rollback: the source copy is the job");
@@ -54,7 +54,7 @@ class PostDumpHookTest {
     void aDeadAgentAfterTheRequeueStartedLeavesTheCopyFrozen() throws Exception {
         Path images = Files.createDirectories(temporary.resolve("images"));
         PostDumpHook.requeuing(images);
-        Process hook = start(PostDumpHook.install(temporary, DEAD_AGENT, "12345"), images);
+        Process hook = start(PostDumpHook.install(temporary, temporary, DEAD_AGENT, "12345"), images);
 
         awaitDumped(images);
         Thread.sleep(300);
@@ -65,8 +65,28 @@ class PostDumpHookTest {
     }
 
     @Test
+    void theDecisionsAreInTheControlDirectoryNamedAsTheImagesNotBesideImagesElsewhere() throws Exception {
+        Path images = Files.createDirectories(temporary.resolve("shared/job7-abc"));
+        Path controlRoot = Files.createDirectories(temporary.resolve("outgoing"));
+        Path control = Files.createDirectories(PostDumpHook.controlDirectory(controlRoot, images));
+        // CRIU names the image directory by a descriptor of its own, as /proc/PID/fd/N, a link to it.
+        Path descriptor = Files.createSymbolicLink(temporary.resolve("fd-3"), images);
+        Process hook = start(PostDumpHook.install(Files.createDirectories(temporary.resolve("state")), controlRoot), descriptor);
+
+        awaitDumped(control);
+        assertEquals(controlRoot.resolve("job7-abc"), control);
+        assertTrue(hook.isAlive());
+        PostDumpHook.commit(control);
+        assertTrue(hook.waitFor(5, TimeUnit.SECONDS));
+        assertEquals(0, hook.exitValue());
+        try (var left = Files.list(images)) {
+            assertEquals(0, left.count(), "nothing written beside the images");
+        }
+    }
+
+    @Test
     void otherCriuActionsPassStraightThrough() throws Exception {
-        ProcessBuilder builder = new ProcessBuilder("sh", PostDumpHook.install(temporary).toString());
+        ProcessBuilder builder = new ProcessBuilder("sh", PostDumpHook.install(temporary, temporary).toString());
         builder.environment().put("CRTOOLS_SCRIPT_ACTION", "pre-dump");
         Process hook = builder.start();
         assertTrue(hook.waitFor(5, TimeUnit.SECONDS));
