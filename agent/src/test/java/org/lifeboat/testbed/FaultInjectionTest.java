@@ -59,9 +59,7 @@ final class FaultInjectionTest {
             // its part, and deleted the images it had begun writing to the file server.
             MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
             MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
-            Path export = testbed.runDirectory().resolve("storage");
-            Testbed.await(() -> migrationImagesIn(export).isEmpty(), Duration.ofSeconds(10),
-                    () -> "images left on the file server: " + migrationImagesIn(export));
+            MigrationEngineTest.assertNoMigrationImagesOnTheFileServer(testbed);
             workload.stop();
         } finally {
             testbed.run(Duration.ofMinutes(1), List.of(cluster, "storage", "local")).orThrow();
@@ -79,15 +77,6 @@ final class FaultInjectionTest {
         // CRIU's post-dump script (or CRIU's own failed dump) resumes the tree.
         int before = workload.sequence().size();
         workload.awaitSequence(before + 5);
-    }
-
-    /** Migration images on the file server's export (parked checkpoints and the jobs' own files aside). */
-    private static List<Path> migrationImagesIn(Path export) {
-        try (java.util.stream.Stream<Path> entries = Files.list(export)) {
-            return entries.filter(path -> path.getFileName().toString().matches("job[0-9]+-[A-Za-z0-9]+")).toList();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     @Test
@@ -328,8 +317,7 @@ final class FaultInjectionTest {
         assertEquals("0", testbed.job(workload.jobId).get("Restarts"));
     }
 
-    /** Starts `lifeboat migrate` to node2 and returns once node1's agent logs the text (a phase starting). */
-    /** Starts {@code lifeboat migrate JOB --to node2 [options]} and returns once node1's agent logged the text. */
+    /** Starts `lifeboat migrate JOB --to node2 [options]` and returns once node1's agent logs the text (a phase starting). */
     private static CompletableFuture<CommandResult> migrateToNode2Until(Testbed testbed, MigrationEngineTest.Workload workload,
                                                                         String logText, String... options)
             throws IOException, InterruptedException {

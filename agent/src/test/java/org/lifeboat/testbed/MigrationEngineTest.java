@@ -47,12 +47,7 @@ final class MigrationEngineTest {
             String mounts = Files.readString(Path.of("/proc/self/mounts"));
             assertTrue(mounts.contains(nodeShared + " fuse.sshfs "), () -> nodeShared + " is not an sshfs mount:\n" + mounts);
             migrateAndCheck("shared-fs", testbed);
-            Path export = testbed.runDirectory().resolve("storage");
-            // Parked checkpoints (ParkedJobTest) have a directory of their own.
-            java.util.function.Supplier<List<Path>> migrationImages = () -> imagesIn(export).stream()
-                    .filter(path -> !path.startsWith(export.resolve("parked"))).toList();
-            Testbed.await(() -> migrationImages.get().isEmpty(), Duration.ofSeconds(10),
-                    () -> "images left on the file server: " + migrationImages.get());
+            assertNoMigrationImagesOnTheFileServer(testbed);
         } finally {
             testbed.run(Duration.ofMinutes(1), List.of(cluster, "storage", "local")).orThrow();
         }
@@ -100,6 +95,15 @@ final class MigrationEngineTest {
                 () -> "images left in " + checkpoints + ": " + imagesIn(checkpoints));
         String mounts = Files.readString(Path.of("/proc/self/mountinfo"));
         assertFalse(mounts.contains(checkpoints + "/"), () -> "mounts left below " + checkpoints + ":\n" + mounts);
+    }
+
+    /** No migration's images left in the file server's export (parked checkpoints, ParkedJobTest's, aside). */
+    static void assertNoMigrationImagesOnTheFileServer(Testbed testbed) {
+        Path export = testbed.runDirectory().resolve("storage");
+        java.util.function.Supplier<List<Path>> migrationImages = () -> imagesIn(export).stream()
+                .filter(path -> !path.startsWith(export.resolve("parked"))).toList();
+        Testbed.await(() -> migrationImages.get().isEmpty(), Duration.ofSeconds(10),
+                () -> "images left on the file server: " + migrationImages.get());
     }
 
     private static List<Path> imagesIn(Path checkpoints) {

@@ -165,7 +165,8 @@ final class AgentCommand implements Callable<Integer> {
                 migrationMetrics.migrationEnded(report);
                 history.migrationEnded(report);
             };
-            Path postDumpScript = PostDumpHook.install(config.stateDirectory(), Migrator.outgoingDirectory(config.checkpointDirectory()));
+            Path postDumpScript = PostDumpHook.install(config.stateDirectory(),
+                    Migrator.outgoingDirectory(config.checkpointDirectory()));
             RestoreRoot restoreRoots = new RestoreRoot(commands);
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
                     processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression()), networks, postDumpScript,

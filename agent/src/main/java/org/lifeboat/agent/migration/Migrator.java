@@ -301,11 +301,12 @@ public final class Migrator {
             this.mode = mode;
             this.targetPeer = targetPeer;
             this.target = target;
-            this.control = outgoingDirectory(checkpointDirectory).resolve(migrationId);
             this.images = mode == TransferMode.DISKLESS
-                    ? control
+                    ? outgoingDirectory(checkpointDirectory).resolve(migrationId)
                     : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
                             .resolve(migrationId);
+            // Where CRIU's post-dump script looks (for diskless, the image directory itself).
+            this.control = PostDumpHook.controlDirectory(outgoingDirectory(checkpointDirectory), images);
         }
 
         void prepareTarget() throws Exception {

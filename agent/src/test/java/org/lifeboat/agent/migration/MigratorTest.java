@@ -105,10 +105,12 @@ class MigratorTest {
     }
 
     private Migrator migrator(Duration peerTimeout, MigrationObserver observer) throws IOException {
-        return new Migrator("node1", Files.createDirectories(directory.resolve("checkpoints")), Optional.empty(),
+        Path checkpoints = Files.createDirectories(directory.resolve("checkpoints"));
+        return new Migrator("node1", checkpoints, Optional.empty(),
                 new Criu("/opt/criu", new FakeCommandRunner()), processes(),
                 peer -> new PeerClient(peer, new UnauthenticatedPeers(), peerTimeout, PageCompression.LZ4),
-                new JobNetworks(new FakeCommandRunner()), PostDumpHook.install(Files.createDirectories(directory.resolve("state")), directory.resolve("outgoing")),
+                new JobNetworks(new FakeCommandRunner()),
+                PostDumpHook.install(Files.createDirectories(directory.resolve("state")), Migrator.outgoingDirectory(checkpoints)),
                 NEVER_REQUEUED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), observer);
     }
 
