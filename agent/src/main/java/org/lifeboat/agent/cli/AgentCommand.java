@@ -43,8 +43,10 @@ import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
-import org.lifeboat.agent.migration.Migrator;
-import org.lifeboat.agent.migration.Parker;
+import org.lifeboat.agent.migration.Destinations;
+import org.lifeboat.agent.migration.InterruptedMigrations;
+import org.lifeboat.agent.migration.MigrationDriver;
+import org.lifeboat.agent.migration.ParkedCheckpoints;
 import org.lifeboat.agent.migration.PostDumpHook;
 import org.lifeboat.agent.migration.ResumeMarkers;
 import org.lifeboat.agent.migration.SilentMigrationSweeper;
@@ -104,6 +106,12 @@ final class AgentCommand implements Callable<Integer> {
     // A control request between agents; a dump of many GiB is a separate, longer wait in the engine.
     private static final Duration PEER_TIMEOUT = Duration.ofMinutes(30);
     private static final Logger LOG = Logger.getLogger(AgentCommand.class.getName());
+    private static final java.util.concurrent.ExecutorService CRIU_RUNS = java.util.concurrent.Executors.newCachedThreadPool(
+            runnable -> {
+                Thread thread = new Thread(runnable, "lifeboat-criu-dump");
+                thread.setDaemon(true);
+                return thread;
+            });
 
     private final AgentConfigLoader configLoader;
     private final String version;
@@ -166,22 +174,25 @@ final class AgentCommand implements Callable<Integer> {
                 history.migrationEnded(report);
             };
             Path postDumpScript = PostDumpHook.install(config.stateDirectory(),
-                    Migrator.outgoingDirectory(config.checkpointDirectory()));
+                    MigrationDriver.outgoingDirectory(config.checkpointDirectory()));
             RestoreRoot restoreRoots = new RestoreRoot(commands);
-            Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
-                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression()), networks, postDumpScript,
-                    new SlurmHandover(slurm, Clock.systemUTC()), Clock.systemUTC(), recordReport);
-            Optional<Parker> parker = config.sharedDirectory().map(shared -> new Parker(config.nodeName(), shared,
-                    config.checkpointDirectory(), criu, processes, restoreRoots, slurm, postDumpScript, Clock.systemUTC(),
-                    recordReport));
-            migrator.recoverInterrupted();
-            migrationMetrics.watchInFlight("source", migrator::inFlight);
+            Destinations.PeerConnector peerConnector =
+                    peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression());
+            MigrationDriver driver = new MigrationDriver(config.nodeName(), config.checkpointDirectory(), criu, processes,
+                    postDumpScript, CRIU_RUNS, Clock.systemUTC(), recordReport);
+            Optional<ParkedCheckpoints> parked = config.sharedDirectory().map(shared -> new ParkedCheckpoints(shared,
+                    config.checkpointDirectory(), criu, restoreRoots));
+            Destinations destinations = new Destinations(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(),
+                    peerConnector, processes, networks, new SlurmHandover(slurm, Clock.systemUTC()), parked, Clock.systemUTC());
+            new InterruptedMigrations(config.checkpointDirectory(), config.sharedDirectory(), peerConnector).recover();
+            migrationMetrics.watchInFlight("source", driver::inFlight);
             migrationMetrics.watchInFlight("target", incoming::inFlight);
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")),
                     new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), Path.of("/proc"),
                             Path.of("/sys"), commands, new SystemUsers(commands), processes), slurm,
-                    config.peer().port(), migrator, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers, parker);
+                    config.peer().port(), driver, destinations, processes, new CgroupAdopter(Path.of("/proc")), resumeMarkers,
+                    parked);
             TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
             AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
                     new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),

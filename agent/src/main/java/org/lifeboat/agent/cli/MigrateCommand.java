@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import org.lifeboat.agent.json.AgentJson;
-import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.Outcome;
 import org.lifeboat.agent.socket.AgentClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -81,6 +81,6 @@ final class MigrateCommand implements Callable<Integer> {
             MigrationReportFormat.print(out, report);
         }
         out.flush();
-        return report.path("outcome").asText().equals(MigrationReport.ROLLED_BACK) ? EXIT_ROLLED_BACK : 0;
+        return report.path("outcome").asText().equals(Outcome.ROLLED_BACK.wireName()) ? EXIT_ROLLED_BACK : 0;
     }
 }

@@ -24,7 +24,7 @@ import org.lifeboat.agent.process.CommandRunner;
  * judged by its exit code (every run logs an "Error" about RLIMIT_NOFILE on nodes where root lacks
  * CAP_SYS_RESOURCE, and still succeeds), and a failure quotes the log's error lines.
  */
-public final class Criu {
+public final class Criu implements Checkpointer {
 
     static final String DUMP_LOG = "dump.log";
     static final String RESTORE_LOG = "restore.log";
@@ -86,6 +86,7 @@ public final class Criu {
      * network unlocked and TCP connections out of repair mode. So this call returns only once the
      * migration has been decided; a rollback shows as a CriuException (the script's exit code).
      */
+    @Override
     public void dump(DumpSpec spec) throws CriuException {
         List<String> arguments = new ArrayList<>(List.of("dump",
                 "--tree", Long.toString(spec.initPid()),
@@ -124,6 +125,7 @@ public final class Criu {
     }
 
     /** Restores a tree detached from the agent, stopped, and returns its root's pid on this node. */
+    @Override
     public long restore(RestoreSpec spec) throws CriuException {
         Path pidFile = spec.imageDirectory().resolve("restored.pid");
         List<String> arguments = new ArrayList<>(List.of("restore",
@@ -177,6 +179,7 @@ public final class Criu {
      * Starts CRIU's page server, which writes the pages one dump sends into {@code imageDirectory}
      * and exits when that dump ends. Returns once it listens (CRIU daemonizes after binding).
      */
+    @Override
     public long startPageServer(Path imageDirectory, InetSocketAddress listen, Duration timeout) throws CriuException {
         Path pidFile = imageDirectory.resolve("page-server.pid");
         List<String> arguments = List.of("page-server",

@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.logging.Logger;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.Outcome;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.predictor.plan.EvacuationPlanner;
@@ -144,7 +145,7 @@ public final class Evacuator {
                     }
                     LOG.info("evacuation (" + reason + "): job " + job + " " + report.outcome() + " to " + report.to()
                             + (report.cause() == null ? "" : " (" + report.cause() + ")"));
-                    if (report.outcome().equals(MigrationReport.ROLLED_BACK)) {
+                    if (report.outcome() == Outcome.ROLLED_BACK) {
                         retryLater(job);
                     } else {
                         retryNotBefore.remove(job);

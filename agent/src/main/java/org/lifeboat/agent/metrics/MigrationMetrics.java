@@ -14,6 +14,7 @@ import org.lifeboat.agent.migration.FailureReason;
 import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationPhase;
 import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.Outcome;
 import org.lifeboat.agent.migration.TransferMode;
 
 /**
@@ -52,7 +53,7 @@ public final class MigrationMetrics implements MigrationObserver {
         Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofMinutes(1),
         Duration.ofMinutes(2), Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMinutes(15)};
     private static final List<String> RESULTS =
-            List.of(MigrationReport.MIGRATED, MigrationReport.ROLLED_BACK, MigrationReport.CLEANUP_FAILED);
+            List.of(Outcome.MIGRATED.wireName(), Outcome.ROLLED_BACK.wireName(), Outcome.CLEANUP_FAILED.wireName());
 
     private final MeterRegistry registry;
 
@@ -68,13 +69,13 @@ public final class MigrationMetrics implements MigrationObserver {
             transferred(mode, PAGES);
             transferred(mode, PAGES_ON_LINK);
             transferred(mode, IMAGES);
-            outcomes(mode, MigrationReport.MIGRATED, NO_REASON);
+            outcomes(mode, Outcome.MIGRATED.wireName(), NO_REASON);
             for (FailureReason reason : FailureReason.values()) {
                 if (reason != FailureReason.CLEANUP_FAILED) {
-                    outcomes(mode, MigrationReport.ROLLED_BACK, reason.wireName());
+                    outcomes(mode, Outcome.ROLLED_BACK.wireName(), reason.wireName());
                 }
             }
-            outcomes(mode, MigrationReport.CLEANUP_FAILED, FailureReason.CLEANUP_FAILED.wireName());
+            outcomes(mode, Outcome.CLEANUP_FAILED.wireName(), FailureReason.CLEANUP_FAILED.wireName());
         }
         takenOver();
     }
@@ -101,19 +102,19 @@ public final class MigrationMetrics implements MigrationObserver {
 
     @Override
     public void migrationEnded(MigrationReport report) {
-        String mode = report.mode();
+        String mode = report.mode().wireName();
         for (Map.Entry<String, Long> phase : report.phaseMillis().entrySet()) {
             phase(mode, phase.getKey()).record(Duration.ofMillis(phase.getValue()));
         }
-        duration(mode, report.outcome()).record(Duration.ofMillis(report.totalMillis()));
-        if (!report.outcome().equals(MigrationReport.ROLLED_BACK)) {
+        duration(mode, report.outcome().wireName()).record(Duration.ofMillis(report.totalMillis()));
+        if (report.outcome().jobLeft()) {
             downtime(mode).record(Duration.ofMillis(report.downtimeMillis()));
         }
         // What crossed the wire counts even when the migration was rolled back afterwards.
         transferred(mode, PAGES).increment(report.pageBytes());
         transferred(mode, PAGES_ON_LINK).increment(report.pageWireBytes());
         transferred(mode, IMAGES).increment(report.imageBytes());
-        outcomes(mode, report.outcome(), report.reason() == null ? NO_REASON : report.reason()).increment();
+        outcomes(mode, report.outcome().wireName(), report.reason() == null ? NO_REASON : report.reason().wireName()).increment();
     }
 
     private Timer phase(String mode, String phase) {

@@ -1,5 +1,6 @@
 package org.lifeboat.agent.migration;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -35,6 +36,7 @@ public enum FailureReason {
     /** Anything else. */
     OTHER;
 
+    @JsonValue
     public String wireName() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }

@@ -346,8 +346,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 }
             }
         }
-        Migrator.deleteTree(checkpointDirectory.resolve(INCOMING));
-        Migrator.deleteTree(roots);
+        DirectoryTrees.delete(checkpointDirectory.resolve(INCOMING));
+        DirectoryTrees.delete(roots);
     }
 
     /**
@@ -714,9 +714,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 // Shared-fs images are the source's: it deletes them before it commits, and on a network file
                 // system this node's cached view of them may still say they exist.
                 if (incoming.mode == TransferMode.DISKLESS) {
-                    Migrator.deleteTree(incoming.images);
+                    DirectoryTrees.delete(incoming.images);
                 }
-                Migrator.deleteTree(incoming.root);
+                DirectoryTrees.delete(incoming.root);
                 LOG.info("migration " + incoming.id + ": images of job " + incoming.jobId + " removed");
             } catch (IOException | RuntimeException e) {
                 LOG.warning("migration " + incoming.id + ": removing its images failed (the agent's next start removes"
@@ -763,9 +763,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 networks.delete(incoming.network);
             }
             if (incoming.mode == TransferMode.DISKLESS) {
-                Migrator.deleteTree(incoming.images);
+                DirectoryTrees.delete(incoming.images);
             }
-            Migrator.deleteTree(incoming.root);
+            DirectoryTrees.delete(incoming.root);
             if (incoming.confirmed || incoming.startedHere) {
                 resumeMarkers.remove(incoming.jobId);
                 Files.deleteIfExists(confirmedRecord(incoming.id));

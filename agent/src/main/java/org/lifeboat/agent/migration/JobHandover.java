@@ -17,4 +17,10 @@ public interface JobHandover {
      * the move in the job.
      */
     void place(long jobId, String sourceNode, String targetNode, long downtimeMillis) throws Exception;
+
+    /**
+     * Lets a parked job, requeued, start on any node but {@code sourceNode} (pinned there by its first
+     * placement, it would wait for the failing node), at once rather than after the requeue delay.
+     */
+    void releaseElsewhere(long jobId, String sourceNode) throws Exception;
 }

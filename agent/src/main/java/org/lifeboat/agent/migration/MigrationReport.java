@@ -11,7 +11,7 @@ import org.lifeboat.agent.criu.CriuRestoreStatistics;
 /**
  * What one migration did, as `lifeboat migrate` prints it and `lifeboat history` lists it.
  *
- * @param outcome "migrated", "rolled-back" (the job runs on where it was), or "migrated-cleanup-failed"
+ * @param outcome how it ended
  * @param cause why it rolled back or what cleanup failed; null when it simply worked
  * @param phaseMillis each phase that ran, in order, with its duration
  * @param downtimeMillis from the freeze at the start of the dump until the container runs again on the target
@@ -22,7 +22,7 @@ import org.lifeboat.agent.criu.CriuRestoreStatistics;
  *     when it was compressed (see {@code peer.page-compression}); pageBytes when it did not cross a relay
  * @param imageBytes the other image files sent as a tar
  * @param uid the uid the job's container runs as, its owner: only they and root see the report in the history
- * @param reason a {@link FailureReason} wire name when the migration did not simply work, else null
+ * @param reason why the migration did not simply work, null when it did
  * @param criuDump CRIU's own figures for the dump, null when CRIU wrote none (a dump that was rolled back)
  * @param criuRestore CRIU's own figures for the restore on the target, null when there was none
  */
@@ -31,8 +31,8 @@ public record MigrationReport(
         @JsonProperty("job") long job,
         @JsonProperty("from") String from,
         @JsonProperty("to") String to,
-        @JsonProperty("mode") String mode,
-        @JsonProperty("outcome") String outcome,
+        @JsonProperty("mode") TransferMode mode,
+        @JsonProperty("outcome") Outcome outcome,
         @JsonProperty("cause") String cause,
         @JsonProperty("started") Instant started,
         @JsonProperty("phase-millis") Map<String, Long> phaseMillis,
@@ -44,15 +44,10 @@ public record MigrationReport(
         @JsonProperty("page-wire-bytes") long pageWireBytes,
         @JsonProperty("image-bytes") long imageBytes,
         @JsonProperty("uid") int uid,
-        @JsonProperty("reason") String reason,
+        @JsonProperty("reason") FailureReason reason,
         @JsonProperty("criu-dump") CriuDumpStatistics criuDump,
         @JsonProperty("criu-restore") CriuRestoreStatistics criuRestore) {
 
-    public static final String MIGRATED = "migrated";
-    public static final String ROLLED_BACK = "rolled-back";
-    public static final String CLEANUP_FAILED = "migrated-cleanup-failed";
-    /** Checkpointed to the shared directory and requeued: no node could take the job now. */
-    public static final String PARKED = "parked";
 
     public MigrationReport {
         phaseMillis = Collections.unmodifiableMap(new LinkedHashMap<>(phaseMillis));

@@ -44,11 +44,12 @@ public final class MigrationService {
     private final ApptainerInstances apptainer;
     private final SlurmClient slurm;
     private final int peerPort;
-    private final Migrator migrator;
+    private final MigrationDriver driver;
+    private final Destinations destinations;
     private final ContainerProcesses processes;
     private final CgroupAdopter adopter;
     private final ResumeMarkers resumeMarkers;
-    private final Optional<Parker> parker;
+    private final Optional<ParkedCheckpoints> parked;
     private final Map<Long, CompletableFuture<MigrationReport>> inFlight = new ConcurrentHashMap<>();
     // Restores of parked checkpoints run beside the registration that asked for them.
     private final ExecutorService restores = Executors.newCachedThreadPool(runnable -> {
@@ -58,24 +59,26 @@ public final class MigrationService {
     });
 
     public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, ApptainerInstances apptainer,
-                            SlurmClient slurm, int peerPort, Migrator migrator, ContainerProcesses processes,
-                            CgroupAdopter adopter, ResumeMarkers resumeMarkers, Optional<Parker> parker) {
+                            SlurmClient slurm, int peerPort, MigrationDriver driver, Destinations destinations,
+                            ContainerProcesses processes, CgroupAdopter adopter, ResumeMarkers resumeMarkers,
+                            Optional<ParkedCheckpoints> parked) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.locator = Objects.requireNonNull(locator, "locator");
         this.apptainer = Objects.requireNonNull(apptainer, "apptainer");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
         this.peerPort = peerPort;
-        this.migrator = Objects.requireNonNull(migrator, "migrator");
+        this.driver = Objects.requireNonNull(driver, "driver");
+        this.destinations = Objects.requireNonNull(destinations, "destinations");
         this.processes = Objects.requireNonNull(processes, "processes");
         this.adopter = Objects.requireNonNull(adopter, "adopter");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
-        this.parker = Objects.requireNonNull(parker, "parker");
+        this.parked = Objects.requireNonNull(parked, "parked");
     }
 
     /** Whether jobs can be parked here: a shared directory is configured. */
     public boolean canPark() {
-        return parker.isPresent();
+        return parked.isPresent();
     }
 
     /**
@@ -83,15 +86,18 @@ public final class MigrationService {
      * from the checkpoint wherever Slurm starts it next. For when no node can take it now.
      */
     public MigrationReport park(long jobId) throws MigrationException {
-        Parker parking = parker.orElseThrow(() -> new MigrationException("not-configured",
-                "parking job " + jobId + " needs a shared-directory in the agent's config"));
+        if (!canPark()) {
+            throw new MigrationException("not-configured", "parking job " + jobId + " needs a shared-directory in the agent's config");
+        }
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException("unknown-job", "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> {
             requireRequeueable(jobId);
             try {
-                MigrationReport report = parking.park(jobId, job.uid(), job.gid(), container(job));
-                if (!report.outcome().equals(MigrationReport.ROLLED_BACK)) {
+                ContainerManifest container = container(job);
+                MigrationReport report = driver.move(Destinations.newMigrationId(jobId, "park-"), jobId, container,
+                        destinations.parked(jobId, job.uid(), job.gid(), container));
+                if (report.outcome().jobLeft()) {
                     registry.migratedAway(jobId);
                 }
                 return report;
@@ -110,17 +116,17 @@ public final class MigrationService {
      */
     public void stepStarted(JobRecord job, String step) {
         // Not gated on restartCount: slurmstepd reports 0 to SPANK for a requeued batch step (22.05).
-        if (parker.isEmpty() || !step.equals("batch")) {
+        if (parked.isEmpty() || !step.equals("batch")) {
             return;
         }
-        Optional<Parker.ParkedJob> parked;
+        Optional<ParkedCheckpoints.ParkedJob> checkpoint;
         try {
-            parked = parker.get().find(job.job());
-            if (parked.isEmpty()) {
+            checkpoint = parked.get().find(job.job());
+            if (checkpoint.isEmpty()) {
                 return;
             }
-            if (parked.get().uid() != job.uid()) {
-                LOG.severe("job " + job.job() + ": its parked checkpoint belongs to uid " + parked.get().uid() + ", not "
+            if (checkpoint.get().uid() != job.uid()) {
+                LOG.severe("job " + job.job() + ": its parked checkpoint belongs to uid " + checkpoint.get().uid() + ", not "
                         + job.uid() + ": not restored");
                 return;
             }
@@ -129,18 +135,18 @@ public final class MigrationService {
             LOG.severe("job " + job.job() + ": cannot prepare the restore of its parked checkpoint: " + e.getMessage());
             return;
         }
-        LOG.info("job " + job.job() + " was parked on " + parked.get().from() + ": restoring its checkpoint here");
-        restores.execute(() -> restoreParked(parked.get()));
+        LOG.info("job " + job.job() + " was parked on " + checkpoint.get().from() + ": restoring its checkpoint here");
+        restores.execute(() -> restoreParked(checkpoint.get()));
     }
 
-    private void restoreParked(Parker.ParkedJob parked) {
-        long jobId = parked.job();
+    private void restoreParked(ParkedCheckpoints.ParkedJob parkedJob) {
+        long jobId = parkedJob.job();
         long started = System.nanoTime();
         long pid;
         try {
-            pid = parker.get().restore(parked);
-            registry.restoredHere(jobId, parked.uid(), parked.gid(), parked.container().withInitPid(pid));
-            resumeMarkers.write(jobId, parked.uid(), pid);
+            pid = parked.get().restore(parkedJob);
+            registry.restoredHere(jobId, parkedJob.uid(), parkedJob.gid(), parkedJob.container().withInitPid(pid));
+            resumeMarkers.write(jobId, parkedJob.uid(), pid);
         } catch (Exception e) {
             LOG.severe("job " + jobId + ": the restore of its parked checkpoint failed here (" + e.getMessage()
                     + "); the checkpoint is kept and the job requeued for another node");
@@ -163,12 +169,12 @@ public final class MigrationService {
         });
         try {
             processes.resume(pid);
-            parker.get().discard(jobId);
+            parked.get().discard(jobId);
         } catch (Exception e) {
             LOG.severe("job " + jobId + ": restored from its parked checkpoint as pid " + pid + ", but: " + e.getMessage());
             return;
         }
-        LOG.info("job " + jobId + " runs here again from the checkpoint parked on " + parked.from() + " (pid " + pid + ", restore "
+        LOG.info("job " + jobId + " runs here again from the checkpoint parked on " + parkedJob.from() + " (pid " + pid + ", restore "
                 + (System.nanoTime() - started) / 1_000_000 + " ms)");
     }
 
@@ -269,8 +275,10 @@ public final class MigrationService {
             } catch (CommandException e) {
                 throw new MigrationException("unknown-node", "cannot find node " + target + " in Slurm: " + e.getMessage());
             }
-            MigrationReport report = migrator.migrate(jobId, container, target, new InetSocketAddress(address, peerPort), mode);
-            if (!report.outcome().equals(MigrationReport.ROLLED_BACK)) {
+            String migrationId = Destinations.newMigrationId(jobId, "");
+            MigrationReport report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container,
+                    target, new InetSocketAddress(address, peerPort), mode));
+            if (report.outcome().jobLeft()) {
                 registry.migratedAway(jobId);
             }
             return report;

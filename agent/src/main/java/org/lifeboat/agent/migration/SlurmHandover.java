@@ -38,6 +38,13 @@ public final class SlurmHandover implements JobHandover {
         slurm.awaitState(jobId, "RUNNING", RUNNING_TIMEOUT);
     }
 
+    @Override
+    public void releaseElsewhere(long jobId, String sourceNode) throws Exception {
+        slurm.awaitState(jobId, "PENDING", PENDING_TIMEOUT);
+        slurm.releaseToAnyNodeBut(jobId, sourceNode);
+        slurm.setAdminComment(jobId, "lifeboat-parked:" + sourceNode + "@" + clock.instant().truncatedTo(ChronoUnit.SECONDS));
+    }
+
     /** The AdminComment: one token, so that {@code scontrol --oneliner} output stays parseable. */
     static String record(String sourceNode, String targetNode, Instant when, long downtimeMillis) {
         return "lifeboat-migrated:" + sourceNode + "->" + targetNode + "@" + when.truncatedTo(ChronoUnit.SECONDS)

@@ -1,5 +1,6 @@
 package org.lifeboat.agent.migration;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -11,6 +12,7 @@ public enum TransferMode {
     /** Images are written to a directory both nodes mount (the seed paper's default). */
     SHARED_FS;
 
+    @JsonValue
     public String wireName() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }

@@ -23,7 +23,7 @@ public final class Reports {
         phases.put("restore", 446L);
         phases.put("confirm", 101L);
         phases.put("cleanup", 318L);
-        return new MigrationReport(id, job, "node1", "node2", "diskless", MigrationReport.MIGRATED, null,
+        return new MigrationReport(id, job, "node1", "node2", TransferMode.DISKLESS, Outcome.MIGRATED, null,
                 Instant.parse("2026-11-22T04:11:00.123Z"), phases, 1877, 1448, 900, 420, 268_435_456L, 140_000_000L, 350_000L, uid, null,
                 CRIU_DUMP, CRIU_RESTORE);
     }
@@ -36,8 +36,8 @@ public final class Reports {
         phases.put("send-images", 0L);
         phases.put("restore", 35L);
         phases.put("rollback", 60L);
-        return new MigrationReport(id, job, "node1", "node3", "shared-fs", MigrationReport.ROLLED_BACK,
+        return new MigrationReport(id, job, "node1", "node3", TransferMode.SHARED_FS, Outcome.ROLLED_BACK,
                 "the agent at 10.241.0.3:9465 refused: CRIU restore failed", Instant.parse("2026-11-22T05:00:00Z"), phases,
-                345, 0, 230, 0, 268_435_456L, 268_435_456L, 0L, uid, FailureReason.RESTORE_FAILED.wireName(), null, null);
+                345, 0, 230, 0, 268_435_456L, 268_435_456L, 0L, uid, FailureReason.RESTORE_FAILED, null, null);
     }
 }

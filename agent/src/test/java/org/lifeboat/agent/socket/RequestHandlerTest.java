@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.Outcome;
 import org.lifeboat.agent.migration.Reports;
 import org.lifeboat.agent.migration.TransferMode;
 import org.junit.jupiter.api.io.TempDir;
@@ -293,7 +294,7 @@ class RequestHandlerTest {
         List<String> asked = new ArrayList<>();
         RequestHandler migrating = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
             asked.add(job + " " + target + " " + mode);
-            return new MigrationReport("m1", job, "n1", target, "diskless", MigrationReport.MIGRATED, null,
+            return new MigrationReport("m1", job, "n1", target, TransferMode.DISKLESS, Outcome.MIGRATED, null,
                     Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 100, 10, 1000, null, null, null);
         }, List::of);
 

@@ -1,0 +1,261 @@
+package org.lifeboat.agent.migration;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.network.JobNetwork;
+import org.lifeboat.agent.network.JobNetworks;
+
+/**
+ * Another node's agent, live: its page server takes the memory while CRIU dumps (diskless) or it
+ * reads the images from the shared directory (shared-fs); it restores the job stopped and confirms,
+ * and once Slurm has requeued the job it lets its copy run and the job is placed there.
+ */
+final class LiveDestination implements Destination {
+
+    // A dump of many GiB over a slow link takes minutes, then waits for the decision; a hung CRIU must still end.
+    static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
+    private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
+    // Pages flow steadily once they start; this long without one and the link is taken for lost.
+    static final Duration RELAY_STALL_LIMIT = Duration.ofSeconds(10);
+    // Page-server images are ~RSS; the rest (tree, files, tmpfs contents) is small, but not zero.
+    static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
+    private static final Logger LOG = Logger.getLogger(LiveDestination.class.getName());
+
+    private final String migrationId;
+    private final long jobId;
+    private final String targetNode;
+    private final InetSocketAddress targetPeer;
+    private final TransferMode mode;
+    private final ContainerManifest container;
+    private final Path images;
+    private final TargetAgent target;
+    private final ContainerProcesses processes;
+    private final JobNetworks networks;
+    private final JobHandover handover;
+    private final String sourceNode;
+    private JobNetwork network;
+    private TargetAgent.PageStream relay;
+    private boolean targetPrepared;
+    private boolean dumpStarted;
+    private long relayedBytes = -1;
+    private long relayProgressAt;
+
+    LiveDestination(String migrationId, long jobId, ContainerManifest container, String sourceNode, String targetNode,
+                    InetSocketAddress targetPeer, TransferMode mode, Path images, TargetAgent target, ContainerProcesses processes,
+                    JobNetworks networks, JobHandover handover) {
+        this.migrationId = Objects.requireNonNull(migrationId, "migrationId");
+        this.jobId = jobId;
+        this.container = Objects.requireNonNull(container, "container");
+        this.sourceNode = Objects.requireNonNull(sourceNode, "sourceNode");
+        this.targetNode = Objects.requireNonNull(targetNode, "targetNode");
+        this.targetPeer = Objects.requireNonNull(targetPeer, "targetPeer");
+        this.mode = Objects.requireNonNull(mode, "mode");
+        this.images = Objects.requireNonNull(images, "images");
+        this.target = Objects.requireNonNull(target, "target");
+        this.processes = Objects.requireNonNull(processes, "processes");
+        this.networks = Objects.requireNonNull(networks, "networks");
+        this.handover = Objects.requireNonNull(handover, "handover");
+    }
+
+    @Override
+    public String name() {
+        return targetNode;
+    }
+
+    @Override
+    public TransferMode mode() {
+        return mode;
+    }
+
+    @Override
+    public Path images() {
+        return images;
+    }
+
+    @Override
+    public boolean hasTarget() {
+        return true;
+    }
+
+    @Override
+    public void prepare(Path control, MoveFigures figures) throws Exception {
+        TargetRecord.write(control, targetPeer);
+        Files.createDirectories(images);
+        if (container.networkNamespace() != null) {
+            network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
+        }
+        // CRIU dumps a job with its own network from inside that namespace, where the relay on this
+        // node's loopback cannot be reached: its memory goes into the local images and the tar instead.
+        boolean relayPages = mode == TransferMode.DISKLESS && network == null;
+        long expected = processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
+        if (!relayPages) {
+            long free = Files.getFileStore(images).getUsableSpace();
+            if (free < expected) {
+                throw new IOException("not enough space for the images in " + images.getParent() + ": " + free
+                        + " bytes free, " + expected + " needed");
+            }
+        }
+        target.prepare(new PrepareRequest(migrationId, jobId, container.uid(), container.gid(), mode, expected, container,
+                relayPages, network));
+        targetPrepared = true;
+        if (relayPages) {
+            relay = target.relayPages();
+        }
+    }
+
+    @Override
+    public Criu.DumpSpec dumpSpec(Path postDumpScript) throws IOException {
+        Optional<InetSocketAddress> pageServer = relay == null
+                ? Optional.empty()
+                : Optional.of(new InetSocketAddress("127.0.0.1", relay.port()));
+        dumpStarted = true;
+        return CriuSpecs.dump(container, images, pageServer, postDumpScript,
+                Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())), CRIU_TIMEOUT);
+    }
+
+    /**
+     * Gives the dump up when the pages stop crossing to the target: a cut link would otherwise hold
+     * CRIU, and the frozen job, until TCP itself gives up (many minutes). Closing the relay makes
+     * CRIU's page-server writes fail, and CRIU then gives the tree back.
+     */
+    @Override
+    public void checkDumpProgress() throws IOException {
+        if (relay == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        long bytes = relay.bytesToPeer();
+        if (bytes != relayedBytes) {
+            relayedBytes = bytes;
+            relayProgressAt = now;
+        } else if (bytes > 0 && now - relayProgressAt > RELAY_STALL_LIMIT.toNanos()) {
+            relay.close();
+            throw new IOException("no page reached the target for " + RELAY_STALL_LIMIT.toSeconds() + " s (after "
+                    + bytes + " bytes): the link to it is down or stalled");
+        }
+    }
+
+    @Override
+    public void dumped(MoveFigures figures) throws Exception {
+        if (relay != null) {
+            if (!relay.awaitFinished(RELAY_DRAIN_TIMEOUT)) {
+                throw new IOException("the page relay to the target did not finish within " + RELAY_DRAIN_TIMEOUT.toSeconds()
+                        + " s after the dump", new TimeoutException());
+            }
+            figures.pageBytes = relay.bytesToPeer();
+            figures.pageWireBytes = relay.wireBytesToPeer();
+        }
+        if (network != null) {
+            // Its address goes down here before it comes up there: never on two nodes at once.
+            networks.release(network);
+        }
+    }
+
+    @Override
+    public List<Phase> handOver(MoveFigures figures) {
+        return List.of(
+                new Phase(MigrationPhase.SEND_IMAGES, () -> {
+                    if (mode != TransferMode.SHARED_FS) { // else the target reads the shared directory itself
+                        figures.imageBytes = target.sendImages(images);
+                    }
+                }),
+                new Phase(MigrationPhase.RESTORE, () -> {
+                    TargetAgent.Restored restored = target.restore();
+                    figures.criuRestoreMillis = restored.criuMillis();
+                    figures.criuRestore = restored.statistics().orElse(null);
+                }),
+                new Phase(MigrationPhase.CONFIRM, () -> {
+                    if (!target.confirm()) {
+                        throw new IOException("the target did not confirm that the restored container is ready");
+                    }
+                }));
+    }
+
+    @Override
+    public void requeue() throws Exception {
+        handover.requeue(jobId);
+    }
+
+    @Override
+    public Optional<Phase> resume() {
+        return Optional.of(new Phase(MigrationPhase.RESUME, target::resume));
+    }
+
+    @Override
+    public Optional<Phase> place(long downtimeMillis) {
+        return Optional.of(new Phase(MigrationPhase.PLACE, () -> handover.place(jobId, sourceNode, targetNode, downtimeMillis)));
+    }
+
+    @Override
+    public void cleanUp(MoveFigures figures) throws Exception {
+        measurePagesInImages(figures);
+        DirectoryTrees.delete(images);
+        target.commit();
+    }
+
+    /**
+     * A job with its own address: the target lets go of it before the source takes it back. Any
+     * other job resumes first, so that an unreachable target (a cut link) does not keep it frozen.
+     */
+    @Override
+    public void beforeSourceResumes(boolean dumped) throws Exception {
+        if (relay != null) {
+            relay.close();
+        }
+        if (network != null) {
+            tellTargetToAbort();
+            if (dumped) {
+                networks.reclaim(network, container.initPid());
+            }
+        }
+    }
+
+    @Override
+    public void afterSourceResumed(MoveFigures figures) throws IOException {
+        if (network == null) {
+            tellTargetToAbort();
+        }
+        measurePagesInImages(figures);
+        DirectoryTrees.delete(images);
+    }
+
+    private void tellTargetToAbort() {
+        if (!targetPrepared) {
+            return;
+        }
+        try {
+            target.abort();
+        } catch (Exception e) {
+            // The target may be the very thing that failed; its agent discards stale migrations at start.
+            LOG.warning("migration " + migrationId + ": the target could not be told to discard it: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Pages that went into the image files rather than through the relay (shared-fs, a job with its
+     * own network), for the report: counted once the job runs again, since on a network file system
+     * each file's size is a round trip to the server. Figures, never a reason to fail.
+     */
+    private void measurePagesInImages(MoveFigures figures) {
+        if (relay != null || !dumpStarted) {
+            return;
+        }
+        try {
+            figures.pageBytes = DirectoryTrees.sizeOfPages(images);
+            figures.pageWireBytes = figures.pageBytes;
+        } catch (IOException e) {
+            LOG.warning("migration " + migrationId + ": cannot count the pages in " + images + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package org.lifeboat.agent.migration;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.lifeboat.agent.criu.CriuRestoreStatistics;
+import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.peer.ImageArchive;
+import org.lifeboat.agent.peer.PageRelay;
+import org.lifeboat.agent.peer.PeerClient;
+
+/** A target agent reached over the peer protocol (see {@code PeerServer}), one migration's requests. */
+final class PeerTargetAgent implements TargetAgent {
+
+    private static final Logger LOG = Logger.getLogger(PeerTargetAgent.class.getName());
+
+    private final PeerClient peer;
+    private final MigrationRequest migration;
+    private final ObjectMapper json = AgentJson.mapper();
+
+    PeerTargetAgent(PeerClient peer, MigrationRequest migration) {
+        this.peer = Objects.requireNonNull(peer, "peer");
+        this.migration = Objects.requireNonNull(migration, "migration");
+    }
+
+    @Override
+    public void prepare(PrepareRequest request) throws Exception {
+        peer.call("prepare", PeerMessages.write(request));
+    }
+
+    @Override
+    public PageStream relayPages() throws Exception {
+        PageRelay relay = peer.relay("pages", request());
+        return new PageStream() {
+            @Override
+            public int port() {
+                return relay.port();
+            }
+
+            @Override
+            public long bytesToPeer() {
+                return relay.bytesToPeer();
+            }
+
+            @Override
+            public long wireBytesToPeer() {
+                return relay.wireBytesToPeer();
+            }
+
+            @Override
+            public boolean awaitFinished(Duration timeout) throws Exception {
+                return relay.awaitFinished(timeout);
+            }
+
+            @Override
+            public void close() {
+                relay.close();
+            }
+        };
+    }
+
+    @Override
+    public long sendImages(Path images) throws Exception {
+        return peer.send("images", request(), output -> ImageArchive.write(images, output)).path("bytes").asLong();
+    }
+
+    @Override
+    public Restored restore() throws Exception {
+        ObjectNode reply = peer.call("restore", request());
+        Optional<CriuRestoreStatistics> statistics = Optional.empty();
+        if (reply.hasNonNull("criu-stats")) {
+            try {
+                statistics = Optional.of(json.treeToValue(reply.get("criu-stats"), CriuRestoreStatistics.class));
+            } catch (JsonProcessingException e) {
+                // Figures only: a target that words them differently still restored the job.
+                LOG.warning("migration " + migration.migration() + ": the target's CRIU statistics are unreadable: "
+                        + e.getOriginalMessage());
+            }
+        }
+        return new Restored(reply.path("criu-millis").asLong(), statistics);
+    }
+
+    @Override
+    public boolean confirm() throws Exception {
+        return peer.call("confirm", request()).path("ready").asBoolean();
+    }
+
+    @Override
+    public void resume() throws Exception {
+        peer.call("resume", request());
+    }
+
+    @Override
+    public void commit() throws Exception {
+        peer.call("commit", request());
+    }
+
+    @Override
+    public void abort() throws Exception {
+        peer.call("abort", request());
+    }
+
+    private ObjectNode request() {
+        return PeerMessages.write(migration);
+    }
+}

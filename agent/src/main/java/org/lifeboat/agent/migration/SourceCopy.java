@@ -1,0 +1,130 @@
+package org.lifeboat.agent.migration;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.criu.Checkpointer;
+import org.lifeboat.agent.criu.Criu;
+
+/**
+ * The job's copy on this node while it leaves: CRIU dumps it and then holds it frozen at post-dump
+ * until this agent decides (see {@link PostDumpHook}): commit kills it, rollback resumes it exactly
+ * where it was. The decisions go into its control directory on this node's disk.
+ */
+final class SourceCopy {
+
+    private final ContainerManifest container;
+    private final Path control;
+    private final Checkpointer criu;
+    private final ContainerProcesses processes;
+    private final ExecutorService criuRuns;
+    private Future<?> criuDump;
+    private boolean committed;
+
+    SourceCopy(ContainerManifest container, Path control, Checkpointer criu, ContainerProcesses processes,
+               ExecutorService criuRuns) {
+        this.container = Objects.requireNonNull(container, "container");
+        this.control = Objects.requireNonNull(control, "control");
+        this.criu = Objects.requireNonNull(criu, "criu");
+        this.processes = Objects.requireNonNull(processes, "processes");
+        this.criuRuns = Objects.requireNonNull(criuRuns, "criuRuns");
+    }
+
+    /** Where each outgoing migration keeps its control files (and, when diskless, its images): this node's disk. */
+    static Path outgoingDirectory(Path checkpointDirectory) {
+        return checkpointDirectory.resolve("outgoing");
+    }
+
+    Path control() {
+        return control;
+    }
+
+    /**
+     * Runs CRIU's dump on its own thread and returns once CRIU holds the tree frozen at post-dump;
+     * {@code watch} is checked meanwhile and gives the dump up by throwing. A tree that is not
+     * wholly stopped after the dump fails it: restoring it elsewhere would run the job twice.
+     */
+    void dump(Criu.DumpSpec spec, PostDumpHook.DumpWatch watch) throws Exception {
+        criuDump = criuRuns.submit(() -> {
+            criu.dump(spec);
+            return null;
+        });
+        PostDumpHook.awaitDumped(control, criuDump, watch);
+        if (!processes.allStopped(container.initPid())) {
+            throw new IOException("after the dump, the container (init pid " + container.initPid() + ") is not frozen");
+        }
+    }
+
+    boolean dumpStarted() {
+        return criuDump != null;
+    }
+
+    boolean dumped() {
+        return PostDumpHook.dumped(control);
+    }
+
+    /** From here on a dead agent must not make CRIU resume this copy: Slurm may be starting the job elsewhere. */
+    void requeuing() throws IOException {
+        PostDumpHook.requeuing(control);
+    }
+
+    /**
+     * The job belongs to its destination now: this copy is killed before CRIU hears "commit", so
+     * that whatever CRIU does next it cannot run again. Called once; later calls do nothing.
+     */
+    void commit() throws Exception {
+        if (committed) {
+            return;
+        }
+        committed = true;
+        try {
+            processes.kill(container.initPid());
+        } finally {
+            PostDumpHook.commit(control);
+        }
+    }
+
+    /** Before the point of no return: CRIU resumes the tree where it was (network unlocked, TCP out of repair). */
+    void rollBack() throws Exception {
+        if (criuDump == null) {
+            return;
+        }
+        Exception failure = null;
+        try {
+            if (dumped()) {
+                PostDumpHook.rollBack(control);
+            }
+            awaitExit();
+        } catch (Exception e) {
+            failure = e;
+        }
+        // CRIU may have failed between freezing and post-dump: the tree must never stay frozen.
+        if (processes.isAlive(container.initPid()) && processes.allStopped(container.initPid())) {
+            processes.resume(container.initPid());
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Waits for CRIU to end after the decision; its exit status no longer matters (a rollback makes it 1). */
+    void awaitExit() throws InterruptedException {
+        if (criuDump != null) {
+            PostDumpHook.awaitExit("dump of " + control.getFileName(), criuDump);
+        }
+    }
+
+    /** Removes the control directory, last: while it is there a restarted agent finds the migration to clean up. */
+    void forget() throws IOException {
+        DirectoryTrees.delete(control);
+    }
+
+    boolean controlExists() {
+        return Files.isDirectory(control);
+    }
+}

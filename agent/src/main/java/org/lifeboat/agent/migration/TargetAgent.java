@@ -1,0 +1,56 @@
+package org.lifeboat.agent.migration;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.lifeboat.agent.criu.CriuRestoreStatistics;
+
+/**
+ * The target node's agent as the source sees one migration: the requests of the peer protocol, in
+ * the order the phases make them. {@link PeerTargetAgent} sends them over the network; unit tests
+ * of the driver put a fake here.
+ */
+interface TargetAgent {
+
+    /** PREPARE_TARGET: room for the images, a page server when {@code request.pageServer()}. */
+    void prepare(PrepareRequest request) throws Exception;
+
+    /** Opens the page stream to the target's page server: point CRIU's dump at 127.0.0.1 and its port. */
+    PageStream relayPages() throws Exception;
+
+    /** SEND_IMAGES: the image files as one stream; returns the bytes the target confirmed. */
+    long sendImages(Path images) throws Exception;
+
+    /** RESTORE: the target restores the job, left stopped. */
+    Restored restore() throws Exception;
+
+    /** CONFIRM: whether the target vouches that its copy is whole and stopped. */
+    boolean confirm() throws Exception;
+
+    /** RESUME, past the point of no return: the target's copy runs. */
+    void resume() throws Exception;
+
+    /** CLEANUP: the target may delete its images. */
+    void commit() throws Exception;
+
+    /** ROLLBACK: the target discards whatever it holds of this migration. */
+    void abort() throws Exception;
+
+    /** What the target reports of its restore: figures for the report. */
+    record Restored(long criuMillis, Optional<CriuRestoreStatistics> statistics) {}
+
+    /** The relay of CRIU's page-server traffic to the target. */
+    interface PageStream extends AutoCloseable {
+        int port();
+
+        long bytesToPeer();
+
+        long wireBytesToPeer();
+
+        /** Whether both directions ended within the timeout. */
+        boolean awaitFinished(Duration timeout) throws Exception;
+
+        @Override
+        void close();
+    }
+}

@@ -1,0 +1,69 @@
+package org.lifeboat.agent.migration;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.process.CommandResult;
+import org.lifeboat.agent.process.CommandRunner;
+
+/**
+ * A node's /proc holding one container's init, alone in its PID namespace, and the kill(1) that
+ * acts on it: SIGSTOP-like freezing is CRIU's (see {@link ScriptedCriu}), SIGCONT resumes it,
+ * SIGKILL ends it. What the engine does to the job shows as the init's state.
+ */
+final class FakeNode implements CommandRunner {
+
+    static final long INIT_PID = 4242;
+
+    private final Path proc;
+    private final List<List<String>> commands = new ArrayList<>();
+
+    FakeNode(Path proc, long residentKib) throws IOException {
+        this.proc = proc;
+        Path init = Files.createDirectories(proc.resolve(Long.toString(INIT_PID)).resolve("ns"));
+        Files.createSymbolicLink(init.resolve("pid"), Path.of("pid:[4026532000]"));
+        Files.writeString(init.resolveSibling("status"), "Name:\tlifeboat-init\nRssAnon:\t" + residentKib + " kB\nRssShmem:\t0 kB\n");
+        setState("S");
+    }
+
+    ContainerProcesses processes() {
+        return new ContainerProcesses(proc, this);
+    }
+
+    /** R/S running, T stopped (frozen by CRIU), Z ended. */
+    String state() throws IOException {
+        String stat = Files.readString(proc.resolve(Long.toString(INIT_PID)).resolve("stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    }
+
+    void setState(String state) {
+        try {
+            Files.writeString(proc.resolve(Long.toString(INIT_PID)).resolve("stat"), INIT_PID + " (lifeboat-init) " + state + " 1 1");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    synchronized List<List<String>> commands() {
+        return List.copyOf(commands);
+    }
+
+    @Override
+    public synchronized CommandResult run(List<String> command, Duration timeout) {
+        commands.add(List.copyOf(command));
+        if (command.size() >= 3 && command.get(0).equals("kill")) {
+            switch (command.get(1)) {
+                case "-CONT" -> setState("S");
+                case "-KILL" -> setState("Z");
+                default -> throw new AssertionError("unexpected signal in " + command);
+            }
+            return new CommandResult(command, 0, "", "");
+        }
+        throw new AssertionError("unexpected command " + command);
+    }
+}

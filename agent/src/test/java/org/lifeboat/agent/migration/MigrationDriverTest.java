@@ -1,0 +1,290 @@
+package org.lifeboat.agent.migration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.RestoreRoot;
+import org.lifeboat.agent.network.JobNetworks;
+import org.lifeboat.agent.peer.PageCompression;
+import org.lifeboat.agent.peer.PeerClient;
+import org.lifeboat.agent.peer.UnauthenticatedPeers;
+import org.lifeboat.agent.process.FakeCommandRunner;
+
+/**
+ * The one phase walk, without root or a cluster: CRIU is scripted (it runs the agent's real
+ * post-dump script), the target and Slurm are fakes. A live move and a park walk every phase; a
+ * failure in each phase before the point of no return leaves the job running where it was, with
+ * nothing left behind; past it, the source copy goes whatever fails.
+ */
+@Timeout(30)
+class MigrationDriverTest {
+
+    private static final long JOB = 7;
+    private static final int OWNER = 1000;
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-12-06T12:00:00Z"), ZoneOffset.UTC);
+
+    @TempDir
+    Path directory;
+
+    private final List<MigrationReport> observed = new ArrayList<>();
+    private final ExecutorService criuRuns = Executors.newCachedThreadPool();
+    private FakeNode node;
+    private ScriptedCriu criu;
+    private Path checkpoints;
+    private MigrationDriver driver;
+
+    @BeforeEach
+    void createNode() throws IOException {
+        node = new FakeNode(directory.resolve("proc"), 1024);
+        criu = new ScriptedCriu(node);
+        checkpoints = Files.createDirectories(directory.resolve("checkpoints"));
+        Path postDumpScript = PostDumpHook.install(Files.createDirectories(directory.resolve("state")),
+                MigrationDriver.outgoingDirectory(checkpoints));
+        driver = new MigrationDriver("node1", checkpoints, criu, node.processes(), postDumpScript, criuRuns, CLOCK, observed::add);
+    }
+
+    @AfterEach
+    void stopCriuRuns() {
+        criuRuns.shutdownNow();
+    }
+
+    @Test
+    void aLiveMoveWalksEveryPhaseAndTheJobRunsOnlyOnTheTarget() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent();
+        RecordingHandover slurm = new RecordingHandover();
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm));
+
+        assertEquals(Outcome.MIGRATED, report.outcome(), report.cause());
+        assertEquals(List.of("prepare-target", "dump", "send-images", "restore", "confirm", "requeue", "resume", "place",
+                "cleanup"), List.copyOf(report.phaseMillis().keySet()));
+        assertEquals(List.of("prepare", "pages", "images", "restore", "confirm", "resume", "commit"), target.requests());
+        assertEquals(List.of("requeue 7", "place 7 node1->node2"), slurm.steps());
+        assertEquals("Z", node.state(), "the source copy is killed once the target runs the job");
+        assertEquals(List.of("dump job7-a1 page-server"), criu.calls());
+        assertNull(report.reason());
+        assertEquals(1_048_576, report.pageBytes());
+        assertEquals(524_288, report.pageWireBytes());
+        assertEquals(10_240, report.imageBytes());
+        assertEquals(120, report.criuRestoreMillis());
+        assertEquals(OWNER, target.prepared().uid());
+        assertTrue(target.prepared().pageServer(), "a diskless job without its own network sends its memory by the page stream");
+        assertEquals(1024L * 1024 + LiveDestination.IMAGE_OVERHEAD_BYTES, target.prepared().expectedBytes());
+        assertNothingLeftOnTheSource();
+        assertEquals(List.of(report), observed);
+        assertEquals(0, driver.inFlight());
+    }
+
+    /** Each failure before the requeue, where it happens, and what the report must say of it. */
+    static Stream<Arguments> failuresBeforeThePointOfNoReturn() {
+        return Stream.of(
+                Arguments.of("prepare", List.of("prepare-target", "rollback"), FailureReason.PREPARE_FAILED,
+                        List.of("prepare")),
+                Arguments.of("pages", List.of("prepare-target", "rollback"), FailureReason.PREPARE_FAILED,
+                        List.of("prepare", "pages", "abort")),
+                Arguments.of("criu-dump", List.of("prepare-target", "dump", "rollback"), FailureReason.DUMP_FAILED,
+                        List.of("prepare", "pages", "abort")),
+                Arguments.of("images", List.of("prepare-target", "dump", "send-images", "rollback"), FailureReason.TRANSFER_FAILED,
+                        List.of("prepare", "pages", "images", "abort")),
+                Arguments.of("restore", List.of("prepare-target", "dump", "send-images", "restore", "rollback"),
+                        FailureReason.RESTORE_FAILED, List.of("prepare", "pages", "images", "restore", "abort")),
+                Arguments.of("confirm", List.of("prepare-target", "dump", "send-images", "restore", "confirm", "rollback"),
+                        FailureReason.RESTORE_FAILED, List.of("prepare", "pages", "images", "restore", "confirm", "abort")),
+                Arguments.of("requeue", List.of("prepare-target", "dump", "send-images", "restore", "confirm", "requeue",
+                        "rollback"), FailureReason.REQUEUE_FAILED,
+                        List.of("prepare", "pages", "images", "restore", "confirm", "abort")));
+    }
+
+    @ParameterizedTest(name = "a failure of {0}")
+    @MethodSource("failuresBeforeThePointOfNoReturn")
+    void aFailureBeforeTheRequeueResumesTheJobWhereItWasAndTheTargetDiscardsItsPart(String failing, List<String> phases,
+                                                                                   FailureReason reason,
+                                                                                   List<String> targetRequests) throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent().failing(failing);
+        RecordingHandover slurm = new RecordingHandover().failing(failing);
+        if (failing.equals("criu-dump")) {
+            criu.failDump("Can't dump the tree");
+        }
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm));
+
+        assertEquals(Outcome.ROLLED_BACK, report.outcome());
+        assertEquals(reason, report.reason(), report.cause());
+        assertEquals(phases, List.copyOf(report.phaseMillis().keySet()));
+        assertEquals(targetRequests, target.requests());
+        assertEquals(failing.equals("requeue") ? List.of("requeue 7") : List.of(), slurm.steps(),
+                "Slurm hears of a move only at its requeue, and nothing after a failed one");
+        assertEquals("S", node.state(), "the job runs on where it was");
+        assertEquals(0, report.downtimeMillis());
+        assertNothingLeftOnTheSource();
+        assertEquals(List.of(report), observed);
+    }
+
+    @Test
+    void pastThePointOfNoReturnAFailedResumeStillKillsTheSourceCopy() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent().failing("resume");
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, new RecordingHandover()));
+
+        assertEquals(Outcome.CLEANUP_FAILED, report.outcome());
+        assertTrue(report.cause().startsWith("resume on node2: "), report.cause());
+        assertEquals(FailureReason.PLACE_FAILED, report.reason());
+        assertEquals("Z", node.state(), "never two copies of one job: the source copy goes whatever the target says");
+        assertFalse(target.requests().contains("abort"), "past the requeue the target's copy is the job");
+        assertNothingLeftOnTheSource();
+    }
+
+    @Test
+    void aParkWalksDumpRequeueAndCleanupAndKeepsTheCheckpoint() throws Exception {
+        RecordingHandover slurm = new RecordingHandover();
+        ParkedCheckpoints parked = parkedCheckpoints();
+
+        MigrationReport report = driver.move("job7-park-a1", JOB, container(), parked(parked, slurm));
+
+        assertEquals(Outcome.PARKED, report.outcome(), report.cause());
+        assertEquals(List.of("dump", "requeue", "cleanup"), List.copyOf(report.phaseMillis().keySet()));
+        assertEquals(List.of("requeue 7", "release 7 away from node1"), slurm.steps());
+        assertEquals("Z", node.state());
+        ParkedCheckpoints.ParkedJob record = parked.find(JOB).orElseThrow();
+        assertEquals(OWNER, record.uid());
+        assertEquals("node1", record.from());
+        assertTrue(Files.exists(parked.directory(JOB).resolve("inventory.img")), "the checkpoint is the job's only copy now");
+        assertEquals(TransferMode.SHARED_FS, report.mode());
+        assertNothingLeftOnTheSource();
+    }
+
+    @ParameterizedTest(name = "a failure of {0}")
+    @MethodSource("parkFailures")
+    void aParkThatFailsBeforeTheRequeueResumesTheJobAndLeavesNoCheckpoint(String failing, List<String> phases,
+                                                                         FailureReason reason) throws Exception {
+        RecordingHandover slurm = new RecordingHandover().failing(failing);
+        if (failing.equals("criu-dump")) {
+            criu.failDump("Can't dump the tree");
+        }
+        ParkedCheckpoints parked = parkedCheckpoints();
+
+        MigrationReport report = driver.move("job7-park-a1", JOB, container(), parked(parked, slurm));
+
+        assertEquals(Outcome.ROLLED_BACK, report.outcome());
+        assertEquals(phases, List.copyOf(report.phaseMillis().keySet()));
+        assertEquals(reason, report.reason());
+        assertEquals("S", node.state());
+        assertTrue(parked.find(JOB).isEmpty());
+        assertFalse(Files.exists(parked.directory(JOB)), "a checkpoint of a job that runs on would be restored twice");
+        assertNothingLeftOnTheSource();
+    }
+
+    static Stream<Arguments> parkFailures() {
+        return Stream.of(
+                Arguments.of("criu-dump", List.of("dump", "rollback"), FailureReason.DUMP_FAILED),
+                Arguments.of("requeue", List.of("dump", "requeue", "rollback"), FailureReason.REQUEUE_FAILED));
+    }
+
+    @Test
+    void aTargetThatRefusesConnectionsRollsBackAsUnreachable() throws Exception {
+        int closedPort = freePort();
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", peer(closedPort, Duration.ofSeconds(5)),
+                new RecordingHandover()));
+
+        assertEquals(Outcome.ROLLED_BACK, report.outcome());
+        assertEquals(FailureReason.TARGET_UNREACHABLE, report.reason());
+        assertTrue(report.cause().startsWith("cannot connect to the agent at 127.0.0.1:" + closedPort), report.cause());
+        assertEquals(List.of("prepare-target", "rollback"), List.copyOf(report.phaseMillis().keySet()));
+        assertNull(report.criuDump(), "nothing was dumped");
+        assertEquals(List.of(), criu.calls());
+    }
+
+    @Test
+    void aTargetThatNeverRepliesRollsBackAsATimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1",
+                    peer(silent.getLocalPort(), Duration.ofMillis(500)), new RecordingHandover()));
+
+            assertEquals(Outcome.ROLLED_BACK, report.outcome());
+            assertEquals(FailureReason.TIMEOUT, report.reason(), report.cause());
+        }
+    }
+
+    @Test
+    void aFailingObserverDoesNotChangeTheOutcome() throws Exception {
+        MigrationDriver failingObserver = new MigrationDriver("node1", checkpoints, criu, node.processes(),
+                PostDumpHook.install(directory.resolve("state"), MigrationDriver.outgoingDirectory(checkpoints)), criuRuns, CLOCK,
+                report -> {
+                    throw new IllegalStateException("metrics broke");
+                });
+
+        MigrationReport report = failingObserver.move("job7-a1", JOB, container(),
+                live("job7-a1", new FakeTargetAgent(), new RecordingHandover()));
+
+        assertEquals(Outcome.MIGRATED, report.outcome());
+        assertEquals(0, failingObserver.inFlight());
+    }
+
+    private static TargetAgent peer(int port, Duration timeout) {
+        return new PeerTargetAgent(new PeerClient(new InetSocketAddress("127.0.0.1", port), new UnauthenticatedPeers(), timeout,
+                PageCompression.LZ4), new MigrationRequest("job7-a1", JOB));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private Destination live(String migrationId, TargetAgent target, RecordingHandover slurm) {
+        return new LiveDestination(migrationId, JOB, container(), "node1", "node2", new InetSocketAddress("127.0.0.1", 9465),
+                TransferMode.DISKLESS, MigrationDriver.outgoingDirectory(checkpoints).resolve(migrationId), target,
+                node.processes(), new JobNetworks(new FakeCommandRunner()), slurm);
+    }
+
+    private ParkedCheckpoints parkedCheckpoints() throws IOException {
+        return new ParkedCheckpoints(Files.createDirectories(directory.resolve("shared")), checkpoints, criu,
+                new RestoreRoot(new FakeCommandRunner()));
+    }
+
+    private Destination parked(ParkedCheckpoints parked, RecordingHandover slurm) {
+        return new ParkedDestination(JOB, OWNER, OWNER, container(), "node1", parked, node.processes(), slurm, CLOCK);
+    }
+
+    private void assertNothingLeftOnTheSource() throws IOException {
+        Path outgoing = MigrationDriver.outgoingDirectory(checkpoints);
+        if (Files.isDirectory(outgoing)) {
+            try (Stream<Path> left = Files.list(outgoing)) {
+                assertEquals(List.of(), left.toList(), "control directories and images left on the source");
+            }
+        }
+    }
+
+    private static ContainerManifest container() {
+        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, FakeNode.INIT_PID, OWNER, OWNER,
+                "/run/lifeboat/containers/c1/root", null, List.of(), List.of(), "/home/user", "/home/user/out",
+                "/home/user/err", "/home/user/.status", List.of("/bin/sleep", "600"));
+    }
+}
