@@ -136,7 +136,7 @@ public final class Evacuator {
                         try {
                             report = migrations.migrate(job, null, mode);
                         } catch (MigrationException e) {
-                            if (!failureExpected || !migrations.canPark() || !e.code().equals("no-target")) {
+                            if (!failureExpected || !migrations.canPark() || e.reason() != MigrationException.Reason.NO_TARGET) {
                                 throw e;
                             }
                             LOG.warning("evacuation (" + reason + "): " + e.getMessage() + "; it is parked instead");
@@ -154,7 +154,7 @@ public final class Evacuator {
                     LOG.warning("evacuation (" + reason + "): job " + job + " stays here for now: " + e.getMessage());
                     // While other jobs of this node are being placed, Slurm's answer for this one changes within
                     // seconds (its probe sees their pending requeues): try again soon, not after the full pause.
-                    if (e.code().equals("no-target") && queued.size() > 1) {
+                    if (e.reason() == MigrationException.Reason.NO_TARGET && queued.size() > 1) {
                         retryNotBefore.put(job, System.nanoTime() + BUSY_RETRY_PAUSE.toNanos());
                     } else {
                         retryLater(job);

@@ -87,10 +87,10 @@ public final class MigrationService {
      */
     public MigrationReport park(long jobId) throws MigrationException {
         if (!canPark()) {
-            throw new MigrationException("not-configured", "parking job " + jobId + " needs a shared-directory in the agent's config");
+            throw new MigrationException(MigrationException.Reason.NOT_CONFIGURED, "parking job " + jobId + " needs a shared-directory in the agent's config");
         }
         JobRecord job = registry.job(jobId).orElseThrow(() ->
-                new MigrationException("unknown-job", "job " + jobId + " is not registered on " + nodeName));
+                new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> {
             requireRequeueable(jobId);
             try {
@@ -102,7 +102,7 @@ public final class MigrationService {
                 }
                 return report;
             } catch (IOException e) {
-                throw new MigrationException("internal", "job " + jobId + ": " + e.getMessage());
+                throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
             }
         });
     }
@@ -185,7 +185,7 @@ public final class MigrationService {
      */
     public MigrationReport migrate(long jobId, String targetNode, TransferMode mode) throws MigrationException {
         JobRecord job = registry.job(jobId).orElseThrow(() ->
-                new MigrationException("unknown-job", "job " + jobId + " is not registered on " + nodeName));
+                new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> start(job, targetNode, mode));
     }
 
@@ -265,7 +265,7 @@ public final class MigrationService {
         SlurmJob slurmJob = requireRequeueable(jobId);
         String target = targetNode == null ? chooseTarget(slurmJob) : targetNode;
         if (target.equals(nodeName)) {
-            throw new MigrationException("malformed", "job " + jobId + " already runs on " + nodeName);
+            throw new MigrationException(MigrationException.Reason.MALFORMED, "job " + jobId + " already runs on " + nodeName);
         }
         try {
             ContainerManifest container = container(job);
@@ -273,7 +273,7 @@ public final class MigrationService {
             try {
                 address = slurm.nodeAddress(target);
             } catch (CommandException e) {
-                throw new MigrationException("unknown-node", "cannot find node " + target + " in Slurm: " + e.getMessage());
+                throw new MigrationException(MigrationException.Reason.UNKNOWN_NODE, "cannot find node " + target + " in Slurm: " + e.getMessage());
             }
             String migrationId = Destinations.newMigrationId(jobId, "");
             MigrationReport report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container,
@@ -283,7 +283,7 @@ public final class MigrationService {
             }
             return report;
         } catch (IOException e) {
-            throw new MigrationException("internal", "job " + jobId + ": " + e.getMessage());
+            throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
         }
     }
 
@@ -292,7 +292,7 @@ public final class MigrationService {
         try {
             slurmJob = slurm.job(jobId);
         } catch (CommandException e) {
-            throw new MigrationException("unknown-job", "Slurm cannot show job " + jobId + ": " + e.getMessage());
+            throw new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "Slurm cannot show job " + jobId + ": " + e.getMessage());
         }
         requireRequeueable(slurmJob);
         return slurmJob;
@@ -300,7 +300,7 @@ public final class MigrationService {
 
     private static void requireRequeueable(SlurmJob slurmJob) throws MigrationException {
         if (!slurmJob.batch() || !slurmJob.requeueable()) {
-            throw new MigrationException("not-requeueable", "job " + slurmJob.id() + " cannot move: Slurm can requeue only batch"
+            throw new MigrationException(MigrationException.Reason.NOT_REQUEUEABLE, "job " + slurmJob.id() + " cannot move: Slurm can requeue only batch"
                     + " jobs submitted without --no-requeue (batch " + slurmJob.batch() + ", requeue " + slurmJob.requeueable() + ")");
         }
     }
@@ -309,13 +309,13 @@ public final class MigrationService {
         try {
             Optional<String> target = slurm.chooseTarget(job, Set.of(nodeName));
             if (target.isEmpty()) {
-                throw new MigrationException("no-target", "Slurm has no node that could take job " + job.id()
+                throw new MigrationException(MigrationException.Reason.NO_TARGET, "Slurm has no node that could take job " + job.id()
                         + " now (partition " + job.partition() + ", " + job.cpus() + " CPUs): it keeps running on " + nodeName);
             }
             LOG.info("Slurm chose " + target.get() + " for job " + job.id());
             return target.get();
         } catch (CommandException e) {
-            throw new MigrationException("no-target", "cannot ask Slurm for a target for job " + job.id() + ": " + e.getMessage());
+            throw new MigrationException(MigrationException.Reason.NO_TARGET, "cannot ask Slurm for a target for job " + job.id() + ": " + e.getMessage());
         }
     }
 
@@ -324,12 +324,12 @@ public final class MigrationService {
             return running.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new MigrationException("internal", "interrupted while waiting for the migration in progress");
+            throw new MigrationException(MigrationException.Reason.INTERNAL, "interrupted while waiting for the migration in progress");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof MigrationException cause) {
-                throw new MigrationException(cause.code(), cause.getMessage());
+                throw new MigrationException(cause.reason(), cause.getMessage());
             }
-            throw new MigrationException("internal", String.valueOf(e.getCause().getMessage()));
+            throw new MigrationException(MigrationException.Reason.INTERNAL, String.valueOf(e.getCause().getMessage()));
         }
     }
 
@@ -354,13 +354,13 @@ public final class MigrationService {
             }
         }
         if (found.isEmpty()) {
-            throw new MigrationException("no-container", "job " + job.job() + " runs no container started by lifeboat-run"
+            throw new MigrationException(MigrationException.Reason.NO_CONTAINER, "job " + job.job() + " runs no container started by lifeboat-run"
                     + " and no Apptainer instance on " + nodeName + ": only those can be migrated");
         }
         try {
             return registry.containerFound(job.job(), found.get()).container();
         } catch (RegistryException e) {
-            throw new MigrationException("unknown-job", e.getMessage());
+            throw new MigrationException(MigrationException.Reason.UNKNOWN_JOB, e.getMessage());
         }
     }
 }

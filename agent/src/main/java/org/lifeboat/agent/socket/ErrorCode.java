@@ -1,5 +1,7 @@
 package org.lifeboat.agent.socket;
 
+import org.lifeboat.agent.migration.MigrationException;
+
 /** Every error code the socket protocol can reply with; clients may switch on these names. */
 public enum ErrorCode {
     /** Not JSON, not an object, a field missing, of the wrong type, out of range, or unknown. */
@@ -26,6 +28,8 @@ public enum ErrorCode {
     NO_TARGET("no-target"),
     /** Slurm cannot requeue the job (not a batch job, or submitted with --no-requeue), so it cannot move. */
     NOT_REQUEUEABLE("not-requeueable"),
+    /** The agent's configuration lacks what the request needs (parking needs a shared-directory). */
+    NOT_CONFIGURED("not-configured"),
     /** The agent has too many connections in progress; try again. */
     BUSY("busy"),
     /** The agent failed (e.g. could not save its state); the request had no effect. */
@@ -41,13 +45,18 @@ public enum ErrorCode {
         return wireName;
     }
 
-    /** The protocol error for a migration that could not start (MigrationException's codes). */
-    static ErrorCode fromMigration(String code) {
-        for (ErrorCode candidate : values()) {
-            if (candidate.wireName.equals(code)) {
-                return candidate;
-            }
-        }
-        return INTERNAL;
+    /** The protocol error for a migration that could not start: one for each reason, checked by the compiler. */
+    static ErrorCode fromMigration(MigrationException.Reason reason) {
+        return switch (reason) {
+            case UNKNOWN_JOB -> UNKNOWN_JOB;
+            case MALFORMED -> MALFORMED;
+            case CONFLICT -> CONFLICT;
+            case NO_CONTAINER -> NO_CONTAINER;
+            case UNKNOWN_NODE -> UNKNOWN_NODE;
+            case NO_TARGET -> NO_TARGET;
+            case NOT_REQUEUEABLE -> NOT_REQUEUEABLE;
+            case NOT_CONFIGURED -> NOT_CONFIGURED;
+            case INTERNAL -> INTERNAL;
+        };
     }
 }

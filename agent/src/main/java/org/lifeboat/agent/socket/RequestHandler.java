@@ -253,7 +253,7 @@ public final class RequestHandler {
         try {
             report = migrations.migrate(jobId, target, mode);
         } catch (MigrationException e) {
-            throw new ProtocolException(ErrorCode.fromMigration(e.code()), e.getMessage());
+            throw new ProtocolException(ErrorCode.fromMigration(e.reason()), e.getMessage());
         }
         ObjectNode reply = json.createObjectNode();
         reply.set("migration", json.valueToTree(report));

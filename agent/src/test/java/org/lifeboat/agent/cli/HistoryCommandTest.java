@@ -43,7 +43,7 @@ class HistoryCommandTest {
     void startAgentSocket() throws Exception {
         JobRegistry registry = new JobRegistry(new RegistryStore(directory), Clock.systemUTC());
         RequestHandler handler = new RequestHandler(registry, new Authorizer(64030), (job, target, mode) -> {
-            throw new MigrationException("conflict", "not part of this test");
+            throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
         }, () -> NEWEST_FIRST);
         server = new AgentSocketServer(socket(), handler, new SimpleMeterRegistry(), Duration.ofSeconds(5));
         server.start();

@@ -60,7 +60,7 @@ class DashboardQueriesTest {
         Path socket = directory.resolve("agent.sock");
         AgentSocketServer socketServer = new AgentSocketServer(socket, new RequestHandler(registry, new Authorizer(64030),
                 (job, target, mode) -> {
-                    throw new MigrationException("conflict", "not part of this test");
+                    throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
                 }, List::of), meters, Duration.ofSeconds(5));
         AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node1", "1.2.3", meters);
         socketServer.start();

@@ -38,7 +38,7 @@ class RequestHandlerTest {
 
     /** Unit tests of the protocol need no migrations; the engine's tests drive "migrate" for real. */
     static MigrationReport refuseMigrations(long job, String targetNode, TransferMode mode) throws MigrationException {
-        throw new MigrationException("conflict", "migrations are not part of this test");
+        throw new MigrationException(MigrationException.Reason.CONFLICT, "migrations are not part of this test");
     }
 
 
@@ -316,7 +316,7 @@ class RequestHandlerTest {
     void aMigrationThatCannotStartIsReportedWithItsCode() throws Exception {
         registry.stepStarted(77, 1000, 1000, "batch", 0, 1);
         RequestHandler busy = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
-            throw new MigrationException("no-container", "job 77 runs no container started by lifeboat-run");
+            throw new MigrationException(MigrationException.Reason.NO_CONTAINER, "job 77 runs no container started by lifeboat-run");
         }, List::of);
 
         JsonNode reply = parseReply(busy.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
