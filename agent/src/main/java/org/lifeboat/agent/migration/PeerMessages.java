@@ -3,6 +3,9 @@ package org.lifeboat.agent.migration;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.peer.PeerRequestException;
@@ -15,13 +18,21 @@ import org.lifeboat.agent.peer.PeerRequestException;
 public final class PeerMessages {
 
     public static final String MALFORMED = "malformed";
-    private static final ObjectMapper STRICT = AgentJson.mapper().copy()
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+    // Required fields are marked on each record; a number or a boolean must be one, not a string of one.
+    private static final ObjectMapper STRICT = strictMapper();
 
     private PeerMessages() {}
+
+    private static ObjectMapper strictMapper() {
+        ObjectMapper mapper = AgentJson.mapper().copy()
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        for (LogicalType type : new LogicalType[] {LogicalType.Integer, LogicalType.Float, LogicalType.Boolean}) {
+            mapper.coercionConfigFor(type).setCoercion(CoercionInputShape.String, CoercionAction.Fail);
+        }
+        return mapper;
+    }
 
     public static ObjectNode write(Record message) {
         return STRICT.valueToTree(message);
