@@ -12,8 +12,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
@@ -50,16 +49,18 @@ public final class MigrationService {
     private final ResumeMarkers resumeMarkers;
     private final Optional<Parker> parker;
     private final Map<Long, CompletableFuture<MigrationReport>> inFlight = new ConcurrentHashMap<>();
+    private final MigrationGate gate;
     // Restores of parked checkpoints run beside the registration that asked for them.
-    private final ExecutorService restores = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-parked-restore");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final Executor restores;
 
+    /**
+     * @param gate refuses migrations and parking while this node cannot checkpoint (CRIU unusable)
+     * @param restores runs the restores of parked checkpoints; the agent's lifecycle owns it and shuts it down
+     */
     public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, ApptainerInstances apptainer,
                             SlurmClient slurm, int peerPort, Migrator migrator, ContainerProcesses processes,
-                            CgroupAdopter adopter, ResumeMarkers resumeMarkers, Optional<Parker> parker) {
+                            CgroupAdopter adopter, ResumeMarkers resumeMarkers, Optional<Parker> parker, MigrationGate gate,
+                            Executor restores) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.locator = Objects.requireNonNull(locator, "locator");
@@ -71,6 +72,8 @@ public final class MigrationService {
         this.adopter = Objects.requireNonNull(adopter, "adopter");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
         this.parker = Objects.requireNonNull(parker, "parker");
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.restores = Objects.requireNonNull(restores, "restores");
     }
 
     /** Whether jobs can be parked here: a shared directory is configured. */
@@ -83,6 +86,7 @@ public final class MigrationService {
      * from the checkpoint wherever Slurm starts it next. For when no node can take it now.
      */
     public MigrationReport park(long jobId) throws MigrationException {
+        gate.requireOpenToSend(jobId);
         Parker parking = parker.orElseThrow(() -> new MigrationException("not-configured",
                 "parking job " + jobId + " needs a shared-directory in the agent's config"));
         JobRecord job = registry.job(jobId).orElseThrow(() ->
@@ -178,6 +182,7 @@ public final class MigrationService {
      * job already on the move joins that migration and gets its report.
      */
     public MigrationReport migrate(long jobId, String targetNode, TransferMode mode) throws MigrationException {
+        gate.requireOpenToSend(jobId);
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException("unknown-job", "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> start(job, targetNode, mode));

@@ -15,7 +15,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -64,11 +63,7 @@ public final class Migrator {
     private final MigrationObserver observer;
     private final AtomicInteger inFlight = new AtomicInteger();
     // CRIU's dump runs on its own thread while this one walks the phases around it.
-    private final ExecutorService criuRuns = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-criu-dump");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService criuRuns;
     private final ObjectMapper json = AgentJson.mapper();
 
     /** Opens an authenticated connection to another node's agent. */
@@ -81,10 +76,11 @@ public final class Migrator {
      * @param postDumpScript CRIU's action script (see {@link PostDumpHook}), installed by the agent at start
      * @param handover how the scheduler moves the job itself once its container is ready on the target
      * @param observer told of every migration's report once it has ended
+     * @param criuRuns runs CRIU's dumps; the agent's lifecycle owns it and shuts it down
      */
     public Migrator(String nodeName, Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu,
                     ContainerProcesses processes, PeerConnector peers, JobNetworks networks, Path postDumpScript,
-                    JobHandover handover, Clock clock, MigrationObserver observer) {
+                    JobHandover handover, Clock clock, MigrationObserver observer, ExecutorService criuRuns) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
@@ -96,6 +92,7 @@ public final class Migrator {
         this.handover = Objects.requireNonNull(handover, "handover");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.observer = Objects.requireNonNull(observer, "observer");
+        this.criuRuns = Objects.requireNonNull(criuRuns, "criuRuns");
     }
 
     /** Migrations from this node under way now. */

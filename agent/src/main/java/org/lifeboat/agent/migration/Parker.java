@@ -13,7 +13,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerManifest;
@@ -56,18 +55,16 @@ public final class Parker {
     private final Clock clock;
     private final MigrationObserver observer;
     private final ObjectMapper json = AgentJson.mapper();
-    private final ExecutorService criuRuns = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-criu-park");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService criuRuns;
 
     /**
      * @param sharedDirectory the shared-directory every node sees: checkpoints go to its {@value #PARKED} directory
      * @param checkpointDirectory this node's checkpoint directory, where restore roots are built
+     * @param criuRuns runs CRIU's dumps; the agent's lifecycle owns it and shuts it down
      */
     public Parker(String nodeName, Path sharedDirectory, Path checkpointDirectory, Criu criu, ContainerProcesses processes,
-                  RestoreRoot restoreRoots, SlurmClient slurm, Path postDumpScript, Clock clock, MigrationObserver observer) {
+                  RestoreRoot restoreRoots, SlurmClient slurm, Path postDumpScript, Clock clock, MigrationObserver observer,
+                  ExecutorService criuRuns) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.parkedDirectory = sharedDirectory.resolve(PARKED);
         this.rootsDirectory = checkpointDirectory.resolve(IncomingMigrations.ROOTS);
@@ -79,6 +76,7 @@ public final class Parker {
         this.postDumpScript = Objects.requireNonNull(postDumpScript, "postDumpScript");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.observer = Objects.requireNonNull(observer, "observer");
+        this.criuRuns = Objects.requireNonNull(criuRuns, "criuRuns");
     }
 
     /** Checkpoints and requeues the job; the report says whether it was parked or rolled back, and why. */

@@ -26,6 +26,8 @@ public enum ErrorCode {
     NO_TARGET("no-target"),
     /** Slurm cannot requeue the job (not a batch job, or submitted with --no-requeue), so it cannot move. */
     NOT_REQUEUEABLE("not-requeueable"),
+    /** CRIU is missing or `criu check` failed on this node: no job can leave it (see /health for the reason). */
+    CRIU_UNUSABLE("criu-unusable"),
     /** The agent has too many connections in progress; try again. */
     BUSY("busy"),
     /** The agent failed (e.g. could not save its state); the request had no effect. */

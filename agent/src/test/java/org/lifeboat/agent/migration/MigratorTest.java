@@ -18,12 +18,16 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.NetworkLock;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.PageCompression;
 import org.lifeboat.agent.peer.PeerClient;
@@ -45,6 +49,7 @@ class MigratorTest {
     Path directory;
 
     private final List<MigrationReport> observed = new ArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
 
     @Test
     void aTargetThatRefusesConnectionsRollsBackAsUnreachable() throws Exception {
@@ -100,6 +105,11 @@ class MigratorTest {
         assertEquals(0, migrator.inFlight());
     }
 
+    @AfterEach
+    void stopThreads() {
+        threads.shutdownNow();
+    }
+
     private Migrator migrator(Duration peerTimeout) throws IOException {
         return migrator(peerTimeout, observed::add);
     }
@@ -107,11 +117,11 @@ class MigratorTest {
     private Migrator migrator(Duration peerTimeout, MigrationObserver observer) throws IOException {
         Path checkpoints = Files.createDirectories(directory.resolve("checkpoints"));
         return new Migrator("node1", checkpoints, Optional.empty(),
-                new Criu("/opt/criu", new FakeCommandRunner()), processes(),
+                new Criu("/opt/criu", new FakeCommandRunner(), NetworkLock.NFTABLES), processes(),
                 peer -> new PeerClient(peer, new UnauthenticatedPeers(), peerTimeout, PageCompression.LZ4),
-                new JobNetworks(new FakeCommandRunner()),
+                new JobNetworks(new FakeCommandRunner(), threads),
                 PostDumpHook.install(Files.createDirectories(directory.resolve("state")), Migrator.outgoingDirectory(checkpoints)),
-                NEVER_REQUEUED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), observer);
+                NEVER_REQUEUED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), observer, threads);
     }
 
     /** These migrations fail long before the requeue: Slurm must never hear of them. */
