@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
             "0:migrated",
             "1:the agent could not be reached",
             "2:invalid command line",
-            "4:the agent refused (not your job, unknown job, no container, not requeueable, no node free)",
+            "4:the agent refused (not your job, unknown job, no container, not requeueable, no node free, CRIU unusable)",
             "5:the migration failed and was rolled back: the job runs on where it was"
         })
 final class MigrateCommand implements Callable<Integer> {

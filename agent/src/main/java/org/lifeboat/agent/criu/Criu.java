@@ -37,7 +37,7 @@ public final class Criu implements Checkpointer {
             "memory-tracking", "mem_dirty_track",
             "lazy-pages", "uffd-noncoop",
             "tcp-half-closed", "tcp_half_closed",
-            "nftables-network-lock", "network_lock_nftables");
+            CriuCapabilities.NFTABLES_NETWORK_LOCK, "network_lock_nftables");
     private static final Logger LOG = Logger.getLogger(Criu.class.getName());
 
     // Above stdin, stdout and stderr, and well below CRIU's own service descriptors (the top of its limit).
@@ -46,21 +46,29 @@ public final class Criu implements Checkpointer {
     private final String binary;
     private final CommandRunner commands;
     private final Optional<Path> withFds;
+    private final NetworkLock networkLock;
 
     /** A CRIU that restores no files from outside a container (lifeboat-run's containers hold none). */
-    public Criu(String binary, CommandRunner commands) {
-        this(binary, commands, Optional.empty());
+    public Criu(String binary, CommandRunner commands, NetworkLock networkLock) {
+        this(binary, commands, Optional.empty(), networkLock);
     }
 
-    /** @param withFds lifeboat-with-fds, which opens the files a restore is handed (Apptainer instances) */
-    public Criu(String binary, CommandRunner commands, Optional<Path> withFds) {
+    /**
+     * @param withFds lifeboat-with-fds, which opens the files a restore is handed (Apptainer instances)
+     * @param networkLock how a dump silences a job's own network namespace, as the probe found possible
+     */
+    public Criu(String binary, CommandRunner commands, Optional<Path> withFds, NetworkLock networkLock) {
         this.binary = Objects.requireNonNull(binary, "binary");
         this.commands = Objects.requireNonNull(commands, "commands");
         this.withFds = Objects.requireNonNull(withFds, "withFds");
+        this.networkLock = Objects.requireNonNull(networkLock, "networkLock");
     }
 
-    /** Version, `criu check`, and each optional feature: what the engine may use, and what it must fall back from. */
-    public CriuCapabilities probe() throws CriuException {
+    /**
+     * Version, `criu check`, and each optional feature: what the engine may use, and what it must fall
+     * back from. Static, because what the probe finds decides how the agent's one Criu is built.
+     */
+    public static CriuCapabilities probe(String binary, CommandRunner commands) throws CriuException {
         try {
             CommandResult version = commands.run(List.of(binary, "--version"), PROBE_TIMEOUT).requireSuccess();
             Matcher matcher = VERSION.matcher(version.stdout());
@@ -104,8 +112,8 @@ public final class Criu implements Checkpointer {
                     // The job owns its network namespace and address: its connections move with it,
                     // saved with TCP repair and left in repair mode, so the source never sends a FIN or RST.
                     "--tcp-established",
-                    // The namespace is silenced while frozen; nftables because iptables may not be installed.
-                    "--network-lock", "nftables"));
+                    // The namespace is silenced while frozen, by the method the probe chose (see NetworkLock).
+                    "--network-lock", networkLock.argument()));
         }
         // Bind mounts of host paths are not saved, only named, and re-bound on the target.
         spec.externalMounts().forEach((target, key) -> arguments.addAll(List.of("--external", "mnt[" + target + "]:" + key)));

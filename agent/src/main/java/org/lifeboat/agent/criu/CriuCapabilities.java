@@ -13,6 +13,9 @@ import java.util.TreeMap;
  */
 public record CriuCapabilities(String version, boolean checkPassed, Map<String, Boolean> features) {
 
+    /** The feature that decides the {@link NetworkLock}. */
+    public static final String NFTABLES_NETWORK_LOCK = "nftables-network-lock";
+
     public CriuCapabilities {
         features = Map.copyOf(new TreeMap<>(features));
     }

@@ -8,8 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.logging.Logger;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationReport;
@@ -34,7 +33,8 @@ public final class Evacuator {
 
     private final MigrationService migrations;
     private final TransferMode mode;
-    private final ExecutorService workers;
+    // As many threads as the evacuation's concurrency: the bound on migrations at once is the pool's size.
+    private final Executor workers;
     private final Set<Long> queued = ConcurrentHashMap.newKeySet();
     // Raised by cancelPending(): queued jobs whose migration has not begun stay where they are.
     private volatile long generation;
@@ -46,18 +46,12 @@ public final class Evacuator {
     private final Map<Long, Long> retryNotBefore = new ConcurrentHashMap<>();
     private final Duration retryPause;
 
-    public Evacuator(MigrationService migrations, TransferMode mode, int concurrency, Duration retryPause) {
+    /** @param workers runs the migrations, as many at once as it has threads; the agent's lifecycle owns it */
+    public Evacuator(MigrationService migrations, TransferMode mode, Duration retryPause, Executor workers) {
         this.migrations = Objects.requireNonNull(migrations, "migrations");
         this.mode = Objects.requireNonNull(mode, "mode");
         this.retryPause = Objects.requireNonNull(retryPause, "retryPause");
-        if (concurrency < 1) {
-            throw new IllegalArgumentException("concurrency must be at least 1, not " + concurrency);
-        }
-        this.workers = Executors.newFixedThreadPool(concurrency, runnable -> {
-            Thread thread = new Thread(runnable, "lifeboat-evacuation");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.workers = Objects.requireNonNull(workers, "workers");
     }
 
     /** Queues a migration for every registered job not already queued; returns the jobs queued now. */

@@ -13,15 +13,21 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.HttpConfig;
+import org.lifeboat.agent.criu.CriuReadiness;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 
-/** Serves GET /health for liveness checks and GET /metrics for Prometheus. */
+/**
+ * Serves GET /health and GET /metrics for Prometheus. /health answers 200 while the agent can do its
+ * work, and 503, with the reason, while it runs but cannot migrate (CRIU missing or `criu check`
+ * failed): a node that cannot move jobs is one a monitor should name, not one it should take as fine.
+ */
 public final class AgentHttpServer implements LifeCycleComponent {
 
     static final String PROMETHEUS_TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -31,6 +37,7 @@ public final class AgentHttpServer implements LifeCycleComponent {
 
     private final HttpConfig config;
     private final PrometheusMeterRegistry registry;
+    private final int healthStatus;
     private final byte[] healthBody;
     private final Map<String, Supplier<Response>> routes;
     // Handlers of their own (the prediction intake), each mounted at its path with its own methods.
@@ -44,16 +51,21 @@ public final class AgentHttpServer implements LifeCycleComponent {
         return thread;
     });
 
-    public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry) {
-        this(config, nodeName, version, registry, Map.of());
+    public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry,
+                           CriuReadiness criu) {
+        this(config, nodeName, version, registry, criu, Map.of());
     }
 
+    /** @param criu what the probe at start found: it decides /health's answer for the agent's whole run */
     public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry,
-                           Map<String, HttpHandler> apiHandlers) {
+                           CriuReadiness criu, Map<String, HttpHandler> apiHandlers) {
         this.apiHandlers = Map.copyOf(apiHandlers);
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
-        this.healthBody = healthBody(Objects.requireNonNull(nodeName, "nodeName"), Objects.requireNonNull(version, "version"));
+        Optional<String> unready = Objects.requireNonNull(criu, "criu").unusableBecause();
+        this.healthStatus = unready.isEmpty() ? 200 : 503;
+        this.healthBody = healthBody(Objects.requireNonNull(nodeName, "nodeName"), Objects.requireNonNull(version, "version"),
+                unready);
         this.routes = Map.of("/health", this::health, "/metrics", this::metrics);
     }
 
@@ -119,7 +131,7 @@ public final class AgentHttpServer implements LifeCycleComponent {
     }
 
     private Response health() {
-        return new Response(200, JSON_CONTENT_TYPE, healthBody);
+        return new Response(healthStatus, JSON_CONTENT_TYPE, healthBody);
     }
 
     private Response metrics() {
@@ -127,15 +139,17 @@ public final class AgentHttpServer implements LifeCycleComponent {
         return new Response(200, PROMETHEUS_TEXT_CONTENT_TYPE, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static byte[] healthBody(String nodeName, String version) {
-        Map<String, String> fields = new LinkedHashMap<>();
-        fields.put("status", "ok");
+    private static byte[] healthBody(String nodeName, String version, Optional<String> unready) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("status", unready.isEmpty() ? "ok" : "unready");
         fields.put("node", nodeName);
         fields.put("version", version);
+        fields.put("ready", unready.isEmpty());
+        unready.ifPresent(reason -> fields.put("reason", reason));
         try {
             return new ObjectMapper().writeValueAsBytes(fields);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a map of strings always serialises", e);
+            throw new IllegalStateException("a map of strings and booleans always serialises", e);
         }
     }
 

@@ -22,8 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
@@ -84,13 +83,10 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private final Map<String, Incoming> migrations = new ConcurrentHashMap<>();
     // Taken over here after their source was lost: that source, back, is told the job runs here.
     private final java.util.Set<String> takenOver = ConcurrentHashMap.newKeySet();
-    // Slurm reads and deletions made off a request's path; daemon threads, so they never hold the agent's
-    // exit (a deletion cut short is finished by discardStale at the next start).
-    private final ExecutorService background = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-incoming-background");
-        thread.setDaemon(true);
-        return thread;
-    });
+    // Slurm reads, deletions and the recovery of confirmed migrations, off a request's path (a deletion
+    // cut short by the agent's exit is finished by discardStale at the next start).
+    private final Executor background;
+    private final MigrationGate gate;
 
     /**
      * @param sharedDirectory this node's mount of the shared directory: a shared-fs source names the
@@ -99,10 +95,13 @@ public final class IncomingMigrations implements PeerRequestHandler {
      * @param scheduler the jobs as Slurm sees them (a requeue raises a job's restart count, which tells this
      *        agent whether a source, or Slurm for a lost source node, requeued it), and starting one here
      * @param tookOver told each time a job runs here after its source node was lost (a metric)
+     * @param gate refuses to prepare a migration while this node cannot restore one (CRIU unusable)
+     * @param background runs the work done off a request's path; the agent's lifecycle owns it and shuts it down
      */
     public IncomingMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Criu criu, RestoreRoot restoreRoots,
                               ContainerProcesses processes, JobRegistry registry, JobNetworks networks, String uplink,
-                              ResumeMarkers resumeMarkers, TargetScheduler scheduler, Runnable tookOver, Clock clock) {
+                              ResumeMarkers resumeMarkers, TargetScheduler scheduler, Runnable tookOver, Clock clock,
+                              MigrationGate gate, Executor background) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
@@ -115,6 +114,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.tookOver = Objects.requireNonNull(tookOver, "tookOver");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.background = Objects.requireNonNull(background, "background");
     }
 
     /**
@@ -383,9 +384,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 }
                 LOG.warning("migration " + migration.migration() + ": this agent stopped after confirming job " + migration.job()
                         + " (restored as pid " + migration.pid() + "); asking Slurm whether the source requeued it");
-                Thread decider = new Thread(() -> decide(migration, record), "lifeboat-recover-" + migration.migration());
-                decider.setDaemon(true);
-                decider.start();
+                background.execute(() -> decide(migration, record));
             }
         }
     }
@@ -527,6 +526,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     private ObjectNode prepare(ObjectNode message) throws PeerRequestException, IOException {
         String id = migrationId(message);
+        gate.requireOpenToReceive(id);
         TransferMode mode;
         ContainerManifest manifest;
         JobNetwork network;

@@ -25,6 +25,8 @@ public final class MigrationException extends Exception {
         NOT_REQUEUEABLE,
         /** The agent's configuration lacks what this needs (parking needs a shared-directory). */
         NOT_CONFIGURED,
+        /** CRIU is missing or {@code criu check} failed on this node: no job can leave it. */
+        CRIU_UNUSABLE,
         /** The agent failed; the request had no effect. */
         INTERNAL
     }

@@ -12,8 +12,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
@@ -51,17 +50,18 @@ public final class MigrationService {
     private final ResumeMarkers resumeMarkers;
     private final Optional<ParkedCheckpoints> parked;
     private final Map<Long, CompletableFuture<MigrationReport>> inFlight = new ConcurrentHashMap<>();
+    private final MigrationGate gate;
     // Restores of parked checkpoints run beside the registration that asked for them.
-    private final ExecutorService restores = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-parked-restore");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final Executor restores;
 
+    /**
+     * @param gate refuses migrations and parking while this node cannot checkpoint (CRIU unusable)
+     * @param restores runs the restores of parked checkpoints; the agent's lifecycle owns it and shuts it down
+     */
     public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, ApptainerInstances apptainer,
                             SlurmClient slurm, int peerPort, MigrationDriver driver, Destinations destinations,
                             ContainerProcesses processes, CgroupAdopter adopter, ResumeMarkers resumeMarkers,
-                            Optional<ParkedCheckpoints> parked) {
+                            Optional<ParkedCheckpoints> parked, MigrationGate gate, Executor restores) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.locator = Objects.requireNonNull(locator, "locator");
@@ -74,6 +74,8 @@ public final class MigrationService {
         this.adopter = Objects.requireNonNull(adopter, "adopter");
         this.resumeMarkers = Objects.requireNonNull(resumeMarkers, "resumeMarkers");
         this.parked = Objects.requireNonNull(parked, "parked");
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.restores = Objects.requireNonNull(restores, "restores");
     }
 
     /** Whether jobs can be parked here: a shared directory is configured. */
@@ -86,8 +88,10 @@ public final class MigrationService {
      * from the checkpoint wherever Slurm starts it next. For when no node can take it now.
      */
     public MigrationReport park(long jobId) throws MigrationException {
+        gate.requireOpenToSend(jobId);
         if (!canPark()) {
-            throw new MigrationException(MigrationException.Reason.NOT_CONFIGURED, "parking job " + jobId + " needs a shared-directory in the agent's config");
+            throw new MigrationException(MigrationException.Reason.NOT_CONFIGURED,
+                    "parking job " + jobId + " needs a shared-directory in the agent's config");
         }
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
@@ -184,6 +188,7 @@ public final class MigrationService {
      * job already on the move joins that migration and gets its report.
      */
     public MigrationReport migrate(long jobId, String targetNode, TransferMode mode) throws MigrationException {
+        gate.requireOpenToSend(jobId);
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> start(job, targetNode, mode));

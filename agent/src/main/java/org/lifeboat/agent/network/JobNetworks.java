@@ -9,8 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.logging.Logger;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.process.CommandException;
@@ -29,14 +28,12 @@ public final class JobNetworks {
 
     private final CommandRunner commands;
     private final ObjectMapper json = AgentJson.mapper();
-    private final ExecutorService announcements = Executors.newSingleThreadExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-arp-announce");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final Executor announcements;
 
-    public JobNetworks(CommandRunner commands) {
+    /** @param announcements sends gratuitous ARP off the migration's path; the agent's lifecycle owns it */
+    public JobNetworks(CommandRunner commands, Executor announcements) {
         this.commands = Objects.requireNonNull(commands, "commands");
+        this.announcements = Objects.requireNonNull(announcements, "announcements");
     }
 
     /** The name of a namespace path as lifeboat-run's --netns got it; only named namespaces can be rebuilt. */

@@ -30,6 +30,8 @@ public enum ErrorCode {
     NOT_REQUEUEABLE("not-requeueable"),
     /** The agent's configuration lacks what the request needs (parking needs a shared-directory). */
     NOT_CONFIGURED("not-configured"),
+    /** CRIU is missing or `criu check` failed on this node: no job can leave it (see /health for the reason). */
+    CRIU_UNUSABLE("criu-unusable"),
     /** The agent has too many connections in progress; try again. */
     BUSY("busy"),
     /** The agent failed (e.g. could not save its state); the request had no effect. */
@@ -56,6 +58,7 @@ public enum ErrorCode {
             case NO_TARGET -> NO_TARGET;
             case NOT_REQUEUEABLE -> NOT_REQUEUEABLE;
             case NOT_CONFIGURED -> NOT_CONFIGURED;
+            case CRIU_UNUSABLE -> CRIU_UNUSABLE;
             case INTERNAL -> INTERNAL;
         };
     }

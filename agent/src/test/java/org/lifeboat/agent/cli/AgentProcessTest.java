@@ -89,7 +89,8 @@ class AgentProcessTest {
 
     @Test
     void aRealPrometheusScrapesItRunsEveryDashboardQueryAndFiresCriuMissing() throws Exception {
-        int port = startAgent(directory.resolve("no-such-criu"));
+        // Running but unable to migrate: /health says so with 503.
+        int port = startAgent(directory.resolve("no-such-criu"), 503);
         Path repository = Testbed.locateRepository();
 
         try (RealPrometheus prometheus = RealPrometheus.start(Files.createDirectory(directory.resolve("prometheus")),
@@ -116,11 +117,14 @@ class AgentProcessTest {
     private int startAgent() throws Exception {
         Path criu = Files.writeString(directory.resolve("criu"), "#!/bin/sh\n[ \"$1\" = --version ] && echo 'Version: 4.2.1'\nexit 0\n");
         Files.setPosixFilePermissions(criu, PosixFilePermissions.fromString("rwx------"));
-        return startAgent(criu);
+        return startAgent(criu, 200);
     }
 
-    /** Starts the agent as its own JVM with a configuration in the test's directory; returns its HTTP port once it serves. */
-    private int startAgent(Path criu) throws Exception {
+    /**
+     * Starts the agent as its own JVM with a configuration in the test's directory; returns its HTTP port once
+     * /health answers with {@code healthStatus}.
+     */
+    private int startAgent(Path criu, int healthStatus) throws Exception {
         int port = freePort();
         Path checkpoints = Files.createDirectory(directory.resolve("checkpoints"));
         Path config = Files.writeString(directory.resolve("agent.yaml"),
@@ -141,11 +145,11 @@ class AgentProcessTest {
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile())
                 .start();
-        awaitHealthy(port, output);
+        awaitHealth(port, output, healthStatus);
         return port;
     }
 
-    private void awaitHealthy(int port, Path output) throws Exception {
+    private void awaitHealth(int port, Path output, int healthStatus) throws Exception {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
                 .timeout(Duration.ofSeconds(2))
@@ -156,7 +160,7 @@ class AgentProcessTest {
                 fail("agent exited with " + agent.exitValue() + " before serving /health:\n" + Files.readString(output));
             }
             try {
-                if (client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode() == 200) {
+                if (client.send(health, HttpResponse.BodyHandlers.ofString()).statusCode() == healthStatus) {
                     return;
                 }
             } catch (IOException notListeningYet) {
@@ -164,7 +168,8 @@ class AgentProcessTest {
             }
             Thread.sleep(100);
         }
-        fail("agent did not serve /health within " + STARTUP_LIMIT + ":\n" + Files.readString(output));
+        fail("agent did not answer /health with " + healthStatus + " within " + STARTUP_LIMIT + ":\n"
+                + Files.readString(output));
     }
 
     private static int freePort() throws IOException {

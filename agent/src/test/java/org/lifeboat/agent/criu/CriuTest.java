@@ -20,12 +20,13 @@ import org.lifeboat.agent.process.FakeCommandRunner;
 class CriuTest {
 
     private static final Duration TIMEOUT = Duration.ofMinutes(1);
+    private static final String BINARY = "/opt/criu/sbin/criu";
 
     @TempDir
     Path images;
 
     private final FakeCommandRunner commands = new FakeCommandRunner();
-    private final Criu criu = new Criu("/opt/criu/sbin/criu", commands);
+    private final Criu criu = new Criu(BINARY, commands, NetworkLock.NFTABLES);
 
     @Test
     void probeReportsTheVersionTheCheckAndEachFeature() throws Exception {
@@ -35,7 +36,7 @@ class CriuTest {
             commands.answer(0, "", "");
         }
 
-        CriuCapabilities capabilities = criu.probe();
+        CriuCapabilities capabilities = Criu.probe(BINARY, commands);
 
         assertEquals("4.1.1", capabilities.version());
         assertTrue(capabilities.checkPassed());
@@ -50,7 +51,7 @@ class CriuTest {
         commands.answer(0, "Version: 4.1.1\n", "").answer(0, "", "");
         commands.answer(1, "", "Dirty tracking is OFF").answer(1, "", "").answer(1, "", "").answer(1, "", "");
 
-        CriuCapabilities capabilities = criu.probe();
+        CriuCapabilities capabilities = Criu.probe(BINARY, commands);
 
         assertTrue(capabilities.checkPassed());
         assertFalse(capabilities.has("memory-tracking"));
@@ -60,7 +61,7 @@ class CriuTest {
     void anUnusableBinaryIsACriuException() {
         commands.failToRun("No such file or directory");
 
-        CriuException error = assertThrows(CriuException.class, criu::probe);
+        CriuException error = assertThrows(CriuException.class, () -> Criu.probe(BINARY, commands));
 
         assertTrue(error.getMessage().contains("/opt/criu/sbin/criu"), error.getMessage());
     }
@@ -86,7 +87,8 @@ class CriuTest {
     void anApptainerInstanceHasItsBindsDetectedAndItsOutsideFilesNamedAndHandedBack() throws Exception {
         Files.writeString(images.resolve("restored.pid"), "77");
         commands.answer(0, "", "").answer(0, "", "");
-        Criu withHelper = new Criu("/opt/criu/sbin/criu", commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")));
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
 
         withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"), Optional.empty(), TIMEOUT,
                 true, List.of("file[18:3]", "file[1b:f4c00e]")));
@@ -129,6 +131,18 @@ class CriuTest {
         List<String> restore = commands.commands().get(1);
         assertEquals(List.of("nsenter", "--net=/run/netns/lbj-42", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 5));
         assertTrue(restore.contains("--tcp-established") && !restore.contains("--network-lock"), restore.toString());
+    }
+
+    @Test
+    void aNodeWhoseCriuHasNoNftablesLockSilencesTheJobsNetworkWithIptables() throws Exception {
+        commands.answer(0, "", "");
+        Criu withoutNftables = new Criu(BINARY, commands, NetworkLock.IPTABLES);
+
+        withoutNftables.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"),
+                Optional.of(Path.of("/run/netns/lbj-42")), TIMEOUT));
+
+        String dump = String.join(" ", commands.commands().get(0));
+        assertTrue(dump.contains("--tcp-established --network-lock iptables"), dump);
     }
 
     @Test

@@ -100,7 +100,7 @@ class RealCriuTest {
         assertTrue(dumped >= 64 << 20, "the images hold the 64 MiB touched: " + dumped);
 
         // As the agent restores a diskless migration's copy (the process is not in a container: the host's root).
-        long restored = new Criu(criu.toString(), commands, Optional.empty()).restore(new Criu.RestoreSpec(images, Path.of("/"),
+        long restored = new Criu(criu.toString(), commands, NetworkLock.NFTABLES).restore(new Criu.RestoreSpec(images, Path.of("/"),
                 Map.of(), Optional.empty(), CRIU_TIMEOUT, false, List.of(), true));
         started.add(restored);
 

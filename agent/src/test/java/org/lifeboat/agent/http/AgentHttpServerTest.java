@@ -18,11 +18,15 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.util.Map;
 import org.lifeboat.agent.config.HttpConfig;
+import org.lifeboat.agent.criu.CriuCapabilities;
+import org.lifeboat.agent.criu.CriuReadiness;
 import org.lifeboat.agent.metrics.AgentMetrics;
 
 class AgentHttpServerTest {
 
+    private static final CriuReadiness USABLE_CRIU = CriuReadiness.found(new CriuCapabilities("4.1.1", true, Map.of()));
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private AgentHttpServer server;
 
@@ -30,7 +34,7 @@ class AgentHttpServerTest {
     void startServer() throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new AgentMetrics("1.2.3", "node-7").bindTo(registry);
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3", registry);
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3", registry, USABLE_CRIU);
         server.start();
     }
 
@@ -50,7 +54,37 @@ class AgentHttpServerTest {
 
         assertEquals(200, response.statusCode());
         assertEquals("application/json", response.headers().firstValue("Content-Type").orElseThrow());
-        assertEquals("{\"status\":\"ok\",\"node\":\"node-7\",\"version\":\"1.2.3\"}", response.body());
+        assertEquals("{\"status\":\"ok\",\"node\":\"node-7\",\"version\":\"1.2.3\",\"ready\":true}", response.body());
+    }
+
+    @Test
+    void healthIsUnavailableAndSaysWhyWhenCriuCheckFailed() throws Exception {
+        server.stop();
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3",
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                CriuReadiness.found(new CriuCapabilities("4.1.1", false, Map.of())));
+        server.start();
+
+        HttpResponse<String> response = get("/health");
+
+        assertEquals(503, response.statusCode());
+        assertEquals("{\"status\":\"unready\",\"node\":\"node-7\",\"version\":\"1.2.3\",\"ready\":false,"
+                + "\"reason\":\"`criu check` failed with CRIU 4.1.1\"}", response.body());
+    }
+
+    @Test
+    void healthIsUnavailableAndSaysWhyWhenCriuIsMissing() throws Exception {
+        server.stop();
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3",
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+                CriuReadiness.missing("cannot run CRIU (/usr/sbin/criu): No such file or directory"));
+        server.start();
+
+        HttpResponse<String> response = get("/health");
+
+        assertEquals(503, response.statusCode());
+        assertTrue(response.body().contains("\"ready\":false,\"reason\":\"no usable CRIU: cannot run CRIU (/usr/sbin/criu)"),
+                response.body());
     }
 
     @Test
@@ -83,7 +117,7 @@ class AgentHttpServerTest {
     void aPortInUseFailsTheStartNamingAddressAndPort() throws Exception {
         int taken = server.boundAddress().getPort();
         AgentHttpServer second = new AgentHttpServer(new HttpConfig("127.0.0.1", taken), "node-7", "1.2.3",
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), USABLE_CRIU);
 
         IOException error = assertThrows(IOException.class, second::start);
 

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.config.HttpConfig;
 import org.lifeboat.agent.criu.CriuCapabilities;
+import org.lifeboat.agent.criu.CriuReadiness;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.Reports;
@@ -62,7 +63,8 @@ class DashboardQueriesTest {
                 (job, target, mode) -> {
                     throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
                 }, List::of), meters, Duration.ofSeconds(5));
-        AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node1", "1.2.3", meters);
+        AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node1", "1.2.3", meters,
+                CriuReadiness.found(new CriuCapabilities("4.1.1", true, Map.of())));
         socketServer.start();
         http.start();
         try (RealPrometheus prometheus = RealPrometheus.start(Files.createDirectory(directory.resolve("prometheus")),

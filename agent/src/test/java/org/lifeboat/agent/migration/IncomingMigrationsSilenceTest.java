@@ -15,16 +15,20 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.NetworkLock;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.process.FakeCommandRunner;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryStore;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +43,7 @@ final class IncomingMigrationsSilenceTest {
     Path directory;
 
     private final SettableClock clock = new SettableClock(Instant.parse("2026-12-03T10:00:00Z"));
+    private final ExecutorService background = Executors.newCachedThreadPool();
     private IncomingMigrations incoming;
 
     @BeforeEach
@@ -47,11 +52,16 @@ final class IncomingMigrationsSilenceTest {
         Files.createDirectories(shared.resolve("job7-a1"));
         Files.createDirectories(shared.resolve("job8-b2"));
         FakeCommandRunner commands = new FakeCommandRunner();
-        incoming = new IncomingMigrations(directory.resolve("checkpoints"), Optional.of(shared), new Criu("criu", commands),
+        incoming = new IncomingMigrations(directory.resolve("checkpoints"), Optional.of(shared), new Criu("criu", commands, NetworkLock.NFTABLES),
                 new RestoreRoot(commands), new ContainerProcesses(Files.createDirectories(directory.resolve("proc")), commands),
                 new JobRegistry(new RegistryStore(Files.createDirectories(directory.resolve("state"))), clock),
-                new JobNetworks(commands), "eth0", new ResumeMarkers(directory.resolve("resume"), directory.resolve("proc")),
-                new FakeTargetScheduler(), () -> {}, clock);
+                new JobNetworks(commands, background), "eth0", new ResumeMarkers(directory.resolve("resume"), directory.resolve("proc")),
+                new FakeTargetScheduler(), () -> {}, clock, Optional::empty, background);
+    }
+
+    @AfterEach
+    void stopBackground() {
+        background.shutdownNow();
     }
 
     @Test

@@ -261,7 +261,7 @@ class MigrationDriverTest {
     private Destination live(String migrationId, TargetAgent target, RecordingHandover slurm) {
         return new LiveDestination(migrationId, JOB, container(), "node1", "node2", new InetSocketAddress("127.0.0.1", 9465),
                 TransferMode.DISKLESS, MigrationDriver.outgoingDirectory(checkpoints).resolve(migrationId), target,
-                node.processes(), new JobNetworks(new FakeCommandRunner()), slurm);
+                node.processes(), new JobNetworks(new FakeCommandRunner(), Runnable::run), slurm);
     }
 
     private ParkedCheckpoints parkedCheckpoints() throws IOException {

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationGate;
 import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.Outcome;
@@ -322,6 +323,21 @@ class RequestHandlerTest {
         JsonNode reply = parseReply(busy.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
 
         assertEquals("no-container", reply.at("/error/code").asText());
+    }
+
+    @Test
+    void aNodeWhoseCriuIsUnusableRefusesAMigrationWithCriuUnusableAndTheReason() throws Exception {
+        registry.stepStarted(77, 1000, 1000, "batch", 0, 1);
+        MigrationGate closed = () -> Optional.of("`criu check` failed with CRIU 4.1.1");
+        RequestHandler refusing = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
+            closed.requireOpenToSend(job);
+            throw new AssertionError("the gate let the migration through");
+        }, List::of);
+
+        JsonNode reply = parseReply(refusing.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
+
+        assertEquals("criu-unusable", reply.at("/error/code").asText());
+        assertEquals("job 77 cannot leave this node: `criu check` failed with CRIU 4.1.1", reply.at("/error/message").asText());
     }
 
     @Test

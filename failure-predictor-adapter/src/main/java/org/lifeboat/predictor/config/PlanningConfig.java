@@ -5,8 +5,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Duration;
 
 /**
- * The {@code predictor.planning:} section: the figures the evacuation planner starts from until the
- * agent has measured its own.
+ * The {@code predictor.planning:} section: the figures the evacuation planner works with. They are
+ * configured, never measured by the agent: a site whose link differs from the default sets its own
+ * (the README's benchmarks show how to measure it).
  *
  * @param linkBytesPerSecond      what the node's link carries for migrations, all concurrent ones together
  * @param migrationOverhead       the fixed cost of one migration besides its memory (freeze, image tar, restore set-up)

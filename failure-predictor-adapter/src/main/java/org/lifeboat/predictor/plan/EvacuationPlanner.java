@@ -20,7 +20,7 @@ import org.lifeboat.predictor.config.PlanningConfig;
  * migration would end after the deadline there is not given a lane; it is to be checkpointed to shared
  * storage first, and the smaller jobs behind it still get the lane time it would have taken.
  *
- * <p>Pure: no clock, no I/O; the evacuator passes "now" and the measured throughput.
+ * <p>Pure: no clock, no I/O; the evacuator passes "now", and the link's throughput is the configured figure.
  */
 public final class EvacuationPlanner {
 
@@ -43,7 +43,7 @@ public final class EvacuationPlanner {
         this.maxConcurrentMigrations = maxConcurrentMigrations;
     }
 
-    /** A planner with the configured figures; the evacuator makes a new one when it has measured the link itself. */
+    /** A planner with the configured figures (predictor.planning). */
     public static EvacuationPlanner from(PlanningConfig config) {
         return new EvacuationPlanner(config.linkBytesPerSecond(), config.migrationOverhead(), config.maxConcurrentMigrations());
     }

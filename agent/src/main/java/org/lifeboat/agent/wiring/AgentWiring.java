@@ -1,0 +1,287 @@
+package org.lifeboat.agent.wiring;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.lifeboat.agent.config.AgentConfig;
+import org.lifeboat.agent.config.EvacuationConfig;
+import org.lifeboat.agent.config.PeerConfig;
+import org.lifeboat.agent.container.ApptainerInstances;
+import org.lifeboat.agent.container.CgroupAdopter;
+import org.lifeboat.agent.container.ContainerLocator;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.container.RestoreRoot;
+import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.CriuReadiness;
+import org.lifeboat.agent.evacuation.DrainWatcher;
+import org.lifeboat.agent.evacuation.Evacuator;
+import org.lifeboat.agent.http.AgentHttpServer;
+import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.lifecycle.LifeCycleManager;
+import org.lifeboat.agent.lifecycle.SystemdNotification;
+import org.lifeboat.agent.metrics.AgentMetrics;
+import org.lifeboat.agent.metrics.CriuMetrics;
+import org.lifeboat.agent.metrics.MigrationMetrics;
+import org.lifeboat.agent.metrics.PredictionMetrics;
+import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.MigrationException;
+import org.lifeboat.agent.migration.MigrationGate;
+import org.lifeboat.agent.migration.MigrationHistory;
+import org.lifeboat.agent.migration.MigrationObserver;
+import org.lifeboat.agent.migration.MigrationReport;
+import org.lifeboat.agent.migration.MigrationService;
+import org.lifeboat.agent.migration.Destinations;
+import org.lifeboat.agent.migration.InterruptedMigrations;
+import org.lifeboat.agent.migration.MigrationDriver;
+import org.lifeboat.agent.migration.ParkedCheckpoints;
+import org.lifeboat.agent.migration.PostDumpHook;
+import org.lifeboat.agent.migration.ResumeMarkers;
+import org.lifeboat.agent.migration.SilentMigrationSweeper;
+import org.lifeboat.agent.migration.SlurmHandover;
+import org.lifeboat.agent.migration.SlurmTargetScheduler;
+import org.lifeboat.agent.migration.TransferMode;
+import org.lifeboat.agent.network.JobNetworks;
+import org.lifeboat.agent.peer.MungeAuthenticator;
+import org.lifeboat.agent.peer.PeerAuthenticationException;
+import org.lifeboat.agent.peer.PeerAuthenticator;
+import org.lifeboat.agent.peer.PeerClient;
+import org.lifeboat.agent.peer.PeerServer;
+import org.lifeboat.agent.peer.UnauthenticatedPeers;
+import org.lifeboat.agent.prediction.SlurmPredictionActions;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.CommandResult;
+import org.lifeboat.agent.process.CommandRunner;
+import org.lifeboat.agent.process.SystemUsers;
+import org.lifeboat.agent.registry.JobRecord;
+import org.lifeboat.agent.registry.JobRegistry;
+import org.lifeboat.agent.registry.RegistryReconciler;
+import org.lifeboat.agent.registry.RegistryStore;
+import org.lifeboat.agent.slurm.SlurmClient;
+import org.lifeboat.agent.socket.AgentSocketServer;
+import org.lifeboat.agent.socket.Authorizer;
+import org.lifeboat.agent.socket.JobMigrations;
+import org.lifeboat.agent.socket.RequestHandler;
+import org.lifeboat.agent.storage.AgentDirectories;
+import org.lifeboat.predictor.detect.ToolRunner;
+import org.lifeboat.predictor.plan.EvacuationPlanner;
+import org.lifeboat.predictor.service.PredictorService;
+
+/**
+ * The agent's composition root: builds every collaborator once from the configuration, and lists
+ * the parts that hold resources in the order they start. The lifecycle then stops them in reverse.
+ */
+public final class AgentWiring {
+
+    // A control request between agents; a dump of many GiB is a separate, longer wait in the engine.
+    private static final Duration PEER_TIMEOUT = Duration.ofMinutes(30);
+    private static final Path PROC = Path.of("/proc");
+    private static final Path SYS = Path.of("/sys");
+    private static final Logger LOG = Logger.getLogger(AgentWiring.class.getName());
+
+    private final LifeCycleManager lifeCycle;
+    private final AgentHttpServer httpServer;
+
+    private AgentWiring(LifeCycleManager lifeCycle, AgentHttpServer httpServer) {
+        this.lifeCycle = lifeCycle;
+        this.httpServer = httpServer;
+    }
+
+    /** The agent's parts in start order; nothing runs until {@link LifeCycleManager#start()}. */
+    public LifeCycleManager lifeCycle() {
+        return lifeCycle;
+    }
+
+    /** The health and metrics endpoint, whose bound address the start message names. */
+    public AgentHttpServer httpServer() {
+        return httpServer;
+    }
+
+    /**
+     * Builds the agent. Besides building, this checks what a start needs and does not yet change
+     * anything a job sees: the directories, the SlurmUser's uid, CRIU (probed once), MUNGE, the
+     * migration history, the post-dump script.
+     *
+     * @param commands the one command runner every tool runs through
+     * @param environment the agent's environment, for systemd's NOTIFY_SOCKET
+     */
+    public static AgentWiring build(AgentConfig config, String version, CommandRunner commands, Map<String, String> environment)
+            throws IOException, CommandException {
+        AgentThreads threads = new AgentThreads(config.evacuation().concurrency());
+        try {
+            return build(config, version, commands, environment, threads);
+        } catch (IOException | CommandException | RuntimeException e) {
+            // Not yet in a lifecycle that would stop them.
+            threads.stop();
+            throw e;
+        }
+    }
+
+    private static AgentWiring build(AgentConfig config, String version, CommandRunner commands, Map<String, String> environment,
+                                     AgentThreads threads) throws IOException, CommandException {
+        Clock clock = Clock.systemUTC();
+        new AgentDirectories(config.stateDirectory(), config.checkpointDirectory()).prepare();
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new AgentMetrics(version, config.nodeName()).bindTo(meters);
+        SystemUsers users = new SystemUsers(commands);
+        int slurmUserUid = users.uidOf(config.slurmUser());
+        SlurmClient slurm = new SlurmClient(commands);
+        JobRegistry registry = new JobRegistry(new RegistryStore(config.stateDirectory()), clock);
+        Gauge.builder("lifeboat_registered_jobs", registry, JobRegistry::size)
+                .description("Migratable jobs registered on this node")
+                .register(meters);
+
+        Path helpers = config.apptainer().helperDirectory();
+        CriuReadiness criuReadiness = CriuReadiness.probe(config.criuPath(), commands);
+        new CriuMetrics(criuReadiness.capabilities()).bindTo(meters);
+        MigrationGate gate = criuReadiness::unusableBecause;
+        Criu criu = new Criu(config.criuPath(), commands, Optional.of(helpers.resolve("lifeboat-with-fds")),
+                criuReadiness.networkLock());
+        MigrationMetrics migrationMetrics = new MigrationMetrics(meters);
+        PredictionMetrics predictionMetrics = new PredictionMetrics(meters);
+        MigrationHistory history = MigrationHistory.load(config.stateDirectory(), MigrationHistory.DEFAULT_CAPACITY, clock);
+        MigrationObserver recordReport = report -> {
+            migrationMetrics.migrationEnded(report);
+            history.migrationEnded(report);
+        };
+
+        PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
+                ? new MungeAuthenticator(config.peer().mungeSocket())
+                : new UnauthenticatedPeers();
+        checkPeerAuthentication(peers, config.peer().mungeSocket());
+        ContainerProcesses processes = new ContainerProcesses(PROC, commands);
+        RestoreRoot restoreRoots = new RestoreRoot(commands);
+        JobNetworks networks = new JobNetworks(commands, threads.arpAnnouncements());
+        ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), PROC);
+
+        IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
+                restoreRoots, processes, registry, networks, config.uplinkInterface(), resumeMarkers,
+                new SlurmTargetScheduler(slurm, config.nodeName(), clock), migrationMetrics::tookOver, clock, gate,
+                threads.incomingBackground());
+        Path postDumpScript = PostDumpHook.install(config.stateDirectory(),
+                MigrationDriver.outgoingDirectory(config.checkpointDirectory()));
+        Destinations.PeerConnector peerConnector =
+                peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression());
+        MigrationDriver driver = new MigrationDriver(config.nodeName(), config.checkpointDirectory(), criu, processes,
+                postDumpScript, threads.criuDumps(), clock, recordReport);
+        Optional<ParkedCheckpoints> parked = config.sharedDirectory().map(shared -> new ParkedCheckpoints(shared,
+                config.checkpointDirectory(), criu, restoreRoots));
+        Destinations destinations = new Destinations(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(),
+                peerConnector, processes, networks, new SlurmHandover(slurm, clock), parked, clock);
+        InterruptedMigrations interrupted = new InterruptedMigrations(config.checkpointDirectory(), config.sharedDirectory(),
+                peerConnector);
+        migrationMetrics.watchInFlight("source", driver::inFlight);
+        migrationMetrics.watchInFlight("target", incoming::inFlight);
+        MigrationService migrations = new MigrationService(config.nodeName(), registry,
+                new ContainerLocator(config.containersDirectory(), PROC),
+                new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), PROC, SYS,
+                        commands, users, processes),
+                slurm, config.peer().port(), driver, destinations, processes, new CgroupAdopter(PROC), resumeMarkers, parked,
+                gate, threads.parkedRestores());
+
+        TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
+        AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
+                new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),
+                        history::recent),
+                meters, AgentSocketServer.REQUEST_TIMEOUT);
+        PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
+                peers, incoming);
+        EvacuationConfig evacuation = config.evacuation();
+        Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.retryPause(), threads.evacuations());
+        DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
+                evacuation.drainPollInterval());
+        SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator,
+                EvacuationPlanner.from(config.predictor().planning()));
+        PredictorService predictor = new PredictorService(config.predictor(), config.nodeName(), predictionActions,
+                predictionActions, predictionActions, predictionMetrics::record, toolRunner(commands), clock);
+        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters, criuReadiness, Map.of(
+                "/api/v1/alertmanager", predictor.handlers().alertmanager(),
+                "/api/v1/predictions", predictor.handlers().predictions()));
+
+        // The pools first, so they stop last, after everything that gives them work. Recovery next, in the
+        // order it always ran, before any server lets a request in: the registry loses the jobs that ended
+        // while the agent was away, the target side deals with what it held, then the source side with its
+        // interrupted migrations (which may ask other nodes' targets to discard theirs).
+        // The drain watcher starts last but one: a drain seen at start finds every server ready.
+        // systemd hears READY=1 last, once everything runs.
+        LifeCycleManager lifeCycle = new LifeCycleManager("lifeboat agent", List.of(
+                threads,
+                new RecoveryStep("registry reconciliation", new RegistryReconciler(registry, slurm, config.nodeName())::reconcile),
+                new RecoveryStep("incoming migrations left at the last stop", incoming::discardStale),
+                new RecoveryStep("outgoing migrations interrupted at the last stop", interrupted::recover),
+                peerServer, socketServer, httpServer, drainWatcher, new PredictorComponent(predictor),
+                new SilentMigrationSweeper(incoming, config.nodeName()),
+                SystemdNotification.fromEnvironment(environment)));
+        return new AgentWiring(lifeCycle, httpServer);
+    }
+
+    /**
+     * Makes one credential at start: a munged that does not answer is named now, not at the first
+     * migration, and that migration does not pay for binding libmunge either.
+     */
+    private static void checkPeerAuthentication(PeerAuthenticator peers, Path mungeSocket) {
+        try {
+            peers.seal("lifeboat agent start".getBytes(StandardCharsets.US_ASCII));
+        } catch (PeerAuthenticationException e) {
+            LOG.severe("peer authentication does not work (" + e.getMessage() + "): migrations from and to this node"
+                    + " will fail until munged answers on " + mungeSocket);
+        }
+    }
+
+    /** The predictor's detectors run tools (ipmitool) through the agent's one command runner. */
+    private static ToolRunner toolRunner(CommandRunner commands) {
+        return (command, timeout) -> {
+            try {
+                CommandResult result = commands.run(command, timeout);
+                return new ToolRunner.ToolOutput(result.exitCode(), result.stdout(), result.stderr());
+            } catch (CommandException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+        };
+    }
+
+    /** The predictor's threads (detectors, hold-down expiry) as a part of the agent's life cycle. */
+    private record PredictorComponent(PredictorService predictor) implements LifeCycleComponent {
+        @Override
+        public void start() {
+            predictor.start();
+        }
+
+        @Override
+        public void stop() {
+            predictor.stop();
+        }
+    }
+
+    /** The socket's view of the migration service: the agent's default mode fills in for requests naming none. */
+    private record SocketMigrations(MigrationService migrations, TransferMode defaultMode) implements JobMigrations {
+        @Override
+        public MigrationReport migrate(long job, String targetNode, TransferMode mode) throws MigrationException {
+            return migrations.migrate(job, targetNode, mode == null ? defaultMode : mode);
+        }
+
+        @Override
+        public void stepStarted(JobRecord job, String step) {
+            migrations.stepStarted(job, step);
+        }
+
+        @Override
+        public void taskStarted(JobRecord job, String step, long taskPid) {
+            migrations.taskStarted(job, step, taskPid);
+        }
+
+        @Override
+        public void jobEnded(long job) {
+            migrations.jobEnded(job);
+        }
+    }
+}
