@@ -13,6 +13,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.AgentConfigLoader;
@@ -37,6 +40,10 @@ import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.metrics.CriuMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
+import org.lifeboat.agent.migration.ConfirmedCopies;
+import org.lifeboat.agent.migration.CopyRestorer;
+import org.lifeboat.agent.migration.IncomingCleanup;
+import org.lifeboat.agent.migration.IncomingMigrationTable;
 import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationHistory;
@@ -44,12 +51,18 @@ import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.Migrator;
+import org.lifeboat.agent.migration.OrphanTakeOver;
+import org.lifeboat.agent.migration.PageServers;
 import org.lifeboat.agent.migration.Parker;
 import org.lifeboat.agent.migration.PostDumpHook;
+import org.lifeboat.agent.migration.RestoredCopies;
 import org.lifeboat.agent.migration.ResumeMarkers;
+import org.lifeboat.agent.migration.SilenceSweep;
 import org.lifeboat.agent.migration.SilentMigrationSweeper;
 import org.lifeboat.agent.migration.SlurmHandover;
 import org.lifeboat.agent.migration.SlurmTargetScheduler;
+import org.lifeboat.agent.migration.TargetRecovery;
+import org.lifeboat.agent.migration.TargetScheduler;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
@@ -157,10 +170,27 @@ final class AgentCommand implements Callable<Integer> {
             JobNetworks networks = new JobNetworks(commands);
             SlurmClient slurm = new SlurmClient(commands);
             ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), Path.of("/proc"));
-            IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
-                    new RestoreRoot(commands), processes, registry, networks, config.uplinkInterface(), resumeMarkers,
-                    new SlurmTargetScheduler(slurm, config.nodeName(), Clock.systemUTC()), migrationMetrics::tookOver, Clock.systemUTC());
-            incoming.discardStale();
+            // Slurm reads and deletions off a request's path, and the recovery's deciders: daemon threads, so they
+            // never hold the agent's exit (a deletion or decision cut short is taken up again at the next start).
+            ExecutorService incomingBackground = Executors.newCachedThreadPool(daemonThreads("lifeboat-incoming-background"));
+            ExecutorService recoveryDeciders = Executors.newCachedThreadPool(daemonThreads("lifeboat-recover"));
+            IncomingMigrationTable incomingTable = new IncomingMigrationTable();
+            RestoreRoot incomingRoots = new RestoreRoot(commands);
+            TargetScheduler targetScheduler = new SlurmTargetScheduler(slurm, config.nodeName(), Clock.systemUTC());
+            ConfirmedCopies confirmedCopies = new ConfirmedCopies(config.checkpointDirectory(), resumeMarkers);
+            RestoredCopies restoredCopies = new RestoredCopies(registry, resumeMarkers, processes);
+            IncomingCleanup incomingCleanup = new IncomingCleanup(incomingTable, confirmedCopies, incomingRoots, processes,
+                    networks, resumeMarkers, incomingBackground);
+            IncomingMigrations incoming = new IncomingMigrations(incomingTable, config.checkpointDirectory(),
+                    config.sharedDirectory(), new PageServers(criu),
+                    new CopyRestorer(criu, incomingRoots, networks, config.uplinkInterface()), processes, restoredCopies,
+                    confirmedCopies, incomingCleanup, targetScheduler, incomingBackground, Clock.systemUTC());
+            new TargetRecovery(config.checkpointDirectory(), confirmedCopies, restoredCopies, incomingCleanup, processes, networks,
+                    resumeMarkers, targetScheduler, recoveryDeciders).recover();
+            SilentMigrationSweeper silentMigrationSweeper = new SilentMigrationSweeper(
+                    new OrphanTakeOver(incomingTable, restoredCopies, confirmedCopies, incomingCleanup, targetScheduler,
+                            migrationMetrics::tookOver, Clock.systemUTC()),
+                    new SilenceSweep(incomingTable, incomingCleanup, Clock.systemUTC()), config.nodeName());
             MigrationObserver recordReport = report -> {
                 migrationMetrics.migrationEnded(report);
                 history.migrationEnded(report);
@@ -176,7 +206,7 @@ final class AgentCommand implements Callable<Integer> {
                     recordReport));
             migrator.recoverInterrupted();
             migrationMetrics.watchInFlight("source", migrator::inFlight);
-            migrationMetrics.watchInFlight("target", incoming::inFlight);
+            migrationMetrics.watchInFlight("target", incomingTable::inFlight);
             MigrationService migrations = new MigrationService(config.nodeName(), registry,
                     new ContainerLocator(config.containersDirectory(), Path.of("/proc")),
                     new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), Path.of("/proc"),
@@ -203,8 +233,8 @@ final class AgentCommand implements Callable<Integer> {
             // The drain watcher starts last but one: a drain seen at start finds every server ready.
             // systemd hears READY=1 last, once everything runs.
             lifeCycle = new LifeCycleManager("lifeboat agent", List.of(peerServer, socketServer, httpServer, drainWatcher,
-                    new PredictorComponent(predictor), new SilentMigrationSweeper(incoming, config.nodeName()),
-                    SystemdNotification.fromEnvironment(System.getenv())));
+                    new PredictorComponent(predictor), silentMigrationSweeper, new ExecutorsComponent(List.of(incomingBackground,
+                            recoveryDeciders)), SystemdNotification.fromEnvironment(System.getenv())));
             lifeCycle.start();
         } catch (IOException | CommandException e) {
             spec.commandLine().getErr().println("lifeboat agent failed to start: " + e.getMessage());
@@ -215,6 +245,26 @@ final class AgentCommand implements Callable<Integer> {
                 + ", socket " + config.socketPath() + ", http on " + hostAndPort(httpServer.boundAddress()));
         lifeCycle.awaitStop();
         return CommandLine.ExitCode.OK;
+    }
+
+    /** Thread pools handed to the parts that use them, shut down with the agent. */
+    private record ExecutorsComponent(List<ExecutorService> executors) implements LifeCycleComponent {
+        @Override
+        public void start() {
+        }
+
+        @Override
+        public void stop() {
+            executors.forEach(ExecutorService::shutdownNow);
+        }
+    }
+
+    private static ThreadFactory daemonThreads(String name) {
+        return runnable -> {
+            Thread thread = new Thread(runnable, name);
+            thread.setDaemon(true);
+            return thread;
+        };
     }
 
     /** The predictor's threads (detectors, hold-down expiry) as a part of the agent's life cycle. */
