@@ -2,14 +2,19 @@ package org.lifeboat.agent.migration;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.lifeboat.agent.container.ContainerManifest;
@@ -23,6 +28,8 @@ import org.lifeboat.agent.slurm.SlurmJob;
  * repeated or out-of-order request never runs CRIU, or anything else, a second time.
  */
 final class IncomingMigration {
+
+    private static final Duration SLURM_READ_WAIT = Duration.ofSeconds(30);
 
     enum State {
         /** Page server (diskless) started, images arriving. */
@@ -68,7 +75,7 @@ final class IncomingMigration {
         }
 
         String requestName() {
-            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
     }
 
@@ -88,7 +95,7 @@ final class IncomingMigration {
     final Path images;
     final Path root;
     /** Slurm's view of the job when this node prepared for it (its restart count, its node: the source). */
-    final CompletableFuture<SlurmJob> jobBefore;
+    private final CompletableFuture<SlurmJob> jobBefore;
     final long preparedNanos;
     /** One step at a time per migration: a request of the source, or a sweep of this node. */
     final ReentrantLock lock = new ReentrantLock();
@@ -186,6 +193,18 @@ final class IncomingMigration {
         }
         return new PeerRequestException("out-of-order", "migration " + id + " is " + state + ": " + event.requestName()
                 + " is out of order");
+    }
+
+    /** Slurm's view of the job when this node prepared for it, once read. */
+    Optional<SlurmJob> jobBefore() {
+        try {
+            return Optional.of(jobBefore.get(SLURM_READ_WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (ExecutionException | TimeoutException e) {
+            return Optional.empty();
+        }
     }
 
     /** Why Slurm's view of the job before the move is missing, for an error message. */

@@ -14,10 +14,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
@@ -55,7 +52,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
      * after which that source has rolled back for certain, and its job runs there.
      */
     public static final Duration SILENCE_LIMIT = PostDumpHook.DECISION_LIMIT.plusMinutes(5);
-    private static final Duration SLURM_READ_WAIT = Duration.ofSeconds(30);
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
 
     private final IncomingMigrationTable table;
@@ -270,7 +266,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("restore-failed", "the restored container (pid " + migration.restoredPid
                     + ") is not alive and stopped after the restore; see " + migration.images.resolve("restore.log"));
         }
-        SlurmJob before = jobBefore(migration).orElseThrow(() -> new PeerRequestException("internal", "cannot read job "
+        SlurmJob before = migration.jobBefore().orElseThrow(() -> new PeerRequestException("internal", "cannot read job "
                 + migration.jobId + " from Slurm: " + migration.jobBeforeFailure()));
         // From here the source may requeue the job: should this agent stop before the source's resume,
         // the copy must not be lost, and a requeued job started here must wait for it, not start afresh.
@@ -329,18 +325,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
             migration.lock.unlock();
         }
         return json.createObjectNode();
-    }
-
-    /** Slurm's view of the job when this node prepared for it, once read. */
-    static Optional<SlurmJob> jobBefore(IncomingMigration migration) {
-        try {
-            return Optional.of(migration.jobBefore.get(SLURM_READ_WAIT.toMillis(), TimeUnit.MILLISECONDS));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        } catch (ExecutionException | TimeoutException e) {
-            return Optional.empty();
-        }
     }
 
     private IncomingMigration existing(ObjectNode message) throws PeerRequestException {

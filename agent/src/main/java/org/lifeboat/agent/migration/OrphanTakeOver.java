@@ -79,7 +79,7 @@ public final class OrphanTakeOver {
     }
 
     private boolean step(IncomingMigration migration, String thisNode) {
-        Optional<SlurmJob> before = IncomingMigrations.jobBefore(migration);
+        Optional<SlurmJob> before = migration.jobBefore();
         if (before.isEmpty()) {
             return false;
         }
