@@ -11,8 +11,8 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 /**
  * Deals with the incoming migrations whose source has gone silent. Every two seconds, a copy
  * restored here whose job Slurm requeued after losing the source node is started here
- * ({@link IncomingMigrations#takeOverOrphans}). Once a minute, any other migration silent past the
- * limit is given up ({@link IncomingMigrations#discardSilent}): a source node lost after PREPARE
+ * ({@link OrphanTakeOver}). Once a minute, any other migration silent past the
+ * limit is given up ({@link SilenceSweep}): a source node lost after PREPARE
  * never says "abort", and this node would otherwise keep its page server, images and tmpfs space
  * for good. That sweep reads the sizes of the images, on a shared file system too: not more often.
  */
@@ -23,13 +23,15 @@ public final class SilentMigrationSweeper implements LifeCycleComponent {
     private static final Duration INTERVAL = Duration.ofSeconds(2);
     private static final int SWEEPS_PER_DISCARD = 30;
 
-    private final IncomingMigrations incoming;
+    private final OrphanTakeOver takeOver;
+    private final SilenceSweep silence;
     private final String nodeName;
     private ScheduledExecutorService executor;
     private int sweeps;
 
-    public SilentMigrationSweeper(IncomingMigrations incoming, String nodeName) {
-        this.incoming = Objects.requireNonNull(incoming, "incoming");
+    public SilentMigrationSweeper(OrphanTakeOver takeOver, SilenceSweep silence, String nodeName) {
+        this.takeOver = Objects.requireNonNull(takeOver, "takeOver");
+        this.silence = Objects.requireNonNull(silence, "silence");
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
     }
 
@@ -45,9 +47,9 @@ public final class SilentMigrationSweeper implements LifeCycleComponent {
 
     private void sweep() {
         try {
-            incoming.takeOverOrphans(IncomingMigrations.SOURCE_SILENCE, nodeName);
+            takeOver.takeOverOrphans(IncomingMigrations.SOURCE_SILENCE, nodeName);
             if (++sweeps % SWEEPS_PER_DISCARD == 0) {
-                incoming.discardSilent(IncomingMigrations.SILENCE_LIMIT);
+                silence.discardSilent(IncomingMigrations.SILENCE_LIMIT);
             }
         } catch (RuntimeException e) {
             // A failed sweep must not end the schedule: the next one tries again.

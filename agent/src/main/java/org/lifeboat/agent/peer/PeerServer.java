@@ -288,6 +288,8 @@ public final class PeerServer implements LifeCycleComponent {
         } catch (IllegalArgumentException e) {
             throw new PeerRequestException(MALFORMED, e.getMessage());
         }
+        // The handler gets the request's own fields only, as for a call: the compression is the relay's.
+        fields.remove(WireFormat.COMPRESSION_FIELD);
         InetSocketAddress target = handler.pipe(name, fields);
         // The relay is how page-server traffic reaches a target without its port being reachable
         // from the network; a handler naming another host would make this an open proxy.

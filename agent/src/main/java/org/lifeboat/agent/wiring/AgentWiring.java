@@ -34,6 +34,16 @@ import org.lifeboat.agent.metrics.CriuMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.ConfirmedCopies;
+import org.lifeboat.agent.migration.CopyRestorer;
+import org.lifeboat.agent.migration.IncomingCleanup;
+import org.lifeboat.agent.migration.IncomingMigrationTable;
+import org.lifeboat.agent.migration.OrphanTakeOver;
+import org.lifeboat.agent.migration.PageServers;
+import org.lifeboat.agent.migration.RestoredCopies;
+import org.lifeboat.agent.migration.SilenceSweep;
+import org.lifeboat.agent.migration.TargetRecovery;
+import org.lifeboat.agent.migration.TargetScheduler;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationGate;
 import org.lifeboat.agent.migration.MigrationHistory;
@@ -163,10 +173,22 @@ public final class AgentWiring {
         JobNetworks networks = new JobNetworks(commands, threads.arpAnnouncements());
         ResumeMarkers resumeMarkers = new ResumeMarkers(config.resumeDirectory().resolve(config.nodeName()), PROC);
 
-        IncomingMigrations incoming = new IncomingMigrations(config.checkpointDirectory(), config.sharedDirectory(), criu,
-                restoreRoots, processes, registry, networks, config.uplinkInterface(), resumeMarkers,
-                new SlurmTargetScheduler(slurm, config.nodeName(), clock), migrationMetrics::tookOver, clock, gate,
-                threads.incomingBackground());
+        IncomingMigrationTable incomingTable = new IncomingMigrationTable();
+        TargetScheduler targetScheduler = new SlurmTargetScheduler(slurm, config.nodeName(), clock);
+        ConfirmedCopies confirmedCopies = new ConfirmedCopies(config.checkpointDirectory(), resumeMarkers);
+        RestoredCopies restoredCopies = new RestoredCopies(registry, resumeMarkers, processes);
+        IncomingCleanup incomingCleanup = new IncomingCleanup(incomingTable, confirmedCopies, restoreRoots, processes,
+                networks, resumeMarkers, threads.incomingBackground());
+        IncomingMigrations incoming = new IncomingMigrations(incomingTable, config.checkpointDirectory(),
+                config.sharedDirectory(), new PageServers(criu),
+                new CopyRestorer(criu, restoreRoots, networks, config.uplinkInterface()), processes, restoredCopies,
+                confirmedCopies, incomingCleanup, targetScheduler, gate, threads.incomingBackground(), clock);
+        TargetRecovery targetRecovery = new TargetRecovery(config.checkpointDirectory(), confirmedCopies, restoredCopies,
+                incomingCleanup, processes, networks, resumeMarkers, targetScheduler, threads.incomingBackground());
+        SilentMigrationSweeper silentMigrationSweeper = new SilentMigrationSweeper(
+                new OrphanTakeOver(incomingTable, restoredCopies, confirmedCopies, incomingCleanup, targetScheduler,
+                        migrationMetrics::tookOver, clock),
+                new SilenceSweep(incomingTable, incomingCleanup, clock), config.nodeName());
         Path postDumpScript = PostDumpHook.install(config.stateDirectory(),
                 MigrationDriver.outgoingDirectory(config.checkpointDirectory()));
         Destinations.PeerConnector peerConnector =
@@ -180,7 +202,7 @@ public final class AgentWiring {
         InterruptedMigrations interrupted = new InterruptedMigrations(config.checkpointDirectory(), config.sharedDirectory(),
                 peerConnector);
         migrationMetrics.watchInFlight("source", driver::inFlight);
-        migrationMetrics.watchInFlight("target", incoming::inFlight);
+        migrationMetrics.watchInFlight("target", incomingTable::inFlight);
         MigrationService migrations = new MigrationService(config.nodeName(), registry,
                 new ContainerLocator(config.containersDirectory(), PROC),
                 new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), PROC, SYS,
@@ -216,10 +238,10 @@ public final class AgentWiring {
         LifeCycleManager lifeCycle = new LifeCycleManager("lifeboat agent", List.of(
                 threads,
                 new RecoveryStep("registry reconciliation", new RegistryReconciler(registry, slurm, config.nodeName())::reconcile),
-                new RecoveryStep("incoming migrations left at the last stop", incoming::discardStale),
+                new RecoveryStep("incoming migrations left at the last stop", targetRecovery::recover),
                 new RecoveryStep("outgoing migrations interrupted at the last stop", interrupted::recover),
                 peerServer, socketServer, httpServer, drainWatcher, new PredictorComponent(predictor),
-                new SilentMigrationSweeper(incoming, config.nodeName()),
+                silentMigrationSweeper,
                 SystemdNotification.fromEnvironment(environment)));
         return new AgentWiring(lifeCycle, httpServer);
     }

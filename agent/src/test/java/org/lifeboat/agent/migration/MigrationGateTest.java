@@ -93,20 +93,18 @@ class MigrationGateTest {
 
     @Test
     void aPrepareFromAnotherNodeIsRefusedWithTheCodeAndNothingIsPrepared() throws Exception {
-        Path checkpoints = Files.createDirectories(directory.resolve("checkpoints"));
-        IncomingMigrations incoming = new IncomingMigrations(checkpoints, Optional.empty(),
-                new Criu("criu", commands, NetworkLock.NFTABLES), new RestoreRoot(commands), processes(), registry,
-                new JobNetworks(commands, threads), "eth0", resumeMarkers(), new FakeTargetScheduler(), () -> { }, CLOCK,
-                CLOSED, threads);
-        ObjectNode prepare = AgentJson.mapper().createObjectNode().put("migration", "job7-a1").put("job", 7);
+        TargetNode target = new TargetNode(Files.createDirectories(directory.resolve("target")), CLOSED);
+        IncomingMigrations incoming = target.incoming;
+        Path checkpoints = target.checkpoints;
+        ObjectNode prepare = TargetNode.prepareMessage("job7-a1", 7, TransferMode.DISKLESS);
 
         PeerRequestException refused = assertThrows(PeerRequestException.class, () -> incoming.call("prepare", prepare));
 
         assertEquals(MigrationGate.CRIU_UNUSABLE, refused.code());
         assertEquals("migration job7-a1 cannot come to this node: " + REASON, refused.getMessage());
-        assertEquals(0, incoming.inFlight());
+        assertEquals(0, target.table.inFlight());
         assertFalse(Files.exists(checkpoints.resolve(IncomingMigrations.INCOMING)));
-        assertEquals(List.of(), commands.commands());
+        assertEquals(List.of(), target.commands.commands());
     }
 
     private MigrationService migrationService() throws Exception {

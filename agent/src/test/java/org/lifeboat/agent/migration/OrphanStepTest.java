@@ -2,14 +2,13 @@ package org.lifeboat.agent.migration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.lifeboat.agent.migration.IncomingMigrations.OrphanStep;
 import org.junit.jupiter.api.Test;
 
 /** What a target does with a restored copy whose source fell silent, by what Slurm says of the job. */
 final class OrphanStepTest {
 
     private static OrphanStep step(String state, String node, int restarts, boolean startedHere, boolean waitedFor) {
-        return IncomingMigrations.orphanStep(FakeTargetScheduler.job(state, node, restarts), 0, startedHere, waitedFor, "node2");
+        return OrphanStep.of(FakeTargetScheduler.job(state, node, restarts), 0, startedHere, waitedFor, "node2");
     }
 
     @Test

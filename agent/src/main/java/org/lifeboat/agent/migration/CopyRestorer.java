@@ -1,0 +1,57 @@
+package org.lifeboat.agent.migration;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.logging.Logger;
+import org.lifeboat.agent.container.RestoreRoot;
+import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.network.JobNetworks;
+
+/** Restores an incoming migration's images as a stopped copy on this node. */
+public final class CopyRestorer {
+
+    private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
+    private static final Logger LOG = Logger.getLogger(CopyRestorer.class.getName());
+
+    private final Criu criu;
+    private final RestoreRoot restoreRoots;
+    private final JobNetworks networks;
+    private final String uplink;
+
+    /** @param uplink the node's interface that jobs' own interfaces (macvlans) are made on */
+    public CopyRestorer(Criu criu, RestoreRoot restoreRoots, JobNetworks networks, String uplink) {
+        this.criu = Objects.requireNonNull(criu, "criu");
+        this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
+        this.networks = Objects.requireNonNull(networks, "networks");
+        this.uplink = Objects.requireNonNull(uplink, "uplink");
+    }
+
+    /** Sets the migration's restored pid and CRIU's time; any failure leaves what was set up for the discard. */
+    void restore(IncomingMigration migration) throws Exception {
+        LOG.info("migration " + migration.id + ": restoring job " + migration.jobId + " from its images");
+        restoreRoots.build(migration.root, migration.manifest);
+        if (migration.network != null) {
+            // The source released the address after its dump: it comes up here before the sockets bind to it.
+            networks.create(migration.network, uplink);
+            migration.networkCreated = true;
+        }
+        long started = System.nanoTime();
+        try {
+            // Diskless images are a copy: until the source hears the confirmation it holds the job frozen, and a
+            // failed restore resumes it there, so CRIU may free each page as it restores it (the node then holds
+            // the job's memory once, not twice). Shared-fs images stay whole, as the shared copy they are.
+            migration.restoredPid = criu.restore(CriuSpecs.restore(migration.manifest, migration.images, migration.root,
+                    Optional.ofNullable(migration.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
+                    CRIU_TIMEOUT, migration.mode == TransferMode.DISKLESS));
+        } finally {
+            // The restored container holds its own copy of the root mount.
+            restoreRoots.unmount(migration.root);
+        }
+        migration.criuMillis = (System.nanoTime() - started) / 1_000_000;
+        if (migration.network != null) {
+            networks.announce(migration.network);
+        }
+        LOG.info("migration " + migration.id + ": job " + migration.jobId + " restored as pid " + migration.restoredPid);
+    }
+}
