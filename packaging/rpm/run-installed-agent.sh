@@ -61,12 +61,17 @@ until grep -qx 'READY=1' "$work/notifications"; do
     [ $SECONDS -lt $deadline ] || fail "no READY=1 within $STARTUP_LIMIT_SECONDS s: $(cat "$work/agent.log")"
     sleep 0.2
 done
-health=$(curl -fsS --max-time 5 "$HEALTH_URL") || fail "GET $HEALTH_URL failed: $(cat "$work/agent.log")"
-grep -q '"status":"ok"' <<<"$health" || fail "GET $HEALTH_URL answered $health"
+# The throwaway root has no CRIU: the agent runs and serves, and /health says it cannot migrate (503)
+# and why, which is what a node whose CRIU is missing must say.
+code=$(curl -sS --max-time 5 -o "$work/health" -w '%{http_code}' "$HEALTH_URL") \
+    || fail "GET $HEALTH_URL failed: $(cat "$work/agent.log")"
+health=$(cat "$work/health")
+[ "$code" = 503 ] && grep -q '"ready":false' <<<"$health" && grep -q 'CRIU' <<<"$health" \
+    || fail "GET $HEALTH_URL answered $code $health, not 503 naming the missing CRIU"
 [ -S /run/lifeboat/agent.sock ] || fail "no socket at /run/lifeboat/agent.sock"
 status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
 [ "$(tr -d ' \n' <<<"$status")" = "[]" ] || fail "lifeboat status lists jobs on a fresh agent: $status"
-echo "installed agent: $HEALTH_URL answered $health" >&2
+echo "installed agent: $HEALTH_URL answered $code $health" >&2
 
 kill -TERM "$agent"
 code=0
