@@ -6,8 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -66,6 +66,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private static final Duration SLURM_READ_WAIT = Duration.ofSeconds(30);
     private static final Duration RECOVERY_POLL = Duration.ofSeconds(1);
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
+    // In the images directory: created by the agent, root's alone (see Criu.startPageServer).
+    private static final String PAGE_SERVER_SOCKET_DIRECTORY = "page-server-socket";
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
 
     private final Path checkpointDirectory;
@@ -514,15 +516,18 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     @Override
-    public InetSocketAddress pipe(String request, ObjectNode message) throws PeerRequestException {
+    public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
         if (!request.equals("pages")) {
             throw new PeerRequestException("unknown-request", "unknown pipe '" + request + "'");
         }
         Incoming incoming = existing(message);
-        if (incoming.pageServer == null) {
-            throw new PeerRequestException("conflict", "migration " + incoming.id + " has no page server (mode " + incoming.mode.wireName() + ")");
+        // The page server serves one connection: it goes to the first relay, and only to it.
+        SocketChannel pageServer = incoming.pageServer.getAndSet(null);
+        if (pageServer == null) {
+            throw new PeerRequestException("conflict", "migration " + incoming.id + " has no page server waiting (mode "
+                    + incoming.mode.wireName() + ")");
         }
-        return incoming.pageServer;
+        return pageServer;
     }
 
     private ObjectNode prepare(ObjectNode message) throws PeerRequestException, IOException {
@@ -575,8 +580,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
                             + ": " + free + " bytes free, " + expectedBytes + " needed");
                 }
                 if (message.path("page-server").asBoolean(true)) {
-                    incoming.pageServer = new InetSocketAddress("127.0.0.1", freePort());
-                    criu.startPageServer(images, incoming.pageServer, CRIU_TIMEOUT);
+                    incoming.pageServer.set(criu.startPageServer(images, images.resolve(PAGE_SERVER_SOCKET_DIRECTORY),
+                            CRIU_TIMEOUT).connection());
                 }
             }
         } catch (PeerRequestException | IOException | RuntimeException e) {
@@ -755,6 +760,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
     private void discard(Incoming incoming) {
         migrations.remove(incoming.id, incoming);
         try {
+            // A page server no relay took ends when its connection does.
+            SocketChannel pageServer = incoming.pageServer.getAndSet(null);
+            if (pageServer != null) {
+                pageServer.close();
+            }
             if (incoming.restoredPid != 0 && processes.isAlive(incoming.restoredPid)) {
                 processes.kill(incoming.restoredPid);
             }
@@ -808,12 +818,6 @@ public final class IncomingMigrations implements PeerRequestHandler {
         return id;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
-
     /** One incoming migration's state. */
     private static final class Incoming {
         final String id;
@@ -825,7 +829,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
         final JobNetwork network;
         final Path images;
         final Path root;
-        volatile InetSocketAddress pageServer;
+        // The agent's end of the page server's connection, until a relay takes it.
+        final AtomicReference<SocketChannel> pageServer = new AtomicReference<>();
         volatile long imageBytesSeen;
         final java.util.concurrent.atomic.AtomicInteger requestsInHand = new java.util.concurrent.atomic.AtomicInteger();
         volatile Instant lastHeard;

@@ -186,7 +186,8 @@ public final class PageRelay implements AutoCloseable {
             }
             try {
                 local.setTcpNoDelay(true);
-                joined = new Splice(local, ByteBuffer.allocate(0), peer, readFromPeer, compression.compressingPump());
+                joined = new Splice(local.getChannel(), ByteBuffer.allocate(0), peer.getChannel(), readFromPeer,
+                        compression.compressingPump());
             } catch (IOException e) {
                 closeQuietly(local);
                 Splice.abort(peer);

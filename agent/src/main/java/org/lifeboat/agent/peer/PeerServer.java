@@ -47,8 +47,8 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * <li>{@code "receive"}: the client sends the body as raw bytes and half-closes its output; the
  * server replies once it has read the body to its end, adding {@code "sha256"} (hex) and
  * {@code "bytes"} of everything it received, which the client compares with what it sent.
- * <li>{@code "pipe"}: the server connects to a local address its handler names and replies; after
- * an ok reply both sides send raw bytes, relayed to and from that local socket, until both have
+ * <li>{@code "pipe"}: the server takes a connected local channel from its handler and replies; after
+ * an ok reply both sides send raw bytes, relayed to and from that channel, until both have
  * half-closed. With {@code "compression":"lz4"} the client's bytes come as LZ4 frames, which the
  * server expands before passing them on (see {@link PageCompression}); the server's go back as they are.
  * </ul>
@@ -68,8 +68,8 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * node expects it. The raw bytes of bodies and relays are not sealed: a body's integrity is checked
  * by the digest in the sealed reply; relayed bytes are protected by nothing beyond TCP. On the
  * source they enter through a loopback port that takes root's connection only (see
- * {@link PageRelay}); on the target they go only to a loopback address, whose listener the handler
- * must guard itself: any local user can connect to a loopback port. Nothing is encrypted.
+ * {@link PageRelay}); on the target they go only into a channel the handler connected itself (CRIU's
+ * page server listens on nothing: see {@code Criu#startPageServer}). Nothing is encrypted.
  *
  * <h2>Bounds</h2>
  *
@@ -99,7 +99,6 @@ public final class PeerServer implements LifeCycleComponent {
     private static final Set<String> RESERVED_REPLY_FIELDS = Set.of(WireFormat.VERSION_FIELD, WireFormat.STATUS_FIELD,
             WireFormat.ERROR_FIELD, WireFormat.IN_REPLY_TO_FIELD, WireFormat.SHA256_FIELD, WireFormat.BYTES_FIELD);
     private static final int BACKLOG = 64;
-    private static final int LOCAL_CONNECT_TIMEOUT_MILLIS = 10_000;
     // After an error reply, how long the server keeps reading (and dropping) what the client still
     // sends: closing with unread data resets the connection, and the reset can destroy the reply.
     private static final long LINGER_MILLIS = 5_000;
@@ -288,22 +287,9 @@ public final class PeerServer implements LifeCycleComponent {
         } catch (IllegalArgumentException e) {
             throw new PeerRequestException(MALFORMED, e.getMessage());
         }
-        InetSocketAddress target = handler.pipe(name, fields);
-        // The relay is how page-server traffic reaches a target without its port being reachable
-        // from the network; a handler naming another host would make this an open proxy.
-        if (target.getAddress() == null || !target.getAddress().isLoopbackAddress()) {
-            throw new IllegalStateException("the handler of " + name + " named " + target + ", not a loopback address");
-        }
-        Socket local = SocketChannel.open().socket();
-        openSockets.add(local);
-        try {
-            local.connect(target, LOCAL_CONNECT_TIMEOUT_MILLIS);
-            local.setTcpNoDelay(true);
-        } catch (IOException e) {
-            release(local);
-            throw new PeerRequestException(INTERNAL, "cannot connect to " + target + " for " + name + ": " + e.getMessage());
-        }
-        Splice splice = new Splice(connection, reader.takeReadAhead(), local, ByteBuffer.allocate(0), compression.expandingPump());
+        SocketChannel local = handler.pipe(name, fields);
+        Splice splice = new Splice(connection.getChannel(), reader.takeReadAhead(), local, ByteBuffer.allocate(0),
+                compression.expandingPump());
         openSplices.add(splice);
         try {
             reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));
@@ -321,7 +307,6 @@ public final class PeerServer implements LifeCycleComponent {
         } finally {
             splice.close();
             openSplices.remove(splice);
-            release(local);
         }
     }
 

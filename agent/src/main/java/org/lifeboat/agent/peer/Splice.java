@@ -2,7 +2,9 @@ package org.lifeboat.agent.peer;
 
 import java.io.IOException;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -12,23 +14,24 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
- * Two sockets joined: bytes are pumped both ways, each direction on a thread of its own, until both
+ * Two socket channels joined: bytes are pumped both ways, each direction on a thread of its own, until both
  * directions have ended; then both sockets are closed. The end of one direction is passed on as a
  * half-close, so the far end sees it while the other direction keeps flowing. A failure or an early
  * close resets both connections instead: a clean end would tell the far ends that everything had
  * been sent.
  *
- * <p>The sockets must have channels: bytes move through a direct buffer between the channels,
- * which saves the two copies per chunk that socket streams make through a heap array. Each direction
+ * <p>Channels, not socket streams: bytes move through a direct buffer between them, which saves the
+ * two copies per chunk that socket streams make through a heap array; and a channel may be a Unix
+ * socket (the target's page server) as well as TCP. Each direction
  * has its {@link PageCompression.Pump}: a plain copy, or LZ4 frames made or expanded on the way.
  */
 final class Splice {
 
     private static final Logger LOG = Logger.getLogger(Splice.class.getName());
 
-    private final Socket first;
+    private final SocketChannel first;
     private final ByteBuffer readFromFirst;
-    private final Socket second;
+    private final SocketChannel second;
     private final ByteBuffer readFromSecond;
     private final PageCompression.Pump firstToSecondPump;
     private final PageCompression.Counters firstToSecond = new PageCompression.Counters();
@@ -42,7 +45,7 @@ final class Splice {
      * first; {@code firstToSecondPump} carries the bytes from first to second, the other direction
      * is copied.
      */
-    Splice(Socket first, ByteBuffer readFromFirst, Socket second, ByteBuffer readFromSecond, PageCompression.Pump firstToSecondPump) {
+    Splice(SocketChannel first, ByteBuffer readFromFirst, SocketChannel second, ByteBuffer readFromSecond, PageCompression.Pump firstToSecondPump) {
         this.first = first;
         this.readFromFirst = readFromFirst;
         this.second = second;
@@ -105,9 +108,10 @@ final class Splice {
         finished.completeExceptionally(new IOException("the relay was closed before both sides had finished"));
     }
 
-    private void pump(Socket from, ByteBuffer alreadyRead, Socket to, PageCompression.Pump pump, PageCompression.Counters counters) {
+    private void pump(SocketChannel from, ByteBuffer alreadyRead, SocketChannel to, PageCompression.Pump pump,
+                      PageCompression.Counters counters) {
         try {
-            pump.pump(from.getChannel(), alreadyRead, to.getChannel(), counters);
+            pump.pump(from, alreadyRead, to, counters);
             to.shutdownOutput();
         } catch (IOException e) {
             // Either side failing ends the relay: half of a CRIU page-server conversation is useless.
@@ -115,7 +119,7 @@ final class Splice {
             abort(second);
             finished.completeExceptionally(closed
                     ? new IOException("the relay was closed before both sides had finished")
-                    : new IOException("relaying to " + WireFormat.describe(to) + " failed: " + e.getMessage(), e));
+                    : new IOException("relaying to " + describe(to) + " failed: " + e.getMessage(), e));
             return;
         }
         if (running.decrementAndGet() == 0) {
@@ -127,19 +131,32 @@ final class Splice {
 
     /** Closes the socket with a reset rather than a clean end of stream. */
     static void abort(Socket socket) {
+        abort(socket.getChannel());
+    }
+
+    /** Closes the channel with a reset rather than a clean end of stream, where it has one (TCP). */
+    static void abort(SocketChannel channel) {
         try {
-            if (!socket.isClosed()) {
-                socket.setSoLinger(true, 0);
+            if (channel.isOpen() && channel.supportedOptions().contains(StandardSocketOptions.SO_LINGER)) {
+                channel.setOption(StandardSocketOptions.SO_LINGER, 0);
             }
         } catch (IOException e) {
             LOG.fine(() -> "cannot make closing a socket reset it: " + e.getMessage());
         }
-        closeQuietly(socket);
+        closeQuietly(channel);
     }
 
-    private static void closeQuietly(Socket socket) {
+    private static String describe(SocketChannel channel) {
         try {
-            socket.close();
+            return String.valueOf(channel.getRemoteAddress());
+        } catch (IOException e) {
+            return "a closed socket";
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
         } catch (IOException e) {
             LOG.fine(() -> "closing a relayed socket failed: " + e.getMessage());
         }

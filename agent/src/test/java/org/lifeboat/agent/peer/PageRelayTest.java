@@ -54,7 +54,13 @@ class PageRelayTest {
         // Stands in for the target's CRIU page server, listening on loopback only.
         pageServer = ServerSocketChannel.open().socket();
         pageServer.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-        handler.onPipe((request, message) -> new InetSocketAddress(InetAddress.getLoopbackAddress(), pageServer.getLocalPort()));
+        handler.onPipe((request, message) -> {
+            try {
+                return SocketChannel.open(pageServer.getLocalSocketAddress());
+            } catch (IOException e) {
+                throw new PeerRequestException("internal", "cannot reach the page server: " + e.getMessage());
+            }
+        });
     }
 
     @AfterEach
@@ -165,29 +171,6 @@ class PageRelayTest {
                 () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
 
         assertEquals("unknown-job", error.code());
-    }
-
-    @Test
-    void aLocalAddressNobodyListensOnIsAnErrorReply() throws Exception {
-        int closedPort = pageServer.getLocalPort();
-        pageServer.close();
-
-        PeerRequestException error = assertThrows(PeerRequestException.class,
-                () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
-
-        assertEquals("internal", error.code());
-        assertTrue(error.getMessage().contains("/127.0.0.1:" + closedPort + " for page-server: Connection refused"), error.getMessage());
-    }
-
-    @Test
-    void theServerRelaysOnlyToLoopbackAddresses() {
-        handler.onPipe((request, message) -> new InetSocketAddress("192.0.2.1", 22));
-
-        PeerRequestException error = assertThrows(PeerRequestException.class,
-                () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
-
-        assertEquals("internal", error.code());
-        assertTrue(error.getMessage().contains("not a loopback address"), error.getMessage());
     }
 
     @Test
