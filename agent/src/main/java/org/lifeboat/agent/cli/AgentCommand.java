@@ -169,7 +169,8 @@ final class AgentCommand implements Callable<Integer> {
                     Migrator.outgoingDirectory(config.checkpointDirectory()));
             RestoreRoot restoreRoots = new RestoreRoot(commands);
             Migrator migrator = new Migrator(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(), criu,
-                    processes, peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression()), networks, postDumpScript,
+                    processes, (node, peer) -> new PeerClient(peer, config.nodeName(), node, peers, PEER_TIMEOUT,
+                            config.peer().pageCompression()), networks, postDumpScript,
                     new SlurmHandover(slurm, Clock.systemUTC()), Clock.systemUTC(), recordReport);
             Optional<Parker> parker = config.sharedDirectory().map(shared -> new Parker(config.nodeName(), shared,
                     config.checkpointDirectory(), criu, processes, restoreRoots, slurm, postDumpScript, Clock.systemUTC(),
@@ -187,7 +188,7 @@ final class AgentCommand implements Callable<Integer> {
                     new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),
                             history::recent),
                     meters, AgentSocketServer.REQUEST_TIMEOUT);
-            PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
+            PeerServer peerServer = new PeerServer(config.nodeName(), new InetSocketAddress(config.peer().address(), config.peer().port()),
                     peers, incoming);
             EvacuationConfig evacuation = config.evacuation();
             Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.concurrency(), evacuation.retryPause());

@@ -74,7 +74,7 @@ public final class Migrator {
     /** Opens an authenticated connection to another node's agent. */
     @FunctionalInterface
     public interface PeerConnector {
-        PeerClient connect(InetSocketAddress peer);
+        PeerClient connect(String node, InetSocketAddress peer);
     }
 
     /**
@@ -130,7 +130,8 @@ public final class Migrator {
         Instant started = clock.instant();
         long startedNanos = System.nanoTime();
         PhaseTimer phases = new PhaseTimer(migrationId);
-        Run run = new Run(migrationId, jobId, container, mode, targetPeer, peers.connect(targetPeer));
+        Run run = new Run(migrationId, jobId, container, mode, new TargetRecord.Target(targetNode, targetPeer),
+                peers.connect(targetNode, targetPeer));
         LOG.info("migration " + migrationId + ": job " + jobId + " from " + nodeName + " to " + targetNode
                 + " (" + targetPeer + "), " + mode.wireName());
         try {
@@ -216,14 +217,14 @@ public final class Migrator {
             return;
         }
         try {
-            Optional<InetSocketAddress> target = TargetRecord.read(control);
+            Optional<TargetRecord.Target> target = TargetRecord.read(control);
             boolean targetRunsTheJob = false;
             if (target.isPresent()) {
                 ObjectNode abort = json.createObjectNode();
                 abort.put("migration", migrationId);
                 abort.put("job", TargetRecord.jobOf(migrationId));
                 try {
-                    peers.connect(target.get()).call("abort", abort);
+                    peers.connect(target.get().node(), target.get().address()).call("abort", abort);
                 } catch (PeerRequestException e) {
                     // The target took the job over: this whole node was lost after the restore there, and Slurm
                     // requeued the job meanwhile (see IncomingMigrations#takeOverOrphans).
@@ -273,7 +274,7 @@ public final class Migrator {
         final long jobId;
         final ContainerManifest container;
         final TransferMode mode;
-        final InetSocketAddress targetPeer;
+        final TargetRecord.Target targetPeer;
         final PeerClient target;
         final Path images;
         // On this node's disk: the target record and CRIU's post-dump decisions (the images themselves when diskless).
@@ -293,7 +294,7 @@ public final class Migrator {
         long relayedBytes = -1;
         long relayProgressAt;
 
-        Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, InetSocketAddress targetPeer,
+        Run(String migrationId, long jobId, ContainerManifest container, TransferMode mode, TargetRecord.Target targetPeer,
             PeerClient target) {
             this.migrationId = migrationId;
             this.jobId = jobId;

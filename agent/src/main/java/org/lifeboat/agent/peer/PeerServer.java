@@ -91,11 +91,16 @@ public final class PeerServer implements LifeCycleComponent {
     public static final String NOT_AUTHENTICATED = "not-authenticated";
     /** The request names a protocol version this agent does not speak. */
     public static final String UNSUPPORTED_VERSION = "unsupported-version";
+    /** The request names another node as its target: it was captured on its way there. */
+    public static final String WRONG_NODE = "wrong-node";
+    /** The request does not carry the nonce this connection was greeted with: it was captured earlier. */
+    public static final String WRONG_NONCE = "wrong-nonce";
     /** The server failed while carrying out the request. */
     public static final String INTERNAL = "internal";
 
     private static final Logger LOG = Logger.getLogger(PeerServer.class.getName());
-    private static final Set<String> ENVELOPE = Set.of(WireFormat.VERSION_FIELD, WireFormat.REQUEST_FIELD, WireFormat.KIND_FIELD);
+    private static final Set<String> ENVELOPE = Set.of(WireFormat.VERSION_FIELD, WireFormat.REQUEST_FIELD, WireFormat.KIND_FIELD,
+            WireFormat.FROM_FIELD, WireFormat.TO_FIELD, WireFormat.NONCE_FIELD);
     private static final Set<String> RESERVED_REPLY_FIELDS = Set.of(WireFormat.VERSION_FIELD, WireFormat.STATUS_FIELD,
             WireFormat.ERROR_FIELD, WireFormat.IN_REPLY_TO_FIELD, WireFormat.SHA256_FIELD, WireFormat.BYTES_FIELD);
     private static final int BACKLOG = 64;
@@ -103,6 +108,7 @@ public final class PeerServer implements LifeCycleComponent {
     // sends: closing with unread data resets the connection, and the reset can destroy the reply.
     private static final long LINGER_MILLIS = 5_000;
 
+    private final String nodeName;
     private final InetSocketAddress bind;
     private final PeerAuthenticator authenticator;
     private final PeerRequestHandler handler;
@@ -119,11 +125,14 @@ public final class PeerServer implements LifeCycleComponent {
     private Thread acceptThread;
     private volatile boolean stopping;
 
-    public PeerServer(InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler) {
-        this(bind, authenticator, handler, REQUEST_TIMEOUT);
+    /** @param nodeName this node's name: a request must name it as its target */
+    public PeerServer(String nodeName, InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler) {
+        this(nodeName, bind, authenticator, handler, REQUEST_TIMEOUT);
     }
 
-    PeerServer(InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler, Duration requestTimeout) {
+    PeerServer(String nodeName, InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler,
+               Duration requestTimeout) {
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.bind = Objects.requireNonNull(bind, "bind");
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
         this.handler = Objects.requireNonNull(handler, "handler");
@@ -210,6 +219,8 @@ public final class PeerServer implements LifeCycleComponent {
         byte[] requestLine = null;
         try {
             connection.setTcpNoDelay(true);
+            String nonce = WireFormat.newNonce();
+            WireFormat.writeGreeting(connection.getOutputStream(), nonce);
             MessageReader reader = new MessageReader(connection);
             MessageReader.Message message = reader.read(System.nanoTime() + requestTimeout.toNanos());
             requestLine = message.line();
@@ -218,6 +229,7 @@ public final class PeerServer implements LifeCycleComponent {
             checkVersion(request);
             String name = WireFormat.text(request, WireFormat.REQUEST_FIELD);
             String kind = WireFormat.text(request, WireFormat.KIND_FIELD);
+            checkAddressedHere(request, nonce);
             ObjectNode fields = request.deepCopy();
             fields.remove(ENVELOPE);
             String inReplyTo = WireFormat.sha256Hex(requestLine);
@@ -255,6 +267,21 @@ public final class PeerServer implements LifeCycleComponent {
         if (!version.canConvertToInt() || version.intValue() != WireFormat.VERSION) {
             throw new PeerRequestException(UNSUPPORTED_VERSION,
                     "protocol version " + version + " is not spoken here; this agent speaks version " + WireFormat.VERSION);
+        }
+    }
+
+    /**
+     * A sealed request is good for one node and one connection: a copy captured on the network and
+     * played to another node, or to this one again, names another target or an old nonce.
+     */
+    private void checkAddressedHere(ObjectNode request, String nonce) throws MalformedMessageException, PeerRequestException {
+        String from = WireFormat.text(request, WireFormat.FROM_FIELD);
+        String to = WireFormat.text(request, WireFormat.TO_FIELD);
+        if (!to.equals(nodeName)) {
+            throw new PeerRequestException(WRONG_NODE, "the request from " + from + " is for " + to + ", this is " + nodeName);
+        }
+        if (!WireFormat.text(request, WireFormat.NONCE_FIELD).equals(nonce)) {
+            throw new PeerRequestException(WRONG_NONCE, "the request from " + from + " does not carry this connection's nonce");
         }
     }
 

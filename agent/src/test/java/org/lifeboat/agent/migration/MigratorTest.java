@@ -108,7 +108,7 @@ class MigratorTest {
         Path checkpoints = Files.createDirectories(directory.resolve("checkpoints"));
         return new Migrator("node1", checkpoints, Optional.empty(),
                 new Criu("/opt/criu", new FakeCommandRunner()), processes(),
-                peer -> new PeerClient(peer, new UnauthenticatedPeers(), peerTimeout, PageCompression.LZ4),
+                (node, peer) -> new PeerClient(peer, "node1", node, new UnauthenticatedPeers(), peerTimeout, PageCompression.LZ4),
                 new JobNetworks(new FakeCommandRunner()),
                 PostDumpHook.install(Files.createDirectories(directory.resolve("state")), Migrator.outgoingDirectory(checkpoints)),
                 NEVER_REQUEUED, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), observer);

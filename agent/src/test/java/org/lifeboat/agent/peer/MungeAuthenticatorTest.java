@@ -174,17 +174,17 @@ class MungeAuthenticatorTest {
     @Test
     void twoAgentsTalkThroughMunge() throws Exception {
         TestHandler handler = new TestHandler().onCall((request, message) -> WireFormat.JSON.createObjectNode().put("prepared", true));
-        PeerServer server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), munge, handler);
+        PeerServer server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), munge, handler);
         server.start();
         try (CapturedLogs logs = new CapturedLogs()) {
-            PeerClient client = new PeerClient(server.boundAddress(), munge, WAIT, PageCompression.LZ4);
+            PeerClient client = new PeerClient(server.boundAddress(), "node1", "node2", munge, WAIT, PageCompression.LZ4);
 
             ObjectNode reply = client.call("prepare", WireFormat.JSON.createObjectNode().put("job", 42));
 
             assertTrue(reply.get("prepared").asBoolean());
             assertEquals(List.of("prepare"), handler.requests());
             IOException error = assertThrows(IOException.class,
-                    () -> new PeerClient(server.boundAddress(), new UnauthenticatedPeers(), WAIT, PageCompression.LZ4).call("prepare",
+                    () -> new PeerClient(server.boundAddress(), "node1", "node2", new UnauthenticatedPeers(), WAIT, PageCompression.LZ4).call("prepare",
                             WireFormat.JSON.createObjectNode()));
             assertTrue(error.getMessage().contains("is not authentic"), error.getMessage());
             assertTrue(logs.warned("not-authenticated: not a MUNGE credential"));

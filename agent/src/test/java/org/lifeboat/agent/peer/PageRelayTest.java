@@ -49,7 +49,7 @@ class PageRelayTest {
     @BeforeEach
     void startServer() throws IOException {
         logs = new CapturedLogs();
-        server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler);
+        server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler);
         server.start();
         // Stands in for the target's CRIU page server, listening on loopback only.
         pageServer = ServerSocketChannel.open().socket();
@@ -314,6 +314,6 @@ class PageRelayTest {
     }
 
     private PeerClient client() {
-        return new PeerClient(server.boundAddress(), cluster, WAIT, PageCompression.LZ4);
+        return new PeerClient(server.boundAddress(), "node1", "node2", cluster, WAIT, PageCompression.LZ4);
     }
 }
