@@ -38,7 +38,7 @@ import org.lifeboat.agent.criu.CriuStatsImage;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.network.JobNetwork;
 import org.lifeboat.agent.network.JobNetworks;
-import org.lifeboat.agent.peer.ImageArchive;
+import org.lifeboat.agent.peer.ImageSpool;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.peer.PeerRequestHandler;
 import org.lifeboat.agent.registry.JobRegistry;
@@ -471,7 +471,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         try {
             return switch (request) {
                 case "prepare" -> prepare(message);
-                case "restore" -> handling(existing(message), this::restore);
+                case "restore" -> handling(existing(message), incoming -> restore(incoming, message));
                 case "confirm" -> handling(existing(message), this::confirm);
                 case "resume" -> handling(existing(message), this::resume);
                 case "commit" -> handling(existing(message), this::commit);
@@ -490,8 +490,9 @@ public final class IncomingMigrations implements PeerRequestHandler {
         }
         return handling(existing(message), incoming -> {
             long free = Files.getFileStore(incoming.images).getUsableSpace();
-            long bytes = ImageArchive.extract(body, incoming.images, free);
-            LOG.info("migration " + incoming.id + ": received " + bytes + " bytes of image files");
+            // Spooled, not unpacked: only the restore request seals the tar's digest.
+            long bytes = new ImageSpool(incoming.images).receive(body, free);
+            LOG.info("migration " + incoming.id + ": received an image tar of " + bytes + " bytes");
             // The peer server adds the stream's own size and digest to the reply.
             return json.createObjectNode();
         });
@@ -595,7 +596,12 @@ public final class IncomingMigrations implements PeerRequestHandler {
         return json.createObjectNode();
     }
 
-    private ObjectNode restore(Incoming incoming) throws PeerRequestException {
+    private ObjectNode restore(Incoming incoming, ObjectNode message) throws PeerRequestException, IOException {
+        if (incoming.mode == TransferMode.DISKLESS) {
+            long bytes = new ImageSpool(incoming.images).unpack(message.path("images-sha256").asText(""),
+                    Files.getFileStore(incoming.images).getUsableSpace());
+            LOG.info("migration " + incoming.id + ": the image tar matches its sealed digest; " + bytes + " bytes unpacked");
+        }
         LOG.info("migration " + incoming.id + ": restoring job " + incoming.jobId + " from its images");
         try {
             restoreRoots.build(incoming.root, incoming.manifest);

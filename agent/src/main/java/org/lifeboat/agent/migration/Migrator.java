@@ -288,6 +288,7 @@ public final class Migrator {
         long pageBytes;
         long pageWireBytes;
         long imageBytes;
+        String imagesSha256;
         CriuDumpStatistics criuDumpStatistics;
         CriuRestoreStatistics criuRestoreStatistics;
         boolean targetPrepared;
@@ -401,11 +402,18 @@ public final class Migrator {
             if (mode == TransferMode.SHARED_FS) {
                 return; // the target reads the shared directory itself
             }
-            imageBytes = target.send("images", request(), output -> ImageArchive.write(images, output)).path("bytes").asLong();
+            ObjectNode sent = target.send("images", request(), output -> ImageArchive.write(images, output));
+            imageBytes = sent.path("bytes").asLong();
+            // PeerClient checked it is the digest of what was sent: sealed into restore, it lets the target check the tar.
+            imagesSha256 = sent.path("sha256").asText();
         }
 
         void restore() throws Exception {
-            ObjectNode reply = target.call("restore", request());
+            ObjectNode restore = request();
+            if (imagesSha256 != null) {
+                restore.put("images-sha256", imagesSha256);
+            }
+            ObjectNode reply = target.call("restore", restore);
             criuRestoreMillis = reply.path("criu-millis").asLong();
             if (reply.hasNonNull("criu-stats")) {
                 try {
