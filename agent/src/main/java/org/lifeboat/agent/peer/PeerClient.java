@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -26,6 +27,7 @@ public final class PeerClient {
      * behind a cut link to discard its part after the job already runs again.
      */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final InetSocketAddress peer;
     private final String localNode;
@@ -126,12 +128,15 @@ public final class PeerClient {
             ObjectNode withCompression = fields.deepCopy();
             withCompression.put(WireFormat.COMPRESSION_FIELD, relayCompression.wireName());
             MessageReader reader = new MessageReader(socket);
-            byte[] requestLine = sendRequest(socket, reader, request, "pipe", withCompression);
+            // The relay's frames are signed with a key drawn for this relay alone, which reaches the peer sealed.
+            byte[] key = new byte[FrameMac.KEY_BYTES];
+            RANDOM.nextBytes(key);
+            byte[] requestLine = sendRequest(socket, reader, request, "pipe", withCompression, key);
             readReply(reader, requestLine);
             // CRIU may pause between writes for as long as it likes; keepalive notices a dead peer.
             socket.setSoTimeout(0);
             socket.setKeepAlive(true);
-            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression);
+            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression, key);
         } catch (IOException | PeerRequestException | RuntimeException e) {
             socket.close();
             throw e;
@@ -153,6 +158,11 @@ public final class PeerClient {
 
     /** Sends the request once the peer has greeted, addressed to the peer and sealed with its nonce. */
     private byte[] sendRequest(Socket socket, MessageReader reader, String request, String kind, ObjectNode fields) throws IOException {
+        return sendRequest(socket, reader, request, kind, fields, PeerAuthenticator.NO_SECRET);
+    }
+
+    private byte[] sendRequest(Socket socket, MessageReader reader, String request, String kind, ObjectNode fields, byte[] secret)
+            throws IOException {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(fields, "fields");
         String nonce;
@@ -177,7 +187,7 @@ public final class PeerClient {
         });
         message.setAll(fields);
         try {
-            return WireFormat.write(socket.getOutputStream(), authenticator, message);
+            return WireFormat.write(socket.getOutputStream(), authenticator, message, secret);
         } catch (PeerAuthenticationException e) {
             throw new IOException("cannot seal the request " + request + " to " + describePeer() + ": " + e.getMessage(), e);
         }

@@ -31,30 +31,37 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * The agent's TCP endpoint for other agents: how a checkpoint moves from the source node to the
  * target (prepare, the image files, CRIU's page-server traffic, restore).
  *
- * <h2>Wire format (version 1)</h2>
+ * <h2>Wire format (version 2)</h2>
  *
- * A message is two lines, each ending in {@code \n} and at most {@value WireFormat#MAX_LINE_BYTES}
- * bytes without it:
+ * On each connection the server speaks first: one line {@code {"version":2,"nonce":N}}, N fresh
+ * random hex. Then a message is two lines, each ending in {@code \n} and at most
+ * {@value WireFormat#MAX_LINE_BYTES} bytes without it:
  * <ol>
  * <li>a credential from the sender's {@link PeerAuthenticator} (with MUNGE: {@code MUNGE:…:}) that
- * seals the exact bytes of line 2;
+ * seals the exact bytes of line 2, and for a pipe a relay key (see {@link SealedPayload});
  * <li>one JSON object.
  * </ol>
  * One connection carries one request. The client sends
- * {@code {"version":1,"request":NAME,"kind":KIND,...fields}}, where KIND says what follows:
+ * {@code {"version":2,"request":NAME,"kind":KIND,"from":SOURCE,"to":TARGET,"nonce":N,...fields}};
+ * the server refuses it unless TARGET is its own node name ({@value #WRONG_NODE}) and N the nonce it
+ * just sent ({@value #WRONG_NONCE}); a missing envelope field is {@value #MALFORMED}. KIND says what
+ * follows:
  * <ul>
  * <li>{@code "call"}: nothing; the server replies.
  * <li>{@code "receive"}: the client sends the body as raw bytes and half-closes its output; the
  * server replies once it has read the body to its end, adding {@code "sha256"} (hex) and
- * {@code "bytes"} of everything it received, which the client compares with what it sent.
+ * {@code "bytes"} of everything it received, which the client compares with what it sent. The
+ * body is sealed by nothing, so the handler keeps it unused until a later sealed request names its
+ * digest (the image tar: {@link ImageSpool}).
  * <li>{@code "pipe"}: the server takes a connected local channel from its handler and replies; after
- * an ok reply both sides send raw bytes, relayed to and from that channel, until both have
- * half-closed. With {@code "compression":"lz4"} the client's bytes come as LZ4 frames, which the
- * server expands before passing them on (see {@link PageCompression}); the server's go back as they are.
+ * an ok reply both sides send frames (see {@link PageCompression}), each with an HMAC-SHA256 under
+ * the key sealed into the request, over its direction and sequence number: the client's may be
+ * LZ4-compressed ({@code "compression":"lz4"}), the server's are not. Each side checks every frame
+ * before it passes anything of it on, and ends its direction with an end frame.
  * </ul>
  * Replies are sealed by the server the same way and verified by the client:
- * {@code {"version":1,"status":"ok","in-reply-to":H,...fields}} or
- * {@code {"version":1,"status":"error","in-reply-to":H,"error":{"code":C,"message":M}}}, where H is
+ * {@code {"version":2,"status":"ok","in-reply-to":H,...fields}} or
+ * {@code {"version":2,"status":"error","in-reply-to":H,"error":{"code":C,"message":M}}}, where H is
  * the SHA-256 (hex) of the request's line 2, so a reply cannot be passed off as the answer to
  * another request. An error reply to a request the server could not read whole has no
  * {@code in-reply-to}. After an error reply the server closes the connection.
@@ -62,14 +69,14 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * <h2>Security</h2>
  *
  * Every request and reply is authenticated (see {@link MungeAuthenticator}: root on a node of the
- * same MUNGE realm, each credential valid for a few minutes and accepted once per node). A request
- * captured on its way to one node could still be played to another node within that time, so a
- * request that matters names what it is about (the migration) and its handler checks that this
- * node expects it. The raw bytes of bodies and relays are not sealed: a body's integrity is checked
- * by the digest in the sealed reply; relayed bytes are protected by nothing beyond TCP. On the
- * source they enter through a loopback port that takes root's connection only (see
+ * same MUNGE realm, each credential valid for a few minutes and accepted once per node), and a
+ * request is good for one node and one connection: captured on the network, it can be played
+ * neither to another node nor to this one again. The image tar is unpacked only once its digest
+ * matches the one sealed into {@code restore}; relayed page bytes are checked frame by frame. On
+ * the source they enter through a loopback port that takes root's connection only (see
  * {@link PageRelay}); on the target they go only into a channel the handler connected itself (CRIU's
- * page server listens on nothing: see {@code Criu#startPageServer}). Nothing is encrypted.
+ * page server listens on nothing: see {@code Criu#startPageServer}). Nothing is encrypted: a job's
+ * memory crosses the network readable, as Slurm's own I/O does.
  *
  * <h2>Bounds</h2>
  *
@@ -224,7 +231,7 @@ public final class PeerServer implements LifeCycleComponent {
             MessageReader reader = new MessageReader(connection);
             MessageReader.Message message = reader.read(System.nanoTime() + requestTimeout.toNanos());
             requestLine = message.line();
-            authenticator.verify(message.credential(), requestLine);
+            byte[] secret = authenticator.open(message.credential(), requestLine);
             ObjectNode request = WireFormat.parse(requestLine);
             checkVersion(request);
             String name = WireFormat.text(request, WireFormat.REQUEST_FIELD);
@@ -236,7 +243,7 @@ public final class PeerServer implements LifeCycleComponent {
             switch (kind) {
                 case "call" -> reply(connection, ok(handler.call(name, fields), inReplyTo));
                 case "receive" -> receive(connection, reader, name, fields, inReplyTo);
-                case "pipe" -> pipe(connection, reader, name, fields, inReplyTo);
+                case "pipe" -> pipe(connection, reader, name, fields, inReplyTo, secret);
                 default -> throw new MalformedMessageException("\"kind\" must be call, receive or pipe, not \"" + kind + "\"");
             }
         } catch (PeerAuthenticationException e) {
@@ -306,8 +313,12 @@ public final class PeerServer implements LifeCycleComponent {
         reply(connection, reply);
     }
 
-    private void pipe(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo)
+    private void pipe(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo, byte[] key)
             throws IOException, PeerRequestException, PeerAuthenticationException {
+        if (key.length != FrameMac.KEY_BYTES) {
+            throw new MalformedMessageException("a pipe request must seal a " + FrameMac.KEY_BYTES + "-byte relay key, not "
+                    + key.length + " bytes");
+        }
         PageCompression compression;
         try {
             compression = PageCompression.fromWireName(fields.path(WireFormat.COMPRESSION_FIELD).asText(PageCompression.NONE.wireName()));
@@ -316,7 +327,8 @@ public final class PeerServer implements LifeCycleComponent {
         }
         SocketChannel local = handler.pipe(name, fields);
         Splice splice = new Splice(connection.getChannel(), reader.takeReadAhead(), local, ByteBuffer.allocate(0),
-                compression.expandingPump());
+                PageCompression.receivingPump(new FrameMac(key, FrameMac.Direction.TO_TARGET)),
+                PageCompression.NONE.sendingPump(new FrameMac(key, FrameMac.Direction.TO_SOURCE)));
         openSplices.add(splice);
         try {
             reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));

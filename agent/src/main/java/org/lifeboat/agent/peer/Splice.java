@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  * <p>Channels, not socket streams: bytes move through a direct buffer between them, which saves the
  * two copies per chunk that socket streams make through a heap array; and a channel may be a Unix
  * socket (the target's page server) as well as TCP. Each direction
- * has its {@link PageCompression.Pump}: a plain copy, or LZ4 frames made or expanded on the way.
+ * has its {@link PageCompression.Pump}: signed frames made on one end, checked and undone on the other.
  */
 final class Splice {
 
@@ -34,6 +34,7 @@ final class Splice {
     private final SocketChannel second;
     private final ByteBuffer readFromSecond;
     private final PageCompression.Pump firstToSecondPump;
+    private final PageCompression.Pump secondToFirstPump;
     private final PageCompression.Counters firstToSecond = new PageCompression.Counters();
     private final PageCompression.Counters secondToFirst = new PageCompression.Counters();
     private final AtomicInteger running = new AtomicInteger(2);
@@ -42,20 +43,21 @@ final class Splice {
 
     /**
      * The buffers hold bytes already read from each socket (read ahead with a message), to pass on
-     * first; {@code firstToSecondPump} carries the bytes from first to second, the other direction
-     * is copied.
+     * first; each pump carries the bytes of its direction.
      */
-    Splice(SocketChannel first, ByteBuffer readFromFirst, SocketChannel second, ByteBuffer readFromSecond, PageCompression.Pump firstToSecondPump) {
+    Splice(SocketChannel first, ByteBuffer readFromFirst, SocketChannel second, ByteBuffer readFromSecond,
+           PageCompression.Pump firstToSecondPump, PageCompression.Pump secondToFirstPump) {
         this.first = first;
         this.readFromFirst = readFromFirst;
         this.second = second;
         this.readFromSecond = readFromSecond;
         this.firstToSecondPump = firstToSecondPump;
+        this.secondToFirstPump = secondToFirstPump;
     }
 
     void start(String name) {
         startThread(name + "-out", () -> pump(first, readFromFirst, second, firstToSecondPump, firstToSecond));
-        startThread(name + "-in", () -> pump(second, readFromSecond, first, PageCompression.COPY, secondToFirst));
+        startThread(name + "-in", () -> pump(second, readFromSecond, first, secondToFirstPump, secondToFirst));
     }
 
     /** Bytes from first to second as first sent or second received them: uncompressed. */

@@ -52,11 +52,17 @@ final class WireFormat {
     /** Seals the message and writes it as two lines: the credential, then the JSON object, which it returns. */
     static byte[] write(OutputStream out, PeerAuthenticator authenticator, ObjectNode message)
             throws IOException, PeerAuthenticationException {
+        return write(out, authenticator, message, PeerAuthenticator.NO_SECRET);
+    }
+
+    /** As {@link #write(OutputStream, PeerAuthenticator, ObjectNode)}, sealing a secret into the credential too. */
+    static byte[] write(OutputStream out, PeerAuthenticator authenticator, ObjectNode message, byte[] secret)
+            throws IOException, PeerAuthenticationException {
         byte[] line = JSON.writeValueAsBytes(message);
         if (line.length > MAX_LINE_BYTES) {
             throw new IOException("a message of " + line.length + " bytes exceeds the limit of " + MAX_LINE_BYTES);
         }
-        byte[] credential = authenticator.seal(line).getBytes(StandardCharsets.US_ASCII);
+        byte[] credential = authenticator.seal(line, secret).getBytes(StandardCharsets.US_ASCII);
         if (credential.length > MAX_LINE_BYTES || indexOf(credential, (byte) '\n') >= 0) {
             throw new PeerAuthenticationException("the authenticator made a credential that does not fit on one line");
         }

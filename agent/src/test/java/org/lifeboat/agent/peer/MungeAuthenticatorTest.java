@@ -1,6 +1,8 @@
 package org.lifeboat.agent.peer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -16,8 +18,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -101,6 +105,18 @@ class MungeAuthenticatorTest {
 
         assertTrue(credential.startsWith("MUNGE:") && credential.endsWith(":"), credential);
         munge.verify(credential, MESSAGE);
+    }
+
+    @Test
+    void aSecretSealedWithAMessageOpensWithItAndIsNotInTheCredentialsText() throws Exception {
+        byte[] secret = new byte[FrameMac.KEY_BYTES];
+        new Random(3).nextBytes(secret);
+
+        String credential = munge.seal(MESSAGE, secret);
+
+        assertArrayEquals(secret, munge.open(credential, MESSAGE));
+        assertFalse(credential.contains(Base64.getEncoder().encodeToString(secret)), "munged encrypts the payload");
+        assertArrayEquals(PeerAuthenticator.NO_SECRET, munge.open(munge.seal(MESSAGE), MESSAGE));
     }
 
     @Test

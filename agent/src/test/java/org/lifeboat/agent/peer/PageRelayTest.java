@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -159,6 +160,34 @@ class PageRelayTest {
                     THROUGHPUT_BYTES >> 20, seconds, THROUGHPUT_BYTES / seconds / 1e6);
         }
         sink.get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aByteFlippedInAPageChunkOnTheLinkFailsTheRelayBeforeThatChunkReachesThePageServer() throws Exception {
+        ByteArrayOutputStream reached = new ByteArrayOutputStream();
+        CompletableFuture<Void> pageServerDone = serveOnce(connection -> connection.getInputStream().transferTo(reached));
+        byte[] pages = new byte[4 * 1024 * 1024];
+        new Random(9).nextBytes(pages);
+        int flipped = 2 * 1024 * 1024;
+
+        try (TamperingProxy proxy = TamperingProxy.flippingByteAt(server.boundAddress(), flipped);
+                PageRelay relay = new PeerClient(proxy.address(), "node1", "node2", cluster, WAIT, PageCompression.LZ4)
+                        .relay("page-server", WireFormat.JSON.createObjectNode());
+                Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+            try {
+                criu.getOutputStream().write(pages);
+                criu.shutdownOutput();
+            } catch (IOException e) {
+                // The relay may already have been torn down under CRIU's writes.
+            }
+
+            assertThrows(IOException.class, () -> relay.awaitFinished(WAIT), "the relay fails");
+        }
+        pageServerDone.get(30, TimeUnit.SECONDS);
+        byte[] received = reached.toByteArray();
+        assertTrue(received.length < flipped, received.length + " bytes reached the page server");
+        assertArrayEquals(Arrays.copyOf(pages, received.length), received, "what reached it is what CRIU sent, unaltered");
+        assertTrue(logs.warned("failed its integrity check"), logs.messages(Level.ALL).toString());
     }
 
     @Test
