@@ -12,8 +12,9 @@ import jnr.ffi.byref.PointerByReference;
  * Authenticates agents with MUNGE, which every Slurm node already runs and shares a key for: no
  * certificates to issue. A credential carries the uid of its maker, munged refuses it once expired
  * (5 minutes by default) or decoded before on the same node, and its payload here is the SHA-256
- * of the one message it vouches for, and a relay's key when there is one (see {@link SealedPayload}). Credentials are made and read through libmunge: four per
- * request and reply, on a migration's path, where a munge or unmunge process each cost ~3 ms.
+ * of the one message it vouches for, and a relay's key when there is one (see {@link SealedPayload}).
+ * Credentials are made and read through libmunge: four per request and reply, on a migration's
+ * path, where a munge or unmunge process each cost ~3 ms.
  */
 public final class MungeAuthenticator implements PeerAuthenticator {
 

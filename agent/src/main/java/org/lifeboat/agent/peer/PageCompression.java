@@ -74,7 +74,8 @@ public enum PageCompression {
     private void send(SocketChannel in, ByteBuffer alreadyRead, SocketChannel out, Counters counters, FrameMac mac) throws IOException {
         LZ4Compressor compressor = this == LZ4 ? FACTORY.fastCompressor() : null;
         ByteBuffer chunk = ByteBuffer.allocateDirect(WireFormat.BUFFER_BYTES);
-        ByteBuffer compressed = compressor == null ? null : ByteBuffer.allocateDirect(compressor.maxCompressedLength(WireFormat.BUFFER_BYTES));
+        ByteBuffer compressed = compressor == null ? null
+                : ByteBuffer.allocateDirect(compressor.maxCompressedLength(WireFormat.BUFFER_BYTES));
         ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
         ByteBuffer tag = ByteBuffer.allocate(FrameMac.TAG_BYTES);
         while (true) {

@@ -127,8 +127,9 @@ class RealCriuTest {
         try (ServerSocketChannel relay = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             // Stands in for the relay between the agents: CRIU's dump connects to TCP, the page server has the Unix end.
             CompletableFuture<Void> relayed = CompletableFuture.runAsync(() -> relayOnce(relay, server.connection()));
+            int port = ((InetSocketAddress) relay.getLocalAddress()).getPort();
             criu(images, "dump", "--tree", Long.toString(pid), "--images-dir", images.toString(), "--log-file", "dump.log",
-                    "--page-server", "--address", "127.0.0.1", "--port", Integer.toString(((InetSocketAddress) relay.getLocalAddress()).getPort()));
+                    "--page-server", "--address", "127.0.0.1", "--port", Integer.toString(port));
             relayed.get(CRIU_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         }
         Testbed.await(() -> !Files.exists(Path.of("/proc", Long.toString(server.pid()))), Duration.ofSeconds(10),

@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Behaves like MUNGE without munged: a credential names its realm (the shared key), a serial number
  * and the payload MUNGE would seal (the SHA-256 of its message, and its secret if any); it verifies
  * only in the same realm, for that exact message, and once. (Unlike MUNGE's, the secret is readable
- * here: the tests' network has no eavesdropper.) Two agents of one cluster share an instance here, as they share munged's key and each node's
- * replay cache.
+ * here: the tests' network has no eavesdropper.) Two agents of one cluster share an instance here,
+ * as they share munged's key and each node's replay cache.
  */
 final class FakeAuthenticator implements PeerAuthenticator {
 

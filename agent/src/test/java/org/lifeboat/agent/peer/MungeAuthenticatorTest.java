@@ -200,8 +200,8 @@ class MungeAuthenticatorTest {
             assertTrue(reply.get("prepared").asBoolean());
             assertEquals(List.of("prepare"), handler.requests());
             IOException error = assertThrows(IOException.class,
-                    () -> new PeerClient(server.boundAddress(), "node1", "node2", new UnauthenticatedPeers(), WAIT, PageCompression.LZ4).call("prepare",
-                            WireFormat.JSON.createObjectNode()));
+                    () -> new PeerClient(server.boundAddress(), "node1", "node2", new UnauthenticatedPeers(), WAIT, PageCompression.LZ4)
+                            .call("prepare", WireFormat.JSON.createObjectNode()));
             assertTrue(error.getMessage().contains("is not authentic"), error.getMessage());
             assertTrue(logs.warned("not-authenticated: not a MUNGE credential"));
         } finally {

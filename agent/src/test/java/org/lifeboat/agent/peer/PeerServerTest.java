@@ -33,7 +33,8 @@ class PeerServerTest {
     @BeforeEach
     void startServer() throws IOException {
         logs = new CapturedLogs();
-        server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler, Duration.ofSeconds(2));
+        server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler,
+                Duration.ofSeconds(2));
         server.start();
         handler.onCall((request, message) -> {
             ObjectNode reply = WireFormat.JSON.createObjectNode();
