@@ -1,21 +1,75 @@
 /*
- * lifeboat-with-fds: opens files on chosen descriptor numbers, then runs a command.
+ * lifeboat-with-fds: opens files or connects Unix sockets on chosen descriptor numbers, then runs
+ * a command.
  *
  *   lifeboat-with-fds FD:MODE:PATH... -- CMD [ARGS...]
  *
- * MODE is r (read), w (write), a (append). The agent runs `criu restore` through it to hand CRIU
- * the files an Apptainer instance holds from outside its mount namespace (its log files, the
- * starter binary and its libraries): CRIU takes them with --inherit-fd fd[FD]:KEY. The JVM cannot
- * pass descriptors other than 0-2 to a child, and a shell does not reliably keep numbers above 9
- * open across exec.
+ * MODE is r (read), w (write), a (append), or u: connect to the Unix stream socket at PATH. The
+ * agent runs `criu restore` through it to hand CRIU the files an Apptainer instance holds from
+ * outside its mount namespace (its log files, the starter binary and its libraries): CRIU takes
+ * them with --inherit-fd fd[FD]:KEY. It runs `criu page-server --ps-socket FD` with a connection
+ * to the agent's owner-only socket, so that the page server listens on nothing another user can
+ * reach. The JVM cannot pass descriptors other than 0-2 to a child, and a shell does not reliably
+ * keep numbers above 9 open across exec.
+ *
+ * A socket PATH is resolved without following any symbolic link (openat2 RESOLVE_NO_SYMLINKS):
+ * the agent names a socket in a directory only root can write, and a link anywhere on the way
+ * would let whoever controls it choose what CRIU talks to. The socket is then reached through
+ * /proc/self/fd, so the name connected to is the inode checked, and PATH may exceed sun_path.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+/* A connected Unix stream socket to the socket file at path, or -1 with a message printed. */
+static int connect_unix(const char *path)
+{
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
+    int file = -1, sock = -1;
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd < 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot open %s without following links: %s\n", path, strerror(errno));
+        goto fail;
+    }
+    file = fd;
+    struct stat st;
+    if (fstat(file, &st) < 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot stat %s: %s\n", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        fprintf(stderr, "lifeboat-with-fds: %s is not a socket\n", path);
+        goto fail;
+    }
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d", file);
+    sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (sock < 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot make a socket: %s\n", strerror(errno));
+        goto fail;
+    }
+    if (connect(sock, (struct sockaddr *)&address, sizeof(address)) < 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot connect to %s: %s\n", path, strerror(errno));
+        goto fail;
+    }
+    close(file);
+    return sock;
+fail:
+    if (sock >= 0)
+        close(sock);
+    if (file >= 0)
+        close(file);
+    return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -32,15 +86,23 @@ int main(int argc, char **argv)
         case 'r': flags = O_RDONLY; break;
         case 'w': flags = O_WRONLY; break;
         case 'a': flags = O_WRONLY | O_APPEND | O_CREAT; break;
+        case 'u': flags = -1; break;
         default:
             fprintf(stderr, "lifeboat-with-fds: unknown mode '%c' in '%s'\n", end[1], spec);
             return 125;
         }
         const char *path = end + 3;
-        int opened = open(path, flags | O_NOCTTY, 0644);
-        if (opened < 0) {
-            fprintf(stderr, "lifeboat-with-fds: cannot open %s: %s\n", path, strerror(errno));
-            return 125;
+        int opened;
+        if (flags == -1) {
+            opened = connect_unix(path);
+            if (opened < 0)
+                return 125;
+        } else {
+            opened = open(path, flags | O_NOCTTY, 0644);
+            if (opened < 0) {
+                fprintf(stderr, "lifeboat-with-fds: cannot open %s: %s\n", path, strerror(errno));
+                return 125;
+            }
         }
         if (opened != fd) {
             if (dup2(opened, (int)fd) < 0) {

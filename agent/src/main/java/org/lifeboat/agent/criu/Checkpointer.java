@@ -1,6 +1,5 @@
 package org.lifeboat.agent.criu;
 
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -13,6 +12,9 @@ public interface Checkpointer {
     /** Restores the tree, left stopped, and returns its init's pid. */
     long restore(Criu.RestoreSpec spec) throws CriuException;
 
-    /** Starts a page server writing into {@code imageDirectory}; returns its pid. */
-    long startPageServer(Path imageDirectory, InetSocketAddress listen, Duration timeout) throws CriuException;
+    /**
+     * Starts a page server writing into {@code imageDirectory}, connected to this agent alone through a
+     * socket made in {@code socketDirectory}; returns it with the agent's end of that connection.
+     */
+    Criu.PageServer startPageServer(Path imageDirectory, Path socketDirectory, Duration timeout) throws CriuException;
 }

@@ -2,6 +2,7 @@ package org.lifeboat.agent.criu;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,6 +43,8 @@ public final class Criu implements Checkpointer {
 
     // Above stdin, stdout and stderr, and well below CRIU's own service descriptors (the top of its limit).
     private static final int FIRST_INHERITED_FD = 10;
+    // A page server inherits nothing else, so the same number serves for its connection.
+    private static final int PAGE_SERVER_FD = FIRST_INHERITED_FD;
 
     private final String binary;
     private final CommandRunner commands;
@@ -185,23 +188,41 @@ public final class Criu implements Checkpointer {
 
     /**
      * Starts CRIU's page server, which writes the pages one dump sends into {@code imageDirectory}
-     * and exits when that dump ends. Returns once it listens (CRIU daemonizes after binding).
+     * and exits when that dump ends. It listens on nothing: lifeboat-with-fds connects it to a
+     * socket only root can reach ({@link OwnerOnlySocket}, in {@code socketDirectory}, which must
+     * not exist yet and is gone again on return) and CRIU serves that one connection
+     * ({@code --ps-socket}; CRIU 4.2's {@code --daemon} keeps it, as it keeps every descriptor above
+     * 2). A loopback port instead would take whichever local user connected first.
+     *
+     * @return the daemon, and the agent's end of its connection, to feed the dump's pages into
      */
     @Override
-    public long startPageServer(Path imageDirectory, InetSocketAddress listen, Duration timeout) throws CriuException {
+    public PageServer startPageServer(Path imageDirectory, Path socketDirectory, Duration timeout) throws CriuException {
+        Path helper = withFds.orElseThrow(() -> new CriuException("a page server needs lifeboat-with-fds"));
         Path pidFile = imageDirectory.resolve("page-server.pid");
-        List<String> arguments = List.of("page-server",
-                "--images-dir", imageDirectory.toString(),
-                "--address", listen.getHostString(),
-                "--port", Integer.toString(listen.getPort()),
-                "--daemon", "--pidfile", pidFile.toString());
-        run(arguments, Optional.empty(), imageDirectory.resolve(PAGE_SERVER_LOG), timeout, "page server on " + listen);
-        try {
-            return Long.parseLong(Files.readString(pidFile).strip());
-        } catch (IOException | NumberFormatException e) {
-            throw new CriuException("the page server wrote no usable pid file " + pidFile + ": " + e.getMessage(), e);
+        try (OwnerOnlySocket socket = OwnerOnlySocket.bind(socketDirectory)) {
+            List<String> prefix = List.of(helper.toString(), PAGE_SERVER_FD + ":u:" + socket.path(), "--");
+            List<String> arguments = List.of("page-server",
+                    "--images-dir", imageDirectory.toString(),
+                    "--ps-socket", Integer.toString(PAGE_SERVER_FD),
+                    "--daemon", "--pidfile", pidFile.toString());
+            run(prefix, arguments, Optional.empty(), imageDirectory.resolve(PAGE_SERVER_LOG), timeout, "page server in "
+                    + imageDirectory);
+            // CRIU is past its start, so the helper's connection waits in the listener's backlog.
+            SocketChannel connection = socket.takeConnection();
+            try {
+                return new PageServer(Long.parseLong(Files.readString(pidFile).strip()), connection);
+            } catch (IOException | NumberFormatException e) {
+                connection.close();
+                throw new CriuException("the page server wrote no usable pid file " + pidFile + ": " + e.getMessage(), e);
+            }
+        } catch (IOException e) {
+            throw new CriuException("cannot connect a page server in " + imageDirectory + ": " + e.getMessage(), e);
         }
     }
+
+    /** A page server's daemon, and the agent's end of the one connection it serves. */
+    public record PageServer(long pid, SocketChannel connection) {}
 
     /**
      * Runs CRIU, inside the job's own network namespace when it has one: CRIU then neither saves

@@ -24,10 +24,10 @@ public final class Destinations {
     private final Optional<ParkedCheckpoints> parked;
     private final Clock clock;
 
-    /** Opens an authenticated connection to another node's agent. */
+    /** Opens an authenticated connection to another node's agent: requests name that node, and are refused elsewhere. */
     @FunctionalInterface
     public interface PeerConnector {
-        PeerClient connect(InetSocketAddress peer);
+        PeerClient connect(String node, InetSocketAddress peer);
     }
 
     public Destinations(String nodeName, Path checkpointDirectory, Optional<Path> sharedDirectory, PeerConnector peers,
@@ -60,7 +60,7 @@ public final class Destinations {
                 ? MigrationDriver.outgoingDirectory(checkpointDirectory).resolve(migrationId)
                 : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
                         .resolve(migrationId);
-        TargetAgent target = new PeerTargetAgent(peers.connect(targetPeer), new MigrationRequest(migrationId, jobId));
+        TargetAgent target = new PeerTargetAgent(peers.connect(targetNode, targetPeer), new MigrationRequest(migrationId, jobId));
         return new LiveDestination(migrationId, jobId, container, nodeName, targetNode, targetPeer, mode, images, target,
                 processes, networks, handover);
     }

@@ -1,6 +1,7 @@
 package org.lifeboat.agent.migration;
 
 import java.io.IOException;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -46,6 +47,11 @@ public final class IncomingCleanup {
     void discard(IncomingMigration migration) {
         table.remove(migration);
         try {
+            // A page server no relay took ends when its connection does.
+            SocketChannel pageServer = migration.pageServer.getAndSet(null);
+            if (pageServer != null) {
+                pageServer.close();
+            }
             if (migration.restoredPid != 0 && processes.isAlive(migration.restoredPid)) {
                 processes.kill(migration.restoredPid);
             }

@@ -1,6 +1,6 @@
 package org.lifeboat.agent.migration;
 
-import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.network.JobNetwork;
@@ -103,7 +104,8 @@ final class IncomingMigration {
     final AtomicInteger requestsInHand = new AtomicInteger();
     volatile Instant lastHeard;
     volatile long imageBytesSeen;
-    volatile InetSocketAddress pageServer;
+    // The agent's end of the page server's one connection, until the first relay takes it.
+    final AtomicReference<SocketChannel> pageServer = new AtomicReference<>();
     volatile boolean networkCreated;
     volatile long restoredPid;
     volatile long criuMillis;

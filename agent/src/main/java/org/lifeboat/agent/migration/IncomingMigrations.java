@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -21,7 +21,7 @@ import org.lifeboat.agent.criu.CriuRestoreStatistics;
 import org.lifeboat.agent.criu.CriuStatsImage;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.migration.IncomingMigration.Event;
-import org.lifeboat.agent.peer.ImageArchive;
+import org.lifeboat.agent.peer.ImageSpool;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.peer.PeerRequestHandler;
 import org.lifeboat.agent.process.CommandException;
@@ -98,7 +98,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         try {
             return switch (request) {
                 case "prepare" -> prepare(message);
-                case "restore" -> handling(existing(request, message), Event.RESTORE, this::restore);
+                case "restore" -> restore(PeerMessages.read(request, message, RestoreRequest.class));
                 case "confirm" -> handling(existing(request, message), Event.CONFIRM, this::confirm);
                 case "resume" -> handling(existing(request, message), Event.RESUME, this::resume);
                 case "commit" -> handling(existing(request, message), Event.COMMIT, this::commit);
@@ -117,15 +117,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
         }
         return handling(existing(request, message), Event.IMAGES, migration -> {
             long free = Files.getFileStore(migration.images).getUsableSpace();
-            long bytes = ImageArchive.extract(body, migration.images, free);
-            LOG.info("migration " + migration.id + ": received " + bytes + " bytes of image files");
+            // Spooled, not unpacked: only the restore request seals the tar's digest.
+            long bytes = new ImageSpool(migration.images).receive(body, free);
+            LOG.info("migration " + migration.id + ": received an image tar of " + bytes + " bytes");
             // The peer server adds the stream's own size and digest to the reply.
             return json.createObjectNode();
         });
     }
 
     @Override
-    public InetSocketAddress pipe(String request, ObjectNode message) throws PeerRequestException {
+    public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
         if (!request.equals("pages")) {
             throw new PeerRequestException("unknown-request", "unknown pipe '" + request + "'");
         }
@@ -133,11 +134,13 @@ public final class IncomingMigrations implements PeerRequestHandler {
         migration.lock.lock();
         try {
             return migration.transition(Event.PAGES, () -> {
-                if (migration.pageServer == null) {
-                    throw new PeerRequestException("conflict", "migration " + migration.id + " has no page server (mode "
-                            + migration.mode.wireName() + ")");
+                // The page server serves one connection: it goes to the first relay, and only to it.
+                SocketChannel pageServer = migration.pageServer.getAndSet(null);
+                if (pageServer == null) {
+                    throw new PeerRequestException("conflict", "migration " + migration.id + " has no page server waiting"
+                            + " (mode " + migration.mode.wireName() + ")");
                 }
-                return migration.pageServer;
+                return pageServer;
             }).orElseThrow();
         } finally {
             migration.lock.unlock();
@@ -203,7 +206,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                             + ": " + free + " bytes free, " + request.expectedBytes() + " needed");
                 }
                 if (request.pageServer()) {
-                    migration.pageServer = pageServers.start(images);
+                    migration.pageServer.set(pageServers.start(images));
                 }
             }
         } catch (PeerRequestException | IOException | RuntimeException e) {
@@ -229,7 +232,16 @@ public final class IncomingMigrations implements PeerRequestHandler {
         }
     }
 
-    private ObjectNode restore(IncomingMigration migration) throws PeerRequestException {
+    private ObjectNode restore(RestoreRequest request) throws PeerRequestException, IOException {
+        return handling(find(request.migration(), request.job()), Event.RESTORE, migration -> restore(migration, request));
+    }
+
+    private ObjectNode restore(IncomingMigration migration, RestoreRequest request) throws PeerRequestException, IOException {
+        if (migration.mode == TransferMode.DISKLESS) {
+            long bytes = new ImageSpool(migration.images).unpack(Optional.ofNullable(request.imagesSha256()).orElse(""),
+                    Files.getFileStore(migration.images).getUsableSpace());
+            LOG.info("migration " + migration.id + ": the image tar matches its sealed digest; " + bytes + " bytes unpacked");
+        }
         try {
             restorer.restore(migration);
         } catch (Exception e) {
@@ -322,11 +334,14 @@ public final class IncomingMigrations implements PeerRequestHandler {
 
     private IncomingMigration existing(String request, ObjectNode message) throws PeerRequestException {
         MigrationRequest named = PeerMessages.read(request, message, MigrationRequest.class);
-        IncomingMigration migration = table.get(named.migration()).orElseThrow(() -> new PeerRequestException(
-                "unknown-migration", "no migration " + named.migration() + " is in progress here"));
-        if (migration.jobId != named.job()) {
-            throw new PeerRequestException("malformed", "migration " + named.migration() + " is of job " + migration.jobId
-                    + ", not " + named.job());
+        return find(named.migration(), named.job());
+    }
+
+    private IncomingMigration find(String id, long job) throws PeerRequestException {
+        IncomingMigration migration = table.get(id).orElseThrow(() -> new PeerRequestException(
+                "unknown-migration", "no migration " + id + " is in progress here"));
+        if (migration.jobId != job) {
+            throw new PeerRequestException("malformed", "migration " + id + " is of job " + migration.jobId + ", not " + job);
         }
         migration.lastHeard = clock.instant();
         return migration;

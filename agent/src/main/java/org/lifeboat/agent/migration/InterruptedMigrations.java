@@ -1,7 +1,6 @@
 package org.lifeboat.agent.migration;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -92,9 +91,10 @@ public final class InterruptedMigrations implements LifeCycleComponent {
      * Returns whether the target refused because it runs the job: this whole node was lost after the
      * restore there, and Slurm requeued the job meanwhile (the target's orphan take-over).
      */
-    private boolean tellTargetToDiscard(String migrationId, InetSocketAddress target) {
+    private boolean tellTargetToDiscard(String migrationId, TargetRecord.Target target) {
         try {
-            new PeerTargetAgent(peers.connect(target), new MigrationRequest(migrationId, TargetRecord.jobOf(migrationId))).abort();
+            new PeerTargetAgent(peers.connect(target.node(), target.address()),
+                    new MigrationRequest(migrationId, TargetRecord.jobOf(migrationId))).abort();
             return false;
         } catch (PeerRequestException e) {
             LOG.warning("migration " + migrationId + ": the target " + target + " refused to discard it: " + e.getMessage());

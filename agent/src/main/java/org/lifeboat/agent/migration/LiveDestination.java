@@ -48,6 +48,7 @@ final class LiveDestination implements Destination {
     private TargetAgent.PageStream relay;
     private boolean targetPrepared;
     private boolean dumpStarted;
+    private String imagesSha256;
     private long relayedBytes = -1;
     private long relayProgressAt;
 
@@ -90,7 +91,7 @@ final class LiveDestination implements Destination {
 
     @Override
     public void prepare(Path control, MoveFigures figures) throws Exception {
-        TargetRecord.write(control, targetPeer);
+        TargetRecord.write(control, new TargetRecord.Target(targetNode, targetPeer));
         Files.createDirectories(images);
         if (container.networkNamespace() != null) {
             network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
@@ -167,11 +168,13 @@ final class LiveDestination implements Destination {
         return List.of(
                 new Phase(MigrationPhase.SEND_IMAGES, () -> {
                     if (mode != TransferMode.SHARED_FS) { // else the target reads the shared directory itself
-                        figures.imageBytes = target.sendImages(images);
+                        TargetAgent.SentImages sent = target.sendImages(images);
+                        figures.imageBytes = sent.bytes();
+                        imagesSha256 = sent.sha256();
                     }
                 }),
                 new Phase(MigrationPhase.RESTORE, () -> {
-                    TargetAgent.Restored restored = target.restore();
+                    TargetAgent.Restored restored = target.restore(imagesSha256);
                     figures.criuRestoreMillis = restored.criuMillis();
                     figures.criuRestore = restored.statistics().orElse(null);
                 }),

@@ -1,39 +1,31 @@
 package org.lifeboat.agent.migration;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
-import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.Checkpointer;
 import org.lifeboat.agent.criu.CriuException;
 
 /**
- * Starts the CRIU page server a diskless migration's pages go to, on this node's loopback; the
- * peer server relays the source's page stream to it. The one place a page server is started.
+ * Starts the CRIU page server a diskless migration's pages go to. It listens on nothing: it is
+ * connected to this agent alone (see {@link Checkpointer#startPageServer}), and the peer server
+ * relays the source's page stream into that connection. The one place a page server is started.
  */
 public final class PageServers {
 
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
+    // In the images directory: created by the agent, root's alone, gone once CRIU is connected.
+    private static final String SOCKET_DIRECTORY = "page-server-socket";
 
-    private final Criu criu;
+    private final Checkpointer criu;
 
-    public PageServers(Criu criu) {
+    public PageServers(Checkpointer criu) {
         this.criu = Objects.requireNonNull(criu, "criu");
     }
 
-    /** Starts a page server writing into {@code images}; returns once it listens, with where it listens. */
-    InetSocketAddress start(Path images) throws CriuException, IOException {
-        InetSocketAddress listen = new InetSocketAddress("127.0.0.1", freePort());
-        criu.startPageServer(images, listen, CRIU_TIMEOUT);
-        return listen;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
+    /** Starts a page server writing into {@code images}; returns the agent's end of its one connection. */
+    SocketChannel start(Path images) throws CriuException {
+        return criu.startPageServer(images, images.resolve(SOCKET_DIRECTORY), CRIU_TIMEOUT).connection();
     }
 }

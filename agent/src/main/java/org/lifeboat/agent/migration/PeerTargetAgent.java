@@ -65,13 +65,16 @@ final class PeerTargetAgent implements TargetAgent {
     }
 
     @Override
-    public long sendImages(Path images) throws Exception {
-        return peer.send("images", request(), output -> ImageArchive.write(images, output)).path("bytes").asLong();
+    public SentImages sendImages(Path images) throws Exception {
+        // PeerClient has checked the target received exactly these bytes: its reply's figures are the sent ones.
+        ObjectNode reply = peer.send("images", request(), output -> ImageArchive.write(images, output));
+        return new SentImages(reply.path("bytes").asLong(), reply.path("sha256").asText());
     }
 
     @Override
-    public Restored restore() throws Exception {
-        ObjectNode reply = peer.call("restore", request());
+    public Restored restore(String imagesSha256) throws Exception {
+        ObjectNode reply = peer.call("restore", PeerMessages.write(new RestoreRequest(migration.migration(), migration.job(),
+                imagesSha256)));
         Optional<CriuRestoreStatistics> statistics = Optional.empty();
         if (reply.hasNonNull("criu-stats")) {
             try {

@@ -18,11 +18,14 @@ interface TargetAgent {
     /** Opens the page stream to the target's page server: point CRIU's dump at 127.0.0.1 and its port. */
     PageStream relayPages() throws Exception;
 
-    /** SEND_IMAGES: the image files as one stream; returns the bytes the target confirmed. */
-    long sendImages(Path images) throws Exception;
+    /** SEND_IMAGES: the image files as one tar stream, which the target spools and confirms. */
+    SentImages sendImages(Path images) throws Exception;
 
-    /** RESTORE: the target restores the job, left stopped. */
-    Restored restore() throws Exception;
+    /**
+     * RESTORE: the target restores the job, left stopped, from the tar whose SHA-256 this names (sealed
+     * with the request; null for shared-fs, whose images the target reads in place).
+     */
+    Restored restore(String imagesSha256) throws Exception;
 
     /** CONFIRM: whether the target vouches that its copy is whole and stopped. */
     boolean confirm() throws Exception;
@@ -35,6 +38,9 @@ interface TargetAgent {
 
     /** ROLLBACK: the target discards whatever it holds of this migration. */
     void abort() throws Exception;
+
+    /** The tar the target confirmed having received: its length and SHA-256. */
+    record SentImages(long bytes, String sha256) {}
 
     /** What the target reports of its restore: figures for the report. */
     record Restored(long criuMillis, Optional<CriuRestoreStatistics> statistics) {}

@@ -16,20 +16,24 @@ final class TargetRecord {
 
     private TargetRecord() {}
 
-    static void write(Path images, InetSocketAddress target) throws IOException {
-        Files.writeString(images.resolve(FILE_NAME), target.getHostString() + " " + target.getPort() + "\n");
+    /** The target node's name (requests must name it) and its agent's address. */
+    record Target(String node, InetSocketAddress address) {}
+
+    static void write(Path images, Target target) throws IOException {
+        Files.writeString(images.resolve(FILE_NAME), target.address().getHostString() + " " + target.address().getPort() + " "
+                + target.node() + "\n");
     }
 
-    static Optional<InetSocketAddress> read(Path images) throws IOException {
+    static Optional<Target> read(Path images) throws IOException {
         Path file = images.resolve(FILE_NAME);
         if (!Files.exists(file)) {
             return Optional.empty();
         }
         String[] fields = Files.readString(file).strip().split(" ");
-        if (fields.length != 2 || !fields[1].matches("[0-9]{1,5}")) {
+        if (fields.length != 3 || !fields[1].matches("[0-9]{1,5}") || fields[2].isEmpty()) {
             throw new IOException("unreadable target record " + file);
         }
-        return Optional.of(new InetSocketAddress(fields[0], Integer.parseInt(fields[1])));
+        return Optional.of(new Target(fields[2], new InetSocketAddress(fields[0], Integer.parseInt(fields[1]))));
     }
 
     /** Migration ids are "job" + job id + "-" + a random part. */

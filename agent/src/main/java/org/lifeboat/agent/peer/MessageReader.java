@@ -44,6 +44,14 @@ final class MessageReader {
         return new Message(credential, readLine(deadline, "JSON"));
     }
 
+    /** The server's greeting: one line, before the same deadline rules as a message. */
+    byte[] readGreeting(long deadline) throws IOException {
+        if (start == end && !fill(deadline)) {
+            throw new EOFException("the connection ended before a greeting");
+        }
+        return readLine(deadline, "greeting");
+    }
+
     /** The bytes read ahead after the message, now taken out of this reader; for relaying them. */
     ByteBuffer takeReadAhead() {
         ByteBuffer readAhead = ByteBuffer.wrap(Arrays.copyOfRange(buffer, start, end));

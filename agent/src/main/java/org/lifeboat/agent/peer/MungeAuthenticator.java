@@ -12,8 +12,9 @@ import jnr.ffi.byref.PointerByReference;
  * Authenticates agents with MUNGE, which every Slurm node already runs and shares a key for: no
  * certificates to issue. A credential carries the uid of its maker, munged refuses it once expired
  * (5 minutes by default) or decoded before on the same node, and its payload here is the SHA-256
- * of the one message it vouches for. Credentials are made and read through libmunge: four per
- * request and reply, on a migration's path, where a munge or unmunge process each cost ~3 ms.
+ * of the one message it vouches for, and a relay's key when there is one (see {@link SealedPayload}).
+ * Credentials are made and read through libmunge: four per request and reply, on a migration's
+ * path, where a munge or unmunge process each cost ~3 ms.
  */
 public final class MungeAuthenticator implements PeerAuthenticator {
 
@@ -34,13 +35,13 @@ public final class MungeAuthenticator implements PeerAuthenticator {
     }
 
     @Override
-    public String seal(byte[] message) throws PeerAuthenticationException {
+    public String seal(byte[] message, byte[] secret) throws PeerAuthenticationException {
         Pointer context = context();
         try {
             // Only root may decode it, so a user who copies it off the network cannot use it up in
             // munged's replay cache before the agent it was meant for sees it.
             check(munge.munge_ctx_set(context, LibMunge.OPT_UID_RESTRICTION, ROOT_UID), context, "munge could not restrict a credential to root");
-            byte[] payload = WireFormat.sha256Hex(message).getBytes(StandardCharsets.US_ASCII);
+            byte[] payload = SealedPayload.encode(message, secret).getBytes(StandardCharsets.US_ASCII);
             PointerByReference credential = new PointerByReference();
             check(munge.munge_encode(credential, context, payload, payload.length), context, "munge could not make a credential");
             Pointer made = credential.getValue();
@@ -55,7 +56,7 @@ public final class MungeAuthenticator implements PeerAuthenticator {
     }
 
     @Override
-    public void verify(String credential, byte[] message) throws PeerAuthenticationException {
+    public byte[] open(String credential, byte[] message) throws PeerAuthenticationException {
         if (!CREDENTIAL.matcher(credential).matches()) {
             throw new PeerAuthenticationException("not a MUNGE credential");
         }
@@ -68,7 +69,7 @@ public final class MungeAuthenticator implements PeerAuthenticator {
             int error = munge.munge_decode(credential, context, payload, length, uid, gid);
             // munged may hand a payload back with some refusals (expired, replayed): it is freed either way.
             Pointer decoded = payload.getValue();
-            String digest = decoded == null ? "" : decoded.getString(0, length.intValue(), StandardCharsets.US_ASCII);
+            String sealed = decoded == null ? "" : decoded.getString(0, length.intValue(), StandardCharsets.US_ASCII);
             libc.free(decoded);
             if (error != LibMunge.SUCCESS) {
                 throw new PeerAuthenticationException("munge refused the credential: " + munge.munge_strerror(error)
@@ -78,9 +79,7 @@ public final class MungeAuthenticator implements PeerAuthenticator {
                 throw new PeerAuthenticationException("the credential was made by uid " + Integer.toUnsignedString(uid.intValue())
                         + ", not by root");
             }
-            if (!digest.equals(WireFormat.sha256Hex(message))) {
-                throw new PeerAuthenticationException("the credential was made for another message");
-            }
+            return SealedPayload.open(sealed, message);
         } finally {
             munge.munge_ctx_destroy(context);
         }

@@ -12,17 +12,20 @@ import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
 
 /**
- * How the bytes of a relay travel from the source agent to the target agent: as they are, or
- * compressed with LZ4. A job's memory is often far from random (zeroed buffers, sparse arrays,
- * repeated values); LZ4 compresses and expands at more than a GB/s per core, so on a link slower
- * than that the compressible part of the memory crosses in a fraction of its time, while chunks
- * that do not compress are stored as they are and cost little more than a copy.
+ * How the bytes of a relay travel between the agents: in frames, compressed with LZ4 or not, each
+ * with a MAC (see {@link FrameMac}). A job's memory is often far from random (zeroed buffers, sparse
+ * arrays, repeated values); LZ4 compresses and expands at more than a GB/s per core, so on a link
+ * slower than that the compressible part of the memory crosses in a fraction of its time, while
+ * chunks that do not compress are stored as they are and cost little more than a copy.
  *
- * <p>With LZ4 each chunk read from CRIU becomes one frame: two 4-byte big-endian lengths, the
- * chunk's own ({@code 1..}{@value WireFormat#BUFFER_BYTES}) and the frame body's
- * ({@code 1..}chunk length), then the body: the LZ4 block, or the chunk itself when the two lengths
- * are equal. A chunk is sent as soon as it is read, never held back for more: CRIU's page server
- * answers a flush and CRIU waits for the answer, so a buffered request would stall both.
+ * <p>Each chunk read from one side becomes one frame: two 4-byte big-endian lengths, the chunk's own
+ * ({@code 1..}{@value WireFormat#BUFFER_BYTES}) and the frame body's ({@code 1..}chunk length), the
+ * body (the LZ4 block, or the chunk itself when the two lengths are equal), then the
+ * {@value FrameMac#TAG_BYTES}-byte tag. A frame whose lengths are both 0 ends the stream: a stream
+ * that stops without it was cut, not finished. The receiver checks each tag before it expands or
+ * passes on anything of the frame. A chunk is sent as soon as it is read, never held back for more:
+ * CRIU's page server answers a flush and CRIU waits for the answer, so a buffered request would
+ * stall both.
  */
 public enum PageCompression {
     NONE,
@@ -58,38 +61,30 @@ public enum PageCompression {
         final AtomicLong wire = new AtomicLong();
     }
 
-    /** Copies the bytes as they are. */
-    static final Pump COPY = (in, alreadyRead, out, counters) -> {
-        count(counters, writeFully(out, alreadyRead));
-        ByteBuffer buffer = ByteBuffer.allocateDirect(WireFormat.BUFFER_BYTES);
-        while (in.read(buffer) >= 0) {
-            buffer.flip();
-            count(counters, writeFully(out, buffer));
-            buffer.clear();
-        }
-    };
-
-    /** The pump on the sending side: {@link #COPY} without compression. */
-    Pump compressingPump() {
-        return this == NONE ? COPY : PageCompression::compress;
+    /** The pump on the sending side of one direction: frames, compressed if this says so, each signed by {@code mac}. */
+    Pump sendingPump(FrameMac mac) {
+        return (in, alreadyRead, out, counters) -> send(in, alreadyRead, out, counters, mac);
     }
 
-    /** The pump on the receiving side: {@link #COPY} without compression. */
-    Pump expandingPump() {
-        return this == NONE ? COPY : PageCompression::expand;
+    /** The pump on the receiving side of one direction: checks each frame's tag, then expands it if it was compressed. */
+    static Pump receivingPump(FrameMac mac) {
+        return (in, alreadyRead, out, counters) -> receive(in, alreadyRead, out, counters, mac);
     }
 
-    private static void compress(SocketChannel in, ByteBuffer alreadyRead, SocketChannel out, Counters counters) throws IOException {
-        LZ4Compressor compressor = FACTORY.fastCompressor();
+    private void send(SocketChannel in, ByteBuffer alreadyRead, SocketChannel out, Counters counters, FrameMac mac) throws IOException {
+        LZ4Compressor compressor = this == LZ4 ? FACTORY.fastCompressor() : null;
         ByteBuffer chunk = ByteBuffer.allocateDirect(WireFormat.BUFFER_BYTES);
-        ByteBuffer frame = ByteBuffer.allocateDirect(FRAME_HEADER_BYTES + compressor.maxCompressedLength(WireFormat.BUFFER_BYTES));
+        ByteBuffer compressed = compressor == null ? null
+                : ByteBuffer.allocateDirect(compressor.maxCompressedLength(WireFormat.BUFFER_BYTES));
+        ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
+        ByteBuffer tag = ByteBuffer.allocate(FrameMac.TAG_BYTES);
         while (true) {
             if (alreadyRead.hasRemaining()) {
                 int length = Math.min(alreadyRead.remaining(), chunk.remaining());
                 chunk.put(alreadyRead.slice(alreadyRead.position(), length));
                 alreadyRead.position(alreadyRead.position() + length);
             } else if (in.read(chunk) < 0) {
-                return;
+                break;
             }
             chunk.flip();
             int length = chunk.remaining();
@@ -97,43 +92,67 @@ public enum PageCompression {
                 chunk.clear();
                 continue;
             }
-            int compressed = compressor.compress(chunk, 0, length, frame, FRAME_HEADER_BYTES, frame.capacity() - FRAME_HEADER_BYTES);
-            frame.clear();
-            frame.putInt(length);
-            if (compressed < length) {
-                frame.putInt(compressed);
-                frame.limit(FRAME_HEADER_BYTES + compressed);
-                frame.position(0);
-            } else {
-                frame.putInt(length);
-                frame.flip();
+            ByteBuffer body = chunk;
+            if (compressor != null) {
+                int size = compressor.compress(chunk, 0, length, compressed, 0, compressed.capacity());
+                if (size < length) {
+                    body = compressed.clear().limit(size);
+                }
             }
-            counters.wire.addAndGet(writeFully(out, frame));
-            if (compressed >= length) {
-                counters.wire.addAndGet(writeFully(out, chunk));
-            }
+            counters.wire.addAndGet(writeFrame(out, header, body, tag, length, mac));
             // Counted once it is out, so the count shows progress across the link.
             counters.payload.addAndGet(length);
             chunk.clear();
         }
+        counters.wire.addAndGet(writeFrame(out, header, ByteBuffer.allocate(0), tag, 0, mac));
     }
 
-    private static void expand(SocketChannel in, ByteBuffer alreadyRead, SocketChannel out, Counters counters) throws IOException {
+    private static long writeFrame(SocketChannel out, ByteBuffer header, ByteBuffer body, ByteBuffer tag, int chunkLength, FrameMac mac)
+            throws IOException {
+        header.clear().putInt(chunkLength).putInt(body.remaining()).flip();
+        tag.clear();
+        mac.sign(header, body, tag);
+        tag.flip();
+        ByteBuffer[] frame = {header, body, tag};
+        long length = header.remaining() + body.remaining() + tag.remaining();
+        // One gathering write: a frame's three parts leave in one system call.
+        for (long left = length; left > 0; left -= out.write(frame)) {
+            // The socket took part of the frame; write the rest.
+        }
+        return length;
+    }
+
+    private static void receive(SocketChannel in, ByteBuffer alreadyRead, SocketChannel out, Counters counters, FrameMac mac)
+            throws IOException {
         LZ4SafeDecompressor decompressor = FACTORY.safeDecompressor();
         ByteBuffer header = ByteBuffer.allocate(FRAME_HEADER_BYTES);
         ByteBuffer body = ByteBuffer.allocateDirect(WireFormat.BUFFER_BYTES);
         ByteBuffer chunk = ByteBuffer.allocateDirect(WireFormat.BUFFER_BYTES);
-        while (readFully(in, alreadyRead, header, true)) {
-            header.flip();
-            int length = header.getInt();
-            int bodyLength = header.getInt();
+        ByteBuffer tag = ByteBuffer.allocate(FrameMac.TAG_BYTES);
+        while (true) {
             header.clear();
-            if (length < 1 || length > WireFormat.BUFFER_BYTES || bodyLength < 1 || bodyLength > length) {
-                throw new IOException("malformed LZ4 frame: chunk length " + length + ", body length " + bodyLength);
+            if (!readFully(in, alreadyRead, header, true)) {
+                throw new EOFException("the relay's stream ended without its end frame: it was cut");
+            }
+            header.flip();
+            int length = header.getInt(0);
+            int bodyLength = header.getInt(4);
+            boolean end = length == 0 && bodyLength == 0;
+            if (!end && (length < 1 || length > WireFormat.BUFFER_BYTES || bodyLength < 1 || bodyLength > length)) {
+                throw new IOException("malformed relay frame: chunk length " + length + ", body length " + bodyLength);
             }
             body.clear().limit(bodyLength);
             readFully(in, alreadyRead, body, false);
             body.flip();
+            tag.clear();
+            readFully(in, alreadyRead, tag, false);
+            tag.flip();
+            // Before anything of the frame is expanded or passed on.
+            mac.check(header, body, tag);
+            counters.wire.addAndGet(FRAME_HEADER_BYTES + bodyLength + FrameMac.TAG_BYTES);
+            if (end) {
+                return;
+            }
             ByteBuffer expanded = body;
             if (bodyLength < length) {
                 int written;
@@ -147,7 +166,6 @@ public enum PageCompression {
                 }
                 expanded = chunk.clear().limit(length);
             }
-            counters.wire.addAndGet(FRAME_HEADER_BYTES + bodyLength);
             counters.payload.addAndGet(writeFully(out, expanded));
         }
     }
@@ -169,16 +187,11 @@ public enum PageCompression {
                 if (!started && endAllowed) {
                     return false;
                 }
-                throw new EOFException("the relay's stream ended inside an LZ4 frame");
+                throw new EOFException("the relay's stream ended inside a frame");
             }
             started = true;
         }
         return true;
-    }
-
-    private static void count(Counters counters, int bytes) {
-        counters.payload.addAndGet(bytes);
-        counters.wire.addAndGet(bytes);
     }
 
     private static int writeFully(SocketChannel out, ByteBuffer bytes) throws IOException {

@@ -36,32 +36,36 @@ public final class PageRelay implements AutoCloseable {
     private final String request;
     private final int allowedUid;
     private final PageCompression compression;
+    private final byte[] key;
     private final CompletableFuture<Splice> connected = new CompletableFuture<>();
     private boolean closed;
     private Splice splice;
     private Thread acceptor;
 
     private PageRelay(ServerSocket listener, Socket peer, ByteBuffer readFromPeer, String request, int allowedUid,
-                      PageCompression compression) {
+                      PageCompression compression, byte[] key) {
         this.listener = listener;
         this.peer = peer;
         this.readFromPeer = readFromPeer;
         this.request = request;
         this.allowedUid = allowedUid;
         this.compression = compression;
+        this.key = key;
     }
 
     /**
      * Listens on a free loopback port and relays its one connection to the peer's connection, which
-     * must have a channel (see {@link Splice}), compressing what goes to the peer as agreed with it.
+     * must have a channel (see {@link Splice}), compressing what goes to the peer as agreed with it,
+     * and signing and checking the frames both ways with {@code key}, which the peer got sealed.
      */
-    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request, PageCompression compression) throws IOException {
+    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request, PageCompression compression, byte[] key)
+            throws IOException {
         // Opened through a channel, so that accepted sockets have channels too.
         ServerSocket listener = ServerSocketChannel.open().socket();
         PageRelay relay;
         try {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-            relay = new PageRelay(listener, peer, readFromPeer, request, LoopbackOwners.ownUid(), compression);
+            relay = new PageRelay(listener, peer, readFromPeer, request, LoopbackOwners.ownUid(), compression, key);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -186,7 +190,9 @@ public final class PageRelay implements AutoCloseable {
             }
             try {
                 local.setTcpNoDelay(true);
-                joined = new Splice(local, ByteBuffer.allocate(0), peer, readFromPeer, compression.compressingPump());
+                joined = new Splice(local.getChannel(), ByteBuffer.allocate(0), peer.getChannel(), readFromPeer,
+                        compression.sendingPump(new FrameMac(key, FrameMac.Direction.TO_TARGET)),
+                        PageCompression.receivingPump(new FrameMac(key, FrameMac.Direction.TO_SOURCE)));
             } catch (IOException e) {
                 closeQuietly(local);
                 Splice.abort(peer);

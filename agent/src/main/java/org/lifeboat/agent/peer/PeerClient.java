@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -26,19 +27,27 @@ public final class PeerClient {
      * behind a cut link to discard its part after the job already runs again.
      */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final InetSocketAddress peer;
+    private final String localNode;
+    private final String peerNode;
     private final PeerAuthenticator authenticator;
     private final Duration timeout;
     private final PageCompression relayCompression;
 
     /**
+     * @param localNode this node's name and {@code peerNode} the peer's, which every request names:
+     *     the peer refuses a request for another node
      * @param timeout how long the peer may take to reply once the request (and its body) has been sent;
      *     connecting may take this or {@link #CONNECT_TIMEOUT}, whichever is shorter
      * @param relayCompression how a {@link #relay} compresses what it sends to the peer
      */
-    public PeerClient(InetSocketAddress peer, PeerAuthenticator authenticator, Duration timeout, PageCompression relayCompression) {
+    public PeerClient(InetSocketAddress peer, String localNode, String peerNode, PeerAuthenticator authenticator, Duration timeout,
+                      PageCompression relayCompression) {
         this.peer = Objects.requireNonNull(peer, "peer");
+        this.localNode = Objects.requireNonNull(localNode, "localNode");
+        this.peerNode = Objects.requireNonNull(peerNode, "peerNode");
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.relayCompression = Objects.requireNonNull(relayCompression, "relayCompression");
@@ -60,8 +69,9 @@ public final class PeerClient {
      */
     public ObjectNode call(String request, ObjectNode fields) throws IOException, PeerRequestException {
         try (Socket socket = connect()) {
-            byte[] requestLine = sendRequest(socket, request, "call", fields);
-            return readReply(new MessageReader(socket), requestLine);
+            MessageReader reader = new MessageReader(socket);
+            byte[] requestLine = sendRequest(socket, reader, request, "call", fields);
+            return readReply(reader, requestLine);
         }
     }
 
@@ -74,8 +84,8 @@ public final class PeerClient {
      */
     public ObjectNode send(String request, ObjectNode fields, BodyWriter writer) throws IOException, PeerRequestException {
         try (Socket socket = connect()) {
-            byte[] requestLine = sendRequest(socket, request, "receive", fields);
             MessageReader reader = new MessageReader(socket);
+            byte[] requestLine = sendRequest(socket, reader, request, "receive", fields);
             TrackedOutput connection = new TrackedOutput(socket.getOutputStream());
             BodyDigest sent = new BodyDigest();
             try {
@@ -117,13 +127,16 @@ public final class PeerClient {
         try {
             ObjectNode withCompression = fields.deepCopy();
             withCompression.put(WireFormat.COMPRESSION_FIELD, relayCompression.wireName());
-            byte[] requestLine = sendRequest(socket, request, "pipe", withCompression);
             MessageReader reader = new MessageReader(socket);
+            // The relay's frames are signed with a key drawn for this relay alone, which reaches the peer sealed.
+            byte[] key = new byte[FrameMac.KEY_BYTES];
+            RANDOM.nextBytes(key);
+            byte[] requestLine = sendRequest(socket, reader, request, "pipe", withCompression, key);
             readReply(reader, requestLine);
             // CRIU may pause between writes for as long as it likes; keepalive notices a dead peer.
             socket.setSoTimeout(0);
             socket.setKeepAlive(true);
-            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression);
+            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression, key);
         } catch (IOException | PeerRequestException | RuntimeException e) {
             socket.close();
             throw e;
@@ -143,13 +156,30 @@ public final class PeerClient {
         return socket;
     }
 
-    private byte[] sendRequest(Socket socket, String request, String kind, ObjectNode fields) throws IOException {
+    /** Sends the request once the peer has greeted, addressed to the peer and sealed with its nonce. */
+    private byte[] sendRequest(Socket socket, MessageReader reader, String request, String kind, ObjectNode fields) throws IOException {
+        return sendRequest(socket, reader, request, kind, fields, PeerAuthenticator.NO_SECRET);
+    }
+
+    private byte[] sendRequest(Socket socket, MessageReader reader, String request, String kind, ObjectNode fields, byte[] secret)
+            throws IOException {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(fields, "fields");
+        String nonce;
+        try {
+            nonce = WireFormat.nonceOf(reader.readGreeting(System.nanoTime() + timeout.toNanos()));
+        } catch (SocketTimeoutException e) {
+            throw new IOException("the agent at " + describePeer() + " did not reply within " + timeout.toMillis() + " ms", e);
+        } catch (EOFException e) {
+            throw new IOException("the agent at " + describePeer() + " closed the connection without a greeting", e);
+        }
         ObjectNode message = WireFormat.JSON.createObjectNode();
         message.put(WireFormat.VERSION_FIELD, WireFormat.VERSION);
         message.put(WireFormat.REQUEST_FIELD, request);
         message.put(WireFormat.KIND_FIELD, kind);
+        message.put(WireFormat.FROM_FIELD, localNode);
+        message.put(WireFormat.TO_FIELD, peerNode);
+        message.put(WireFormat.NONCE_FIELD, nonce);
         fields.fieldNames().forEachRemaining(name -> {
             if (message.has(name)) {
                 throw new IllegalArgumentException("\"" + name + "\" is part of the envelope, not a request field");
@@ -157,7 +187,7 @@ public final class PeerClient {
         });
         message.setAll(fields);
         try {
-            return WireFormat.write(socket.getOutputStream(), authenticator, message);
+            return WireFormat.write(socket.getOutputStream(), authenticator, message, secret);
         } catch (PeerAuthenticationException e) {
             throw new IOException("cannot seal the request " + request + " to " + describePeer() + ": " + e.getMessage(), e);
         }

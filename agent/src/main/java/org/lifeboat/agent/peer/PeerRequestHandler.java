@@ -3,7 +3,7 @@ package org.lifeboat.agent.peer;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 
 /**
  * What an agent does with authenticated requests from other agents. Each method gets the request's
@@ -26,8 +26,9 @@ public interface PeerRequestHandler {
     ObjectNode receive(String request, ObjectNode message, InputStream body) throws PeerRequestException, IOException;
 
     /**
-     * A duplex relay: returns a loopback address the server connects to once this returns; it then
-     * pumps bytes between that socket and the peer's connection until both sides have closed.
+     * A duplex relay: returns a connected local channel, which the server then owns; it pumps bytes
+     * between that channel and the peer's connection until both sides have closed. The handler
+     * connects it itself, so it alone answers for who is at its far end.
      */
-    InetSocketAddress pipe(String request, ObjectNode message) throws PeerRequestException;
+    SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException;
 }

@@ -31,30 +31,37 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * The agent's TCP endpoint for other agents: how a checkpoint moves from the source node to the
  * target (prepare, the image files, CRIU's page-server traffic, restore).
  *
- * <h2>Wire format (version 1)</h2>
+ * <h2>Wire format (version 2)</h2>
  *
- * A message is two lines, each ending in {@code \n} and at most {@value WireFormat#MAX_LINE_BYTES}
- * bytes without it:
+ * On each connection the server speaks first: one line {@code {"version":2,"nonce":N}}, N fresh
+ * random hex. Then a message is two lines, each ending in {@code \n} and at most
+ * {@value WireFormat#MAX_LINE_BYTES} bytes without it:
  * <ol>
  * <li>a credential from the sender's {@link PeerAuthenticator} (with MUNGE: {@code MUNGE:…:}) that
- * seals the exact bytes of line 2;
+ * seals the exact bytes of line 2, and for a pipe a relay key (see {@link SealedPayload});
  * <li>one JSON object.
  * </ol>
  * One connection carries one request. The client sends
- * {@code {"version":1,"request":NAME,"kind":KIND,...fields}}, where KIND says what follows:
+ * {@code {"version":2,"request":NAME,"kind":KIND,"from":SOURCE,"to":TARGET,"nonce":N,...fields}};
+ * the server refuses it unless TARGET is its own node name ({@value #WRONG_NODE}) and N the nonce it
+ * just sent ({@value #WRONG_NONCE}); a missing envelope field is {@value #MALFORMED}. KIND says what
+ * follows:
  * <ul>
  * <li>{@code "call"}: nothing; the server replies.
  * <li>{@code "receive"}: the client sends the body as raw bytes and half-closes its output; the
  * server replies once it has read the body to its end, adding {@code "sha256"} (hex) and
- * {@code "bytes"} of everything it received, which the client compares with what it sent.
- * <li>{@code "pipe"}: the server connects to a local address its handler names and replies; after
- * an ok reply both sides send raw bytes, relayed to and from that local socket, until both have
- * half-closed. With {@code "compression":"lz4"} the client's bytes come as LZ4 frames, which the
- * server expands before passing them on (see {@link PageCompression}); the server's go back as they are.
+ * {@code "bytes"} of everything it received, which the client compares with what it sent. The
+ * body is sealed by nothing, so the handler keeps it unused until a later sealed request names its
+ * digest (the image tar: {@link ImageSpool}).
+ * <li>{@code "pipe"}: the server takes a connected local channel from its handler and replies; after
+ * an ok reply both sides send frames (see {@link PageCompression}), each with an HMAC-SHA256 under
+ * the key sealed into the request, over its direction and sequence number: the client's may be
+ * LZ4-compressed ({@code "compression":"lz4"}), the server's are not. Each side checks every frame
+ * before it passes anything of it on, and ends its direction with an end frame.
  * </ul>
  * Replies are sealed by the server the same way and verified by the client:
- * {@code {"version":1,"status":"ok","in-reply-to":H,...fields}} or
- * {@code {"version":1,"status":"error","in-reply-to":H,"error":{"code":C,"message":M}}}, where H is
+ * {@code {"version":2,"status":"ok","in-reply-to":H,...fields}} or
+ * {@code {"version":2,"status":"error","in-reply-to":H,"error":{"code":C,"message":M}}}, where H is
  * the SHA-256 (hex) of the request's line 2, so a reply cannot be passed off as the answer to
  * another request. An error reply to a request the server could not read whole has no
  * {@code in-reply-to}. After an error reply the server closes the connection.
@@ -62,14 +69,14 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * <h2>Security</h2>
  *
  * Every request and reply is authenticated (see {@link MungeAuthenticator}: root on a node of the
- * same MUNGE realm, each credential valid for a few minutes and accepted once per node). A request
- * captured on its way to one node could still be played to another node within that time, so a
- * request that matters names what it is about (the migration) and its handler checks that this
- * node expects it. The raw bytes of bodies and relays are not sealed: a body's integrity is checked
- * by the digest in the sealed reply; relayed bytes are protected by nothing beyond TCP. On the
- * source they enter through a loopback port that takes root's connection only (see
- * {@link PageRelay}); on the target they go only to a loopback address, whose listener the handler
- * must guard itself: any local user can connect to a loopback port. Nothing is encrypted.
+ * same MUNGE realm, each credential valid for a few minutes and accepted once per node), and a
+ * request is good for one node and one connection: captured on the network, it can be played
+ * neither to another node nor to this one again. The image tar is unpacked only once its digest
+ * matches the one sealed into {@code restore}; relayed page bytes are checked frame by frame. On
+ * the source they enter through a loopback port that takes root's connection only (see
+ * {@link PageRelay}); on the target they go only into a channel the handler connected itself (CRIU's
+ * page server listens on nothing: see {@code Criu#startPageServer}). Nothing is encrypted: a job's
+ * memory crosses the network readable, as Slurm's own I/O does.
  *
  * <h2>Bounds</h2>
  *
@@ -91,19 +98,24 @@ public final class PeerServer implements LifeCycleComponent {
     public static final String NOT_AUTHENTICATED = "not-authenticated";
     /** The request names a protocol version this agent does not speak. */
     public static final String UNSUPPORTED_VERSION = "unsupported-version";
+    /** The request names another node as its target: it was captured on its way there. */
+    public static final String WRONG_NODE = "wrong-node";
+    /** The request does not carry the nonce this connection was greeted with: it was captured earlier. */
+    public static final String WRONG_NONCE = "wrong-nonce";
     /** The server failed while carrying out the request. */
     public static final String INTERNAL = "internal";
 
     private static final Logger LOG = Logger.getLogger(PeerServer.class.getName());
-    private static final Set<String> ENVELOPE = Set.of(WireFormat.VERSION_FIELD, WireFormat.REQUEST_FIELD, WireFormat.KIND_FIELD);
+    private static final Set<String> ENVELOPE = Set.of(WireFormat.VERSION_FIELD, WireFormat.REQUEST_FIELD, WireFormat.KIND_FIELD,
+            WireFormat.FROM_FIELD, WireFormat.TO_FIELD, WireFormat.NONCE_FIELD);
     private static final Set<String> RESERVED_REPLY_FIELDS = Set.of(WireFormat.VERSION_FIELD, WireFormat.STATUS_FIELD,
             WireFormat.ERROR_FIELD, WireFormat.IN_REPLY_TO_FIELD, WireFormat.SHA256_FIELD, WireFormat.BYTES_FIELD);
     private static final int BACKLOG = 64;
-    private static final int LOCAL_CONNECT_TIMEOUT_MILLIS = 10_000;
     // After an error reply, how long the server keeps reading (and dropping) what the client still
     // sends: closing with unread data resets the connection, and the reset can destroy the reply.
     private static final long LINGER_MILLIS = 5_000;
 
+    private final String nodeName;
     private final InetSocketAddress bind;
     private final PeerAuthenticator authenticator;
     private final PeerRequestHandler handler;
@@ -120,11 +132,14 @@ public final class PeerServer implements LifeCycleComponent {
     private Thread acceptThread;
     private volatile boolean stopping;
 
-    public PeerServer(InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler) {
-        this(bind, authenticator, handler, REQUEST_TIMEOUT);
+    /** @param nodeName this node's name: a request must name it as its target */
+    public PeerServer(String nodeName, InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler) {
+        this(nodeName, bind, authenticator, handler, REQUEST_TIMEOUT);
     }
 
-    PeerServer(InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler, Duration requestTimeout) {
+    PeerServer(String nodeName, InetSocketAddress bind, PeerAuthenticator authenticator, PeerRequestHandler handler,
+               Duration requestTimeout) {
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.bind = Objects.requireNonNull(bind, "bind");
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
         this.handler = Objects.requireNonNull(handler, "handler");
@@ -211,21 +226,24 @@ public final class PeerServer implements LifeCycleComponent {
         byte[] requestLine = null;
         try {
             connection.setTcpNoDelay(true);
+            String nonce = WireFormat.newNonce();
+            WireFormat.writeGreeting(connection.getOutputStream(), nonce);
             MessageReader reader = new MessageReader(connection);
             MessageReader.Message message = reader.read(System.nanoTime() + requestTimeout.toNanos());
             requestLine = message.line();
-            authenticator.verify(message.credential(), requestLine);
+            byte[] secret = authenticator.open(message.credential(), requestLine);
             ObjectNode request = WireFormat.parse(requestLine);
             checkVersion(request);
             String name = WireFormat.text(request, WireFormat.REQUEST_FIELD);
             String kind = WireFormat.text(request, WireFormat.KIND_FIELD);
+            checkAddressedHere(request, nonce);
             ObjectNode fields = request.deepCopy();
             fields.remove(ENVELOPE);
             String inReplyTo = WireFormat.sha256Hex(requestLine);
             switch (kind) {
                 case "call" -> reply(connection, ok(handler.call(name, fields), inReplyTo));
                 case "receive" -> receive(connection, reader, name, fields, inReplyTo);
-                case "pipe" -> pipe(connection, reader, name, fields, inReplyTo);
+                case "pipe" -> pipe(connection, reader, name, fields, inReplyTo, secret);
                 default -> throw new MalformedMessageException("\"kind\" must be call, receive or pipe, not \"" + kind + "\"");
             }
         } catch (PeerAuthenticationException e) {
@@ -259,6 +277,21 @@ public final class PeerServer implements LifeCycleComponent {
         }
     }
 
+    /**
+     * A sealed request is good for one node and one connection: a copy captured on the network and
+     * played to another node, or to this one again, names another target or an old nonce.
+     */
+    private void checkAddressedHere(ObjectNode request, String nonce) throws MalformedMessageException, PeerRequestException {
+        String from = WireFormat.text(request, WireFormat.FROM_FIELD);
+        String to = WireFormat.text(request, WireFormat.TO_FIELD);
+        if (!to.equals(nodeName)) {
+            throw new PeerRequestException(WRONG_NODE, "the request from " + from + " is for " + to + ", this is " + nodeName);
+        }
+        if (!WireFormat.text(request, WireFormat.NONCE_FIELD).equals(nonce)) {
+            throw new PeerRequestException(WRONG_NONCE, "the request from " + from + " does not carry this connection's nonce");
+        }
+    }
+
     private void receive(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo)
             throws IOException, PeerRequestException, PeerAuthenticationException {
         connection.setSoTimeout((int) requestTimeout.toMillis());
@@ -280,8 +313,12 @@ public final class PeerServer implements LifeCycleComponent {
         reply(connection, reply);
     }
 
-    private void pipe(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo)
+    private void pipe(Socket connection, MessageReader reader, String name, ObjectNode fields, String inReplyTo, byte[] key)
             throws IOException, PeerRequestException, PeerAuthenticationException {
+        if (key.length != FrameMac.KEY_BYTES) {
+            throw new MalformedMessageException("a pipe request must seal a " + FrameMac.KEY_BYTES + "-byte relay key, not "
+                    + key.length + " bytes");
+        }
         PageCompression compression;
         try {
             compression = PageCompression.fromWireName(fields.path(WireFormat.COMPRESSION_FIELD).asText(PageCompression.NONE.wireName()));
@@ -290,22 +327,10 @@ public final class PeerServer implements LifeCycleComponent {
         }
         // The handler gets the request's own fields only, as for a call: the compression is the relay's.
         fields.remove(WireFormat.COMPRESSION_FIELD);
-        InetSocketAddress target = handler.pipe(name, fields);
-        // The relay is how page-server traffic reaches a target without its port being reachable
-        // from the network; a handler naming another host would make this an open proxy.
-        if (target.getAddress() == null || !target.getAddress().isLoopbackAddress()) {
-            throw new IllegalStateException("the handler of " + name + " named " + target + ", not a loopback address");
-        }
-        Socket local = SocketChannel.open().socket();
-        openSockets.add(local);
-        try {
-            local.connect(target, LOCAL_CONNECT_TIMEOUT_MILLIS);
-            local.setTcpNoDelay(true);
-        } catch (IOException e) {
-            release(local);
-            throw new PeerRequestException(INTERNAL, "cannot connect to " + target + " for " + name + ": " + e.getMessage());
-        }
-        Splice splice = new Splice(connection, reader.takeReadAhead(), local, ByteBuffer.allocate(0), compression.expandingPump());
+        SocketChannel local = handler.pipe(name, fields);
+        Splice splice = new Splice(connection.getChannel(), reader.takeReadAhead(), local, ByteBuffer.allocate(0),
+                PageCompression.receivingPump(new FrameMac(key, FrameMac.Direction.TO_TARGET)),
+                PageCompression.NONE.sendingPump(new FrameMac(key, FrameMac.Direction.TO_SOURCE)));
         openSplices.add(splice);
         try {
             reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));
@@ -323,7 +348,6 @@ public final class PeerServer implements LifeCycleComponent {
         } finally {
             splice.close();
             openSplices.remove(splice);
-            release(local);
         }
     }
 

@@ -2,7 +2,9 @@ package org.lifeboat.agent.peer;
 
 import java.io.IOException;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -12,25 +14,27 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
- * Two sockets joined: bytes are pumped both ways, each direction on a thread of its own, until both
+ * Two socket channels joined: bytes are pumped both ways, each direction on a thread of its own, until both
  * directions have ended; then both sockets are closed. The end of one direction is passed on as a
  * half-close, so the far end sees it while the other direction keeps flowing. A failure or an early
  * close resets both connections instead: a clean end would tell the far ends that everything had
  * been sent.
  *
- * <p>The sockets must have channels: bytes move through a direct buffer between the channels,
- * which saves the two copies per chunk that socket streams make through a heap array. Each direction
- * has its {@link PageCompression.Pump}: a plain copy, or LZ4 frames made or expanded on the way.
+ * <p>Channels, not socket streams: bytes move through a direct buffer between them, which saves the
+ * two copies per chunk that socket streams make through a heap array; and a channel may be a Unix
+ * socket (the target's page server) as well as TCP. Each direction
+ * has its {@link PageCompression.Pump}: signed frames made on one end, checked and undone on the other.
  */
 final class Splice {
 
     private static final Logger LOG = Logger.getLogger(Splice.class.getName());
 
-    private final Socket first;
+    private final SocketChannel first;
     private final ByteBuffer readFromFirst;
-    private final Socket second;
+    private final SocketChannel second;
     private final ByteBuffer readFromSecond;
     private final PageCompression.Pump firstToSecondPump;
+    private final PageCompression.Pump secondToFirstPump;
     private final PageCompression.Counters firstToSecond = new PageCompression.Counters();
     private final PageCompression.Counters secondToFirst = new PageCompression.Counters();
     private final AtomicInteger running = new AtomicInteger(2);
@@ -39,20 +43,21 @@ final class Splice {
 
     /**
      * The buffers hold bytes already read from each socket (read ahead with a message), to pass on
-     * first; {@code firstToSecondPump} carries the bytes from first to second, the other direction
-     * is copied.
+     * first; each pump carries the bytes of its direction.
      */
-    Splice(Socket first, ByteBuffer readFromFirst, Socket second, ByteBuffer readFromSecond, PageCompression.Pump firstToSecondPump) {
+    Splice(SocketChannel first, ByteBuffer readFromFirst, SocketChannel second, ByteBuffer readFromSecond,
+           PageCompression.Pump firstToSecondPump, PageCompression.Pump secondToFirstPump) {
         this.first = first;
         this.readFromFirst = readFromFirst;
         this.second = second;
         this.readFromSecond = readFromSecond;
         this.firstToSecondPump = firstToSecondPump;
+        this.secondToFirstPump = secondToFirstPump;
     }
 
     void start(String name) {
         startThread(name + "-out", () -> pump(first, readFromFirst, second, firstToSecondPump, firstToSecond));
-        startThread(name + "-in", () -> pump(second, readFromSecond, first, PageCompression.COPY, secondToFirst));
+        startThread(name + "-in", () -> pump(second, readFromSecond, first, secondToFirstPump, secondToFirst));
     }
 
     /** Bytes from first to second as first sent or second received them: uncompressed. */
@@ -105,17 +110,20 @@ final class Splice {
         finished.completeExceptionally(new IOException("the relay was closed before both sides had finished"));
     }
 
-    private void pump(Socket from, ByteBuffer alreadyRead, Socket to, PageCompression.Pump pump, PageCompression.Counters counters) {
+    private void pump(SocketChannel from, ByteBuffer alreadyRead, SocketChannel to, PageCompression.Pump pump,
+                      PageCompression.Counters counters) {
         try {
-            pump.pump(from.getChannel(), alreadyRead, to.getChannel(), counters);
+            pump.pump(from, alreadyRead, to, counters);
             to.shutdownOutput();
         } catch (IOException e) {
+            // The cause first, then the resets: the other direction fails on them, and the first failure
+            // recorded is the one the relay reports (a frame that failed its integrity check, not the reset).
+            finished.completeExceptionally(closed
+                    ? new IOException("the relay was closed before both sides had finished")
+                    : new IOException("relaying to " + describe(to) + " failed: " + e.getMessage(), e));
             // Either side failing ends the relay: half of a CRIU page-server conversation is useless.
             abort(first);
             abort(second);
-            finished.completeExceptionally(closed
-                    ? new IOException("the relay was closed before both sides had finished")
-                    : new IOException("relaying to " + WireFormat.describe(to) + " failed: " + e.getMessage(), e));
             return;
         }
         if (running.decrementAndGet() == 0) {
@@ -127,19 +135,32 @@ final class Splice {
 
     /** Closes the socket with a reset rather than a clean end of stream. */
     static void abort(Socket socket) {
+        abort(socket.getChannel());
+    }
+
+    /** Closes the channel with a reset rather than a clean end of stream, where it has one (TCP). */
+    static void abort(SocketChannel channel) {
         try {
-            if (!socket.isClosed()) {
-                socket.setSoLinger(true, 0);
+            if (channel.isOpen() && channel.supportedOptions().contains(StandardSocketOptions.SO_LINGER)) {
+                channel.setOption(StandardSocketOptions.SO_LINGER, 0);
             }
         } catch (IOException e) {
             LOG.fine(() -> "cannot make closing a socket reset it: " + e.getMessage());
         }
-        closeQuietly(socket);
+        closeQuietly(channel);
     }
 
-    private static void closeQuietly(Socket socket) {
+    private static String describe(SocketChannel channel) {
         try {
-            socket.close();
+            return String.valueOf(channel.getRemoteAddress());
+        } catch (IOException e) {
+            return "a closed socket";
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
         } catch (IOException e) {
             LOG.fine(() -> "closing a relayed socket failed: " + e.getMessage());
         }

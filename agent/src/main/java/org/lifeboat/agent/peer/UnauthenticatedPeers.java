@@ -1,5 +1,6 @@
 package org.lifeboat.agent.peer;
 
+import java.util.Base64;
 import java.util.logging.Logger;
 
 /**
@@ -17,17 +18,26 @@ public final class UnauthenticatedPeers implements PeerAuthenticator {
         LOG.warning("peer authentication is off: any host that reaches the agent's peer port is trusted");
     }
 
+    /** The secret travels in the clear, as {@code none:BASE64}: there is no key to hide it with. */
     @Override
-    public String seal(byte[] message) {
-        return NONE;
+    public String seal(byte[] message, byte[] secret) {
+        return secret.length == 0 ? NONE : NONE + ":" + Base64.getEncoder().encodeToString(secret);
     }
 
     @Override
-    public void verify(String credential, byte[] message) throws PeerAuthenticationException {
-        if (!NONE.equals(credential)) {
-            throw new PeerAuthenticationException("peer authentication is off here, so the credential must be \"" + NONE
-                    + "\", not \"" + abbreviate(credential) + "\"");
+    public byte[] open(String credential, byte[] message) throws PeerAuthenticationException {
+        if (NONE.equals(credential)) {
+            return NO_SECRET;
         }
+        if (credential.startsWith(NONE + ":")) {
+            try {
+                return Base64.getDecoder().decode(credential.substring(NONE.length() + 1));
+            } catch (IllegalArgumentException e) {
+                throw new PeerAuthenticationException("the secret in \"" + abbreviate(credential) + "\" is not base64");
+            }
+        }
+        throw new PeerAuthenticationException("peer authentication is off here, so the credential must be \"" + NONE
+                + "\", not \"" + abbreviate(credential) + "\"");
     }
 
     private static String abbreviate(String credential) {

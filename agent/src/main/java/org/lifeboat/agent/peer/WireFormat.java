@@ -12,13 +12,15 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.HexFormat;
 import org.lifeboat.agent.json.AgentJson;
 
 /** The framing both ends of the peer protocol share; {@link PeerServer} describes the format. */
 final class WireFormat {
 
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int MAX_LINE_BYTES = 64 * 1024;
     /** Bulk data and relays move in chunks this large: fewer system calls, loopback at GB/s. */
     static final int BUFFER_BYTES = 1024 * 1024;
@@ -26,6 +28,10 @@ final class WireFormat {
     static final String VERSION_FIELD = "version";
     static final String REQUEST_FIELD = "request";
     static final String KIND_FIELD = "kind";
+    /** On a request: the sending node's name, the receiving node's, and the nonce the receiver greeted with. */
+    static final String FROM_FIELD = "from";
+    static final String TO_FIELD = "to";
+    static final String NONCE_FIELD = "nonce";
     static final String STATUS_FIELD = "status";
     static final String ERROR_FIELD = "error";
     static final String IN_REPLY_TO_FIELD = "in-reply-to";
@@ -35,6 +41,7 @@ final class WireFormat {
     static final String COMPRESSION_FIELD = "compression";
 
     static final ObjectMapper JSON = AgentJson.mapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
     // One JSON value per line and nothing after it: trailing text would be data the credential
     // covers but nobody reads.
     private static final ObjectReader STRICT_READER =
@@ -45,11 +52,17 @@ final class WireFormat {
     /** Seals the message and writes it as two lines: the credential, then the JSON object, which it returns. */
     static byte[] write(OutputStream out, PeerAuthenticator authenticator, ObjectNode message)
             throws IOException, PeerAuthenticationException {
+        return write(out, authenticator, message, PeerAuthenticator.NO_SECRET);
+    }
+
+    /** As {@link #write(OutputStream, PeerAuthenticator, ObjectNode)}, sealing a secret into the credential too. */
+    static byte[] write(OutputStream out, PeerAuthenticator authenticator, ObjectNode message, byte[] secret)
+            throws IOException, PeerAuthenticationException {
         byte[] line = JSON.writeValueAsBytes(message);
         if (line.length > MAX_LINE_BYTES) {
             throw new IOException("a message of " + line.length + " bytes exceeds the limit of " + MAX_LINE_BYTES);
         }
-        byte[] credential = authenticator.seal(line).getBytes(StandardCharsets.US_ASCII);
+        byte[] credential = authenticator.seal(line, secret).getBytes(StandardCharsets.US_ASCII);
         if (credential.length > MAX_LINE_BYTES || indexOf(credential, (byte) '\n') >= 0) {
             throw new PeerAuthenticationException("the authenticator made a credential that does not fit on one line");
         }
@@ -64,7 +77,38 @@ final class WireFormat {
         return line;
     }
 
-    /** The line as a JSON object with {@code "version":1}. */
+    /** A fresh nonce for one connection's greeting: 128 random bits, hex. */
+    static String newNonce() {
+        byte[] nonce = new byte[16];
+        RANDOM.nextBytes(nonce);
+        return HexFormat.of().formatHex(nonce);
+    }
+
+    /**
+     * The server's first line on a connection, unsealed: a nonce forged or altered on the way only
+     * makes the request fail, which anyone who can cut the connection can do anyway.
+     */
+    static void writeGreeting(OutputStream out, String nonce) throws IOException {
+        ObjectNode greeting = JSON.createObjectNode();
+        greeting.put(VERSION_FIELD, VERSION);
+        greeting.put(NONCE_FIELD, nonce);
+        byte[] line = JSON.writeValueAsBytes(greeting);
+        byte[] frame = Arrays.copyOf(line, line.length + 1);
+        frame[line.length] = '\n';
+        out.write(frame);
+        out.flush();
+    }
+
+    /** The nonce of a greeting line, which must be exactly {@code {"version":V,"nonce":N}} of this version. */
+    static String nonceOf(byte[] greetingLine) throws MalformedMessageException {
+        ObjectNode greeting = parse(greetingLine);
+        if (greeting.size() != 2 || greeting.path(VERSION_FIELD).asInt(-1) != VERSION || !greeting.path(VERSION_FIELD).isInt()) {
+            throw new MalformedMessageException("the greeting is not {\"version\":" + VERSION + ",\"nonce\":…}");
+        }
+        return text(greeting, NONCE_FIELD);
+    }
+
+    /** The line as a JSON object. */
     static ObjectNode parse(byte[] line) throws MalformedMessageException {
         JsonNode node;
         try {

@@ -192,7 +192,7 @@ public final class AgentWiring {
         Path postDumpScript = PostDumpHook.install(config.stateDirectory(),
                 MigrationDriver.outgoingDirectory(config.checkpointDirectory()));
         Destinations.PeerConnector peerConnector =
-                peer -> new PeerClient(peer, peers, PEER_TIMEOUT, config.peer().pageCompression());
+                (node, peer) -> new PeerClient(peer, config.nodeName(), node, peers, PEER_TIMEOUT, config.peer().pageCompression());
         MigrationDriver driver = new MigrationDriver(config.nodeName(), config.checkpointDirectory(), criu, processes,
                 postDumpScript, threads.criuDumps(), clock, recordReport);
         Optional<ParkedCheckpoints> parked = config.sharedDirectory().map(shared -> new ParkedCheckpoints(shared,
@@ -215,7 +215,7 @@ public final class AgentWiring {
                 new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),
                         history::recent),
                 meters, AgentSocketServer.REQUEST_TIMEOUT);
-        PeerServer peerServer = new PeerServer(new InetSocketAddress(config.peer().address(), config.peer().port()),
+        PeerServer peerServer = new PeerServer(config.nodeName(), new InetSocketAddress(config.peer().address(), config.peer().port()),
                 peers, incoming);
         EvacuationConfig evacuation = config.evacuation();
         Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.retryPause(), threads.evacuations());

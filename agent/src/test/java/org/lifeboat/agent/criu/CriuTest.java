@@ -5,16 +5,29 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lifeboat.agent.process.CommandResult;
+import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.process.FakeCommandRunner;
 
 class CriuTest {
@@ -200,15 +213,58 @@ class CriuTest {
     }
 
     @Test
-    void thePageServerDaemonizesOnTheGivenAddressAndReportsItsPid() throws Exception {
-        Files.writeString(images.resolve("page-server.pid"), "777");
+    void thePageServerServesAConnectionToAnOwnerOnlySocketAndListensOnNothing() throws Exception {
+        Path socketDirectory = images.resolve("page-server-socket");
+        List<List<String>> run = new ArrayList<>();
+        List<Set<PosixFilePermission>> modes = new ArrayList<>();
+        // As lifeboat-with-fds and CRIU do: connect to the socket named after "10:u:", write the pid file.
+        CommandRunner helper = (command, timeout) -> {
+            run.add(command);
+            try {
+                modes.add(Files.getPosixFilePermissions(socketDirectory));
+                SocketChannel criuEnd = SocketChannel.open(UnixDomainSocketAddress.of(command.get(1).substring("10:u:".length())));
+                criuEnd.write(ByteBuffer.wrap("page-server".getBytes(StandardCharsets.US_ASCII)));
+                criuEnd.close();
+                Files.writeString(images.resolve("page-server.pid"), "777");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return new CommandResult(command, 0, "", "");
+        };
+        Criu withHelper = new Criu("/opt/criu/sbin/criu", helper, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")), NetworkLock.NFTABLES);
+
+        Criu.PageServer server = withHelper.startPageServer(images, socketDirectory, TIMEOUT);
+
+        try (SocketChannel connection = server.connection()) {
+            assertEquals(777, server.pid());
+            assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "10:u:" + socketDirectory.resolve("page-server.sock"),
+                    "--", "/opt/criu/sbin/criu", "page-server", "--images-dir", images.toString(), "--ps-socket", "10",
+                    "--daemon", "--pidfile", images.resolve("page-server.pid").toString(), "--log-file", "page-server.log",
+                    "-v4"), run.get(0));
+            assertEquals(PosixFilePermissions.fromString("rwx------"), modes.get(0), "only root may enter the socket's directory");
+            assertEquals("page-server", new String(Channels.newInputStream(connection).readAllBytes(), StandardCharsets.US_ASCII));
+            assertFalse(Files.exists(socketDirectory), "the socket and its directory are gone once connected");
+        }
+    }
+
+    @Test
+    void aPageServerThatNeverConnectedIsAnErrorAndLeavesNoSocketBehind() throws Exception {
+        Path socketDirectory = images.resolve("page-server-socket");
         commands.answer(0, "", "");
+        Criu withHelper = new Criu("/opt/criu/sbin/criu", commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")), NetworkLock.NFTABLES);
 
-        long pid = criu.startPageServer(images, new InetSocketAddress("127.0.0.1", 41000), TIMEOUT);
+        CriuException error = assertThrows(CriuException.class, () -> withHelper.startPageServer(images, socketDirectory, TIMEOUT));
 
-        assertEquals(777, pid);
-        assertEquals(List.of("/opt/criu/sbin/criu", "page-server", "--images-dir", images.toString(), "--address",
-                "127.0.0.1", "--port", "41000", "--daemon", "--pidfile", images.resolve("page-server.pid").toString(),
-                "--log-file", "page-server.log", "-v4"), commands.commands().get(0));
+        assertTrue(error.getMessage().contains("nothing connected to " + socketDirectory.resolve("page-server.sock")), error.getMessage());
+        assertFalse(Files.exists(socketDirectory));
+    }
+
+    @Test
+    void aPageServerNeedsLifeboatWithFds() {
+        CriuException error = assertThrows(CriuException.class,
+                () -> criu.startPageServer(images, images.resolve("page-server-socket"), TIMEOUT));
+
+        assertEquals("a page server needs lifeboat-with-fds", error.getMessage());
+        assertTrue(commands.commands().isEmpty());
     }
 }

@@ -6,21 +6,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandResult;
+import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.process.ProcessCommandRunner;
 import org.lifeboat.testbed.Testbed;
 
@@ -85,6 +96,130 @@ class RealCriuTest {
         CriuDumpStatistics dump = CriuStatsImage.readDump(images).orElseThrow(() -> new AssertionError("no stats-dump in " + images));
         assertTrue(dump.pagesWritten() > 0, "pages sent to the page server count as written: " + dump);
         assertFalse(Files.exists(pages.resolve(CriuStatsImage.DUMP_FILE)), "the page server keeps no statistics");
+    }
+
+    @Test
+    void aPageServerOnAnOwnerOnlySocketTakesADumpThatRestoresAndNoOtherUserReachesIt() throws Exception {
+        Path images = Files.createDirectory(directory.resolve("images"));
+        Path pages = Files.createDirectory(directory.resolve("pages"));
+        Path socketDirectory = pages.resolve("page-server-socket");
+        // Everyone may reach the pages directory: the socket's own directory is the only barrier.
+        for (Path open : List.of(directory, pages)) {
+            Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        // The way in another user would try while the page server starts: the socket's name.
+        List<CommandResult> intrusions = new ArrayList<>();
+        CommandRunner intruded = (command, timeout) -> {
+            intrusions.add(asNobody("/usr/bin/python3", "-c", "import socket, sys\n"
+                    + "s = socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'evil pages')\nprint(s.recv(100))",
+                    socketDirectory.resolve("page-server.sock").toString()));
+            return commands.run(command, timeout);
+        };
+        Criu.PageServer server = new Criu(criu.toString(), intruded, Optional.of(withFds()), NetworkLock.NFTABLES).startPageServer(pages, socketDirectory,
+                CRIU_TIMEOUT);
+        started.add(server.pid());
+
+        assertEquals(1, intrusions.size());
+        assertEquals(1, intrusions.get(0).exitCode(), "nobody cannot connect: " + intrusions.get(0));
+        assertTrue(intrusions.get(0).stderr().contains("PermissionError"), intrusions.get(0).stderr());
+        assertEquals(List.of(), listeningSockets(server.pid()), "the page server listens on nothing");
+        long pid = startSleeper();
+        try (ServerSocketChannel relay = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            // Stands in for the relay between the agents: CRIU's dump connects to TCP, the page server has the Unix end.
+            CompletableFuture<Void> relayed = CompletableFuture.runAsync(() -> relayOnce(relay, server.connection()));
+            int port = ((InetSocketAddress) relay.getLocalAddress()).getPort();
+            criu(images, "dump", "--tree", Long.toString(pid), "--images-dir", images.toString(), "--log-file", "dump.log",
+                    "--page-server", "--address", "127.0.0.1", "--port", Integer.toString(port));
+            relayed.get(CRIU_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        }
+        Testbed.await(() -> !Files.exists(Path.of("/proc", Long.toString(server.pid()))), Duration.ofSeconds(10),
+                () -> "the page server did not exit after the dump");
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(images, "*.img")) {
+            for (Path file : files) {
+                Files.copy(file, pages.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        criu(pages, "restore", "--images-dir", pages.toString(), "--restore-detached", "--log-file", "restore.log",
+                "--pidfile", pages.resolve("restored.pid").toString());
+        long restored = Long.parseLong(Files.readString(pages.resolve("restored.pid")).strip());
+        started.add(restored);
+        assertTrue(Files.readString(Path.of("/proc", Long.toString(restored), "cmdline")).startsWith("sleep"),
+                "the restored process is the sleeper");
+    }
+
+    /** Copies both ways between the one TCP connection the listener takes and the page server's channel, until both end. */
+    private static void relayOnce(ServerSocketChannel listener, SocketChannel pageServer) {
+        try (SocketChannel dump = listener.accept(); pageServer) {
+            CompletableFuture<Void> back = CompletableFuture.runAsync(() -> copy(pageServer, dump));
+            copy(dump, pageServer);
+            back.get(CRIU_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void copy(SocketChannel from, SocketChannel to) {
+        try {
+            ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
+            while (from.read(buffer) >= 0) {
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    to.write(buffer);
+                }
+                buffer.clear();
+            }
+            to.shutdownOutput();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The inodes of the listening sockets (TCP, UDP or Unix) the process holds. */
+    private static List<String> listeningSockets(long pid) throws IOException {
+        List<String> held = new ArrayList<>();
+        try (DirectoryStream<Path> descriptors = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "fd"))) {
+            for (Path descriptor : descriptors) {
+                String target = Files.readSymbolicLink(descriptor).toString();
+                if (target.startsWith("socket:[")) {
+                    held.add(target.substring("socket:[".length(), target.length() - 1));
+                }
+            }
+        }
+        List<String> listening = new ArrayList<>();
+        for (String table : List.of("tcp", "tcp6", "udp", "udp6")) {
+            for (String line : Files.readAllLines(Path.of("/proc/net", table))) {
+                String[] fields = line.trim().split("\\s+");
+                if (fields.length > 9 && (fields[3].equals("0A") || table.startsWith("udp")) && held.contains(fields[9])) {
+                    listening.add(table + " " + fields[1]);
+                }
+            }
+        }
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] fields = line.trim().split("\\s+");
+            // Flags 00010000: __SO_ACCEPTCON, a listening socket.
+            if (fields.length > 6 && fields[3].equals("00010000") && held.contains(fields[6])) {
+                listening.add("unix " + (fields.length > 7 ? fields[7] : "(unnamed)"));
+            }
+        }
+        return listening;
+    }
+
+    private CommandResult asNobody(String... command) {
+        List<String> argv = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        argv.addAll(List.of(command));
+        try {
+            return commands.run(argv, CRIU_TIMEOUT);
+        } catch (CommandException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The launcher's helper, built from this checkout (make does nothing when it is up to date). */
+    private Path withFds() throws Exception {
+        Path launcher = Testbed.locateRepository().resolve("launcher");
+        CommandResult make = commands.run(List.of("make", "-s", "-C", launcher.toString(), "lifeboat-with-fds"), CRIU_TIMEOUT);
+        assertTrue(make.succeeded(), make.toString());
+        return launcher.resolve("lifeboat-with-fds");
     }
 
     @Test

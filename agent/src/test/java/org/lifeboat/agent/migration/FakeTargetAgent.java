@@ -14,6 +14,7 @@ final class FakeTargetAgent implements TargetAgent {
     private String failing = "";
     private PrepareRequest prepared;
     private boolean relayClosed;
+    private String restoredFrom;
 
     /** The request ("prepare", "pages", "images", "restore", "confirm", "resume", "commit", "abort") that fails. */
     FakeTargetAgent failing(String request) {
@@ -27,6 +28,11 @@ final class FakeTargetAgent implements TargetAgent {
 
     PrepareRequest prepared() {
         return prepared;
+    }
+
+    /** The tar digest the restore request sealed. */
+    String restoredFrom() {
+        return restoredFrom;
     }
 
     boolean relayClosed() {
@@ -71,14 +77,15 @@ final class FakeTargetAgent implements TargetAgent {
     }
 
     @Override
-    public long sendImages(Path images) throws IOException {
+    public SentImages sendImages(Path images) throws IOException {
         handle("images");
-        return 10_240;
+        return new SentImages(10_240, "ab".repeat(32));
     }
 
     @Override
-    public Restored restore() throws IOException {
+    public Restored restore(String imagesSha256) throws IOException {
         handle("restore");
+        restoredFrom = imagesSha256;
         return new Restored(120, Optional.empty());
     }
 

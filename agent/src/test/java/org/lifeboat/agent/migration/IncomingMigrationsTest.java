@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
-import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,8 +40,11 @@ final class IncomingMigrationsTest {
     @Test
     void aMigrationWalksFromPrepareToCommit() throws Exception {
         target.prepareDiskless(ID, JOB);
-        InetSocketAddress pages = target.incoming.pipe("pages", TargetNode.migration(ID, JOB));
-        assertTrue(pages.getAddress().isLoopbackAddress(), "the page server listens on loopback only");
+        SocketChannel pages = target.incoming.pipe("pages", TargetNode.migration(ID, JOB));
+        assertTrue(pages.isConnected(), "the relay gets the page server's own connection");
+        PeerRequestException second = assertThrows(PeerRequestException.class,
+                () -> target.incoming.pipe("pages", TargetNode.migration(ID, JOB)));
+        assertEquals("conflict", second.code(), "the page server serves its one connection to the first relay alone");
         assertEquals(1, target.criuRuns("page-server"));
 
         assertEquals(TargetNode.PID, target.restore(ID, JOB).path("pid").asLong());

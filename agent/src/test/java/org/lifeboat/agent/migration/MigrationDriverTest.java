@@ -93,6 +93,7 @@ class MigrationDriverTest {
         assertEquals(524_288, report.pageWireBytes());
         assertEquals(10_240, report.imageBytes());
         assertEquals(120, report.criuRestoreMillis());
+        assertEquals("ab".repeat(32), target.restoredFrom(), "the restore names the tar the target confirmed");
         assertEquals(OWNER, target.prepared().uid());
         assertTrue(target.prepared().pageServer(), "a diskless job without its own network sends its memory by the page stream");
         assertEquals(1024L * 1024 + LiveDestination.IMAGE_OVERHEAD_BYTES, target.prepared().expectedBytes());
@@ -248,8 +249,8 @@ class MigrationDriverTest {
     }
 
     private static TargetAgent peer(int port, Duration timeout) {
-        return new PeerTargetAgent(new PeerClient(new InetSocketAddress("127.0.0.1", port), new UnauthenticatedPeers(), timeout,
-                PageCompression.LZ4), new MigrationRequest("job7-a1", JOB));
+        return new PeerTargetAgent(new PeerClient(new InetSocketAddress("127.0.0.1", port), "node1", "node2",
+                new UnauthenticatedPeers(), timeout, PageCompression.LZ4), new MigrationRequest("job7-a1", JOB));
     }
 
     private static int freePort() throws IOException {

@@ -113,7 +113,8 @@ class MigrationGateTest {
         MigrationDriver driver = new MigrationDriver("node1", checkpoints, criu, processes(), directory.resolve("post-dump.sh"),
                 threads, CLOCK, report -> { });
         Destinations destinations = new Destinations("node1", checkpoints, Optional.empty(),
-                peer -> new PeerClient(peer, new UnauthenticatedPeers(), Duration.ofSeconds(1), PageCompression.LZ4), processes(),
+                (node, peer) -> new PeerClient(peer, "node1", node, new UnauthenticatedPeers(), Duration.ofSeconds(1),
+                        PageCompression.LZ4), processes(),
                 new JobNetworks(commands, threads), new SlurmHandover(new SlurmClient(commands), CLOCK), Optional.empty(), CLOCK);
         Path proc = directory.resolve("proc");
         return new MigrationService("node1", registry, new ContainerLocator(directory.resolve("containers"), proc),

@@ -1,7 +1,6 @@
 package org.lifeboat.agent.migration;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -75,7 +74,7 @@ final class ScriptedCriu implements Checkpointer {
     }
 
     @Override
-    public long startPageServer(Path imageDirectory, InetSocketAddress listen, Duration timeout) {
+    public Criu.PageServer startPageServer(Path imageDirectory, Path socketDirectory, Duration timeout) {
         throw new AssertionError("the source side never starts a page server");
     }
 

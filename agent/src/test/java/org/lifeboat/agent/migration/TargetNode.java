@@ -2,7 +2,20 @@ package org.lifeboat.agent.migration;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import org.lifeboat.agent.peer.ImageArchive;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import org.lifeboat.agent.criu.Checkpointer;
+import org.lifeboat.agent.criu.CriuException;
+import org.lifeboat.agent.process.CommandException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -73,7 +86,7 @@ final class TargetNode {
         confirmedCopies = new ConfirmedCopies(checkpoints, resumeMarkers);
         restoredCopies = new RestoredCopies(registry, resumeMarkers, processes);
         cleanup = new IncomingCleanup(table, confirmedCopies, restoreRoots, processes, networks, resumeMarkers, background);
-        incoming = new IncomingMigrations(table, checkpoints, Optional.of(shared), new PageServers(criu),
+        incoming = new IncomingMigrations(table, checkpoints, Optional.of(shared), new PageServers(connectedPageServer(criu)),
                 new CopyRestorer(criu, restoreRoots, networks, "eth0"), processes, restoredCopies, confirmedCopies, cleanup,
                 scheduler, gate, background, clock);
         silence = new SilenceSweep(table, cleanup, clock);
@@ -117,15 +130,36 @@ final class TargetNode {
     ObjectNode restore(String id, long job) throws Exception {
         Files.writeString(images(id).resolve("restored.pid"), PID + "\n");
         proc.process(PID, "T", START_TIME);
+        ObjectNode message = restoreMessage(id, job);
         commands.answer(0, "", "").answer(0, "", "").answer(0, "", "").answer(0, "", "");
-        return incoming.call("restore", migration(id, job));
+        return incoming.call("restore", message);
+    }
+
+    /** A restore request; for a diskless migration the image tar is sent first and the request seals its digest. */
+    ObjectNode restoreMessage(String id, long job) throws Exception {
+        ObjectNode message = migration(id, job);
+        if (table.get(id).map(migration -> migration.mode == TransferMode.DISKLESS).orElse(false)) {
+            message.put("images-sha256", sendImages(id, job));
+        }
+        return message;
+    }
+
+    /** The source's image tar, one image file in it, spooled here; returns the tar's SHA-256. */
+    String sendImages(String id, long job) throws Exception {
+        Path source = Files.createDirectories(directory.resolve("source-images").resolve(id));
+        Files.writeString(source.resolve("inventory.img"), "images of " + id);
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        ImageArchive.write(source, tar);
+        incoming.receive("images", migration(id, job), new ByteArrayInputStream(tar.toByteArray()));
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(tar.toByteArray()));
     }
 
     /** A restore that CRIU fails: the root is mounted and unmounted around it. */
     void failRestore(String id, long job) throws Exception {
+        ObjectNode message = restoreMessage(id, job);
         commands.answer(0, "", "").answer(0, "", "").answer(1, "", "").answer(0, "", "");
         try {
-            incoming.call("restore", migration(id, job));
+            incoming.call("restore", message);
             throw new AssertionError("the restore succeeded");
         } catch (PeerRequestException expected) {
             if (!expected.code().equals("restore-failed")) {
@@ -168,5 +202,38 @@ final class TargetNode {
                 "/run/lifeboat/containers/c1/root", null, List.of(), List.of(), "/home/user", "/home/user/out",
                 "/home/user/err", "/home/user/.status", List.of("/bin/sleep", "600"))));
         return message;
+    }
+
+    /**
+     * CRIU with a page server run (and counted) through {@link #commands} like the rest, whose
+     * connection to the agent is a loopback pair: no kernel CRIU or lifeboat-with-fds here.
+     */
+    private Checkpointer connectedPageServer(Criu criu) {
+        return new Checkpointer() {
+            @Override
+            public void dump(Criu.DumpSpec spec) throws CriuException {
+                criu.dump(spec);
+            }
+
+            @Override
+            public long restore(Criu.RestoreSpec spec) throws CriuException {
+                return criu.restore(spec);
+            }
+
+            @Override
+            public Criu.PageServer startPageServer(Path images, Path socketDirectory, Duration timeout) throws CriuException {
+                try {
+                    commands.run(List.of("criu", "page-server", "--images-dir", images.toString()), timeout).requireSuccess();
+                    try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+                        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                        SocketChannel pageServer = SocketChannel.open(listener.getLocalAddress());
+                        listener.accept().close();
+                        return new Criu.PageServer(1234, pageServer);
+                    }
+                } catch (CommandException | IOException e) {
+                    throw new CriuException("page server: " + e.getMessage(), e);
+                }
+            }
+        };
     }
 }

@@ -17,8 +17,9 @@ class TargetRecordTest {
 
     @Test
     void theTargetIsReadBackAsWritten() throws Exception {
-        TargetRecord.write(images, new InetSocketAddress("10.241.0.2", 9465));
-        assertEquals(Optional.of(new InetSocketAddress("10.241.0.2", 9465)), TargetRecord.read(images));
+        TargetRecord.Target target = new TargetRecord.Target("node2", new InetSocketAddress("10.241.0.2", 9465));
+        TargetRecord.write(images, target);
+        assertEquals(Optional.of(target), TargetRecord.read(images));
     }
 
     @Test
@@ -28,7 +29,7 @@ class TargetRecordTest {
 
     @Test
     void aDamagedRecordIsAnError() throws Exception {
-        Files.writeString(images.resolve(TargetRecord.FILE_NAME), "10.241.0.2\n");
+        Files.writeString(images.resolve(TargetRecord.FILE_NAME), "10.241.0.2 9465\n");
         assertThrows(java.io.IOException.class, () -> TargetRecord.read(images));
     }
 

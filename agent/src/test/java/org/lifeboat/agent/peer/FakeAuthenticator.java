@@ -6,9 +6,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Behaves like MUNGE without munged: a credential names its realm (the shared key), a serial number
- * and the SHA-256 of its message; it verifies only in the same realm, for that exact message, and
- * once. Two agents of one cluster share an instance here, as they share munged's key and each node's
- * replay cache.
+ * and the payload MUNGE would seal (the SHA-256 of its message, and its secret if any); it verifies
+ * only in the same realm, for that exact message, and once. (Unlike MUNGE's, the secret is readable
+ * here: the tests' network has no eavesdropper.) Two agents of one cluster share an instance here,
+ * as they share munged's key and each node's replay cache.
  */
 final class FakeAuthenticator implements PeerAuthenticator {
 
@@ -21,21 +22,20 @@ final class FakeAuthenticator implements PeerAuthenticator {
     }
 
     @Override
-    public String seal(byte[] message) {
-        return realm + ":" + serial.incrementAndGet() + ":" + WireFormat.sha256Hex(message);
+    public String seal(byte[] message, byte[] secret) {
+        return realm + ":" + serial.incrementAndGet() + ":" + SealedPayload.encode(message, secret);
     }
 
     @Override
-    public synchronized void verify(String credential, byte[] message) throws PeerAuthenticationException {
-        String[] parts = credential.split(":", -1);
+    public synchronized byte[] open(String credential, byte[] message) throws PeerAuthenticationException {
+        String[] parts = credential.split(":", 3);
         if (parts.length != 3 || !parts[0].equals(realm)) {
             throw new PeerAuthenticationException("not a credential of realm " + realm);
         }
-        if (!parts[2].equals(WireFormat.sha256Hex(message))) {
-            throw new PeerAuthenticationException("the credential was made for another message");
-        }
+        byte[] secret = SealedPayload.open(parts[2], message);
         if (!used.add(credential)) {
             throw new PeerAuthenticationException("replayed credential");
         }
+        return secret;
     }
 }

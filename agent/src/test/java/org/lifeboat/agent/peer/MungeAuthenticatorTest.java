@@ -1,6 +1,8 @@
 package org.lifeboat.agent.peer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -16,8 +18,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -104,6 +108,18 @@ class MungeAuthenticatorTest {
     }
 
     @Test
+    void aSecretSealedWithAMessageOpensWithItAndIsNotInTheCredentialsText() throws Exception {
+        byte[] secret = new byte[FrameMac.KEY_BYTES];
+        new Random(3).nextBytes(secret);
+
+        String credential = munge.seal(MESSAGE, secret);
+
+        assertArrayEquals(secret, munge.open(credential, MESSAGE));
+        assertFalse(credential.contains(Base64.getEncoder().encodeToString(secret)), "munged encrypts the payload");
+        assertArrayEquals(PeerAuthenticator.NO_SECRET, munge.open(munge.seal(MESSAGE), MESSAGE));
+    }
+
+    @Test
     void aMessageChangedByOneByteDoesNotVerify() throws Exception {
         String credential = munge.seal(MESSAGE);
         byte[] changed = MESSAGE.clone();
@@ -174,18 +190,18 @@ class MungeAuthenticatorTest {
     @Test
     void twoAgentsTalkThroughMunge() throws Exception {
         TestHandler handler = new TestHandler().onCall((request, message) -> WireFormat.JSON.createObjectNode().put("prepared", true));
-        PeerServer server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), munge, handler);
+        PeerServer server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), munge, handler);
         server.start();
         try (CapturedLogs logs = new CapturedLogs()) {
-            PeerClient client = new PeerClient(server.boundAddress(), munge, WAIT, PageCompression.LZ4);
+            PeerClient client = new PeerClient(server.boundAddress(), "node1", "node2", munge, WAIT, PageCompression.LZ4);
 
             ObjectNode reply = client.call("prepare", WireFormat.JSON.createObjectNode().put("job", 42));
 
             assertTrue(reply.get("prepared").asBoolean());
             assertEquals(List.of("prepare"), handler.requests());
             IOException error = assertThrows(IOException.class,
-                    () -> new PeerClient(server.boundAddress(), new UnauthenticatedPeers(), WAIT, PageCompression.LZ4).call("prepare",
-                            WireFormat.JSON.createObjectNode()));
+                    () -> new PeerClient(server.boundAddress(), "node1", "node2", new UnauthenticatedPeers(), WAIT, PageCompression.LZ4)
+                            .call("prepare", WireFormat.JSON.createObjectNode()));
             assertTrue(error.getMessage().contains("is not authentic"), error.getMessage());
             assertTrue(logs.warned("not-authenticated: not a MUNGE credential"));
         } finally {

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +25,12 @@ import org.junit.jupiter.api.Timeout;
 class PageCompressionTest {
 
     private static final int PAGE = 4096;
+    private static final int FRAME_OVERHEAD = 8 + FrameMac.TAG_BYTES;
+    private static final byte[] KEY = new byte[FrameMac.KEY_BYTES];
+
+    static {
+        new Random(11).nextBytes(KEY);
+    }
 
     @Test
     void halfZeroPagesCrossInLittleMoreThanHalfTheBytes() throws Exception {
@@ -39,24 +46,80 @@ class PageCompressionTest {
     }
 
     @Test
-    void randomPagesAreStoredAsTheyAreWithEightBytesPerChunk() throws Exception {
+    void randomPagesAreStoredAsTheyAreWithAHeaderAndATagPerChunk() throws Exception {
         byte[] memory = pages(512, false);
 
         Carried carried = throughBothPumps(PageCompression.LZ4, memory, ByteBuffer.allocate(0));
 
         assertArrayEquals(memory, carried.bytes);
         long overhead = carried.sent.wire.get() - memory.length;
-        assertTrue(overhead > 0 && overhead <= 8L * (memory.length / PAGE), overhead + " bytes of frame headers");
+        assertTrue(overhead > 0 && overhead <= FRAME_OVERHEAD * (memory.length / PAGE + 1L), overhead + " bytes of frame headers and tags");
     }
 
     @Test
-    void withoutCompressionTheBytesAreCopied() throws Exception {
+    void withoutCompressionTheChunksTravelAsTheyAreInSignedFrames() throws Exception {
         byte[] memory = pages(64, true);
 
         Carried carried = throughBothPumps(PageCompression.NONE, memory, ByteBuffer.allocate(0));
 
         assertArrayEquals(memory, carried.bytes);
-        assertEquals(memory.length, carried.sent.wire.get());
+        long overhead = carried.sent.wire.get() - memory.length;
+        assertTrue(overhead >= 2 * FRAME_OVERHEAD && overhead % FRAME_OVERHEAD == 0, overhead + " bytes of frame headers and tags");
+        assertEquals(carried.sent.wire.get(), carried.received.wire.get());
+    }
+
+    @Test
+    void aByteFlippedInAFrameFailsTheRelayAndNothingOfThatFrameIsPassedOn() throws Exception {
+        byte[] memory = pages(16, false);
+        byte[] frames = compressed(memory);
+        frames[FRAME_OVERHEAD + 100] ^= 1;
+
+        ByteArrayOutputStream passedOn = new ByteArrayOutputStream();
+        IOException error = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), frames, passedOn));
+
+        assertEquals("frame 0 of the page relay failed its integrity check: altered, dropped or replayed on the link", error.getMessage());
+        assertEquals(0, passedOn.size());
+    }
+
+    @Test
+    void framesDroppedRepeatedOrSentTheOtherWayFailTheRelay() throws Exception {
+        byte[] one = compressed(pages(1, false));
+        byte[] firstFrame = Arrays.copyOfRange(one, 0, one.length - FRAME_OVERHEAD);
+        byte[] end = Arrays.copyOfRange(one, firstFrame.length, one.length);
+        byte[] repeated = concat(firstFrame, firstFrame, end);
+        byte[] endAlone = end;
+        byte[] otherWay = pumped(PageCompression.LZ4.sendingPump(new FrameMac(KEY, FrameMac.Direction.TO_SOURCE)), ByteBuffer.allocate(0),
+                pages(1, false), new PageCompression.Counters());
+
+        for (byte[] tampered : List.of(repeated, otherWay)) {
+            IOException error = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), tampered));
+            assertTrue(error.getMessage().contains("failed its integrity check"), error.getMessage());
+        }
+        // The end frame of a stream with one frame, alone: its sequence number is 1, not 0.
+        IOException dropped = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), endAlone));
+        assertTrue(dropped.getMessage().contains("frame 0 of the page relay failed its integrity check"), dropped.getMessage());
+    }
+
+    @Test
+    void aStreamCutAtAFrameBoundaryIsAnErrorNotAnEnd() throws Exception {
+        byte[] frames = compressed(pages(4, true));
+
+        EOFException error = assertThrows(EOFException.class,
+                () -> expand(ByteBuffer.allocate(0), Arrays.copyOfRange(frames, 0, frames.length - FRAME_OVERHEAD)));
+
+        assertEquals("the relay's stream ended without its end frame: it was cut", error.getMessage());
+    }
+
+    @Test
+    void framesSignedWithAnotherKeyFailTheRelay() throws Exception {
+        byte[] otherKey = KEY.clone();
+        otherKey[0] ^= 1;
+        byte[] frames = pumped(PageCompression.LZ4.sendingPump(new FrameMac(otherKey, FrameMac.Direction.TO_TARGET)),
+                ByteBuffer.allocate(0), pages(2, true), new PageCompression.Counters());
+
+        IOException error = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), frames));
+
+        assertTrue(error.getMessage().contains("failed its integrity check"), error.getMessage());
     }
 
     @Test
@@ -77,16 +140,19 @@ class PageCompressionTest {
 
         IOException error = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), frame.array()));
 
-        assertEquals("malformed LZ4 frame: chunk length " + (WireFormat.BUFFER_BYTES + 1) + ", body length 10", error.getMessage());
+        assertEquals("malformed relay frame: chunk length " + (WireFormat.BUFFER_BYTES + 1) + ", body length 10", error.getMessage());
     }
 
     @Test
-    void aBodyThatIsNotLz4IsRefused() {
+    void aSignedBodyThatIsNotLz4IsRefused() {
         byte[] garbage = new byte[100];
         new Random(1).nextBytes(garbage);
-        ByteBuffer frame = ByteBuffer.allocate(8 + garbage.length).putInt(4096).putInt(garbage.length).put(garbage).flip();
+        ByteBuffer header = ByteBuffer.allocate(8).putInt(4096).putInt(garbage.length).flip();
+        ByteBuffer tag = ByteBuffer.allocate(FrameMac.TAG_BYTES);
+        new FrameMac(KEY, FrameMac.Direction.TO_TARGET).sign(header, ByteBuffer.wrap(garbage), tag);
+        byte[] frame = concat(header.array(), garbage, tag.array());
 
-        IOException error = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), frame.array()));
+        IOException error = assertThrows(IOException.class, () -> expand(ByteBuffer.allocate(0), frame));
 
         assertTrue(error.getMessage().startsWith("malformed LZ4 frame"), error.getMessage());
     }
@@ -132,36 +198,56 @@ class PageCompressionTest {
     /** Sends {@code memory} through the compressing pump, then what it made through the expanding one. */
     private static Carried throughBothPumps(PageCompression compression, byte[] memory, ByteBuffer alreadyRead) throws Exception {
         PageCompression.Counters sent = new PageCompression.Counters();
-        byte[] frames = pumped(compression.compressingPump(), alreadyRead, memory, sent);
+        byte[] frames = pumped(compression.sendingPump(new FrameMac(KEY, FrameMac.Direction.TO_TARGET)), alreadyRead, memory, sent);
         PageCompression.Counters received = new PageCompression.Counters();
-        byte[] bytes = pumped(compression.expandingPump(), ByteBuffer.allocate(0), frames, received);
+        byte[] bytes = pumped(PageCompression.receivingPump(new FrameMac(KEY, FrameMac.Direction.TO_TARGET)), ByteBuffer.allocate(0),
+                frames, received);
         return new Carried(bytes, sent, received);
     }
 
     private static byte[] compressed(byte[] memory) throws Exception {
-        return pumped(PageCompression.LZ4.compressingPump(), ByteBuffer.allocate(0), memory, new PageCompression.Counters());
+        return pumped(PageCompression.LZ4.sendingPump(new FrameMac(KEY, FrameMac.Direction.TO_TARGET)), ByteBuffer.allocate(0), memory,
+                new PageCompression.Counters());
     }
 
     private static Expanded expand(ByteBuffer alreadyRead, byte[] rest) throws Exception {
+        return expand(alreadyRead, rest, new ByteArrayOutputStream());
+    }
+
+    /** Expands through the receiving pump; {@code passedOn} gets what it passed on, even when it then fails. */
+    private static Expanded expand(ByteBuffer alreadyRead, byte[] rest, ByteArrayOutputStream passedOn) throws Exception {
         PageCompression.Counters counters = new PageCompression.Counters();
-        byte[] bytes = pumped(PageCompression.LZ4.expandingPump(), alreadyRead, rest, counters);
+        byte[] bytes = pumped(PageCompression.receivingPump(new FrameMac(KEY, FrameMac.Direction.TO_TARGET)), alreadyRead, rest, counters,
+                passedOn);
         return new Expanded(bytes, counters);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            all.writeBytes(part);
+        }
+        return all.toByteArray();
     }
 
     /** Runs the pump from one loopback connection to another: {@code input} goes in, what comes out is returned. */
     private static byte[] pumped(PageCompression.Pump pump, ByteBuffer alreadyRead, byte[] input, PageCompression.Counters counters)
             throws Exception {
+        return pumped(pump, alreadyRead, input, counters, new ByteArrayOutputStream());
+    }
+
+    private static byte[] pumped(PageCompression.Pump pump, ByteBuffer alreadyRead, byte[] input, PageCompression.Counters counters,
+                                 ByteArrayOutputStream output) throws Exception {
         try (ServerSocketChannel listener = ServerSocketChannel.open()) {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             try (SocketChannel writer = SocketChannel.open(listener.getLocalAddress());
                     SocketChannel pumpIn = listener.accept();
                     SocketChannel pumpOut = SocketChannel.open(listener.getLocalAddress());
                     SocketChannel reader = listener.accept()) {
-                CompletableFuture<byte[]> output = CompletableFuture.supplyAsync(() -> {
+                CompletableFuture<byte[]> passedOn = CompletableFuture.supplyAsync(() -> {
                     try {
-                        ByteArrayOutputStream all = new ByteArrayOutputStream();
-                        reader.socket().getInputStream().transferTo(all);
-                        return all.toByteArray();
+                        reader.socket().getInputStream().transferTo(output);
+                        return output.toByteArray();
                     } catch (IOException e) {
                         throw new IllegalStateException(e);
                     }
@@ -178,8 +264,9 @@ class PageCompressionTest {
                     pump.pump(pumpIn, alreadyRead, pumpOut, counters);
                 } finally {
                     pumpOut.shutdownOutput();
+                    passedOn.get(30, TimeUnit.SECONDS);
                 }
-                return output.get(30, TimeUnit.SECONDS);
+                return passedOn.get();
             }
         }
     }

@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -49,12 +50,18 @@ class PageRelayTest {
     @BeforeEach
     void startServer() throws IOException {
         logs = new CapturedLogs();
-        server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler);
+        server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler);
         server.start();
         // Stands in for the target's CRIU page server, listening on loopback only.
         pageServer = ServerSocketChannel.open().socket();
         pageServer.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-        handler.onPipe((request, message) -> new InetSocketAddress(InetAddress.getLoopbackAddress(), pageServer.getLocalPort()));
+        handler.onPipe((request, message) -> {
+            try {
+                return SocketChannel.open(pageServer.getLocalSocketAddress());
+            } catch (IOException e) {
+                throw new PeerRequestException("internal", "cannot reach the page server: " + e.getMessage());
+            }
+        });
     }
 
     @AfterEach
@@ -156,6 +163,34 @@ class PageRelayTest {
     }
 
     @Test
+    void aByteFlippedInAPageChunkOnTheLinkFailsTheRelayBeforeThatChunkReachesThePageServer() throws Exception {
+        ByteArrayOutputStream reached = new ByteArrayOutputStream();
+        CompletableFuture<Void> pageServerDone = serveOnce(connection -> connection.getInputStream().transferTo(reached));
+        byte[] pages = new byte[4 * 1024 * 1024];
+        new Random(9).nextBytes(pages);
+        int flipped = 2 * 1024 * 1024;
+
+        try (TamperingProxy proxy = TamperingProxy.flippingByteAt(server.boundAddress(), flipped);
+                PageRelay relay = new PeerClient(proxy.address(), "node1", "node2", cluster, WAIT, PageCompression.LZ4)
+                        .relay("page-server", WireFormat.JSON.createObjectNode());
+                Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+            try {
+                criu.getOutputStream().write(pages);
+                criu.shutdownOutput();
+            } catch (IOException e) {
+                // The relay may already have been torn down under CRIU's writes.
+            }
+
+            assertThrows(IOException.class, () -> relay.awaitFinished(WAIT), "the relay fails");
+        }
+        pageServerDone.get(30, TimeUnit.SECONDS);
+        byte[] received = reached.toByteArray();
+        assertTrue(received.length < flipped, received.length + " bytes reached the page server");
+        assertArrayEquals(Arrays.copyOf(pages, received.length), received, "what reached it is what CRIU sent, unaltered");
+        assertTrue(logs.warned("failed its integrity check"), logs.messages(Level.ALL).toString());
+    }
+
+    @Test
     void aRefusedRelayRequestFailsAtOnceWithThePeersCode() {
         handler.onPipe((request, message) -> {
             throw new PeerRequestException("unknown-job", "no job 42 prepared here");
@@ -165,29 +200,6 @@ class PageRelayTest {
                 () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
 
         assertEquals("unknown-job", error.code());
-    }
-
-    @Test
-    void aLocalAddressNobodyListensOnIsAnErrorReply() throws Exception {
-        int closedPort = pageServer.getLocalPort();
-        pageServer.close();
-
-        PeerRequestException error = assertThrows(PeerRequestException.class,
-                () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
-
-        assertEquals("internal", error.code());
-        assertTrue(error.getMessage().contains("/127.0.0.1:" + closedPort + " for page-server: Connection refused"), error.getMessage());
-    }
-
-    @Test
-    void theServerRelaysOnlyToLoopbackAddresses() {
-        handler.onPipe((request, message) -> new InetSocketAddress("192.0.2.1", 22));
-
-        PeerRequestException error = assertThrows(PeerRequestException.class,
-                () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
-
-        assertEquals("internal", error.code());
-        assertTrue(error.getMessage().contains("not a loopback address"), error.getMessage());
     }
 
     @Test
@@ -331,6 +343,6 @@ class PageRelayTest {
     }
 
     private PeerClient client() {
-        return new PeerClient(server.boundAddress(), cluster, WAIT, PageCompression.LZ4);
+        return new PeerClient(server.boundAddress(), "node1", "node2", cluster, WAIT, PageCompression.LZ4);
     }
 }

@@ -40,7 +40,7 @@ class PeerReceiveTest {
     void startServer() throws IOException {
         new Random(7).nextBytes(body);
         logs = new CapturedLogs();
-        server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler);
+        server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler);
         server.start();
         handler.onReceive((request, message, in) -> {
             try {
@@ -161,6 +161,6 @@ class PeerReceiveTest {
     }
 
     private PeerClient client(InetSocketAddress address) {
-        return new PeerClient(address, cluster, WAIT, PageCompression.LZ4);
+        return new PeerClient(address, "node1", "node2", cluster, WAIT, PageCompression.LZ4);
     }
 }

@@ -24,7 +24,6 @@ import org.junit.jupiter.api.Timeout;
 class PeerServerTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static final String STATUS_REQUEST = "{\"version\":1,\"request\":\"status\",\"kind\":\"call\"}";
 
     private final FakeAuthenticator cluster = new FakeAuthenticator("cluster");
     private final TestHandler handler = new TestHandler();
@@ -34,7 +33,8 @@ class PeerServerTest {
     @BeforeEach
     void startServer() throws IOException {
         logs = new CapturedLogs();
-        server = new PeerServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler, Duration.ofSeconds(2));
+        server = new PeerServer("node2", new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cluster, handler,
+                Duration.ofSeconds(2));
         server.start();
         handler.onCall((request, message) -> {
             ObjectNode reply = WireFormat.JSON.createObjectNode();
@@ -57,7 +57,7 @@ class PeerServerTest {
         ObjectNode reply = client(cluster).call("prepare", fields);
 
         assertEquals("ok", reply.get("status").asText());
-        assertEquals(1, reply.get("version").asInt());
+        assertEquals(2, reply.get("version").asInt());
         assertEquals("node2", reply.get("node").asText());
         assertEquals(fields, reply.get("echo"), "the handler gets the request's own fields, without the envelope");
         assertEquals(List.of("prepare"), handler.requests());
@@ -94,24 +94,28 @@ class PeerServerTest {
     @Test
     void theRefusalOfABadCredentialIsASealedNotAuthenticatedReply() throws Exception {
         try (RawPeer raw = new RawPeer(server.boundAddress())) {
-            ObjectNode reply = raw.send("cluster:1:" + "0".repeat(64), STATUS_REQUEST).reply(cluster);
+            String statusRequest = raw.request("status", "call", "");
+            ObjectNode reply = raw.send("cluster:1:" + "0".repeat(64), statusRequest).reply(cluster);
 
             assertEquals("error", reply.get("status").asText());
             assertEquals("not-authenticated", reply.at("/error/code").asText());
             assertEquals("the credential was made for another message", reply.at("/error/message").asText());
-            assertEquals(WireFormat.sha256Hex(STATUS_REQUEST.getBytes(StandardCharsets.UTF_8)), reply.get("in-reply-to").asText());
+            assertEquals(WireFormat.sha256Hex(statusRequest.getBytes(StandardCharsets.UTF_8)), reply.get("in-reply-to").asText());
         }
     }
 
     @Test
     void aRequestReplayedOnANewConnectionIsRefused() throws Exception {
-        String credential = cluster.seal(STATUS_REQUEST.getBytes(StandardCharsets.UTF_8));
+        String statusRequest;
+        String credential;
         try (RawPeer first = new RawPeer(server.boundAddress())) {
-            assertEquals("ok", first.send(credential, STATUS_REQUEST).reply(cluster).get("status").asText());
+            statusRequest = first.request("status", "call", "");
+            credential = cluster.seal(statusRequest.getBytes(StandardCharsets.UTF_8));
+            assertEquals("ok", first.send(credential, statusRequest).reply(cluster).get("status").asText());
         }
 
         try (RawPeer replay = new RawPeer(server.boundAddress())) {
-            ObjectNode reply = replay.send(credential, STATUS_REQUEST).reply(cluster);
+            ObjectNode reply = replay.send(credential, statusRequest).reply(cluster);
 
             assertEquals("not-authenticated", reply.at("/error/code").asText());
             assertEquals("replayed credential", reply.at("/error/message").asText());
@@ -120,8 +124,66 @@ class PeerServerTest {
     }
 
     @Test
+    void aPrepareRecordedOnItsWayToOneNodeIsRefusedByAnotherNodeOfTheRealm() throws Exception {
+        RecordedRequest prepare = recordPrepareToNode2();
+        // node3 shares the realm's key but has its own replay cache, as another node's munged has.
+        FakeAuthenticator node3Realm = new FakeAuthenticator("cluster");
+        TestHandler node3Handler = new TestHandler();
+        PeerServer node3 = startServer("node3", node3Realm, node3Handler);
+        try (RawPeer toNode3 = new RawPeer(node3.boundAddress())) {
+            ObjectNode reply = toNode3.send(prepare.credential(), prepare.line()).reply(node3Realm);
+
+            assertEquals("wrong-node", reply.at("/error/code").asText());
+            assertEquals("the request from node1 is for node2, this is node3", reply.at("/error/message").asText());
+        } finally {
+            node3.stop();
+        }
+        assertEquals(List.of(), node3Handler.requests(), "node3 prepared nothing");
+    }
+
+    @Test
+    void aRequestReplayedToTheSameNodeIsRefusedEvenWhenItsCredentialIsFreshThere() throws Exception {
+        RecordedRequest prepare = recordPrepareToNode2();
+        // node2 again, its replay cache lost (munged restarted): only the nonce tells the copy from the original.
+        FakeAuthenticator forgetful = new FakeAuthenticator("cluster");
+        TestHandler restartedHandler = new TestHandler();
+        PeerServer restarted = startServer("node2", forgetful, restartedHandler);
+        try (RawPeer replay = new RawPeer(restarted.boundAddress())) {
+            ObjectNode reply = replay.send(prepare.credential(), prepare.line()).reply(forgetful);
+
+            assertEquals("wrong-nonce", reply.at("/error/code").asText());
+        } finally {
+            restarted.stop();
+        }
+        assertEquals(List.of(), restartedHandler.requests(), "nothing prepared");
+    }
+
+    @Test
+    void aClientAddressingAnotherNodeIsRefusedWithWrongNode() {
+        PeerClient toNode3 = new PeerClient(server.boundAddress(), "node1", "node3", cluster, WAIT, PageCompression.LZ4);
+
+        PeerRequestException error = assertThrows(PeerRequestException.class,
+                () -> toNode3.call("prepare", WireFormat.JSON.createObjectNode()));
+
+        assertEquals("wrong-node", error.code());
+        assertEquals(List.of(), handler.requests());
+    }
+
+    @Test
+    void aRequestWithoutFromToOrNonceIsRefusedAsMalformed() throws Exception {
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.sendSealed(cluster, "{\"version\":2,\"request\":\"status\",\"kind\":\"call\",\"from\":\"node1\","
+                    + "\"to\":\"node2\"}").reply(cluster);
+
+            assertEquals("malformed", reply.at("/error/code").asText());
+            assertEquals("\"nonce\" must be a non-empty string", reply.at("/error/message").asText());
+        }
+        assertEquals(List.of(), handler.requests());
+    }
+
+    @Test
     void aLineLongerThan64KibIsRefusedAsMalformedAndTheServerKeepsServing() throws Exception {
-        String huge = "{\"version\":1,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"" + "x".repeat(70 * 1024) + "\"}";
+        String huge = "{\"version\":2,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"" + "x".repeat(70 * 1024) + "\"}";
         try (RawPeer raw = new RawPeer(server.boundAddress())) {
             ObjectNode reply = raw.sendSealed(cluster, huge).reply(cluster);
 
@@ -140,28 +202,33 @@ class PeerServerTest {
 
     @Test
     void aLineOfExactly64KibIsAccepted() throws Exception {
-        String prefix = "{\"version\":1,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"";
-        String line = prefix + "x".repeat(WireFormat.MAX_LINE_BYTES - prefix.length() - 2) + "\"}";
-        assertEquals(WireFormat.MAX_LINE_BYTES, line.length());
         handler.onCall((request, message) -> WireFormat.JSON.createObjectNode());
 
         try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            String prefix = raw.request("status", "call", ",\"pad\":\"");
+            prefix = prefix.substring(0, prefix.length() - 1);
+            String line = prefix + "x".repeat(WireFormat.MAX_LINE_BYTES - prefix.length() - 2) + "\"}";
+            assertEquals(WireFormat.MAX_LINE_BYTES, line.length());
             assertEquals("ok", raw.sendSealed(cluster, line).reply(cluster).get("status").asText());
         }
     }
 
     @Test
     void requestsThatAreNotWellFormedJsonObjectsOfThisProtocolAreRefused() throws Exception {
-        assertRefused("{\"version\":1,\"request\":", "malformed", "not valid JSON");
+        assertRefused("{\"version\":2,\"request\":", "malformed", "not valid JSON");
         assertRefused("[1,2]", "malformed", "not a JSON object");
-        assertRefused("{\"version\":1,\"request\":\"status\",\"kind\":\"call\"} {}", "malformed", "not valid JSON");
-        assertRefused("{\"version\":1,\"version\":1,\"request\":\"status\",\"kind\":\"call\"}", "malformed", "Duplicate field");
+        assertRefused("{\"version\":2,\"request\":\"status\",\"kind\":\"call\"} {}", "malformed", "not valid JSON");
+        assertRefused("{\"version\":2,\"version\":2,\"request\":\"status\",\"kind\":\"call\"}", "malformed", "Duplicate field");
         assertRefused("{\"request\":\"status\",\"kind\":\"call\"}", "malformed", "\"version\" must be an integer");
         assertRefused("{\"version\":\"1\",\"request\":\"status\",\"kind\":\"call\"}", "malformed", "\"version\" must be an integer");
-        assertRefused("{\"version\":2,\"request\":\"status\",\"kind\":\"call\"}", "unsupported-version", "protocol version 2");
-        assertRefused("{\"version\":1,\"kind\":\"call\"}", "malformed", "\"request\" must be a non-empty string");
-        assertRefused("{\"version\":1,\"request\":\"status\"}", "malformed", "\"kind\" must be a non-empty string");
-        assertRefused("{\"version\":1,\"request\":\"status\",\"kind\":\"telnet\"}", "malformed", "\"kind\" must be call, receive or pipe");
+        assertRefused("{\"version\":3,\"request\":\"status\",\"kind\":\"call\"}", "unsupported-version", "protocol version 3");
+        assertRefused("{\"version\":2,\"kind\":\"call\"}", "malformed", "\"request\" must be a non-empty string");
+        assertRefused("{\"version\":2,\"request\":\"status\"}", "malformed", "\"kind\" must be a non-empty string");
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.sendSealed(cluster, raw.request("status", "telnet", "")).reply(cluster);
+
+            assertEquals("\"kind\" must be call, receive or pipe, not \"telnet\"", reply.at("/error/message").asText());
+        }
         assertEquals(List.of(), handler.requests());
     }
 
@@ -225,8 +292,8 @@ class PeerServerTest {
     @Test
     void aReplyThatAnswersAnotherRequestIsRejectedByTheClient() throws Exception {
         // A genuine reply, sealed by the cluster, but to a request captured earlier.
-        byte[] earlierRequest = "{\"version\":1,\"request\":\"restore\",\"kind\":\"call\"}".getBytes(StandardCharsets.UTF_8);
-        ObjectNode staleReply = WireFormat.JSON.createObjectNode().put("version", 1).put("status", "ok")
+        byte[] earlierRequest = "{\"version\":2,\"request\":\"restore\",\"kind\":\"call\"}".getBytes(StandardCharsets.UTF_8);
+        ObjectNode staleReply = WireFormat.JSON.createObjectNode().put("version", 2).put("status", "ok")
                 .put("in-reply-to", WireFormat.sha256Hex(earlierRequest));
         try (ServerSocket impostor = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread answering = answerOnce(impostor, staleReply);
@@ -241,7 +308,7 @@ class PeerServerTest {
 
     @Test
     void anOkReplyWithoutInReplyToIsRejectedByTheClient() throws Exception {
-        ObjectNode reply = WireFormat.JSON.createObjectNode().put("version", 1).put("status", "ok");
+        ObjectNode reply = WireFormat.JSON.createObjectNode().put("version", 2).put("status", "ok");
         try (ServerSocket impostor = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread answering = answerOnce(impostor, reply);
 
@@ -257,7 +324,7 @@ class PeerServerTest {
     void aServerThatNeverRepliesRunsIntoTheClientsTimeout() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             PeerClient client = new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()),
-                    cluster, Duration.ofMillis(300), PageCompression.NONE);
+                    "node1", "node2", cluster, Duration.ofMillis(300), PageCompression.NONE);
 
             IOException error = assertThrows(IOException.class, () -> client.call("status", WireFormat.JSON.createObjectNode()));
 
@@ -286,6 +353,26 @@ class PeerServerTest {
         assertThrows(IOException.class, () -> new Socket(address.getAddress(), address.getPort()).close());
     }
 
+    private record RecordedRequest(String credential, String line) {}
+
+    /** A prepare as node1 sends it to node2, accepted there, and what an eavesdropper kept of it. */
+    private RecordedRequest recordPrepareToNode2() throws Exception {
+        try (RawPeer toNode2 = new RawPeer(server.boundAddress())) {
+            String prepare = toNode2.request("prepare", "call", ",\"migration\":\"job42-1a2b3c4d\"");
+            String credential = cluster.seal(prepare.getBytes(StandardCharsets.UTF_8));
+            assertEquals("ok", toNode2.send(credential, prepare).reply(cluster).get("status").asText());
+            return new RecordedRequest(credential, prepare);
+        }
+    }
+
+    private static PeerServer startServer(String nodeName, PeerAuthenticator authenticator, TestHandler handler) throws IOException {
+        handler.onCall((request, message) -> WireFormat.JSON.createObjectNode());
+        PeerServer server = new PeerServer(nodeName, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), authenticator, handler,
+                Duration.ofSeconds(2));
+        server.start();
+        return server;
+    }
+
     private void assertRefused(String line, String code, String messagePart) throws Exception {
         try (RawPeer raw = new RawPeer(server.boundAddress())) {
             ObjectNode reply = raw.sendSealed(cluster, line).reply(cluster);
@@ -301,6 +388,7 @@ class PeerServerTest {
     private Thread answerOnce(ServerSocket listener, ObjectNode reply) {
         Thread thread = new Thread(() -> {
             try (Socket connection = listener.accept()) {
+                WireFormat.writeGreeting(connection.getOutputStream(), WireFormat.newNonce());
                 new MessageReader(connection).read(System.nanoTime() + WAIT.toNanos());
                 WireFormat.write(connection.getOutputStream(), cluster, reply);
             } catch (Exception e) {
@@ -312,10 +400,11 @@ class PeerServerTest {
     }
 
     private PeerClient client(PeerAuthenticator authenticator) {
-        return new PeerClient(server.boundAddress(), authenticator, WAIT, PageCompression.LZ4);
+        return new PeerClient(server.boundAddress(), "node1", "node2", authenticator, WAIT, PageCompression.LZ4);
     }
 
     private PeerClient client(PeerAuthenticator authenticator, int port) {
-        return new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), authenticator, WAIT, PageCompression.LZ4);
+        return new PeerClient(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), "node1", "node2", authenticator, WAIT,
+                PageCompression.LZ4);
     }
 }

@@ -12,10 +12,31 @@ import java.nio.charset.StandardCharsets;
 final class RawPeer implements AutoCloseable {
 
     private final Socket socket = new Socket();
+    private final String nonce;
 
+    /** Connects and reads the server's greeting, byte by byte so that nothing after it is consumed. */
     RawPeer(InetSocketAddress server) throws IOException {
         socket.connect(server, 5_000);
         socket.setSoTimeout(10_000);
+        ByteArrayOutputStream greeting = new ByteArrayOutputStream();
+        for (int next = socket.getInputStream().read(); next != '\n'; next = socket.getInputStream().read()) {
+            if (next < 0) {
+                throw new IOException("the server closed before greeting: " + greeting);
+            }
+            greeting.write(next);
+        }
+        nonce = WireFormat.nonceOf(greeting.toByteArray());
+    }
+
+    /** The nonce this connection was greeted with. */
+    String nonce() {
+        return nonce;
+    }
+
+    /** A request line as PeerClient writes it: from node1 to node2, with this connection's nonce, then the extra members. */
+    String request(String name, String kind, String extraMembers) {
+        return "{\"version\":" + WireFormat.VERSION + ",\"request\":\"" + name + "\",\"kind\":\"" + kind
+                + "\",\"from\":\"node1\",\"to\":\"node2\",\"nonce\":\"" + nonce + "\"" + extraMembers + "}";
     }
 
     RawPeer send(byte[] bytes) throws IOException {

@@ -48,7 +48,8 @@ final class TamperingProxy implements AutoCloseable {
         try (Socket client = listener.accept(); Socket server = new Socket(target.getAddress(), target.getPort())) {
             Thread back = new Thread(() -> {
                 try {
-                    client.getOutputStream().write(server.getInputStream().readAllBytes());
+                    // As they come: the server greets first, and the client waits for that.
+                    server.getInputStream().transferTo(client.getOutputStream());
                     client.shutdownOutput();
                 } catch (IOException e) {
                     // The test sees the effect on its own connection.

@@ -3,7 +3,7 @@ package org.lifeboat.agent.peer;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,7 +25,7 @@ final class TestHandler implements PeerRequestHandler {
 
     @FunctionalInterface
     interface Pipe {
-        InetSocketAddress pipe(String request, ObjectNode message) throws PeerRequestException;
+        SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException;
     }
 
     private final List<String> requests = new ArrayList<>();
@@ -76,7 +76,7 @@ final class TestHandler implements PeerRequestHandler {
     }
 
     @Override
-    public InetSocketAddress pipe(String request, ObjectNode message) throws PeerRequestException {
+    public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
         record(request, message);
         return onPipe.pipe(request, message);
     }

@@ -1,5 +1,6 @@
 package org.lifeboat.agent.peer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,20 @@ class UnauthenticatedPeersTest {
             assertEquals("none", peers.seal(MESSAGE));
             peers.verify("none", MESSAGE);
             assertTrue(logs.warned("peer authentication is off"), "switching authentication off is never silent");
+        }
+    }
+
+    @Test
+    void aSecretTravelsInTheClearBesideNone() throws Exception {
+        try (CapturedLogs logs = new CapturedLogs()) {
+            UnauthenticatedPeers peers = new UnauthenticatedPeers();
+            byte[] secret = {1, 2, 3};
+
+            String credential = peers.seal(MESSAGE, secret);
+
+            assertEquals("none:AQID", credential);
+            assertArrayEquals(secret, peers.open(credential, MESSAGE));
+            assertArrayEquals(PeerAuthenticator.NO_SECRET, peers.open("none", MESSAGE));
         }
     }
 

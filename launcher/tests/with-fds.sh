@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Tests lifeboat-with-fds: files on chosen descriptors (r, w, a) and the Unix socket mode (u) the
+# agent runs `criu page-server --ps-socket` with. For u: the connection reaches the listener both
+# ways; a symbolic link (as the socket or on the way to it), a file that is not a socket, and a
+# socket in a directory the caller cannot search are refused with 125 before anything is run; a
+# user other than root (TEST_USER) gets no connection to root's owner-only socket.
+#
+#   launcher/tests/with-fds.sh        (as root, for the other-user case)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+launcher_dir=$(dirname "$here")
+TEST_USER=${TEST_USER:-nobody}
+with_fds=$launcher_dir/lifeboat-with-fds
+
+log() { printf 'with-fds: %s\n' "$*" >&2; }
+fail() {
+    printf 'with-fds: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || fail "must run as root (the other-user case)"
+make -s -C "$launcher_dir" lifeboat-with-fds
+work=$(mktemp -d /tmp/lifeboat-with-fds.XXXXXX)
+listener=
+cleanup() {
+    local status=$?
+    [ -z "$listener" ] || kill "$listener" 2>/dev/null || true
+    rm -rf "$work"
+    exit $status
+}
+trap cleanup EXIT
+
+# listen SOCKET LOG: a listener that takes every connection, answers "pong", and logs what each
+# sent, one line per connection; started in the background.
+listen() {
+    python3 - "$1" "$2" <<'PY' &
+import socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(4)
+while True:
+    connection, _ = server.accept()
+    connection.sendall(b"pong\n")
+    received = b""
+    while True:
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    with open(sys.argv[2], "a") as log:
+        log.write("connection: " + received.decode().strip() + "\n")
+    connection.close()
+PY
+    listener=$!
+    for _ in $(seq 50); do [ -S "$1" ] && return; sleep 0.1; done
+    fail "the listener did not bind $1"
+}
+
+# refused WHAT EXPECTED-MESSAGE ARGS...: lifeboat-with-fds exits 125 with that message and runs nothing.
+refused() {
+    local what=$1 message=$2 status=0
+    shift 2
+    "$@" -- touch "$work/ran" 2>"$work/stderr" || status=$?
+    [ "$status" -eq 125 ] || fail "$what: exit status $status, not 125"
+    grep -q "$message" "$work/stderr" || fail "$what: no '$message' in: $(cat "$work/stderr")"
+    [ ! -e "$work/ran" ] || fail "$what: the command ran"
+    log "refused: $what"
+}
+
+# Files, as `criu restore` is handed them.
+echo original >"$work/in"
+: >"$work/out"
+"$with_fds" 7:r:"$work/in" 8:w:"$work/out" 9:a:"$work/append" -- sh -c 'cat <&7 >&8; echo appended >&9'
+[ "$(cat "$work/out")" = original ] && [ "$(cat "$work/append")" = appended ] || fail "files on descriptors 7-9"
+log "files: r, w, a on the descriptors asked for"
+
+# A Unix socket in a root-only directory, as the agent binds the page server's.
+mkdir -m 0700 "$work/private"
+socket=$work/private/page-server.sock
+listen "$socket" "$work/connections"
+answer=$("$with_fds" 3:u:"$socket" -- sh -c 'echo ping >&3; head -n1 <&3')
+[ "$answer" = pong ] || fail "the connected socket did not carry the listener's answer: '$answer'"
+for _ in $(seq 50); do [ -s "$work/connections" ] && break; sleep 0.1; done
+[ "$(cat "$work/connections")" = "connection: ping" ] || fail "the listener got: $(cat "$work/connections")"
+log "socket: connected on descriptor 3, both ways"
+
+ln -s "$socket" "$work/private/link.sock"
+refused "a symbolic link to the socket" "without following links" "$with_fds" 3:u:"$work/private/link.sock"
+ln -s "$work/private" "$work/linked-directory"
+refused "a symbolic link on the way" "without following links" "$with_fds" 3:u:"$work/linked-directory/page-server.sock"
+refused "a file that is not a socket" "is not a socket" "$with_fds" 3:u:"$work/in"
+refused "a socket that does not exist" "No such file" "$with_fds" 3:u:"$work/private/missing.sock"
+refused "a relative path" "is not FD:MODE:/PATH" "$with_fds" 3:u:page-server.sock
+refused "an unknown mode" "unknown mode" "$with_fds" 3:x:"$socket"
+
+# Another user cannot reach root's socket, not even with the name in hand; the listener sees nothing.
+chmod 0755 "$work"
+status=0
+setpriv --reuid="$TEST_USER" --regid="$(id -g "$TEST_USER")" --clear-groups \
+    "$with_fds" 3:u:"$socket" -- sh -c 'echo intruder >&3' 2>"$work/stderr" || status=$?
+[ "$status" -eq 125 ] && grep -q "Permission denied" "$work/stderr" \
+    || fail "$TEST_USER was not refused (exit $status): $(cat "$work/stderr")"
+sleep 0.2
+[ "$(grep -c . "$work/connections")" -eq 1 ] || fail "the listener got a connection from $TEST_USER: $(cat "$work/connections")"
+log "refused: $TEST_USER connecting to root's socket"
+log "all passed"
