@@ -4,10 +4,12 @@
  *
  *   lifeboat-with-fds FD:MODE:PATH... -- CMD [ARGS...]
  *
- * MODE is r (read), w (write), a (append), or u: connect to the Unix stream socket at PATH. The
+ * MODE is r (read), w (write), a (append), d (a directory, not through a symbolic link), or u:
+ * connect to the Unix stream socket at PATH. The
  * agent runs `criu restore` through it to hand CRIU the files an Apptainer instance holds from
  * outside its mount namespace (its log files, the starter binary and its libraries): CRIU takes
- * them with --inherit-fd fd[FD]:KEY. It runs `criu page-server --ps-socket FD` with a connection
+ * them with --inherit-fd fd[FD]:KEY. It runs CRIU as a job's owner with the image directory on a
+ * descriptor (d): the owner's CRIU writes there, the owner cannot reach it by any path. It runs `criu page-server --ps-socket FD` with a connection
  * to the agent's owner-only socket, so that the page server listens on nothing another user can
  * reach. The JVM cannot pass descriptors other than 0-2 to a child, and a shell does not reliably
  * keep numbers above 9 open across exec.
@@ -86,6 +88,9 @@ int main(int argc, char **argv)
         case 'r': flags = O_RDONLY; break;
         case 'w': flags = O_WRONLY; break;
         case 'a': flags = O_WRONLY | O_APPEND | O_CREAT; break;
+        /* A directory the command reaches through /proc/self/fd/FD alone: CRIU, run as a job's owner, writes
+         * its images into a directory the agent made for that owner below one only root may enter. */
+        case 'd': flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW; break;
         case 'u': flags = -1; break;
         default:
             fprintf(stderr, "lifeboat-with-fds: unknown mode '%c' in '%s'\n", end[1], spec);

@@ -4,6 +4,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.UUID;
 import org.lifeboat.agent.criu.Checkpointer;
 import org.lifeboat.agent.criu.CriuException;
 
@@ -15,8 +16,10 @@ import org.lifeboat.agent.criu.CriuException;
 public final class PageServers {
 
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30);
-    // In the images directory: created by the agent, root's alone, gone once CRIU is connected.
-    private static final String SOCKET_DIRECTORY = "page-server-socket";
+    // A Unix socket's path is limited to 107 bytes, which an image directory below a deep checkout or
+    // site path can exceed on its own: the socket's directory lies in the short temporary directory,
+    // under a random name (created 0700 by root, it must not exist yet: nobody can prepare it or guess it).
+    private static final Path SOCKET_PARENT = Path.of(System.getProperty("java.io.tmpdir"));
 
     private final Checkpointer criu;
 
@@ -26,6 +29,7 @@ public final class PageServers {
 
     /** Starts a page server writing into {@code images}; returns the agent's end of its one connection. */
     SocketChannel start(Path images) throws CriuException {
-        return criu.startPageServer(images, images.resolve(SOCKET_DIRECTORY), CRIU_TIMEOUT).connection();
+        Path socketDirectory = SOCKET_PARENT.resolve("lifeboat-page-server-" + UUID.randomUUID());
+        return criu.startPageServer(images, socketDirectory, CRIU_TIMEOUT).connection();
     }
 }
