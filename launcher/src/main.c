@@ -51,6 +51,10 @@
 #define STATE_BASE "/run/lifeboat/containers"
 #define MANIFEST_NAME "manifest.json"
 #define MANIFEST_VERSION 1
+/* The largest manifest the agent reads and can send to a target (ContainerManifest.MAX_BYTES in
+ * the agent, which says how it was derived: argv up to the default ARG_MAX, paths at PATH_MAX).
+ * A larger one could start but never migrate, so it is refused before CMD runs. */
+#define MANIFEST_MAX_BYTES (8 * 1024 * 1024)
 
 /* The top-level entries taken from the host's root (or the --image directory): a directory is
  * bound read-only, a symlink (Debian's /bin -> usr/bin) is copied, a missing one is skipped. */
@@ -854,6 +858,7 @@ static int write_manifest(void)
 	char temporary[PATH_MAX];
 	FILE *file = NULL;
 	int fd = -1;
+	long size = 0;
 	if (snprintf(temporary, sizeof(temporary), "%s.XXXXXX", lb.manifest) >= (int)sizeof(temporary)) {
 		log_error("manifest path %s too long", lb.manifest);
 		return -1;
@@ -870,7 +875,10 @@ static int write_manifest(void)
 		goto fail;
 	fd = -1;
 	print_manifest(file);
-	if (fflush(file) != 0 || ferror(file) || fsync(fileno(file)) != 0)
+	if (fflush(file) != 0 || ferror(file))
+		goto fail;
+	size = ftell(file);
+	if (size < 0 || size > MANIFEST_MAX_BYTES || fsync(fileno(file)) != 0)
 		goto fail;
 	if (fclose(file) != 0) {
 		file = NULL;
@@ -882,7 +890,11 @@ static int write_manifest(void)
 	lb.manifest_written = true;
 	return 0;
 fail:
-	log_errno("write the manifest %s", lb.manifest);
+	if (size > MANIFEST_MAX_BYTES)
+		log_error("the manifest would have %ld bytes, more than the %d a migration carries: CMD's arguments or "
+			  "the paths are too long", size, MANIFEST_MAX_BYTES);
+	else
+		log_errno("write the manifest %s", lb.manifest);
 	if (file != NULL)
 		fclose(file);
 	if (fd >= 0)

@@ -31,7 +31,7 @@ static int write_all(int fd, const char *data, size_t length)
 	return 0;
 }
 
-/* Reads up to the first newline; returns the line length, or -1 (errno set, or EPROTO if too long/closed). */
+/* Reads up to the first newline; returns the line length, or -1 (errno set: EMSGSIZE if too long, EPROTO if closed). */
 static ssize_t read_line(int fd, char *line, size_t size)
 {
 	size_t length = 0;
@@ -47,7 +47,7 @@ static ssize_t read_line(int fd, char *line, size_t size)
 		length++;
 	}
 	if (length + 1 >= size || length == 0) {
-		errno = EPROTO;
+		errno = length + 1 >= size ? EMSGSIZE : EPROTO;
 		return -1;
 	}
 	line[length] = '\0';

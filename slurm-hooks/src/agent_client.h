@@ -8,7 +8,9 @@
 #include <stddef.h>
 
 #define LIFEBOAT_PROTOCOL_VERSION 1
-/* Longest reply line the plugin reads; the plugin's own requests are far shorter. */
+/* Longest reply line the plugin reads. The agent answers the plugin's requests with the status
+ * alone, or an error's code and a short message, never a job record (whose container manifest
+ * grows with the job's argv); the plugin's own requests are far shorter too. */
 #define LIFEBOAT_REPLY_MAX 4096
 /* Every connect, send and receive gives up after this long: slurmstepd must never hang on us. */
 #define LIFEBOAT_IO_TIMEOUT_SECONDS 5

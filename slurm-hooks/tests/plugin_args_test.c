@@ -2,19 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "../src/plugin_args.h"
-
-static int passed, failed;
-
-#define CHECK(condition)                                                                  \
-	do {                                                                              \
-		if (condition) {                                                          \
-			passed++;                                                         \
-		} else {                                                                  \
-			failed++;                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-		}                                                                         \
-	} while (0)
 
 static int parse(struct plugin_args *args, char *error, int argc, char **argv)
 {

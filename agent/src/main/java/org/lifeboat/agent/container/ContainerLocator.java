@@ -61,6 +61,12 @@ public final class ContainerLocator {
     }
 
     private ContainerManifest read(Path manifest) throws IOException {
+        // Refused here rather than when a migration cannot send it: every manifest the agent keeps fits a prepare.
+        long size = Files.size(manifest);
+        if (size > ContainerManifest.MAX_BYTES) {
+            throw new IOException("container manifest " + manifest + " has " + size + " bytes, more than the "
+                    + ContainerManifest.MAX_BYTES + " a migration can carry");
+        }
         try {
             return json.readValue(manifest.toFile(), ContainerManifest.class);
         } catch (IOException e) {

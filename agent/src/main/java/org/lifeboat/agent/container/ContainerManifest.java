@@ -30,6 +30,16 @@ public record ContainerManifest(
         @JsonProperty("apptainer") ApptainerRoot apptainer) {
 
     public static final int SUPPORTED_VERSION = 1;
+    /**
+     * The largest manifest, in bytes of JSON, that the agent reads and sends to a target; lifeboat-run
+     * refuses to start a container whose manifest would be larger (MANIFEST_MAX_BYTES in
+     * launcher/src/main.c, the same number). Sized from what a manifest carries (the environment is
+     * not among it): argv, at most Linux's default ARG_MAX of 2 MiB (a quarter of the default 8 MiB
+     * stack, shared with the environment), doubled for escaped quotes and backslashes, 4 MiB; the
+     * skeleton's 256 entries and the 24 binds with both of their paths at PATH_MAX (4 KiB), 2.2 MiB;
+     * six more paths, 24 KiB. 6.2 MiB, and a margin for field names: 8 MiB.
+     */
+    public static final int MAX_BYTES = 8 * 1024 * 1024;
 
     /** A container lifeboat-run started. */
     public ContainerManifest(int version, long initPid, int uid, int gid, String root, String networkNamespace,

@@ -40,8 +40,8 @@ final class MessageReader {
         if (start == end && !fill(deadline)) {
             throw new EOFException("the connection ended before a message");
         }
-        String credential = new String(readLine(deadline, "credential"), StandardCharsets.US_ASCII);
-        return new Message(credential, readLine(deadline, "JSON"));
+        String credential = new String(readLine(deadline, "credential", WireFormat.MAX_CREDENTIAL_BYTES), StandardCharsets.US_ASCII);
+        return new Message(credential, readLine(deadline, "JSON", WireFormat.MAX_LINE_BYTES));
     }
 
     /** The server's greeting: one line, before the same deadline rules as a message. */
@@ -49,7 +49,7 @@ final class MessageReader {
         if (start == end && !fill(deadline)) {
             throw new EOFException("the connection ended before a greeting");
         }
-        return readLine(deadline, "greeting");
+        return readLine(deadline, "greeting", WireFormat.MAX_GREETING_BYTES);
     }
 
     /** The bytes read ahead after the message, now taken out of this reader; for relaying them. */
@@ -85,28 +85,28 @@ final class MessageReader {
         };
     }
 
-    private byte[] readLine(long deadline, String what) throws IOException {
+    private byte[] readLine(long deadline, String what, int limit) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream();
         while (true) {
             for (int i = start; i < end; i++) {
                 if (buffer[i] == '\n') {
                     line.write(buffer, start, i - start);
                     start = i + 1;
-                    return checked(line, what).toByteArray();
+                    return checked(line, what, limit).toByteArray();
                 }
             }
             line.write(buffer, start, end - start);
             start = end;
-            checked(line, what);
+            checked(line, what, limit);
             if (!fill(deadline)) {
                 throw new MalformedMessageException("the connection ended inside the " + what + " line");
             }
         }
     }
 
-    private static ByteArrayOutputStream checked(ByteArrayOutputStream line, String what) throws MalformedMessageException {
-        if (line.size() > WireFormat.MAX_LINE_BYTES) {
-            throw new MalformedMessageException("the " + what + " line exceeds " + WireFormat.MAX_LINE_BYTES + " bytes");
+    private static ByteArrayOutputStream checked(ByteArrayOutputStream line, String what, int limit) throws MalformedMessageException {
+        if (line.size() > limit) {
+            throw new MalformedMessageException("the " + what + " line exceeds " + limit + " bytes");
         }
         return line;
     }

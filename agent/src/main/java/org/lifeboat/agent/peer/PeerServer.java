@@ -34,12 +34,13 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * <h2>Wire format (version 2)</h2>
  *
  * On each connection the server speaks first: one line {@code {"version":2,"nonce":N}}, N fresh
- * random hex. Then a message is two lines, each ending in {@code \n} and at most
- * {@value WireFormat#MAX_LINE_BYTES} bytes without it:
+ * random hex. Then a message is two lines, each ending in {@code \n}:
  * <ol>
  * <li>a credential from the sender's {@link PeerAuthenticator} (with MUNGE: {@code MUNGE:…:}) that
- * seals the exact bytes of line 2, and for a pipe a relay key (see {@link SealedPayload});
- * <li>one JSON object.
+ * seals the exact bytes of line 2, and for a pipe a relay key (see {@link SealedPayload}); at most
+ * {@value WireFormat#MAX_CREDENTIAL_BYTES} bytes without its newline;
+ * <li>one JSON object, at most {@value WireFormat#MAX_LINE_BYTES} bytes (a prepare carries the
+ * container manifest).
  * </ol>
  * One connection carries one request. The client sends
  * {@code {"version":2,"request":NAME,"kind":KIND,"from":SOURCE,"to":TARGET,"nonce":N,...fields}};

@@ -15,13 +15,27 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
+import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.json.AgentJson;
 
 /** The framing both ends of the peer protocol share; {@link PeerServer} describes the format. */
 final class WireFormat {
 
     static final int VERSION = 2;
-    static final int MAX_LINE_BYTES = 64 * 1024;
+    /**
+     * The longest JSON line. The largest message is a prepare: a container manifest of at most
+     * {@link ContainerManifest#MAX_BYTES}, written compactly, and a few ids, a mode and the job's
+     * network address; 64 KiB covers those many times over. It is read before it is authenticated,
+     * so it stays a bound: {@link PeerServer#HANDLER_THREADS} such lines at once fit in the agent's heap.
+     */
+    static final int MAX_LINE_BYTES = ContainerManifest.MAX_BYTES + 64 * 1024;
+    /**
+     * The longest credential line. A credential seals a digest and at most a relay key, never the
+     * message itself, so it does not grow with the message: MUNGE's is about 300 bytes.
+     */
+    static final int MAX_CREDENTIAL_BYTES = 4 * 1024;
+    /** The longest greeting a client reads: {@code {"version":2,"nonce":N}} is 50 bytes. */
+    static final int MAX_GREETING_BYTES = 1024;
     /** Bulk data and relays move in chunks this large: fewer system calls, loopback at GB/s. */
     static final int BUFFER_BYTES = 1024 * 1024;
 
@@ -63,7 +77,7 @@ final class WireFormat {
             throw new IOException("a message of " + line.length + " bytes exceeds the limit of " + MAX_LINE_BYTES);
         }
         byte[] credential = authenticator.seal(line, secret).getBytes(StandardCharsets.US_ASCII);
-        if (credential.length > MAX_LINE_BYTES || indexOf(credential, (byte) '\n') >= 0) {
+        if (credential.length > MAX_CREDENTIAL_BYTES || indexOf(credential, (byte) '\n') >= 0) {
             throw new PeerAuthenticationException("the authenticator made a credential that does not fit on one line");
         }
         byte[] frame = new byte[credential.length + line.length + 2];

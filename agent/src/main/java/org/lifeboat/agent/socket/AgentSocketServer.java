@@ -55,6 +55,7 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  */
 public final class AgentSocketServer implements LifeCycleComponent {
 
+    /** A request carries ids, a node name and a mode (under 300 bytes), never a manifest: 64 KiB is ample. */
     public static final int MAX_LINE_BYTES = 64 * 1024;
     /** How long a connection may take to send one request line, and to take its reply: slurmstepd does both at once. */
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);

@@ -31,6 +31,11 @@ import org.lifeboat.agent.registry.RegistryException;
 public final class RequestHandler {
 
     public static final int PROTOCOL_VERSION = 1;
+    /**
+     * The longest reply the SPANK plugin reads (LIFEBOAT_REPLY_MAX in slurm-hooks/src/agent_client.h):
+     * registration replies and every error reply stay far below it.
+     */
+    static final int REGISTRATION_REPLY_MAX_BYTES = 4096;
     static final String INVALID_REQUEST = "invalid";
     private static final Logger LOG = Logger.getLogger(RequestHandler.class.getName());
     private static final long MAX_JOB_ID = 0xFFFF_FFFFL;
@@ -175,7 +180,7 @@ public final class RequestHandler {
         LOG.info("job " + job + " step " + step + " registered (uid " + uid + ", restart " + restartCount + ", "
                 + tasks + " tasks) by " + peer);
         migrations.stepStarted(record, step);
-        return jobReply(record);
+        return registrationReply();
     }
 
     private ObjectNode taskStart(PeerCredentials peer, ObjectNode message) throws ProtocolException, IOException {
@@ -186,16 +191,16 @@ public final class RequestHandler {
         long pid = number(message, "pid", 1, MAX_ID);
         JobRecord record = registryCall(() -> registry.taskStarted(job, step, task, pid));
         migrations.taskStarted(record, step, pid);
-        return jobReply(record);
+        return registrationReply();
     }
 
     private ObjectNode stepEnd(PeerCredentials peer, ObjectNode message) throws ProtocolException, IOException {
         requireRegistrar(peer, "step-end");
         long job = number(message, "job", 1, MAX_JOB_ID);
         String step = stepId(message);
-        JobRecord record = registryCall(() -> registry.stepEnded(job, step));
+        registryCall(() -> registry.stepEnded(job, step));
         LOG.info("job " + job + " step " + step + " ended");
-        return jobReply(record);
+        return registrationReply();
     }
 
     private ObjectNode jobEnd(PeerCredentials peer, ObjectNode message) throws ProtocolException, IOException {
@@ -204,7 +209,7 @@ public final class RequestHandler {
         registry.jobEnded(job);
         migrations.jobEnded(job);
         LOG.info("job " + job + " ended on this node");
-        return json.createObjectNode();
+        return registrationReply();
     }
 
     private ObjectNode status(PeerCredentials peer, ObjectNode message) {
@@ -278,6 +283,15 @@ public final class RequestHandler {
             throw new ProtocolException(ErrorCode.NOT_PERMITTED,
                     request + " is for slurmstepd (root or SlurmUser) only: not permitted");
         }
+    }
+
+    /**
+     * What a registration answers besides its status: nothing. slurmstepd's plugin reads only the
+     * status, into a buffer of {@value #REGISTRATION_REPLY_MAX_BYTES} bytes; the job record would
+     * carry the container manifest, which grows with the job's argv and paths without bound.
+     */
+    private ObjectNode registrationReply() {
+        return json.createObjectNode();
     }
 
     private ObjectNode jobReply(JobRecord job) {

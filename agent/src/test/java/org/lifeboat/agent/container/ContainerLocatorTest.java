@@ -58,14 +58,32 @@ class ContainerLocatorTest {
         assertTrue(error.getMessage().contains("manifest version 2"), error.getMessage());
     }
 
+    @Test
+    void aManifestOfTheLargestSizeIsReadAndOneByteMoreIsRefused() throws IOException {
+        Path proc = root.resolve("proc");
+        process(proc, 100, 100, "");
+        Path file = manifest(root.resolve("containers"), 100, 1);
+        String written = Files.readString(file);
+        String padded = written.substring(0, written.length() - 1) + " ".repeat(ContainerManifest.MAX_BYTES - written.length()) + "}";
+        Files.writeString(file, padded);
+        ContainerLocator locator = new ContainerLocator(root.resolve("containers"), proc);
+
+        assertEquals(101, locator.find(List.of(100L)).orElseThrow().manifest().initPid());
+
+        Files.writeString(file, padded + " ");
+        IOException error = assertThrows(IOException.class, () -> locator.find(List.of(100L)));
+        assertTrue(error.getMessage().endsWith("has " + (ContainerManifest.MAX_BYTES + 1) + " bytes, more than the "
+                + ContainerManifest.MAX_BYTES + " a migration can carry"), error.getMessage());
+    }
+
     private static void process(Path proc, long pid, long thread, String children) throws IOException {
         Path task = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("task").resolve(Long.toString(thread)));
         Files.writeString(task.resolve("children"), children.isEmpty() ? "" : children + " ");
     }
 
-    private static void manifest(Path containers, long launcherPid, int version) throws IOException {
+    private static Path manifest(Path containers, long launcherPid, int version) throws IOException {
         Path directory = Files.createDirectories(containers.resolve(Long.toString(launcherPid)));
-        Files.writeString(directory.resolve("manifest.json"), "{\"version\":" + version + ",\"init-pid\":" + (launcherPid + 1)
+        return Files.writeString(directory.resolve("manifest.json"), "{\"version\":" + version + ",\"init-pid\":" + (launcherPid + 1)
                 + ",\"uid\":0,\"gid\":0,\"root\":\"/run/lifeboat/containers/" + launcherPid + "/root\",\"netns\":null,"
                 + "\"skeleton\":[{\"path\":\"/usr\",\"type\":\"directory\"}],"
                 + "\"mounts\":[{\"key\":\"usr\",\"source\":\"/usr\",\"target\":\"/usr\",\"read-only\":true}],"

@@ -13,12 +13,22 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.logging.Level;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.LongManifests;
+import org.lifeboat.agent.migration.PeerMessages;
+import org.lifeboat.agent.migration.PrepareRequest;
+import org.lifeboat.agent.migration.TransferMode;
 
 @Timeout(60)
 class PeerServerTest {
@@ -181,27 +191,72 @@ class PeerServerTest {
         assertEquals(List.of(), handler.requests());
     }
 
+    @ParameterizedTest
+    @MethodSource("longCommandLines")
+    void aPrepareOfAJobWithALongCommandLineCrossesToTheTarget(ContainerManifest manifest) throws Exception {
+        PrepareRequest prepare = new PrepareRequest("job7-a1", 7, 1000, 1000, TransferMode.DISKLESS, 1 << 20, manifest, true, null);
+        handler.onCall((request, message) -> {
+            PrepareRequest received = PeerMessages.read(request, message, PrepareRequest.class);
+            return WireFormat.JSON.createObjectNode().put("arguments", received.manifest().argv().size())
+                    .put("argv-sha256", WireFormat.sha256Hex(String.join("\0", received.manifest().argv()).getBytes(StandardCharsets.UTF_8)));
+        });
+
+        ObjectNode reply = client(cluster).call("prepare", PeerMessages.write(prepare));
+
+        assertEquals(manifest.argv().size(), reply.get("arguments").asInt());
+        assertEquals(WireFormat.sha256Hex(String.join("\0", manifest.argv()).getBytes(StandardCharsets.UTF_8)),
+                reply.get("argv-sha256").asText(), "the target got the argv whole");
+    }
+
+    static Stream<ContainerManifest> longCommandLines() {
+        return Stream.of(LongManifests.twoHundredArgumentsOf1000Characters(), LongManifests.oneArgumentOf100Kilobytes());
+    }
+
     @Test
-    void aLineLongerThan64KibIsRefusedAsMalformedAndTheServerKeepsServing() throws Exception {
-        String huge = "{\"version\":2,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"" + "x".repeat(70 * 1024) + "\"}";
+    void aPrepareOfTheLargestManifestFits() throws Exception {
+        // Arguments of 100 KB, each written as itself, two quotes and a comma, up to the limit.
+        String argument = "x".repeat(100 * 1000);
+        List<String> argv = new ArrayList<>(List.of("/bin/true"));
+        int room = ContainerManifest.MAX_BYTES - WireFormat.JSON.writeValueAsBytes(LongManifests.withArgv(argv)).length;
+        argv.addAll(Collections.nCopies(room / (argument.length() + 3), argument));
+        PrepareRequest prepare = new PrepareRequest("job7-a1", 7, 1000, 1000, TransferMode.DISKLESS, 1 << 20,
+                LongManifests.withArgv(argv), true, null);
+        handler.onCall((request, message) -> WireFormat.JSON.createObjectNode()
+                .put("arguments", PeerMessages.read(request, message, PrepareRequest.class).manifest().argv().size()));
+
+        assertEquals(argv.size(), client(cluster).call("prepare", PeerMessages.write(prepare)).get("arguments").asInt());
+    }
+
+    @Test
+    void aLineOverTheLimitIsRefusedAsMalformedAndTheServerKeepsServing() throws Exception {
+        String huge = "{\"version\":2,\"request\":\"status\",\"kind\":\"call\",\"pad\":\"" + "x".repeat(WireFormat.MAX_LINE_BYTES) + "\"}";
         try (RawPeer raw = new RawPeer(server.boundAddress())) {
             ObjectNode reply = raw.sendSealed(cluster, huge).reply(cluster);
 
             assertEquals("malformed", reply.at("/error/code").asText());
-            assertEquals("the JSON line exceeds 65536 bytes", reply.at("/error/message").asText());
+            assertEquals("the JSON line exceeds " + WireFormat.MAX_LINE_BYTES + " bytes", reply.at("/error/message").asText());
             assertFalse(reply.has("in-reply-to"), "the server never read the request whole");
         }
-        try (RawPeer raw = new RawPeer(server.boundAddress())) {
-            ObjectNode reply = raw.send(("x".repeat(100 * 1024)).getBytes(StandardCharsets.US_ASCII)).reply(cluster);
-
-            assertEquals("the credential line exceeds 65536 bytes", reply.at("/error/message").asText());
-        }
-        assertTrue(logs.warned("malformed: the JSON line exceeds 65536 bytes"));
+        assertTrue(logs.warned("malformed: the JSON line exceeds " + WireFormat.MAX_LINE_BYTES + " bytes"));
+        assertEquals(List.of(), handler.requests());
         assertEquals("node2", client(cluster).call("status", WireFormat.JSON.createObjectNode()).get("node").asText());
     }
 
     @Test
-    void aLineOfExactly64KibIsAccepted() throws Exception {
+    void aCredentialLineOverItsOwnLimitIsRefusedAsMalformed() throws Exception {
+        // A credential never grows with its message: 4 KiB of one is not a credential.
+        try (RawPeer raw = new RawPeer(server.boundAddress())) {
+            ObjectNode reply = raw.send(("x".repeat(WireFormat.MAX_CREDENTIAL_BYTES + 1) + "\n").getBytes(StandardCharsets.US_ASCII))
+                    .reply(cluster);
+
+            assertEquals("malformed", reply.at("/error/code").asText());
+            assertEquals("the credential line exceeds " + WireFormat.MAX_CREDENTIAL_BYTES + " bytes", reply.at("/error/message").asText());
+        }
+        assertEquals("node2", client(cluster).call("status", WireFormat.JSON.createObjectNode()).get("node").asText());
+    }
+
+    @Test
+    void aLineOfExactlyTheLimitIsAccepted() throws Exception {
         handler.onCall((request, message) -> WireFormat.JSON.createObjectNode());
 
         try (RawPeer raw = new RawPeer(server.boundAddress())) {

@@ -27,6 +27,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.LongManifests;
 import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.process.CommandResult;
 import org.lifeboat.agent.process.ProcessCommandRunner;
@@ -133,6 +137,36 @@ class AgentSocketServerTest {
         client.send(client.newRequest("task-start").put("job", 7).put("step", "batch").put("task", 1).put("pid", 4242));
 
         assertEquals(4242L, registry.job(7).orElseThrow().steps().get("batch").taskPids().get(1));
+    }
+
+    @ParameterizedTest
+    @MethodSource("longCommandLines")
+    void aRequeuedJobWithALongCommandLineRegistersWithRepliesThePluginCanRead(ContainerManifest restored) throws Exception {
+        // The job's container came here by migration; its requeued batch step now registers.
+        registry.restoredHere(7, 1000, 100, restored);
+        start(WAIT);
+        String job = "\"version\":1,\"job\":7,\"step\":\"batch\"";
+
+        try (RawConnection connection = RawConnection.open(socket)) {
+            connection.send("{" + job + ",\"request\":\"step-start\",\"uid\":1000,\"gid\":100,\"restart-count\":1,\"tasks\":1}\n"
+                    + "{" + job + ",\"request\":\"task-start\",\"task\":0,\"pid\":4242}\n"
+                    + "{" + job + ",\"request\":\"step-end\"}\n");
+            connection.endOutput();
+            List<String> replies = connection.readUntilClosed(WAIT).lines();
+
+            assertEquals(3, replies.size(), replies.toString());
+            for (String reply : replies) {
+                assertTrue(reply.length() < RequestHandler.REGISTRATION_REPLY_MAX_BYTES,
+                        "slurmstepd's plugin reads at most " + RequestHandler.REGISTRATION_REPLY_MAX_BYTES + " bytes, the reply has "
+                                + reply.length());
+                assertEquals("ok", JSON.readTree(reply).get("status").asText());
+            }
+        }
+        assertEquals(restored.argv(), registry.job(7).orElseThrow().container().argv());
+    }
+
+    static Stream<ContainerManifest> longCommandLines() {
+        return Stream.of(LongManifests.twoHundredArgumentsOf1000Characters(), LongManifests.oneArgumentOf100Kilobytes());
     }
 
     @Test
