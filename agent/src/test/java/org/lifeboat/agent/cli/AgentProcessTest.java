@@ -135,7 +135,8 @@ class AgentProcessTest {
                 + "slurm-user: root\n"
                 + "criu-path: " + criu + "\n"
                 + "peer:\n  address: 127.0.0.1\n  port: 0\n  authentication: none\n"
-                + "http:\n  address: 127.0.0.1\n  port: " + port + "\n");
+                + "http:\n  address: 127.0.0.1\n  port: " + port + "\n"
+                + "predictor:\n  token-file: " + directory.resolve("prediction-token") + "\n");
         Path output = directory.resolve("agent.log");
 
         agent = new ProcessBuilder(
