@@ -31,6 +31,7 @@ public final class HttpConfig {
                       @JsonProperty("request-timeout-seconds") Long requestTimeoutSeconds) {
         this.address = address == null ? DEFAULT_ADDRESS : requireNotBlank(address);
         this.port = port == null ? DEFAULT_PORT : requirePort(port);
+        // Two at least, so that one slow scrape never holds up a health check.
         this.threads = threads == null ? DEFAULT_THREADS : (int) requireAtLeast("http.threads", threads, 2);
         this.requestTimeout = Duration.ofSeconds(requestTimeoutSeconds == null ? DEFAULT_REQUEST_TIMEOUT_SECONDS
                 : requireAtLeast("http.request-timeout-seconds", requestTimeoutSeconds, 1));

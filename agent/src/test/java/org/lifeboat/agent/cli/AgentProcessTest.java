@@ -41,7 +41,6 @@ class AgentProcessTest {
     private static final Duration STARTUP_LIMIT = Duration.ofSeconds(20);
     // Short, so that the test of slow requests need not wait long for it.
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(1);
-    // The agent's default http.threads.
     private static final int HTTP_THREADS = 8;
 
     @TempDir
@@ -123,9 +122,10 @@ class AgentProcessTest {
     }
 
     /**
-     * Issue 22, as a local user did it: connections that announce a 1 MiB prediction and send none of it.
-     * A few more than the old two threads must not delay /health at all; more than every thread may delay
-     * it until they are cut off at the request timeout; and every one of them is closed.
+     * Issue 22, as a local user did it: connections that announce a 1 MiB prediction and send none of it
+     * (and, alike, ones that stop in the middle of their headers). A few more than the old two threads
+     * must not delay /health at all; more than every thread may delay it until they are cut off at the
+     * request timeout; and every one of them is closed.
      */
     @Test
     void connectionsThatAnnounceABodyAndSendNothingDoNotStopHealth() throws Exception {
@@ -138,7 +138,7 @@ class AgentProcessTest {
             assertHealthAnswersWithin(port, Duration.ofSeconds(1));
 
             for (int i = 0; i < 4; i++) {
-                stalled.add(announceABodyAndStall(port));
+                stalled.add(i % 2 == 0 ? announceABodyAndStall(port) : stallInTheHeaders(port));
             }
             assertHealthAnswersWithin(port, REQUEST_TIMEOUT.plusSeconds(2));
 
@@ -157,6 +157,13 @@ class AgentProcessTest {
         Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
         socket.getOutputStream().write(("POST /api/v1/predictions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    private static Socket stallInTheHeaders(int port) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.getOutputStream().write("POST /api/v1/predictions HTTP/1.1\r\nHost: 127".getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().flush();
         return socket;
     }
@@ -201,7 +208,8 @@ class AgentProcessTest {
                 + "slurm-user: root\n"
                 + "criu-path: " + criu + "\n"
                 + "peer:\n  address: 127.0.0.1\n  port: 0\n  authentication: none\n"
-                + "http:\n  address: 127.0.0.1\n  port: " + port + "\n  request-timeout-seconds: " + REQUEST_TIMEOUT.toSeconds() + "\n"
+                + "http:\n  address: 127.0.0.1\n  port: " + port + "\n  threads: " + HTTP_THREADS
+                + "\n  request-timeout-seconds: " + REQUEST_TIMEOUT.toSeconds() + "\n"
                 + "predictor:\n  token-file: " + directory.resolve("prediction-token") + "\n");
         Path output = directory.resolve("agent.log");
 
