@@ -332,6 +332,11 @@ peer:
   address: $(node_address "$node")
   port: $AGENT_PEER_PORT
   munge-socket: $MUNGE_SOCKET
+# The prediction intake's token, created by the agent at its first start (mode 0600) as on a fresh
+# install; the tests read it as an admin would (lifeboat predict --token-file, Alertmanager's
+# credentials_file). Each node's own, as each node's /etc/lifeboat would be.
+predictor:
+  token-file: $dir/prediction-token
 # The Apptainer test double (testbed/apptainer) and the helpers built in launcher/.
 apptainer:
   path: $TESTBED_DIR/apptainer/apptainer

@@ -3,19 +3,23 @@
 #
 #   packaging/rpm/run-installed-agent.sh ROOT WORK_DIR     (as root; check.sh runs it)
 #
-# In a private mount, network and PID namespace, entered here: ROOT is laid over /usr and /etc
-# (read-only overlays) and its /var/lib over /var/lib, so every installed file is at its real path;
-# /run starts empty as at boot, and the checkpoint directory gets a tmpfs, as the README has a site
-# do. Then: systemd-analyze accepts the installed unit; the installed tmpfiles.d file makes
+# In a private mount, network and PID namespace, entered here: ROOT is laid over /usr (a read-only
+# overlay) and /etc (an overlay whose writes land in WORK_DIR: the agent creates its prediction token
+# there at its first start, as on a node) and its /var/lib over /var/lib, so every installed file is
+# at its real path; /run starts empty as at boot, and the checkpoint directory gets a tmpfs, as the
+# README has a site do. Then: systemd-analyze accepts the installed unit; the installed tmpfiles.d file makes
 # /run/lifeboat; the unit's own ExecStart line (the shipped /etc/lifeboat/agent.yaml, unchanged)
-# starts the agent, which sends READY=1 to a stand-in notify socket, answers /health and
-# `lifeboat status` (no jobs), and on SIGTERM sends STOPPING=1, removes its socket and exits 143.
+# starts the agent, which sends READY=1 to a stand-in notify socket, has made
+# /etc/lifeboat/prediction-token (0600), answers /health, refuses a prediction without the token
+# (401) and answers `lifeboat status` (no jobs), and on SIGTERM sends STOPPING=1, removes its
+# socket and exits 143.
 # The namespaces keep it off the machine's ports (the testbed's agents use 9464 and 9465 too) and
 # out of its /run and /var/lib; whatever runs in them ends with this script.
 set -euo pipefail
 
 # The shipped config's http.port, in this script's own network namespace.
 HEALTH_URL=http://127.0.0.1:9464/health
+PREDICTIONS_URL=http://127.0.0.1:9464/api/v1/predictions
 STARTUP_LIMIT_SECONDS=60
 UNIT=/usr/lib/systemd/system/lifeboat-agent.service
 
@@ -34,7 +38,8 @@ fail() {
 
 ip link set lo up
 mount -t overlay overlay -o "lowerdir=$root/usr:/usr" /usr
-mount -t overlay overlay -o "lowerdir=$root/etc:/etc" /etc
+mkdir "$work/etc-changes" "$work/etc-overlay-work"
+mount -t overlay overlay -o "lowerdir=$root/etc:/etc,upperdir=$work/etc-changes,workdir=$work/etc-overlay-work" /etc
 mount --bind "$root/var/lib" /var/lib
 mount -t tmpfs tmpfs /run
 mkdir -m 0700 /var/lib/lifeboat/checkpoints
@@ -69,6 +74,11 @@ health=$(cat "$work/health")
 [ "$code" = 503 ] && grep -q '"ready":false' <<<"$health" && grep -q 'CRIU' <<<"$health" \
     || fail "GET $HEALTH_URL answered $code $health, not 503 naming the missing CRIU"
 [ -S /run/lifeboat/agent.sock ] || fail "no socket at /run/lifeboat/agent.sock"
+token_file=/etc/lifeboat/prediction-token
+[ "$(stat -c '%a %U' "$token_file" 2>&1)" = "600 root" ] || fail "$token_file is $(stat -c '%a %U' "$token_file" 2>&1), not 600 root"
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d '{"node": "any", "within": "5m", "confidence": 1}' "$PREDICTIONS_URL") || fail "POST $PREDICTIONS_URL failed"
+[ "$code" = 401 ] || fail "a prediction without the token was answered $code, not 401"
 status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
 [ "$(tr -d ' \n' <<<"$status")" = "[]" ] || fail "lifeboat status lists jobs on a fresh agent: $status"
 echo "installed agent: $HEALTH_URL answered $code $health" >&2

@@ -26,7 +26,8 @@ final class ParkedJobTest {
     @AfterEach
     void undrain() {
         if (testbed != null) {
-            testbed.lifeboat("predict", "node1", "--cancel", "--url", testbed.agentUrl("node1", ""));
+            testbed.lifeboat("predict", "node1", "--cancel", "--url", testbed.agentUrl("node1", ""),
+                    "--token-file", testbed.predictionToken("node1").toString());
         }
     }
 
@@ -42,7 +43,7 @@ final class ParkedJobTest {
         workload.awaitSequence(5);
 
         testbed.lifeboat("predict", "node1", "--within", "10m", "--confidence", "1.0", "--reason", "parking test",
-                "--url", testbed.agentUrl("node1", "")).orThrow();
+                "--url", testbed.agentUrl("node1", ""), "--token-file", testbed.predictionToken("node1").toString()).orThrow();
         Testbed.await(() -> testbed.job(workload.jobId).getOrDefault("AdminComment", "").startsWith("lifeboat-parked:node1@"),
                 Duration.ofSeconds(60), () -> "job " + workload.jobId + " was not parked: " + testbed.job(workload.jobId) + "\n"
                         + read(testbed.agentLog("node1")));
@@ -86,7 +87,7 @@ final class ParkedJobTest {
 
         // 256 MiB over the planner's 250 MB/s plus its 2 s overhead cannot move live within 1 s.
         testbed.lifeboat("predict", "node1", "--within", "1s", "--confidence", "1.0", "--reason", "imminent",
-                "--url", testbed.agentUrl("node1", "")).orThrow();
+                "--url", testbed.agentUrl("node1", ""), "--token-file", testbed.predictionToken("node1").toString()).orThrow();
         Testbed.await(() -> SlurmMigrationTest.isRunningAwayFrom(testbed, workload.jobId, "node1"), Duration.ofSeconds(60),
                 () -> "job " + workload.jobId + " did not restart elsewhere: " + testbed.job(workload.jobId) + "\n"
                         + read(testbed.agentLog("node1")));

@@ -120,7 +120,10 @@ final class PredictedFailureTest {
                     webhook_configs:
                       - url: %s
                         send_resolved: true
-                """.formatted(testbed.agentUrl("node1", "/api/v1/alertmanager")));
+                        http_config:
+                          authorization:
+                            credentials_file: %s
+                """.formatted(testbed.agentUrl("node1", "/api/v1/alertmanager"), testbed.predictionToken("node1")));
         Files.writeString(directory.resolve("rules.yml"), """
                 groups:
                   - name: lifeboat-test

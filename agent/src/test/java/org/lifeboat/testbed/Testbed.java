@@ -80,6 +80,11 @@ public final class Testbed {
         return runDirectory().resolve("nodes").resolve(node).resolve("agent.pid");
     }
 
+    /** The node's {@code predictor.token-file}, which its agent creates: what root's {@code lifeboat predict} reads. */
+    public Path predictionToken(String node) {
+        return runDirectory().resolve("nodes").resolve(node).resolve("prediction-token");
+    }
+
     public Path nodeConfigDirectory(String node) {
         return runDirectory().resolve("etc").resolve(node);
     }

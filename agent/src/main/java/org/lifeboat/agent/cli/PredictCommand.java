@@ -9,11 +9,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.lifeboat.predictor.http.BearerToken;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -65,8 +65,9 @@ final class PredictCommand implements Callable<Integer> {
             description = "The agent's HTTP address, as in its http.address and http.port (default: ${DEFAULT-VALUE}).")
     private URI url;
 
-    @Option(names = "--token-file", paramLabel = "PATH",
-            description = "The file holding the token the agent demands (its predictor.token-file).")
+    // Root's run finds the token where the agent created it; other users cannot read it, which is the point.
+    @Option(names = "--token-file", paramLabel = "PATH", defaultValue = "/etc/lifeboat/prediction-token",
+            description = "The file holding the token the agent demands, as in its predictor.token-file (default: ${DEFAULT-VALUE}).")
     private Path tokenFile;
 
     @Override
@@ -76,15 +77,22 @@ final class PredictCommand implements Callable<Integer> {
         if (cancel == (within != null)) {
             throw new ParameterException(spec.commandLine(), "give either --within DURATION or --cancel");
         }
+        BearerToken token;
+        try {
+            token = BearerToken.readFrom(tokenFile);
+        } catch (AccessDeniedException e) {
+            throw new ParameterException(spec.commandLine(), "cannot read the token file " + tokenFile
+                    + ": only root may post predictions");
+        } catch (IOException e) {
+            throw new ParameterException(spec.commandLine(), "cannot read the token file: " + e);
+        }
         HttpRequest.Builder request;
         try {
             request = HttpRequest.newBuilder(url.resolve(PATH))
                     .timeout(TIMEOUT)
                     .header("Content-Type", "application/json")
+                    .header("Authorization", token.authorizationHeader())
                     .POST(HttpRequest.BodyPublishers.ofString(body()));
-            if (tokenFile != null) {
-                request.header("Authorization", "Bearer " + Files.readString(tokenFile, StandardCharsets.UTF_8).strip());
-            }
         } catch (IOException | IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

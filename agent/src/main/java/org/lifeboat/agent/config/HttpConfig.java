@@ -2,29 +2,43 @@ package org.lifeboat.agent.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.time.Duration;
 import java.util.Objects;
 
-/** The {@code http:} section: where the agent serves /health and /metrics. */
+/** The {@code http:} section: where the agent serves /health, /metrics and the prediction intake, and how. */
 public final class HttpConfig {
 
-    // Loopback by default: the endpoint is unauthenticated, so exposing it is a decision the site makes.
+    // Loopback by default: /health and /metrics are unauthenticated, so exposing them is a decision the site makes.
     private static final String DEFAULT_ADDRESS = "127.0.0.1";
     // 9464 lies in the port range Prometheus reserves for exporters.
     private static final int DEFAULT_PORT = 9464;
     private static final int HIGHEST_PORT = 65535;
+    // Prometheus, Alertmanager and an operator's CLI at once, with room for a few stalled clients beside them.
+    private static final int DEFAULT_THREADS = 8;
+    // A 1 MiB body (predictor.max-body-bytes) crosses any management network in well under a second; a
+    // client still sending after ten has stalled, and holds a thread until it is cut off.
+    private static final long DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
 
     private final String address;
     private final int port;
+    private final int threads;
+    private final Duration requestTimeout;
 
     /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
     @JsonCreator
-    public HttpConfig(@JsonProperty("address") String address, @JsonProperty("port") Integer port) {
+    public HttpConfig(@JsonProperty("address") String address, @JsonProperty("port") Integer port,
+                      @JsonProperty("threads") Integer threads,
+                      @JsonProperty("request-timeout-seconds") Long requestTimeoutSeconds) {
         this.address = address == null ? DEFAULT_ADDRESS : requireNotBlank(address);
         this.port = port == null ? DEFAULT_PORT : requirePort(port);
+        // Two at least, so that one slow scrape never holds up a health check.
+        this.threads = threads == null ? DEFAULT_THREADS : (int) requireAtLeast("http.threads", threads, 2);
+        this.requestTimeout = Duration.ofSeconds(requestTimeoutSeconds == null ? DEFAULT_REQUEST_TIMEOUT_SECONDS
+                : requireAtLeast("http.request-timeout-seconds", requestTimeoutSeconds, 1));
     }
 
     public static HttpConfig defaults() {
-        return new HttpConfig(null, null);
+        return new HttpConfig(null, null, null, null);
     }
 
     public String address() {
@@ -34,6 +48,16 @@ public final class HttpConfig {
     /** The port to listen on; 0 asks the operating system for a free one. */
     public int port() {
         return port;
+    }
+
+    /** How many requests are answered at once. */
+    public int threads() {
+        return threads;
+    }
+
+    /** How long a client may take to send a request's headers and body before its connection is closed. */
+    public Duration requestTimeout() {
+        return requestTimeout;
     }
 
     private static String requireNotBlank(String address) {
@@ -50,20 +74,30 @@ public final class HttpConfig {
         return port;
     }
 
+    private static long requireAtLeast(String key, long value, long minimum) {
+        if (value < minimum) {
+            throw new InvalidConfigValueException(key, "must be at least " + minimum + ", got " + value);
+        }
+        return value;
+    }
+
     @Override
     public boolean equals(Object other) {
-        return other instanceof HttpConfig
-                && address.equals(((HttpConfig) other).address)
-                && port == ((HttpConfig) other).port;
+        return other instanceof HttpConfig that
+                && address.equals(that.address)
+                && port == that.port
+                && threads == that.threads
+                && requestTimeout.equals(that.requestTimeout);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(address, port);
+        return Objects.hash(address, port, threads, requestTimeout);
     }
 
     @Override
     public String toString() {
-        return "HttpConfig[address=" + address + ", port=" + port + "]";
+        return "HttpConfig[address=" + address + ", port=" + port + ", threads=" + threads
+                + ", requestTimeout=" + requestTimeout + "]";
     }
 }

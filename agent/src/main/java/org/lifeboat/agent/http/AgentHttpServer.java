@@ -14,8 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -27,6 +29,11 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  * Serves GET /health and GET /metrics for Prometheus. /health answers 200 while the agent can do its
  * work, and 503, with the reason, while it runs but cannot migrate (CRIU missing or `criu check`
  * failed): a node that cannot move jobs is one a monitor should name, not one it should take as fine.
+ *
+ * <p>Every local user can reach the port. The JDK server reads a request's headers and body on one of
+ * the {@code http.threads} threads, blocking, so a client that announces a body and sends nothing holds
+ * a thread: such a connection is closed once it has taken {@code http.request-timeout-seconds}, and
+ * connections beyond the threads and a short queue are closed at once rather than waiting behind them.
  */
 public final class AgentHttpServer implements LifeCycleComponent {
 
@@ -34,6 +41,10 @@ public final class AgentHttpServer implements LifeCycleComponent {
     private static final String JSON_CONTENT_TYPE = "application/json";
     private static final String PLAIN_TEXT_CONTENT_TYPE = "text/plain; charset=utf-8";
     private static final Logger LOG = Logger.getLogger(AgentHttpServer.class.getName());
+    // The JDK's own deadline, in whole seconds, on a connection still sending its request (headers and body).
+    private static final String MAX_REQUEST_TIME_PROPERTY = "sun.net.httpserver.maxReqTime";
+    // Requests waiting for a thread: enough for a burst of scrapes, few enough that waiting stays short.
+    private static final int QUEUED_REQUESTS = 32;
 
     private final HttpConfig config;
     private final PrometheusMeterRegistry registry;
@@ -44,12 +55,8 @@ public final class AgentHttpServer implements LifeCycleComponent {
     private final Map<String, HttpHandler> apiHandlers;
     // Created by start(), so that a server that never starts holds no socket.
     private HttpServer server;
-    // Two threads so that one slow scraper cannot hold up a health check.
-    private final ExecutorService handlerThreads = Executors.newFixedThreadPool(2, runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-http");
-        thread.setDaemon(true);
-        return thread;
-    });
+    // Rejecting (the queue full) makes the JDK server close that connection: it never blocks the acceptor.
+    private final ExecutorService handlerThreads;
 
     public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry,
                            CriuReadiness criu) {
@@ -61,6 +68,12 @@ public final class AgentHttpServer implements LifeCycleComponent {
                            CriuReadiness criu, Map<String, HttpHandler> apiHandlers) {
         this.apiHandlers = Map.copyOf(apiHandlers);
         this.config = Objects.requireNonNull(config, "config");
+        this.handlerThreads = new ThreadPoolExecutor(config.threads(), config.threads(), 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(QUEUED_REQUESTS), runnable -> {
+                    Thread thread = new Thread(runnable, "lifeboat-http");
+                    thread.setDaemon(true);
+                    return thread;
+                });
         this.registry = Objects.requireNonNull(registry, "registry");
         Optional<String> unready = Objects.requireNonNull(criu, "criu").unusableBecause();
         this.healthStatus = unready.isEmpty() ? 200 : 503;
@@ -75,6 +88,9 @@ public final class AgentHttpServer implements LifeCycleComponent {
         if (address.isUnresolved()) {
             throw new IOException("cannot resolve http.address '" + config.address() + "'");
         }
+        // Read once, when the JVM's first HttpServer is made: in the agent this one, so it is set here, just
+        // before. The JDK has no per-server setting; nothing else in the agent serves HTTP.
+        System.setProperty(MAX_REQUEST_TIME_PROPERTY, Long.toString(config.requestTimeout().toSeconds()));
         try {
             server = HttpServer.create(address, 0);
         } catch (IOException e) {

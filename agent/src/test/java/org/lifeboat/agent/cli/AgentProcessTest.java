@@ -9,15 +9,20 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -34,6 +39,9 @@ import picocli.CommandLine;
 class AgentProcessTest {
 
     private static final Duration STARTUP_LIMIT = Duration.ofSeconds(20);
+    // Short, so that the test of slow requests need not wait long for it.
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(1);
+    private static final int HTTP_THREADS = 8;
 
     @TempDir
     Path directory;
@@ -113,6 +121,71 @@ class AgentProcessTest {
         }
     }
 
+    /**
+     * Issue 22, as a local user did it: connections that announce a 1 MiB prediction and send none of it
+     * (and, alike, ones that stop in the middle of their headers). A few more than the old two threads
+     * must not delay /health at all; more than every thread may delay it until they are cut off at the
+     * request timeout; and every one of them is closed.
+     */
+    @Test
+    void connectionsThatAnnounceABodyAndSendNothingDoNotStopHealth() throws Exception {
+        int port = startAgent();
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < HTTP_THREADS - 2; i++) {
+                stalled.add(announceABodyAndStall(port));
+            }
+            assertHealthAnswersWithin(port, Duration.ofSeconds(1));
+
+            for (int i = 0; i < 4; i++) {
+                stalled.add(i % 2 == 0 ? announceABodyAndStall(port) : stallInTheHeaders(port));
+            }
+            assertHealthAnswersWithin(port, REQUEST_TIMEOUT.plusSeconds(2));
+
+            for (Socket socket : stalled) {
+                socket.setSoTimeout((int) REQUEST_TIMEOUT.plusSeconds(3).toMillis());
+                assertEquals(-1, readOrEndOnReset(socket), "a stalled request was not closed");
+            }
+        } finally {
+            for (Socket socket : stalled) {
+                socket.close();
+            }
+        }
+    }
+
+    private static Socket announceABodyAndStall(int port) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.getOutputStream().write(("POST /api/v1/predictions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    private static Socket stallInTheHeaders(int port) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.getOutputStream().write("POST /api/v1/predictions HTTP/1.1\r\nHost: 127".getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    private static void assertHealthAnswersWithin(int port, Duration limit) throws Exception {
+        HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).timeout(limit).build();
+        try {
+            assertEquals(200, HttpClient.newHttpClient().send(health, HttpResponse.BodyHandlers.discarding()).statusCode());
+        } catch (HttpTimeoutException e) {
+            fail("/health did not answer within " + limit + " beside stalled requests");
+        }
+    }
+
+    /** What the server's closing looks like to the client: the end of the stream, or a reset for unread bytes. */
+    private static int readOrEndOnReset(Socket socket) throws IOException {
+        try {
+            return socket.getInputStream().read();
+        } catch (SocketException reset) {
+            return -1;
+        }
+    }
+
     /** Starts the agent with a stand-in for CRIU's probe (--version, check, check --feature): a usable CRIU. */
     private int startAgent() throws Exception {
         Path criu = Files.writeString(directory.resolve("criu"), "#!/bin/sh\n[ \"$1\" = --version ] && echo 'Version: 4.2.1'\nexit 0\n");
@@ -135,7 +208,9 @@ class AgentProcessTest {
                 + "slurm-user: root\n"
                 + "criu-path: " + criu + "\n"
                 + "peer:\n  address: 127.0.0.1\n  port: 0\n  authentication: none\n"
-                + "http:\n  address: 127.0.0.1\n  port: " + port + "\n");
+                + "http:\n  address: 127.0.0.1\n  port: " + port + "\n  threads: " + HTTP_THREADS
+                + "\n  request-timeout-seconds: " + REQUEST_TIMEOUT.toSeconds() + "\n"
+                + "predictor:\n  token-file: " + directory.resolve("prediction-token") + "\n");
         Path output = directory.resolve("agent.log");
 
         agent = new ProcessBuilder(

@@ -27,6 +27,7 @@ import org.lifeboat.predictor.Prediction;
 import org.lifeboat.predictor.PredictionBook;
 import org.lifeboat.predictor.PredictionSource;
 import org.lifeboat.predictor.config.PredictorConfig;
+import org.lifeboat.predictor.http.AcceptedNodes;
 import org.lifeboat.predictor.http.BearerToken;
 import org.lifeboat.predictor.http.PredictionHandlers;
 import picocli.CommandLine;
@@ -43,7 +44,8 @@ class PredictCommandTest {
     private PredictionBook book;
     private HttpServer server;
 
-    private String startAgentEndpoint(Optional<BearerToken> token) throws Exception {
+    /** The agent's endpoint, its token created as the agent creates it, accepting predictions for every node. */
+    private String startAgentEndpoint() throws Exception {
         NodeDrainer drainer = new NodeDrainer() {
             @Override
             public void drain(String node, String reason) {
@@ -78,8 +80,8 @@ class PredictCommandTest {
             }
         };
         book = new PredictionBook(0.8, Duration.ZERO, drainer, evacuator, (source, outcome) -> { }, Runnable::run, Clock.systemUTC());
-        PredictionHandlers handlers = new PredictionHandlers(PredictorConfig.defaults(), token,
-                node -> node.equals("node2"), book, (source, outcome) -> { }, Clock.systemUTC());
+        PredictionHandlers handlers = new PredictionHandlers(PredictorConfig.defaults(), BearerToken.readOrCreate(tokenFile()),
+                AcceptedNodes.from(Optional.of(List.of(PredictorConfig.EVERY_NODE)), "node1"), node -> node.equals("node2"), book, (source, outcome) -> { }, Clock.systemUTC());
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext(PredictCommand.PATH, handlers.predictions());
         server.start();
@@ -93,6 +95,18 @@ class PredictCommandTest {
         }
     }
 
+    private Path tokenFile() {
+        return directory.resolve("prediction-token");
+    }
+
+    /** Runs {@code lifeboat predict} as root would, the token file read where the agent keeps it. */
+    private int predict(String url, String... arguments) {
+        List<String> command = new ArrayList<>(List.of("predict"));
+        command.addAll(List.of(arguments));
+        command.addAll(List.of("--url", url, "--token-file", tokenFile().toString()));
+        return run(command.toArray(String[]::new));
+    }
+
     private int run(String... arguments) {
         CommandLine commandLine = LifeboatCommand.commandLine();
         commandLine.setOut(new PrintWriter(standardOutput, true));
@@ -102,9 +116,9 @@ class PredictCommandTest {
 
     @Test
     void aPredictionReachesTheAgentAsTheCliSourceAndItsDecisionIsPrinted() throws Exception {
-        String url = startAgentEndpoint(Optional.empty());
+        String url = startAgentEndpoint();
 
-        int exitCode = run("predict", "node2", "--within", "5m", "--confidence", "0.9", "--reason", "fan failing", "--url", url);
+        int exitCode = predict(url, "node2", "--within", "5m", "--confidence", "0.9", "--reason", "fan failing");
 
         assertEquals(0, exitCode, standardError.toString());
         assertEquals("node2: evacuation-started" + System.lineSeparator(), standardOutput.toString());
@@ -117,31 +131,46 @@ class PredictCommandTest {
 
     @Test
     void cancelWithdrawsTheNodesPredictions() throws Exception {
-        String url = startAgentEndpoint(Optional.empty());
-        run("predict", "node2", "--within", "5m", "--url", url);
+        String url = startAgentEndpoint();
+        predict(url, "node2", "--within", "5m");
 
-        assertEquals(0, run("predict", "node2", "--cancel", "--url", url), standardError.toString());
+        assertEquals(0, predict(url, "node2", "--cancel"), standardError.toString());
         assertTrue(standardOutput.toString().endsWith("node2: cancelling" + System.lineSeparator()), standardOutput.toString());
         assertEquals(List.of("drain node2", "evacuate node2", "cancel node2", "undrain node2"), actions);
     }
 
     @Test
     void aRefusalExitsWith4AndQuotesTheAgent() throws Exception {
-        String url = startAgentEndpoint(Optional.empty());
+        String url = startAgentEndpoint();
 
-        assertEquals(4, run("predict", "node7", "--within", "5m", "--url", url));
+        assertEquals(4, predict(url, "node7", "--within", "5m"));
         assertEquals("lifeboat predict: refused (422): unknown node 'node7' (field node): Slurm has no such node"
                 + System.lineSeparator(), standardError.toString());
         assertEquals(List.of(), actions);
     }
 
     @Test
-    void theTokenFileIsSentWhenGivenAndNeededWhenTheAgentDemandsOne() throws Exception {
-        String url = startAgentEndpoint(Optional.of(BearerToken.readFrom(Files.writeString(directory.resolve("token"), "t0k3n\n"))));
+    void withoutTheAgentsTokenThePredictionIsRefused() throws Exception {
+        String url = startAgentEndpoint();
+        Path wrongToken = Files.writeString(directory.resolve("wrong-token"), "guess\n");
 
-        assertEquals(4, run("predict", "node2", "--within", "5m", "--url", url));
-        assertEquals(0, run("predict", "node2", "--within", "5m", "--url", url, "--token-file", directory.resolve("token").toString()),
-                standardError.toString());
+        assertEquals(4, run("predict", "node2", "--within", "5m", "--url", url, "--token-file", wrongToken.toString()));
+        assertTrue(standardError.toString().startsWith("lifeboat predict: refused (401)"), standardError.toString());
+        assertEquals(List.of(), actions);
+    }
+
+    @Test
+    void theTokenIsReadFromEtcLifeboatPredictionTokenByDefault() {
+        CommandLine predict = LifeboatCommand.commandLine().getSubcommands().get("predict");
+
+        assertEquals("/etc/lifeboat/prediction-token", predict.getCommandSpec().findOption("--token-file").defaultValue());
+    }
+
+    @Test
+    void aMissingTokenFileIsAUsageErrorNamingIt() {
+        assertEquals(2, run("predict", "node2", "--within", "5m", "--token-file", directory.resolve("absent").toString()));
+        assertTrue(standardError.toString().contains("cannot read the token file: java.nio.file.NoSuchFileException: "
+                + directory.resolve("absent")), standardError.toString());
     }
 
     @Test
@@ -151,7 +180,8 @@ class PredictCommandTest {
             port = socket.getLocalPort();
         }
 
-        assertEquals(1, run("predict", "node2", "--within", "5m", "--url", "http://127.0.0.1:" + port));
+        Files.writeString(tokenFile(), "t0k3n\n");
+        assertEquals(1, predict("http://127.0.0.1:" + port, "node2", "--within", "5m"));
         assertTrue(standardError.toString().startsWith("lifeboat predict: cannot reach the agent"), standardError.toString());
     }
 

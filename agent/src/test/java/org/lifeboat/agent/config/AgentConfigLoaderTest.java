@@ -48,7 +48,9 @@ class AgentConfigLoaderTest {
                 + "  page-compression: none\n"
                 + "http:\n"
                 + "  address: 10.1.2.3\n"
-                + "  port: 19464\n"));
+                + "  port: 19464\n"
+                + "  threads: 4\n"
+                + "  request-timeout-seconds: 3\n"));
 
         assertEquals("node-7", config.nodeName());
         assertEquals(Path.of("/srv/lifeboat"), config.stateDirectory());
@@ -61,15 +63,14 @@ class AgentConfigLoaderTest {
         assertEquals("shared-fs", config.transferMode());
         assertEquals("ib0", config.uplinkInterface());
         assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock", "none"), config.peer());
-        assertEquals("10.1.2.3", config.http().address());
-        assertEquals(19464, config.http().port());
+        assertEquals(new HttpConfig("10.1.2.3", 19464, 4, 3L), config.http());
     }
 
     @Test
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0), null, null, null, null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null), config);
     }
 
     @Test
@@ -88,7 +89,7 @@ class AgentConfigLoaderTest {
 
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
-        assertEquals("config " + file + ": unknown key 'http.prot' at line 3 (known keys: address, port)", message);
+        assertEquals("config " + file + ": unknown key 'http.prot' at line 3 (known keys: address, port, request-timeout-seconds, threads)", message);
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.peer.PageCompression;
 
@@ -151,6 +152,21 @@ class AgentConfigTest {
     }
 
     @Test
+    void httpAnswersEightRequestsAtOnceAndCutsOffARequestNotSentWithinTenSeconds() {
+        HttpConfig http = AgentConfig.defaults().http();
+
+        assertEquals(8, http.threads());
+        assertEquals(Duration.ofSeconds(10), http.requestTimeout());
+    }
+
+    @Test
+    void rejectsFewerThanTwoHttpThreadsAndARequestTimeoutUnderASecond() {
+        assertEquals("http.threads", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, null, 1, null)).key());
+        assertEquals("http.request-timeout-seconds",
+                assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, null, null, 0L)).key());
+    }
+
+    @Test
     void rejectsANodeNameWithCharactersOutsideTheSafeAlphabet() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
                 () -> new AgentConfig("node 1", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
@@ -179,18 +195,18 @@ class AgentConfigTest {
 
     @Test
     void acceptsTheWholePortRangeIncludingZero() {
-        assertEquals(0, new HttpConfig(null, 0).port());
-        assertEquals(65535, new HttpConfig(null, 65535).port());
+        assertEquals(0, new HttpConfig(null, 0, null, null).port());
+        assertEquals(65535, new HttpConfig(null, 65535, null, null).port());
     }
 
     @Test
     void rejectsPortsOutsideTheTcpRange() {
-        assertEquals("http.port", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, -1)).key());
-        assertEquals("http.port", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, 65536)).key());
+        assertEquals("http.port", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, -1, null, null)).key());
+        assertEquals("http.port", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, 65536, null, null)).key());
     }
 
     @Test
     void rejectsABlankAddress() {
-        assertEquals("http.address", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(" ", null)).key());
+        assertEquals("http.address", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(" ", null, null, null)).key());
     }
 }

@@ -34,7 +34,7 @@ class AgentHttpServerTest {
     void startServer() throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new AgentMetrics("1.2.3", "node-7").bindTo(registry);
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3", registry, USABLE_CRIU);
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3", registry, USABLE_CRIU);
         server.start();
     }
 
@@ -60,7 +60,7 @@ class AgentHttpServerTest {
     @Test
     void healthIsUnavailableAndSaysWhyWhenCriuCheckFailed() throws Exception {
         server.stop();
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3",
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3",
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
                 CriuReadiness.found(new CriuCapabilities("4.1.1", false, Map.of())));
         server.start();
@@ -75,7 +75,7 @@ class AgentHttpServerTest {
     @Test
     void healthIsUnavailableAndSaysWhyWhenCriuIsMissing() throws Exception {
         server.stop();
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node-7", "1.2.3",
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3",
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
                 CriuReadiness.missing("cannot run CRIU (/usr/sbin/criu): No such file or directory"));
         server.start();
@@ -116,7 +116,7 @@ class AgentHttpServerTest {
     @Test
     void aPortInUseFailsTheStartNamingAddressAndPort() throws Exception {
         int taken = server.boundAddress().getPort();
-        AgentHttpServer second = new AgentHttpServer(new HttpConfig("127.0.0.1", taken), "node-7", "1.2.3",
+        AgentHttpServer second = new AgentHttpServer(new HttpConfig("127.0.0.1", taken, null, null), "node-7", "1.2.3",
                 new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), USABLE_CRIU);
 
         IOException error = assertThrows(IOException.class, second::start);

@@ -63,7 +63,7 @@ class DashboardQueriesTest {
                 (job, target, mode) -> {
                     throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
                 }, List::of), meters, Duration.ofSeconds(5));
-        AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0), "node1", "1.2.3", meters,
+        AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node1", "1.2.3", meters,
                 CriuReadiness.found(new CriuCapabilities("4.1.1", true, Map.of())));
         socketServer.start();
         http.start();

@@ -93,6 +93,7 @@ class AgentWiringTest {
                 "  port: 0",
                 "  authentication: none",
                 "predictor:",
+                "  token-file: " + directory.resolve("prediction-token"),
                 "  edac:",
                 "    enabled: false",
                 "  ipmi:",

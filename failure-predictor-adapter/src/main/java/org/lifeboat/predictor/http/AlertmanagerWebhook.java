@@ -46,14 +46,17 @@ final class AlertmanagerWebhook implements JsonEndpoint.PostRoute {
 
     private final AlertmanagerIntakeConfig config;
     private final NodeLabelRule nodeRule;
+    private final AcceptedNodes accepted;
     private final NodeDirectory nodes;
     private final PredictionBook book;
     private final Clock clock;
     private final ObjectMapper mapper = new ObjectMapper();
 
-    AlertmanagerWebhook(AlertmanagerIntakeConfig config, NodeDirectory nodes, PredictionBook book, Clock clock) {
+    AlertmanagerWebhook(AlertmanagerIntakeConfig config, AcceptedNodes accepted, NodeDirectory nodes, PredictionBook book,
+                        Clock clock) {
         this.config = Objects.requireNonNull(config, "config");
         this.nodeRule = NodeLabelRule.from(config);
+        this.accepted = Objects.requireNonNull(accepted, "accepted");
         this.nodes = Objects.requireNonNull(nodes, "nodes");
         this.book = Objects.requireNonNull(book, "book");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -78,7 +81,7 @@ final class AlertmanagerWebhook implements JsonEndpoint.PostRoute {
                     + body.path("groupKey").asText("?") + " (max_alerts); they arrive with a later notification");
         }
         List<AlertChange> changes = new ArrayList<>();
-        NodeCheck nodeCheck = new NodeCheck(nodes);
+        NodeCheck nodeCheck = new NodeCheck(accepted, nodes);
         Instant now = clock.instant();
         for (int index = 0; index < alerts.size(); index++) {
             changes.add(read(alerts.get(index), index, nodeCheck, now));
@@ -117,7 +120,7 @@ final class AlertmanagerWebhook implements JsonEndpoint.PostRoute {
         if (!match.found()) {
             throw new RejectedRequest(RejectedRequest.UNPROCESSABLE, where + ": cannot tell the node: " + match.problem());
         }
-        nodeCheck.requireKnown(match.node(), where + ", label " + match.from());
+        nodeCheck.requireAccepted(match.node(), where + ", label " + match.from());
         String key = "alertmanager:" + fingerprint(alert, labels, where);
         if (status.equals("resolved")) {
             return new AlertChange(match.node(), key, null);

@@ -48,7 +48,7 @@ final class JsonEndpoint implements HttpHandler {
     private final String name;
     private final String sourceLabel;
     private final int maxBodyBytes;
-    private final Optional<BearerToken> token;
+    private final BearerToken token;
     private final PostRoute post;
     private final Optional<GetRoute> get;
     private final PredictionOutcomes outcomes;
@@ -58,7 +58,7 @@ final class JsonEndpoint implements HttpHandler {
      * @param name        for log lines, e.g. "alertmanager webhook"
      * @param sourceLabel the source refused requests are counted under
      */
-    JsonEndpoint(String name, String sourceLabel, int maxBodyBytes, Optional<BearerToken> token, PostRoute post,
+    JsonEndpoint(String name, String sourceLabel, int maxBodyBytes, BearerToken token, PostRoute post,
                  Optional<GetRoute> get, PredictionOutcomes outcomes) {
         this.name = Objects.requireNonNull(name, "name");
         this.sourceLabel = Objects.requireNonNull(sourceLabel, "sourceLabel");
@@ -121,7 +121,7 @@ final class JsonEndpoint implements HttpHandler {
     }
 
     private void requireToken(HttpExchange exchange) throws RejectedRequest {
-        if (token.isPresent() && !token.get().admits(exchange.getRequestHeaders().getFirst("Authorization"))) {
+        if (!token.admits(exchange.getRequestHeaders().getFirst("Authorization"))) {
             exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
             throw new RejectedRequest(RejectedRequest.UNAUTHORIZED, "a valid 'Authorization: Bearer' token is required");
         }

@@ -6,18 +6,27 @@ import java.util.Map;
 import java.util.Objects;
 import org.lifeboat.predictor.NodeDirectory;
 
-/** Asks Slurm about each node named in one request once; an unknown node refuses the request. */
+/**
+ * Checks each node named in one request: this agent must accept predictions for it, and Slurm must know
+ * it (asked once per node). Either failing refuses the whole request.
+ */
 final class NodeCheck {
 
+    private final AcceptedNodes accepted;
     private final NodeDirectory directory;
     private final Map<String, Boolean> known = new HashMap<>();
 
-    NodeCheck(NodeDirectory directory) {
+    NodeCheck(AcceptedNodes accepted, NodeDirectory directory) {
+        this.accepted = Objects.requireNonNull(accepted, "accepted");
         this.directory = Objects.requireNonNull(directory, "directory");
     }
 
     /** @param where what named the node, for the message (e.g. "alert 3 (label instance=...)") */
-    void requireKnown(String node, String where) throws RejectedRequest {
+    void requireAccepted(String node, String where) throws RejectedRequest {
+        if (!accepted.accepts(node)) {
+            throw new RejectedRequest(RejectedRequest.FORBIDDEN, "node '" + node + "' (" + where + "): this agent accepts"
+                    + " predictions for " + accepted + " only (predictor.accepted-nodes); post it to that node's agent");
+        }
         Boolean exists = known.get(node);
         if (exists == null) {
             try {

@@ -19,13 +19,17 @@ public final class PredictionHandlers {
     private final HttpHandler alertmanager;
     private final HttpHandler predictions;
 
-    public PredictionHandlers(PredictorConfig config, Optional<BearerToken> token, NodeDirectory nodes, PredictionBook book,
-                              PredictionOutcomes outcomes, Clock clock) {
+    /**
+     * @param token    what every request must carry in {@code Authorization: Bearer}
+     * @param accepted the nodes a request may name
+     */
+    public PredictionHandlers(PredictorConfig config, BearerToken token, AcceptedNodes accepted, NodeDirectory nodes,
+                              PredictionBook book, PredictionOutcomes outcomes, Clock clock) {
         Objects.requireNonNull(config, "config");
         this.alertmanager = new JsonEndpoint("alertmanager webhook", PredictionSource.ALERTMANAGER.label(),
-                config.maxBodyBytes(), token, new AlertmanagerWebhook(config.alertmanager(), nodes, book, clock),
+                config.maxBodyBytes(), token, new AlertmanagerWebhook(config.alertmanager(), accepted, nodes, book, clock),
                 Optional.empty(), outcomes);
-        PredictionRequests requests = new PredictionRequests(nodes, book, clock);
+        PredictionRequests requests = new PredictionRequests(accepted, nodes, book, clock);
         this.predictions = new JsonEndpoint("prediction endpoint", PredictionSource.HTTP.label(), config.maxBodyBytes(), token,
                 requests, Optional.of(requests), outcomes);
     }

@@ -33,12 +33,14 @@ final class PredictionRequests implements JsonEndpoint.PostRoute, JsonEndpoint.G
     static final Set<String> FIELDS = Set.of("node", "within", "confidence", "reason", "source", "cancel");
     private static final Set<PredictionSource> ACCEPTED_SOURCES = Set.of(PredictionSource.HTTP, PredictionSource.CLI);
 
+    private final AcceptedNodes accepted;
     private final NodeDirectory nodes;
     private final PredictionBook book;
     private final Clock clock;
     private final ObjectMapper mapper = new ObjectMapper();
 
-    PredictionRequests(NodeDirectory nodes, PredictionBook book, Clock clock) {
+    PredictionRequests(AcceptedNodes accepted, NodeDirectory nodes, PredictionBook book, Clock clock) {
+        this.accepted = Objects.requireNonNull(accepted, "accepted");
         this.nodes = Objects.requireNonNull(nodes, "nodes");
         this.book = Objects.requireNonNull(book, "book");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -66,7 +68,7 @@ final class PredictionRequests implements JsonEndpoint.PostRoute, JsonEndpoint.G
         String reason = text(body, "reason", false);
         Duration within = cancel ? null : within(text(body, "within", true));
         double confidence = cancel ? 0 : confidence(body.get("confidence"));
-        new NodeCheck(nodes).requireKnown(node, "field node");
+        new NodeCheck(accepted, nodes).requireAccepted(node, "field node");
 
         Decision decision = cancel
                 ? book.withdrawAll(node, source)

@@ -7,6 +7,7 @@ final class RejectedRequest extends Exception {
 
     static final int BAD_REQUEST = 400;
     static final int UNAUTHORIZED = 401;
+    static final int FORBIDDEN = 403;
     static final int NOT_ALLOWED = 405;
     static final int TOO_LARGE = 413;
     static final int UNSUPPORTED_MEDIA_TYPE = 415;

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -21,6 +20,7 @@ import org.lifeboat.predictor.config.PredictorConfig;
 import org.lifeboat.predictor.detect.EdacDetector;
 import org.lifeboat.predictor.detect.IpmiSelDetector;
 import org.lifeboat.predictor.detect.ToolRunner;
+import org.lifeboat.predictor.http.AcceptedNodes;
 import org.lifeboat.predictor.http.BearerToken;
 import org.lifeboat.predictor.http.PredictionHandlers;
 
@@ -49,17 +49,17 @@ public final class PredictorService {
     private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("lifeboat-predictor"));
 
     /**
-     * @param localNode the node this agent runs on: the local detectors predict its failure
-     * @throws IOException when {@code predictor.token-file} is set but cannot be read
+     * @param localNode the node this agent runs on: the local detectors predict its failure, and by default
+     *                  the intakes accept predictions for it alone
+     * @throws IOException when {@code predictor.token-file} cannot be created or read, or others may read it
      */
     public PredictorService(PredictorConfig config, String localNode, NodeDirectory nodes, NodeDrainer drainer,
                             Evacuator evacuator, PredictionOutcomes outcomes, ToolRunner tools, Clock clock) throws IOException {
         this.config = Objects.requireNonNull(config, "config");
-        Optional<BearerToken> token = config.tokenFile().isPresent()
-                ? Optional.of(BearerToken.readFrom(config.tokenFile().get()))
-                : Optional.empty();
+        BearerToken token = BearerToken.readOrCreate(config.tokenFile());
         this.book = new PredictionBook(config.confidenceThreshold(), config.holdDown(), drainer, evacuator, outcomes, actions, clock);
-        this.handlers = new PredictionHandlers(config, token, nodes, book, outcomes, clock);
+        this.handlers = new PredictionHandlers(config, token, AcceptedNodes.from(config.acceptedNodes(), localNode), nodes,
+                book, outcomes, clock);
         this.edac = new EdacDetector(config.edac(), localNode, book, clock);
         this.ipmi = new IpmiSelDetector(config.ipmi(), localNode, tools, book, clock);
     }

@@ -51,8 +51,13 @@ class PredictorConfigTest {
     }
 
     @Test
-    void thereIsNoTokenByDefault() {
-        assertEquals(Optional.empty(), DEFAULTS.tokenFile());
+    void theTokenIsInEtcLifeboatPredictionTokenByDefault() {
+        assertEquals(Path.of("/etc/lifeboat/prediction-token"), DEFAULTS.tokenFile());
+    }
+
+    @Test
+    void predictionsAreAcceptedForTheAgentsOwnNodeOnlyByDefault() {
+        assertEquals(Optional.empty(), DEFAULTS.acceptedNodes());
     }
 
     @Test
@@ -110,6 +115,7 @@ class PredictorConfigTest {
                 hold-down: 30s
                 max-body-bytes: 65536
                 token-file: /etc/lifeboat/predictor.token
+                accepted-nodes: [node1, node2]
                 alertmanager:
                   node-labels: [hostname]
                   node-pattern: '^node-(\\d+)'
@@ -137,11 +143,17 @@ class PredictorConfigTest {
                   max-concurrent-migrations: 4
                 """);
 
-        assertEquals(new PredictorConfig(0.5, Duration.ofSeconds(30), 65536, Optional.of(Path.of("/etc/lifeboat/predictor.token")),
+        assertEquals(new PredictorConfig(0.5, Duration.ofSeconds(30), 65536, Path.of("/etc/lifeboat/predictor.token"),
+                Optional.of(List.of("node1", "node2")),
                 new AlertmanagerIntakeConfig(List.of("hostname"), "^node-(\\d+)", "ttf", "p", Duration.ofHours(1), 1.0),
                 new EdacDetectorConfig(false, Path.of("/tmp/fake-edac"), Duration.ofSeconds(10), 3, Duration.ofMinutes(15), 0.85),
                 new IpmiDetectorConfig(false, Path.of("/opt/ipmitool"), Duration.ofMinutes(1), 4, Duration.ofMinutes(20), 0.95),
                 new PlanningConfig(1_000_000_000L, Duration.ofMillis(500), 4)), config);
+    }
+
+    @Test
+    void everyNodeIsAStar() throws Exception {
+        assertEquals(Optional.of(List.of("*")), read("accepted-nodes: ['*']").acceptedNodes());
     }
 
     @Test
@@ -157,6 +169,8 @@ class PredictorConfigTest {
         assertEquals("predictor.hold-down", invalidKey("hold-down: 2 minutes"));
         assertEquals("predictor.max-body-bytes", invalidKey("max-body-bytes: 10"));
         assertEquals("predictor.token-file", invalidKey("token-file: relative/token"));
+        assertEquals("predictor.accepted-nodes", invalidKey("accepted-nodes: []"));
+        assertEquals("predictor.accepted-nodes", invalidKey("accepted-nodes: ['node1 node2']"));
         assertEquals("predictor.alertmanager.node-labels", invalidKey("alertmanager: {node-labels: []}"));
         assertEquals("predictor.alertmanager.node-labels", invalidKey("alertmanager: {node-labels: ['not a label']}"));
         assertEquals("predictor.alertmanager.node-pattern", invalidKey("alertmanager: {node-pattern: '^[^.:]+'}"));
@@ -174,6 +188,6 @@ class PredictorConfigTest {
     void theSectionsAreValuesThatCompareEqual() {
         assertEquals(PredictorConfig.defaults(), PredictorConfig.defaults());
         assertEquals(PredictorConfig.defaults().hashCode(), PredictorConfig.defaults().hashCode());
-        assertFalse(DEFAULTS.equals(PredictorConfig.fromFile(0.7, null, null, null, null, null, null, null)));
+        assertFalse(DEFAULTS.equals(PredictorConfig.fromFile(0.7, null, null, null, null, null, null, null, null)));
     }
 }

@@ -9,6 +9,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -23,12 +24,14 @@ import org.lifeboat.predictor.config.PredictorConfig;
 
 /**
  * The two intakes on a real JDK HTTP server on a free loopback port, mounted where the agent mounts
- * them, with fakes behind: Slurm knows node1..node3; the clock is the test's.
+ * them, with fakes behind: Slurm knows node1..node3, all of which the intake accepts; the clock is the
+ * test's. Requests carry the token {@link #TOKEN} unless sent {@link #sendAsIs as they are}.
  */
 final class IntakeServer implements AutoCloseable {
 
     static final String ALERTMANAGER_PATH = "/api/v1/alertmanager";
     static final String PREDICTIONS_PATH = "/api/v1/predictions";
+    static final String TOKEN = "s3cret";
 
     static {
         // The JDK server writes headers and body separately; without TCP_NODELAY each answer waits
@@ -46,7 +49,7 @@ final class IntakeServer implements AutoCloseable {
     private final ExecutorService threads = Executors.newFixedThreadPool(4);
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    IntakeServer(PredictorConfig config, Optional<BearerToken> token, MutableClock clock) throws IOException {
+    IntakeServer(PredictorConfig config, MutableClock clock) throws IOException {
         this.clock = clock;
         this.book = new PredictionBook(config.confidenceThreshold(), config.holdDown(), drainer, evacuator, outcomes,
                 Runnable::run, clock);
@@ -56,7 +59,8 @@ final class IntakeServer implements AutoCloseable {
             }
             return Set.of("node1", "node2", "node3").contains(node);
         };
-        PredictionHandlers handlers = new PredictionHandlers(config, token, nodes, book, outcomes, clock);
+        PredictionHandlers handlers = new PredictionHandlers(config, BearerToken.of(TOKEN),
+                AcceptedNodes.from(Optional.of(List.of(PredictorConfig.EVERY_NODE)), "node1"), nodes, book, outcomes, clock);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext(ALERTMANAGER_PATH, handlers.alertmanager());
         server.createContext(PREDICTIONS_PATH, handlers.predictions());
@@ -74,6 +78,10 @@ final class IntakeServer implements AutoCloseable {
     }
 
     HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+        return sendAsIs(request.setHeader("Authorization", "Bearer " + TOKEN));
+    }
+
+    HttpResponse<String> sendAsIs(HttpRequest.Builder request) throws IOException, InterruptedException {
         return client.send(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
     }
 

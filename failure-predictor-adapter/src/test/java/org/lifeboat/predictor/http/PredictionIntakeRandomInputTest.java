@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.logging.Level;
@@ -59,7 +58,7 @@ class PredictionIntakeRandomInputTest {
         List<String> problems = new ArrayList<>();
         int accepted = 0;
         int refused = 0;
-        try (IntakeServer intake = new IntakeServer(PredictorConfig.defaults(), Optional.empty(),
+        try (IntakeServer intake = new IntakeServer(PredictorConfig.defaults(),
                 new MutableClock(Instant.parse("2026-03-01T12:00:00Z")))) {
             long started = System.nanoTime();
             for (int i = 0; i < INPUTS && problems.size() < 5; i++) {

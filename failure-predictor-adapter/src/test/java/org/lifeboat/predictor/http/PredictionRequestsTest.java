@@ -10,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +27,7 @@ class PredictionRequestsTest {
 
     @BeforeEach
     void start() throws Exception {
-        intake = new IntakeServer(PredictorConfig.defaults(), Optional.empty(), new MutableClock(NOW));
+        intake = new IntakeServer(PredictorConfig.defaults(), new MutableClock(NOW));
     }
 
     @AfterEach

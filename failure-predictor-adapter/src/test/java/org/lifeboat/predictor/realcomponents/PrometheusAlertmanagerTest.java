@@ -44,6 +44,8 @@ import org.lifeboat.predictor.PredictionBook;
 import org.lifeboat.predictor.PredictionSource;
 import org.lifeboat.predictor.RecordingOutcomes;
 import org.lifeboat.predictor.config.PredictorConfig;
+import org.lifeboat.predictor.http.AcceptedNodes;
+import org.lifeboat.predictor.http.BearerToken;
 import org.lifeboat.predictor.http.PredictionHandlers;
 
 /**
@@ -86,7 +88,10 @@ class PrometheusAlertmanagerTest {
         }
         PredictorConfig config = PredictorConfig.defaults();
         book = new PredictionBook(config.confidenceThreshold(), config.holdDown(), drainer, evacuator, outcomes, Runnable::run, clock);
-        PredictionHandlers handlers = new PredictionHandlers(config, Optional.empty(),
+        // Alertmanager authenticates as a site configures it: the agent's token file as its credentials_file.
+        Path token = directory.resolve("prediction-token");
+        PredictionHandlers handlers = new PredictionHandlers(config, BearerToken.readOrCreate(token),
+                AcceptedNodes.from(Optional.of(List.of(PredictorConfig.EVERY_NODE)), "node1"),
                 node -> List.of("node1", "node2", "node3").contains(node), book, outcomes, clock);
 
         receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -109,7 +114,10 @@ class PrometheusAlertmanagerTest {
                     webhook_configs:
                       - url: http://127.0.0.1:%d/api/v1/alertmanager
                         send_resolved: true
-                """.formatted(receiverPort));
+                        http_config:
+                          authorization:
+                            credentials_file: %s
+                """.formatted(receiverPort, token));
         Files.writeString(directory.resolve("rules.yml"), """
                 groups:
                   - name: lifeboat-test

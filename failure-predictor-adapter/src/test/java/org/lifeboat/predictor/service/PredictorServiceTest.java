@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -39,8 +40,8 @@ class PredictorServiceTest {
     };
 
     private PredictorConfig config(Path edacRoot, Path ipmitool, String holdDown) {
-        return new PredictorConfig(0.8, org.lifeboat.predictor.Durations.parse(holdDown), 1 << 20, java.util.Optional.empty(),
-                AlertmanagerIntakeConfig.defaults(),
+        return new PredictorConfig(0.8, org.lifeboat.predictor.Durations.parse(holdDown), 1 << 20,
+                directory.resolve("prediction-token"), java.util.Optional.empty(), AlertmanagerIntakeConfig.defaults(),
                 EdacDetectorConfig.fromFile(true, edacRoot.toString(), "1s", 5L, "10m", 0.9),
                 IpmiDetectorConfig.fromFile(true, ipmitool.toString(), "10s", null, null, null),
                 PlanningConfig.defaults());
@@ -97,24 +98,48 @@ class PredictorServiceTest {
     }
 
     @Test
-    void aTokenFileIsReadAtConstructionAndAMissingOneFailsIt() throws Exception {
-        Path token = Files.writeString(directory.resolve("token"), "  abc123\n");
-        PredictorConfig withToken = PredictorConfig.fromFile(null, null, null, token.toString(), null, null, null, null);
-        new PredictorService(withToken, "node2", node -> true, drainer, evacuator, (s, o) -> { }, tools, Clock.systemUTC()).stop();
+    void aMissingTokenFileIsCreatedWithARandomTokenThatOnlyItsOwnerMayRead() throws Exception {
+        Path token = directory.resolve("prediction-token");
 
-        PredictorConfig missing = PredictorConfig.fromFile(null, null, null, directory.resolve("absent").toString(), null, null, null, null);
-        assertThrows(IOException.class, () -> new PredictorService(missing, "node2", node -> true, drainer, evacuator,
-                (s, o) -> { }, tools, Clock.systemUTC()));
+        new PredictorService(withToken(token), "node2", node -> true, drainer, evacuator, (s, o) -> { }, tools,
+                Clock.systemUTC()).stop();
+
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(token)));
+        assertTrue(Files.readString(token).matches("[0-9a-f]{64}\n"), Files.readString(token));
+        assertEquals(List.of("prediction-token"), Files.list(directory).map(p -> p.getFileName().toString()).toList());
+    }
+
+    @Test
+    void anExistingTokenIsKeptAndOneOthersMayReadOrWithSpacesFailsConstruction() throws Exception {
+        Path token = Files.writeString(directory.resolve("prediction-token"), "  abc123\n");
+        Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+        new PredictorService(withToken(token), "node2", node -> true, drainer, evacuator, (s, o) -> { }, tools,
+                Clock.systemUTC()).stop();
+        assertEquals("  abc123\n", Files.readString(token));
+
+        Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-r--r--"));
+        IOException readable = assertThrows(IOException.class, () -> new PredictorService(withToken(token), "node2",
+                node -> true, drainer, evacuator, (s, o) -> { }, tools, Clock.systemUTC()));
+        assertTrue(readable.getMessage().contains("chmod 600"), readable.getMessage());
+        Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
         Files.writeString(token, "two words\n");
-        assertThrows(IOException.class, () -> new PredictorService(withToken, "node2", node -> true, drainer, evacuator,
+        assertThrows(IOException.class, () -> new PredictorService(withToken(token), "node2", node -> true, drainer, evacuator,
                 (s, o) -> { }, tools, Clock.systemUTC()));
+        Path missingDirectory = directory.resolve("absent/prediction-token");
+        IOException noDirectory = assertThrows(IOException.class, () -> new PredictorService(withToken(missingDirectory), "node2",
+                node -> true, drainer, evacuator, (s, o) -> { }, tools, Clock.systemUTC()));
+        assertTrue(noDirectory.getMessage().contains("does not exist"), noDirectory.getMessage());
+    }
+
+    private static PredictorConfig withToken(Path token) {
+        return PredictorConfig.fromFile(null, null, null, token.toString(), null, null, null, null, null);
     }
 
     @Test
     void aDisabledSelDetectorNeverRunsIpmitool() throws Exception {
         Path ipmitool = Files.createFile(directory.resolve("ipmitool"),
                 java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
-        PredictorConfig config = PredictorConfig.fromFile(null, null, null, null, null,
+        PredictorConfig config = PredictorConfig.fromFile(null, null, null, directory.resolve("prediction-token").toString(), null, null,
                 EdacDetectorConfig.fromFile(false, null, "1s", null, null, null),
                 IpmiDetectorConfig.fromFile(false, ipmitool.toString(), "10s", null, null, null), null);
         PredictorService service = new PredictorService(config, "node2", node -> true, drainer, evacuator, (s, o) -> { }, tools,
