@@ -521,7 +521,7 @@ int container_main(const struct container_config *config)
 		goto fail;
 	/* The init must run a program from inside the container: CRIU cannot dump a process whose
 	 * executable lies on a mount of the host's ("Can't lookup mount ... path=.../lifeboat-run"). */
-	execve(INIT_PATH, arguments, environ);
+	execve(INIT_PATH, arguments, config->environment);
 	log_errno("execute the container init %s", INIT_PATH);
 	free(arguments);
 fail:

@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -135,6 +136,7 @@ static struct {
 			.stderr_file = {0},
 			.status_file = {0},
 			.argv = NULL,
+			.environment = NULL,
 			.netns_fd = -1,
 			.sync_fd = -1,
 		},
@@ -194,6 +196,60 @@ static int ensure_standard_fds(void)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * CMD's environment: the one the caller gave lifeboat-run. At a setuid start the C library
+ * removes LD_LIBRARY_PATH, LD_PRELOAD, TMPDIR and the other variables it deems unsafe for a
+ * privileged program (glibc's UNSECURE_ENVVARS) from environ; they only ever reach the init and
+ * CMD, which run after every id is the caller's (so with no privilege to abuse), and the
+ * Apptainer command, also run after that. The untouched list is still in /proc/self/environ (the
+ * strings on the initial stack). Nothing the launcher runs while privileged gets it.
+ */
+static int job_environment(void)
+{
+	char *text = NULL;
+	size_t used = 0, capacity = 0, count = 0;
+	ssize_t got;
+	int fd = -1;
+	if (getauxval(AT_SECURE) == 0) {
+		lb.config.environment = environ;
+		return 0;
+	}
+	fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	do {
+		if (used + 4096 + 1 > capacity) {
+			char *larger = realloc(text, capacity + 65536);
+			if (larger == NULL)
+				goto fail;
+			text = larger;
+			capacity += 65536;
+		}
+		got = read(fd, text + used, capacity - used - 1);
+		if (got < 0)
+			goto fail;
+		used += (size_t)got;
+	} while (got > 0);
+	close(fd);
+	fd = -1;
+	text[used] = '\0';
+	for (size_t i = 0; i < used; i += strlen(text + i) + 1)
+		count++;
+	lb.config.environment = calloc(count + 1, sizeof(char *));
+	if (lb.config.environment == NULL)
+		goto fail;
+	count = 0;
+	for (size_t i = 0; i < used; i += strlen(text + i) + 1)
+		lb.config.environment[count++] = text + i;
+	return 0;
+fail:
+	log_errno("read the caller's environment from /proc/self/environ");
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return -1;
 }
 
 static int set_once(const char **slot, const char *name, const char *value)
@@ -1015,7 +1071,7 @@ int main(int argc, char **argv)
 		log_errno("block signals");
 		return EXIT_LAUNCH_FAILED;
 	}
-	if (parse_options(argc, argv) != 0 || check_caller() != 0)
+	if (parse_options(argc, argv) != 0 || check_caller() != 0 || job_environment() != 0)
 		goto done;
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
@@ -1029,7 +1085,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (lb.apptainer_instance_option != NULL) {
-		code = run_apptainer_instance(lb.config.argv, lb.apptainer_instance_option, lb.config.uid, lb.config.gid);
+		code = run_apptainer_instance(lb.config.argv, lb.config.environment, lb.apptainer_instance_option, lb.config.uid,
+					      lb.config.gid);
 		goto done;
 	}
 	if (build_config() != 0 ||
