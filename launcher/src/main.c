@@ -420,12 +420,23 @@ static int add_mount(enum mount_kind kind, const char *key, const char *source, 
 	mount->kind = kind;
 	mount->directory = directory;
 	mount->attributes = attributes;
+	mount->caller_named = false;
 	if (snprintf(mount->key, sizeof(mount->key), "%s", key) >= (int)sizeof(mount->key) ||
 	    copy_path(mount->source, source) != 0 || copy_path(mount->target, target) != 0) {
 		log_error("mount %s: key or path too long", target);
 		return -1;
 	}
 	lb.config.mount_count++;
+	return 0;
+}
+
+/* A bind of a source the caller named, which the container checks before binding it. */
+static int add_caller_mount(const char *key, const char *source, const char *target, bool directory,
+			    unsigned int attributes)
+{
+	if (add_mount(MOUNT_BIND, key, source, target, directory, attributes) != 0)
+		return -1;
+	lb.config.mounts[lb.config.mount_count - 1].caller_named = true;
 	return 0;
 }
 
@@ -548,6 +559,9 @@ static int add_system_entries(void)
 		    add_mount(MOUNT_BIND, system_entries[i], source, target, true,
 			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0)
 			return -1;
+		/* An --image is the caller's choice, as a --bind is. */
+		if (S_ISDIR(st.st_mode) && lb.image_option != NULL)
+			lb.config.mounts[lb.config.mount_count - 1].caller_named = true;
 	}
 	return 0;
 }
@@ -608,8 +622,7 @@ static int add_working_directory(void)
 	}
 	if (check_target("working directory (use --chdir)", lb.config.chdir) != 0)
 		return -1;
-	return add_mount(MOUNT_BIND, "chdir", lb.config.chdir, lb.config.chdir, true,
-			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	return add_caller_mount("chdir", lb.config.chdir, lb.config.chdir, true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }
 
 static int add_binds(void)
@@ -645,8 +658,7 @@ static int add_binds(void)
 		if (check_target("--bind", target) != 0)
 			return -1;
 		snprintf(key, sizeof(key), "bind-%zu", i + 1);
-		if (add_mount(MOUNT_BIND, key, source, target, S_ISDIR(st.st_mode), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) !=
-		    0)
+		if (add_caller_mount(key, source, target, S_ISDIR(st.st_mode), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0)
 			return -1;
 	}
 	return 0;
