@@ -436,6 +436,25 @@ static int drop_privileges(void)
 	return 0;
 }
 
+/* The container ends with the outer process, which Slurm tracks: killed alone, it would leave
+ * the init running with a stale manifest. Set after the last change of ids, which clears it; an
+ * outer process dead before this shows as end-of-file in the handshake. */
+static int follow_parent(void)
+{
+	sigset_t parent_death;
+	sigemptyset(&parent_death);
+	sigaddset(&parent_death, PARENT_DEATH_SIGNAL);
+	if (sigprocmask(SIG_BLOCK, &parent_death, NULL) != 0) {
+		log_errno("block signal %d", PARENT_DEATH_SIGNAL);
+		return -1;
+	}
+	if (prctl(PR_SET_PDEATHSIG, PARENT_DEATH_SIGNAL, 0, 0, 0) != 0) {
+		log_errno("set the parent death signal");
+		return -1;
+	}
+	return 0;
+}
+
 static int open_output(const struct output *output, int target_fd)
 {
 	struct stat st;
@@ -522,7 +541,7 @@ static int setup(void)
 	for (size_t i = 0; i < config->mount_count; i++)
 		if (mount_one(i) != 0)
 			return -1;
-	if (enter_root() != 0 || drop_privileges() != 0)
+	if (enter_root() != 0 || drop_privileges() != 0 || follow_parent() != 0)
 		return -1;
 	if (chdir(config->chdir) != 0) {
 		log_errno("change directory to %s", config->chdir);

@@ -19,7 +19,8 @@
  *   every capability gone (all three uids changed) and no_new_privs set;
  * - each path the caller names (working directory, --bind, --image, --stdout, --stderr,
  *   --exit-status-file) is resolved and opened with the caller's effective ids, so a bind mount
- *   cannot reach a file the caller could not reach; a bind is a single mount, without submounts;
+ *   cannot reach a file the caller could not reach; a bind is a single mount, without submounts,
+ *   so a source with mounts below it, or in the host's /proc, /dev or /sys, is refused;
  * - every bind mount is nosuid and nodev (the system and image ones read-only too), the root is
  *   read-only, and only the mounts listed above exist: no /sys, no host /run, no devices but five;
  * - mount points are created only in the container's own tmpfs mounts, walking the path without
@@ -29,6 +30,8 @@
  * - argv and paths are checked (length, UTF-8 for the manifest) before anything is created;
  * - the launcher closes every inherited descriptor and opens 0/1/2 if they are closed, so no
  *   file it opens can land on a standard descriptor.
+ * - CMD gets the environment the caller gave, including what the C library removed at the setuid
+ *   start (LD_LIBRARY_PATH, ...): only the init and CMD, run with no privilege left, see it.
  * A SPANK plugin setting the container up in slurmstepd would avoid the setuid binary, but would
  * have to fork inside the task to make an init; this launcher keeps that logic testable alone.
  */
@@ -51,7 +54,8 @@
 
 #define STATE_BASE "/run/lifeboat/containers"
 #define MANIFEST_NAME "manifest.json"
-#define MANIFEST_VERSION 1
+/* 2: "init-start" added. */
+#define MANIFEST_VERSION 2
 
 /* The top-level entries taken from the host's root (or the --image directory): a directory is
  * bound read-only, a symlink (Debian's /bin -> usr/bin) is copied, a missing one is skipped. */
@@ -120,6 +124,7 @@ static struct {
 	bool root_created;
 	bool manifest_written;
 	pid_t init_pid;
+	unsigned long long init_start; /* the init's start time: with init_pid, it names one process */
 	int sync_fd; /* the outer end of the handshake socket */
 } lb = {
 	.config =
@@ -158,6 +163,7 @@ static struct {
 	.root_created = false,
 	.manifest_written = false,
 	.init_pid = -1,
+	.init_start = 0,
 	.sync_fd = -1,
 };
 
@@ -170,7 +176,8 @@ static void usage(FILE *stream)
 		"  --stderr FILE            append CMD's stderr to FILE (default /dev/null)\n"
 		"  --exit-status-file FILE  write CMD's exit status there when it ends\n"
 		"  --chdir DIR              working directory, bound read-write (default: the current one)\n"
-		"  --bind SRC[:DST]         bind SRC (a directory or file) read-write at DST (default SRC)\n"
+		"  --bind SRC[:DST]         bind SRC (a directory or file) read-write at DST (default SRC);\n"
+		"                           not in /proc, /dev or /sys, and with no mount below it\n"
 		"  --image DIR              take /usr, /etc, ... from DIR instead of the host\n"
 		"  --manifest FILE          where to write the manifest (root only)\n"
 		"  --state-dir DIR          the container's state directory (root only)\n"
@@ -871,8 +878,8 @@ static void print_manifest(FILE *file)
 {
 	const struct container_config *config = &lb.config;
 	const char *separator = "";
-	fprintf(file, "{\n  \"version\": %d,\n  \"init-pid\": %d,\n  \"uid\": %u,\n  \"gid\": %u,\n", MANIFEST_VERSION,
-		(int)lb.init_pid, (unsigned)config->uid, (unsigned)config->gid);
+	fprintf(file, "{\n  \"version\": %d,\n  \"init-pid\": %d,\n  \"init-start\": %llu,\n  \"uid\": %u,\n  \"gid\": %u,\n",
+		MANIFEST_VERSION, (int)lb.init_pid, lb.init_start, (unsigned)config->uid, (unsigned)config->gid);
 	json_member(file, "root", config->root);
 	json_member(file, "netns", lb.netns[0] != '\0' ? lb.netns : NULL);
 	fputs("  \"skeleton\": [", file);
@@ -924,6 +931,11 @@ static int write_manifest(void)
 	int fd = -1;
 	if (snprintf(temporary, sizeof(temporary), "%s.XXXXXX", lb.manifest) >= (int)sizeof(temporary)) {
 		log_error("manifest path %s too long", lb.manifest);
+		return -1;
+	}
+	/* The init is waiting for the handshake, so it is alive and this is its start time. */
+	if (process_start_time(lb.init_pid, &lb.init_start) != 0) {
+		log_errno("read the start time of the container init %d", (int)lb.init_pid);
 		return -1;
 	}
 	fd = mkostemp(temporary, O_CLOEXEC);
