@@ -56,8 +56,77 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* The host's kernel trees: bound into the container, they would show the host's processes,
+ * devices and kernel settings instead of the container's. */
+static const char *const host_trees[] = {"/proc", "/dev", "/sys"};
+
+/* Decodes mountinfo's octal escapes (\040 for a space, \134 for a backslash, ...) in place. */
+static void unescape_octal(char *text)
+{
+	char *out = text;
+	for (const char *in = text; *in != '\0'; out++) {
+		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' &&
+		    in[3] <= '7') {
+			*out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+			in += 4;
+		} else {
+			*out = *in++;
+		}
+	}
+	*out = '\0';
+}
+
+/* A source the caller named must lie outside the host's kernel trees and have no mount below it:
+ * a bind is that one mount without its submounts, so it would show what they hide. Read in this
+ * mount namespace, by now a private copy of the host's, so no mount can appear after the check. */
+static int check_source(const struct mount_entry *mount)
+{
+	FILE *mountinfo = NULL;
+	char *line = NULL;
+	size_t capacity = 0;
+	int result = -1;
+	for (size_t i = 0; i < sizeof(host_trees) / sizeof(host_trees[0]); i++) {
+		if (path_within(host_trees[i], mount->source)) {
+			log_error("bind source %s lies in the host's %s, which the container must not see: refused",
+				  mount->source, host_trees[i]);
+			return -1;
+		}
+	}
+	mountinfo = fopen("/proc/self/mountinfo", "re");
+	if (mountinfo == NULL) {
+		log_errno("open /proc/self/mountinfo");
+		return -1;
+	}
+	while (getline(&line, &capacity, mountinfo) > 0) {
+		/* "ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS ...": the fifth field. */
+		char *save = NULL;
+		char *point = strtok_r(line, " ", &save);
+		for (int field = 1; point != NULL && field < 5; field++)
+			point = strtok_r(NULL, " ", &save);
+		if (point == NULL)
+			continue;
+		unescape_octal(point);
+		if (strcmp(point, mount->source) != 0 && path_within(mount->source, point)) {
+			log_error("bind source %s has a mount on %s below it, and a bind would show what that mount "
+				  "hides: refused (bind the mount itself instead)",
+				  mount->source, point);
+			goto done;
+		}
+	}
+	if (ferror(mountinfo)) {
+		log_errno("read /proc/self/mountinfo");
+		goto done;
+	}
+	result = 0;
+done:
+	free(line);
+	fclose(mountinfo);
+	return result;
+}
+
 /* Opens each bind source as the caller, so a path the caller could not reach stays out of reach,
- * and checks the descriptor names the canonical path the manifest will give the agent. */
+ * checks the descriptor names the canonical path the manifest will give the agent, and checks
+ * the sources the caller named (check_source). */
 static int open_sources(void)
 {
 	const struct container_config *config = ct.config;
@@ -86,6 +155,8 @@ static int open_sources(void)
 			log_error("bind source %s changed while the container was being built", mount->source);
 			goto fail;
 		}
+		if (mount->caller_named && check_source(mount) != 0)
+			goto fail;
 	}
 	if (become_root() != 0)
 		goto fail;
@@ -365,6 +436,25 @@ static int drop_privileges(void)
 	return 0;
 }
 
+/* The container ends with the outer process, which Slurm tracks: killed alone, it would leave
+ * the init running with a stale manifest. Set after the last change of ids, which clears it; an
+ * outer process dead before this shows as end-of-file in the handshake. */
+static int follow_parent(void)
+{
+	sigset_t parent_death;
+	sigemptyset(&parent_death);
+	sigaddset(&parent_death, PARENT_DEATH_SIGNAL);
+	if (sigprocmask(SIG_BLOCK, &parent_death, NULL) != 0) {
+		log_errno("block signal %d", PARENT_DEATH_SIGNAL);
+		return -1;
+	}
+	if (prctl(PR_SET_PDEATHSIG, PARENT_DEATH_SIGNAL, 0, 0, 0) != 0) {
+		log_errno("set the parent death signal");
+		return -1;
+	}
+	return 0;
+}
+
 static int open_output(const struct output *output, int target_fd)
 {
 	struct stat st;
@@ -451,7 +541,7 @@ static int setup(void)
 	for (size_t i = 0; i < config->mount_count; i++)
 		if (mount_one(i) != 0)
 			return -1;
-	if (enter_root() != 0 || drop_privileges() != 0)
+	if (enter_root() != 0 || drop_privileges() != 0 || follow_parent() != 0)
 		return -1;
 	if (chdir(config->chdir) != 0) {
 		log_errno("change directory to %s", config->chdir);
@@ -521,7 +611,7 @@ int container_main(const struct container_config *config)
 		goto fail;
 	/* The init must run a program from inside the container: CRIU cannot dump a process whose
 	 * executable lies on a mount of the host's ("Can't lookup mount ... path=.../lifeboat-run"). */
-	execve(INIT_PATH, arguments, environ);
+	execve(INIT_PATH, arguments, config->environment);
 	log_errno("execute the container init %s", INIT_PATH);
 	free(arguments);
 fail:

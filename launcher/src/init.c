@@ -9,6 +9,11 @@
  * writes CMD's exit status (or 128+signal) to PATH and exits with it. After a migration nothing
  * can wait() for the restored init: the file is how the status reaches the target node.
  *
+ * When the outer lifeboat-run dies (killed alone), the kernel sends PARENT_DEATH_SIGNAL and the
+ * init ends the container (status 128+SIGKILL). CRIU restores that setting, so a restored init
+ * gets the signal too, as soon as `criu restore -d` exits: it ignores it, knowing itself
+ * restored by its start time, which a restored process cannot keep.
+ *
  * It runs only as PID 1 with no privilege of its own (no setuid elevation), so invoking this
  * mode by hand grants nothing.
  */
@@ -29,10 +34,12 @@ static struct {
 	char **argv;
 	const char *status_path; /* NULL: no exit-status file */
 	pid_t cmd_pid;
+	unsigned long long start_time; /* this process's, when it started (not restored) */
 } init = {
 	.argv = NULL,
 	.status_path = NULL,
 	.cmd_pid = -1,
+	.start_time = 0,
 };
 
 static int parse_arguments(int argc, char **argv)
@@ -107,6 +114,21 @@ fail:
 	unlink(temporary);
 }
 
+/* Whether PARENT_DEATH_SIGNAL means the outer lifeboat-run died: this is still the process it
+ * started. A restored init (another process on this node or another) has another start time. */
+static bool launcher_died(void)
+{
+	unsigned long long now;
+	if (process_start_time(getpid(), &now) != 0) {
+		log_errno("read this process's start time");
+		return false;
+	}
+	if (now != init.start_time)
+		return false;
+	log_error("the launcher was killed: ending the container");
+	return true;
+}
+
 /* Forwards signals to CMD and reaps every child until CMD has exited; returns CMD's exit code.
  * Processes still running when CMD exits are killed by the kernel when PID 1 exits, as at the
  * end of a job. */
@@ -114,6 +136,7 @@ static int run(void)
 {
 	sigset_t signals;
 	forwarded_signals(&signals);
+	sigaddset(&signals, PARENT_DEATH_SIGNAL);
 	init.cmd_pid = fork();
 	if (init.cmd_pid < 0) {
 		log_errno("fork");
@@ -134,6 +157,11 @@ static int run(void)
 				continue;
 			log_errno("wait for signals");
 			return EXIT_LAUNCH_FAILED;
+		}
+		if (signal == PARENT_DEATH_SIGNAL) {
+			if (launcher_died())
+				return 128 + SIGKILL;
+			continue;
 		}
 		if (signal != SIGCHLD) {
 			if (kill(init.cmd_pid, signal) != 0 && errno != ESRCH)
@@ -159,6 +187,10 @@ int init_main(int argc, char **argv)
 	}
 	if (parse_arguments(argc, argv) != 0)
 		return EXIT_LAUNCH_FAILED;
+	if (process_start_time(getpid(), &init.start_time) != 0) {
+		log_errno("read this process's start time");
+		return EXIT_LAUNCH_FAILED;
+	}
 	code = run();
 	if (init.status_path != NULL)
 		write_status(code);

@@ -38,6 +38,11 @@
 #define SYNC_READY 'R'
 #define SYNC_GO 'G'
 
+/* Sent by the kernel to the container init when the outer process dies (PR_SET_PDEATHSIG): the
+ * container then ends with it. Not SIGKILL: CRIU restores the setting, and a restored init gets
+ * the signal as soon as CRIU exits, which the init tells apart by its start time (init.c). */
+#define PARENT_DEATH_SIGNAL (SIGRTMIN + 2)
+
 enum mount_kind {
 	MOUNT_BIND,  /* a host path (or an --image path) bound in; external to CRIU */
 	MOUNT_TMPFS, /* a fresh tmpfs; CRIU saves its contents in the images */
@@ -56,6 +61,9 @@ struct mount_entry {
 	bool directory;
 	/* MOUNT_ATTR_* flags of the mount (read-only, nosuid, nodev, noexec). */
 	unsigned int attributes;
+	/* The caller chose the source (working directory, --bind, --image): it must not be in the
+	 * host's /proc, /dev or /sys, nor have mounts below it (container.c, check_source). */
+	bool caller_named;
 };
 
 enum node_type { NODE_DIRECTORY, NODE_FILE, NODE_SYMLINK };
@@ -97,6 +105,7 @@ struct container_config {
 	struct output stderr_file;
 	struct output status_file;
 	char **argv;
+	char **environment; /* CMD's: the caller's, as given to lifeboat-run (main.c, job_environment) */
 	int netns_fd; /* -1: keep the caller's network namespace */
 	int sync_fd;  /* the container's end of the handshake socket */
 };
@@ -114,6 +123,7 @@ void log_errno(const char *format, ...) __attribute__((format(printf, 1, 2)));
 int become_user(uid_t uid, gid_t gid);
 int become_root(void);
 void forwarded_signals(sigset_t *set);
+int process_start_time(pid_t pid, unsigned long long *start);
 int exit_code_of(int wait_status);
 
 /* resume.c: 0 with *code set when the job's container was restored here (waited for), 1 when it
@@ -121,8 +131,9 @@ int exit_code_of(int wait_status);
 int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, uid_t uid, gid_t gid, int *code);
 /* Waits for the process behind pidfd to end, passing on the signals lifeboat-run forwards (resume.c). */
 int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
-/* Apptainer mode (apptainer.c): runs CMD, which starts the instance, and waits for it; its exit code. */
-int run_apptainer_instance(char **argv, const char *name, uid_t uid, gid_t gid);
+/* Apptainer mode (apptainer.c): drops to the caller for good, runs CMD, which starts the instance,
+ * with environment, and waits for it; its exit code. */
+int run_apptainer_instance(char **argv, char **environment, const char *name, uid_t uid, gid_t gid);
 bool path_within(const char *directory, const char *path);
 bool valid_utf8(const char *text);
 

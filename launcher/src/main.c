@@ -19,7 +19,8 @@
  *   every capability gone (all three uids changed) and no_new_privs set;
  * - each path the caller names (working directory, --bind, --image, --stdout, --stderr,
  *   --exit-status-file) is resolved and opened with the caller's effective ids, so a bind mount
- *   cannot reach a file the caller could not reach; a bind is a single mount, without submounts;
+ *   cannot reach a file the caller could not reach; a bind is a single mount, without submounts,
+ *   so a source with mounts below it, or in the host's /proc, /dev or /sys, is refused;
  * - every bind mount is nosuid and nodev (the system and image ones read-only too), the root is
  *   read-only, and only the mounts listed above exist: no /sys, no host /run, no devices but five;
  * - mount points are created only in the container's own tmpfs mounts, walking the path without
@@ -29,6 +30,8 @@
  * - argv and paths are checked (length, UTF-8 for the manifest) before anything is created;
  * - the launcher closes every inherited descriptor and opens 0/1/2 if they are closed, so no
  *   file it opens can land on a standard descriptor.
+ * - CMD gets the environment the caller gave, including what the C library removed at the setuid
+ *   start (LD_LIBRARY_PATH, ...): only the init and CMD, run with no privilege left, see it.
  * A SPANK plugin setting the container up in slurmstepd would avoid the setuid binary, but would
  * have to fork inside the task to make an init; this launcher keeps that logic testable alone.
  */
@@ -41,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,7 +54,8 @@
 
 #define STATE_BASE "/run/lifeboat/containers"
 #define MANIFEST_NAME "manifest.json"
-#define MANIFEST_VERSION 1
+/* 2: "init-start" added. */
+#define MANIFEST_VERSION 2
 /* The largest manifest the agent reads and can send to a target (ContainerManifest.MAX_BYTES in
  * the agent, which says how it was derived: argv up to the default ARG_MAX, paths at PATH_MAX).
  * A larger one could start but never migrate, so it is refused before CMD runs. */
@@ -123,6 +128,7 @@ static struct {
 	bool root_created;
 	bool manifest_written;
 	pid_t init_pid;
+	unsigned long long init_start; /* the init's start time: with init_pid, it names one process */
 	int sync_fd; /* the outer end of the handshake socket */
 } lb = {
 	.config =
@@ -139,6 +145,7 @@ static struct {
 			.stderr_file = {0},
 			.status_file = {0},
 			.argv = NULL,
+			.environment = NULL,
 			.netns_fd = -1,
 			.sync_fd = -1,
 		},
@@ -160,6 +167,7 @@ static struct {
 	.root_created = false,
 	.manifest_written = false,
 	.init_pid = -1,
+	.init_start = 0,
 	.sync_fd = -1,
 };
 
@@ -172,7 +180,8 @@ static void usage(FILE *stream)
 		"  --stderr FILE            append CMD's stderr to FILE (default /dev/null)\n"
 		"  --exit-status-file FILE  write CMD's exit status there when it ends\n"
 		"  --chdir DIR              working directory, bound read-write (default: the current one)\n"
-		"  --bind SRC[:DST]         bind SRC (a directory or file) read-write at DST (default SRC)\n"
+		"  --bind SRC[:DST]         bind SRC (a directory or file) read-write at DST (default SRC);\n"
+		"                           not in /proc, /dev or /sys, and with no mount below it\n"
 		"  --image DIR              take /usr, /etc, ... from DIR instead of the host\n"
 		"  --manifest FILE          where to write the manifest (root only)\n"
 		"  --state-dir DIR          the container's state directory (root only)\n"
@@ -198,6 +207,60 @@ static int ensure_standard_fds(void)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * CMD's environment: the one the caller gave lifeboat-run. At a setuid start the C library
+ * removes LD_LIBRARY_PATH, LD_PRELOAD, TMPDIR and the other variables it deems unsafe for a
+ * privileged program (glibc's UNSECURE_ENVVARS) from environ; they only ever reach the init and
+ * CMD, which run after every id is the caller's (so with no privilege to abuse), and the
+ * Apptainer command, also run after that. The untouched list is still in /proc/self/environ (the
+ * strings on the initial stack). Nothing the launcher runs while privileged gets it.
+ */
+static int job_environment(void)
+{
+	char *text = NULL;
+	size_t used = 0, capacity = 0, count = 0;
+	ssize_t got;
+	int fd = -1;
+	if (getauxval(AT_SECURE) == 0) {
+		lb.config.environment = environ;
+		return 0;
+	}
+	fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	do {
+		if (used + 4096 + 1 > capacity) {
+			char *larger = realloc(text, capacity + 65536);
+			if (larger == NULL)
+				goto fail;
+			text = larger;
+			capacity += 65536;
+		}
+		got = read(fd, text + used, capacity - used - 1);
+		if (got < 0)
+			goto fail;
+		used += (size_t)got;
+	} while (got > 0);
+	close(fd);
+	fd = -1;
+	text[used] = '\0';
+	for (size_t i = 0; i < used; i += strlen(text + i) + 1)
+		count++;
+	lb.config.environment = calloc(count + 1, sizeof(char *));
+	if (lb.config.environment == NULL)
+		goto fail;
+	count = 0;
+	for (size_t i = 0; i < used; i += strlen(text + i) + 1)
+		lb.config.environment[count++] = text + i;
+	return 0;
+fail:
+	log_errno("read the caller's environment from /proc/self/environ");
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return -1;
 }
 
 static int set_once(const char **slot, const char *name, const char *value)
@@ -368,12 +431,23 @@ static int add_mount(enum mount_kind kind, const char *key, const char *source, 
 	mount->kind = kind;
 	mount->directory = directory;
 	mount->attributes = attributes;
+	mount->caller_named = false;
 	if (snprintf(mount->key, sizeof(mount->key), "%s", key) >= (int)sizeof(mount->key) ||
 	    copy_path(mount->source, source) != 0 || copy_path(mount->target, target) != 0) {
 		log_error("mount %s: key or path too long", target);
 		return -1;
 	}
 	lb.config.mount_count++;
+	return 0;
+}
+
+/* A bind of a source the caller named, which the container checks before binding it. */
+static int add_caller_mount(const char *key, const char *source, const char *target, bool directory,
+			    unsigned int attributes)
+{
+	if (add_mount(MOUNT_BIND, key, source, target, directory, attributes) != 0)
+		return -1;
+	lb.config.mounts[lb.config.mount_count - 1].caller_named = true;
 	return 0;
 }
 
@@ -496,6 +570,9 @@ static int add_system_entries(void)
 		    add_mount(MOUNT_BIND, system_entries[i], source, target, true,
 			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0)
 			return -1;
+		/* An --image is the caller's choice, as a --bind is. */
+		if (S_ISDIR(st.st_mode) && lb.image_option != NULL)
+			lb.config.mounts[lb.config.mount_count - 1].caller_named = true;
 	}
 	return 0;
 }
@@ -556,8 +633,7 @@ static int add_working_directory(void)
 	}
 	if (check_target("working directory (use --chdir)", lb.config.chdir) != 0)
 		return -1;
-	return add_mount(MOUNT_BIND, "chdir", lb.config.chdir, lb.config.chdir, true,
-			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	return add_caller_mount("chdir", lb.config.chdir, lb.config.chdir, true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }
 
 static int add_binds(void)
@@ -593,8 +669,7 @@ static int add_binds(void)
 		if (check_target("--bind", target) != 0)
 			return -1;
 		snprintf(key, sizeof(key), "bind-%zu", i + 1);
-		if (add_mount(MOUNT_BIND, key, source, target, S_ISDIR(st.st_mode), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) !=
-		    0)
+		if (add_caller_mount(key, source, target, S_ISDIR(st.st_mode), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0)
 			return -1;
 	}
 	return 0;
@@ -807,8 +882,8 @@ static void print_manifest(FILE *file)
 {
 	const struct container_config *config = &lb.config;
 	const char *separator = "";
-	fprintf(file, "{\n  \"version\": %d,\n  \"init-pid\": %d,\n  \"uid\": %u,\n  \"gid\": %u,\n", MANIFEST_VERSION,
-		(int)lb.init_pid, (unsigned)config->uid, (unsigned)config->gid);
+	fprintf(file, "{\n  \"version\": %d,\n  \"init-pid\": %d,\n  \"init-start\": %llu,\n  \"uid\": %u,\n  \"gid\": %u,\n",
+		MANIFEST_VERSION, (int)lb.init_pid, lb.init_start, (unsigned)config->uid, (unsigned)config->gid);
 	json_member(file, "root", config->root);
 	json_member(file, "netns", lb.netns[0] != '\0' ? lb.netns : NULL);
 	fputs("  \"skeleton\": [", file);
@@ -861,6 +936,11 @@ static int write_manifest(void)
 	long size = 0;
 	if (snprintf(temporary, sizeof(temporary), "%s.XXXXXX", lb.manifest) >= (int)sizeof(temporary)) {
 		log_error("manifest path %s too long", lb.manifest);
+		return -1;
+	}
+	/* The init is waiting for the handshake, so it is alive and this is its start time. */
+	if (process_start_time(lb.init_pid, &lb.init_start) != 0) {
+		log_errno("read the start time of the container init %d", (int)lb.init_pid);
 		return -1;
 	}
 	fd = mkostemp(temporary, O_CLOEXEC);
@@ -1027,7 +1107,7 @@ int main(int argc, char **argv)
 		log_errno("block signals");
 		return EXIT_LAUNCH_FAILED;
 	}
-	if (parse_options(argc, argv) != 0 || check_caller() != 0)
+	if (parse_options(argc, argv) != 0 || check_caller() != 0 || job_environment() != 0)
 		goto done;
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
@@ -1041,7 +1121,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (lb.apptainer_instance_option != NULL) {
-		code = run_apptainer_instance(lb.config.argv, lb.apptainer_instance_option, lb.config.uid, lb.config.gid);
+		code = run_apptainer_instance(lb.config.argv, lb.config.environment, lb.apptainer_instance_option, lb.config.uid,
+					      lb.config.gid);
 		goto done;
 	}
 	if (build_config() != 0 ||

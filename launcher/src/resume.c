@@ -52,37 +52,6 @@ static bool safe_name(const char *text)
 	return length > 0 && length < 64 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == length && text[0] != '.';
 }
 
-/* Field 22 of /proc/PID/stat (start time in clock ticks), counted after the ")" of the name. */
-static int start_time(pid_t pid, unsigned long long *start)
-{
-	char path[64], text[1024];
-	ssize_t length;
-	char *cursor;
-	int fd, field;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	length = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (length <= 0)
-		return -1;
-	text[length] = '\0';
-	cursor = strrchr(text, ')');
-	if (cursor == NULL)
-		return -1;
-	cursor += 2; /* field 3, the state */
-	for (field = 3; field < 22 && cursor != NULL; field++) {
-		cursor = strchr(cursor, ' ');
-		if (cursor != NULL)
-			cursor++;
-	}
-	if (cursor == NULL)
-		return -1;
-	*start = strtoull(cursor, NULL, 10);
-	return 0;
-}
-
 static int parse_marker(const char *path, int fd, struct marker *marker)
 {
 	char text[512];
@@ -281,7 +250,7 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, bool ins
 		marker.job, (int)pid);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	/* Checked after the pidfd pins the pid: if the start time matches now, the pidfd is the init's. */
-	if (pidfd >= 0 && (start_time(pid, &start) != 0 || start != marker.init_start)) {
+	if (pidfd >= 0 && (process_start_time(pid, &start) != 0 || start != marker.init_start)) {
 		close(pidfd);
 		pidfd = -1;
 		errno = ESRCH;

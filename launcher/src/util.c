@@ -1,9 +1,11 @@
 /* Helpers shared by the outer process and the container init: logging, switching the effective
- * ids, the signal set, exit codes and path and text checks. */
+ * ids, the signal set, process start times, exit codes and path and text checks. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +88,38 @@ void forwarded_signals(sigset_t *set)
 	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGCONT);
 	sigaddset(set, SIGCHLD);
+}
+
+/* Field 22 of /proc/PID/stat (start time in clock ticks since boot), counted after the ")" of the
+ * name. With the pid it names one process: a reused pid has another start time. */
+int process_start_time(pid_t pid, unsigned long long *start)
+{
+	char path[64], text[1024];
+	ssize_t length;
+	char *cursor;
+	int fd, field;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	length = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (length <= 0)
+		return -1;
+	text[length] = '\0';
+	cursor = strrchr(text, ')');
+	if (cursor == NULL)
+		return -1;
+	cursor += 2; /* field 3, the state */
+	for (field = 3; field < 22 && cursor != NULL; field++) {
+		cursor = strchr(cursor, ' ');
+		if (cursor != NULL)
+			cursor++;
+	}
+	if (cursor == NULL)
+		return -1;
+	*start = strtoull(cursor, NULL, 10);
+	return 0;
 }
 
 /* A shell's convention: the exit code, or 128 + the signal that killed the process. */

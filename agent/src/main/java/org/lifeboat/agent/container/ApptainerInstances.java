@@ -160,7 +160,8 @@ public final class ApptainerInstances {
         String[] ids = statusIds(process);
         ContainerManifest.ApptainerRoot apptainerRoot = new ContainerManifest.ApptainerRoot(name, image, offset, size,
                 superblockDigest(Path.of(image), offset), List.copyOf(files.values()));
-        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, pid, Integer.parseInt(ids[0]), Integer.parseInt(ids[1]),
+        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, pid, ProcessStartTime.of(proc, pid),
+                Integer.parseInt(ids[0]), Integer.parseInt(ids[1]),
                 "/", null, List.of(), List.of(), "/", logOut, logErr, null, List.of(apptainer, "instance", "start", image, name),
                 apptainerRoot);
     }

@@ -17,6 +17,12 @@ import org.lifeboat.agent.json.AgentJson;
 /**
  * Finds the container a job step runs in: {@code lifeboat-run}, somewhere below the step's task
  * processes, keeps its manifest in {@code CONTAINERS/<its pid>/manifest.json}.
+ *
+ * <p>A manifest outlives a launcher that was SIGKILLed (its init dies with it), and the pid it is
+ * filed under, and the init's, can then be reused by anyone's process. So a manifest is taken only
+ * if it is the job owner's and names a live init that is still the same process (start time), a
+ * child of that launcher, of the owner's uid and in the job's cgroup; the walk goes on past
+ * any other.
  */
 public final class ContainerLocator {
 
@@ -37,8 +43,8 @@ public final class ContainerLocator {
         this.proc = Objects.requireNonNull(proc, "proc");
     }
 
-    /** The first container found below any of these task pids, with the pid of the lifeboat-run that started it. */
-    public Optional<LocatedContainer> find(Collection<Long> taskPids) throws IOException {
+    /** The first container of the job's owner found below any of these task pids, with the pid of the lifeboat-run that started it. */
+    public Optional<LocatedContainer> find(Collection<Long> taskPids, long jobId, int uid) throws IOException {
         Deque<Long> pending = new ArrayDeque<>(taskPids);
         Set<Long> visited = new HashSet<>();
         while (!pending.isEmpty() && visited.size() < MAX_PROCESSES_VISITED) {
@@ -53,7 +59,9 @@ public final class ContainerLocator {
                     throw new IOException(manifest + " has manifest version " + parsed.version() + "; this agent reads "
                             + ContainerManifest.SUPPORTED_VERSION);
                 }
-                return Optional.of(new LocatedContainer(pid, parsed));
+                if (isLiveContainerOf(parsed, pid, jobId, uid)) {
+                    return Optional.of(new LocatedContainer(pid, parsed));
+                }
             }
             pending.addAll(children(pid));
         }
@@ -72,6 +80,26 @@ public final class ContainerLocator {
         } catch (IOException e) {
             throw new IOException("cannot read container manifest " + manifest + ": " + e.getMessage(), e);
         }
+    }
+
+    private boolean isLiveContainerOf(ContainerManifest manifest, long launcherPid, long jobId, int uid) throws IOException {
+        Path init = proc.resolve(Long.toString(manifest.initPid()));
+        try {
+            String status = Files.readString(init.resolve("status"));
+            return manifest.uid() == uid
+                    && ProcessStartTime.of(proc, manifest.initPid()) == manifest.initStart()
+                    && statusField(status, "PPid:").equals(Long.toString(launcherPid))
+                    && statusField(status, "Uid:").equals(Integer.toString(uid))
+                    && (Files.readString(init.resolve("cgroup")) + "/").contains("/job_" + jobId + "/");
+        } catch (NoSuchFileException initEnded) {
+            return false;
+        }
+    }
+
+    /** The first value of a /proc/PID/status line ("Uid:" gives the real uid); empty if absent. */
+    private static String statusField(String status, String name) {
+        return status.lines().filter(line -> line.startsWith(name)).findFirst()
+                .map(line -> line.substring(name.length()).strip().split("\\s+")[0]).orElse("");
     }
 
     /** Children of every thread of the process (Linux lists them per thread). */

@@ -16,6 +16,7 @@ import java.util.Objects;
 public record ContainerManifest(
         @JsonProperty("version") int version,
         @JsonProperty("init-pid") long initPid,
+        @JsonProperty("init-start") long initStart,
         @JsonProperty("uid") int uid,
         @JsonProperty("gid") int gid,
         @JsonProperty("root") String root,
@@ -29,7 +30,8 @@ public record ContainerManifest(
         @JsonProperty("argv") List<String> argv,
         @JsonProperty("apptainer") ApptainerRoot apptainer) {
 
-    public static final int SUPPORTED_VERSION = 1;
+    /** 2: {@code init-start} added; version 1 cannot be told from a reused pid, so it is refused. */
+    public static final int SUPPORTED_VERSION = 2;
     /**
      * The largest manifest, in bytes of JSON, that the agent reads and sends to a target; lifeboat-run
      * refuses to start a container whose manifest would be larger (MANIFEST_MAX_BYTES in
@@ -42,10 +44,10 @@ public record ContainerManifest(
     public static final int MAX_BYTES = 8 * 1024 * 1024;
 
     /** A container lifeboat-run started. */
-    public ContainerManifest(int version, long initPid, int uid, int gid, String root, String networkNamespace,
+    public ContainerManifest(int version, long initPid, long initStart, int uid, int gid, String root, String networkNamespace,
                              List<SkeletonEntry> skeleton, List<Mount> mounts, String workingDirectory, String stdout,
                              String stderr, String exitStatusFile, List<String> argv) {
-        this(version, initPid, uid, gid, root, networkNamespace, skeleton, mounts, workingDirectory, stdout, stderr,
+        this(version, initPid, initStart, uid, gid, root, networkNamespace, skeleton, mounts, workingDirectory, stdout, stderr,
                 exitStatusFile, argv, null);
     }
 
@@ -55,9 +57,9 @@ public record ContainerManifest(
         argv = List.copyOf(Objects.requireNonNull(argv, "argv"));
     }
 
-    /** The same container, now rooted at another pid (after a restore). */
-    public ContainerManifest withInitPid(long pid) {
-        return new ContainerManifest(version, pid, uid, gid, root, networkNamespace, skeleton, mounts,
+    /** The same container, now rooted at another process (after a restore). */
+    public ContainerManifest withInit(long pid, long startTime) {
+        return new ContainerManifest(version, pid, startTime, uid, gid, root, networkNamespace, skeleton, mounts,
                 workingDirectory, stdout, stderr, exitStatusFile, argv, apptainer);
     }
 

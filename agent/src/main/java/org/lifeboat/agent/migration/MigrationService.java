@@ -149,7 +149,8 @@ public final class MigrationService {
         long pid;
         try {
             pid = parked.get().restore(parkedJob);
-            registry.restoredHere(jobId, parkedJob.uid(), parkedJob.gid(), parkedJob.container().withInitPid(pid));
+            registry.restoredHere(jobId, parkedJob.uid(), parkedJob.gid(),
+                    parkedJob.container().withInit(pid, resumeMarkers.startTime(pid)));
             resumeMarkers.write(jobId, parkedJob.uid(), pid);
         } catch (Exception e) {
             LOG.severe("job " + jobId + ": the restore of its parked checkpoint failed here (" + e.getMessage()
@@ -353,7 +354,7 @@ public final class MigrationService {
         } else {
             List<Long> taskPids = new ArrayList<>();
             job.steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
-            found = locator.find(taskPids).map(ContainerLocator.LocatedContainer::manifest);
+            found = locator.find(taskPids, job.job(), job.uid()).map(ContainerLocator.LocatedContainer::manifest);
             if (found.isEmpty()) {
                 found = apptainer.find(job.job(), job.uid());
             }

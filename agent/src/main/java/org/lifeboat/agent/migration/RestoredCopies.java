@@ -25,7 +25,7 @@ public final class RestoredCopies {
      * the copy into its cgroups.
      */
     void register(long jobId, int uid, int gid, ContainerManifest manifest, long pid) throws IOException {
-        registry.restoredHere(jobId, uid, gid, manifest.withInitPid(pid));
+        registry.restoredHere(jobId, uid, gid, manifest.withInit(pid, resumeMarkers.startTime(pid)));
     }
 
     /** The copy registered here went, and its job with it. */

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Objects;
+import org.lifeboat.agent.container.ProcessStartTime;
 
 /**
  * Tells {@code lifeboat-run} that a job's container was restored on this node. When Slurm starts
@@ -62,11 +63,8 @@ public final class ResumeMarkers {
         return directory.resolve(Long.toString(jobId));
     }
 
-    /** Field 22 of /proc/PID/stat, counted after the command name, which may itself hold spaces and parentheses. */
+    /** The process's start time (see {@link ProcessStartTime}). */
     long startTime(long pid) throws IOException {
-        String stat = Files.readString(proc.resolve(Long.toString(pid)).resolve("stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        // fields[0] is field 3 (state), so field 22 is fields[19].
-        return Long.parseLong(fields[19]);
+        return ProcessStartTime.of(proc, pid);
     }
 }

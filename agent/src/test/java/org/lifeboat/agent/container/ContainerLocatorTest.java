@@ -9,27 +9,44 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The locator walks a fake /proc: task pid → children → lifeboat-run, whose state directory holds the manifest. */
+/**
+ * The locator walks a fake /proc: task pid → children → lifeboat-run, whose state directory holds
+ * the manifest; the init the manifest names must still be that container's.
+ */
 class ContainerLocatorTest {
+
+    private static final long JOB = 42;
+    private static final int OWNER = 1000;
+    private static final long INIT_START = 123456;
+    private static final String JOB_CGROUP = "0::/system.slice/slurmstepd.scope/job_42/step_batch/user/task_0\n";
 
     @TempDir
     Path root;
 
-    @Test
-    void findsTheContainerStartedBelowATaskProcess() throws IOException {
-        Path proc = root.resolve("proc");
-        Path containers = root.resolve("containers");
+    private Path proc;
+    private Path containers;
+
+    @BeforeEach
+    void taskRunsALauncher() throws IOException {
+        proc = root.resolve("proc");
+        containers = root.resolve("containers");
         process(proc, 100, 100, "200 201");
         process(proc, 201, 201, "");
         process(proc, 200, 200, "");
         process(proc, 200, 202, "300"); // a second thread of 200 with its own child
         process(proc, 300, 300, "301");
-        manifest(containers, 300, 1);
+    }
 
-        Optional<ContainerLocator.LocatedContainer> found = new ContainerLocator(containers, proc).find(List.of(100L));
+    @Test
+    void findsTheContainerStartedBelowATaskProcess() throws IOException {
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        manifest(containers, 300, 2, OWNER);
+
+        Optional<ContainerLocator.LocatedContainer> found = locate();
 
         assertTrue(found.isPresent());
         assertEquals(300, found.get().launcherPid());
@@ -40,38 +57,77 @@ class ContainerLocatorTest {
 
     @Test
     void aJobWithoutAContainerHasNone() throws IOException {
-        Path proc = root.resolve("proc");
-        process(proc, 100, 100, "");
+        assertEquals(Optional.empty(), new ContainerLocator(containers, proc).find(List.of(100L, 999L), JOB, OWNER));
+    }
 
-        assertEquals(Optional.empty(), new ContainerLocator(root.resolve("containers"), proc).find(List.of(100L, 999L)));
+    @Test
+    void aManifestOfAnotherUserIsPassedOver() throws IOException {
+        assertPassedOver(300, 2000, INIT_START, JOB_CGROUP, 2000);
+    }
+
+    @Test
+    void anInitPidReusedByAnotherProcessIsPassedOver() throws IOException {
+        // The launcher was killed with its container; the pid now belongs to a later process of the owner's.
+        assertPassedOver(300, OWNER, INIT_START + 500, JOB_CGROUP, OWNER);
+    }
+
+    @Test
+    void anInitOfAnotherUserIsPassedOver() throws IOException {
+        assertPassedOver(300, 0, INIT_START, JOB_CGROUP, OWNER);
+    }
+
+    @Test
+    void anInitThatIsNotTheLaunchersChildIsPassedOver() throws IOException {
+        assertPassedOver(1, OWNER, INIT_START, JOB_CGROUP, OWNER);
+    }
+
+    @Test
+    void anInitOutsideTheJobsCgroupIsPassedOver() throws IOException {
+        assertPassedOver(300, OWNER, INIT_START, "0::/system.slice/slurmstepd.scope/job_43/step_batch/user/task_0\n", OWNER);
+    }
+
+    @Test
+    void anEndedInitIsPassedOver() throws IOException {
+        manifest(containers, 300, 2, OWNER);
+
+        assertEquals(Optional.empty(), locate());
     }
 
     @Test
     void aManifestOfAnotherVersionIsRefused() throws IOException {
-        Path proc = root.resolve("proc");
-        process(proc, 100, 100, "");
-        manifest(root.resolve("containers"), 100, 2);
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        manifest(containers, 300, 1, OWNER);
 
-        IOException error = assertThrows(IOException.class,
-                () -> new ContainerLocator(root.resolve("containers"), proc).find(List.of(100L)));
+        IOException error = assertThrows(IOException.class, this::locate);
 
-        assertTrue(error.getMessage().contains("manifest version 2"), error.getMessage());
+        assertTrue(error.getMessage().contains("manifest version 1"), error.getMessage());
+    }
+
+    /** A manifest of manifestUid's naming init 301 as given: not the job's container, so none is found. */
+    private void assertPassedOver(long initParent, int initUid, long initStart, String initCgroup, int manifestUid)
+            throws IOException {
+        init(301, initParent, initUid, initStart, initCgroup);
+        manifest(containers, 300, 2, manifestUid);
+
+        assertEquals(Optional.empty(), locate());
+    }
+
+    private Optional<ContainerLocator.LocatedContainer> locate() throws IOException {
+        return new ContainerLocator(containers, proc).find(List.of(100L), JOB, OWNER);
     }
 
     @Test
     void aManifestOfTheLargestSizeIsReadAndOneByteMoreIsRefused() throws IOException {
-        Path proc = root.resolve("proc");
-        process(proc, 100, 100, "");
-        Path file = manifest(root.resolve("containers"), 100, 1);
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        Path file = manifest(containers, 300, 2, OWNER);
         String written = Files.readString(file);
         String padded = written.substring(0, written.length() - 1) + " ".repeat(ContainerManifest.MAX_BYTES - written.length()) + "}";
         Files.writeString(file, padded);
-        ContainerLocator locator = new ContainerLocator(root.resolve("containers"), proc);
 
-        assertEquals(101, locator.find(List.of(100L)).orElseThrow().manifest().initPid());
+        assertEquals(301, locate().orElseThrow().manifest().initPid());
 
         Files.writeString(file, padded + " ");
-        IOException error = assertThrows(IOException.class, () -> locator.find(List.of(100L)));
+        IOException error = assertThrows(IOException.class, this::locate);
         assertTrue(error.getMessage().endsWith("has " + (ContainerManifest.MAX_BYTES + 1) + " bytes, more than the "
                 + ContainerManifest.MAX_BYTES + " a migration can carry"), error.getMessage());
     }
@@ -81,10 +137,24 @@ class ContainerLocatorTest {
         Files.writeString(task.resolve("children"), children.isEmpty() ? "" : children + " ");
     }
 
-    private static Path manifest(Path containers, long launcherPid, int version) throws IOException {
+    /** The container init's stat (start time in field 22), status (parent and uids) and cgroup. */
+    private void init(long pid, long parent, int uid, long startTime, String cgroup) throws IOException {
+        Path directory = Files.createDirectories(proc.resolve(Long.toString(pid)));
+        StringBuilder stat = new StringBuilder(pid + " (lifeboat-init) S " + parent);
+        for (int field = 5; field <= 21; field++) {
+            stat.append(" 0");
+        }
+        Files.writeString(directory.resolve("stat"), stat + " " + startTime + " 4096 100\n");
+        Files.writeString(directory.resolve("status"), "Name:\tlifeboat-init\nPPid:\t" + parent + "\nUid:\t" + uid + "\t" + uid
+                + "\t" + uid + "\t" + uid + "\n");
+        Files.writeString(directory.resolve("cgroup"), cgroup);
+    }
+
+    private static Path manifest(Path containers, long launcherPid, int version, int uid) throws IOException {
         Path directory = Files.createDirectories(containers.resolve(Long.toString(launcherPid)));
         return Files.writeString(directory.resolve("manifest.json"), "{\"version\":" + version + ",\"init-pid\":" + (launcherPid + 1)
-                + ",\"uid\":0,\"gid\":0,\"root\":\"/run/lifeboat/containers/" + launcherPid + "/root\",\"netns\":null,"
+                + ",\"init-start\":" + INIT_START + ",\"uid\":" + uid + ",\"gid\":" + uid + ",\"root\":\"/run/lifeboat/containers/"
+                + launcherPid + "/root\",\"netns\":null,"
                 + "\"skeleton\":[{\"path\":\"/usr\",\"type\":\"directory\"}],"
                 + "\"mounts\":[{\"key\":\"usr\",\"source\":\"/usr\",\"target\":\"/usr\",\"read-only\":true}],"
                 + "\"chdir\":\"/tmp\",\"stdout\":\"/dev/null\",\"stderr\":\"/dev/null\",\"exit-status-file\":null,"

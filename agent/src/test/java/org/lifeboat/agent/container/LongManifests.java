@@ -25,7 +25,7 @@ public final class LongManifests {
     }
 
     public static ContainerManifest withArgv(List<String> argv) {
-        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 1000, 1000, "/run/lifeboat/containers/c1/root",
+        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 777, 1000, 1000, "/run/lifeboat/containers/c1/root",
                 null, List.of(), List.of(), "/home/user", "/home/user/out", "/home/user/err", "/home/user/.status", argv);
     }
 }

@@ -284,7 +284,7 @@ class MigrationDriverTest {
     }
 
     private static ContainerManifest container() {
-        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, FakeNode.INIT_PID, OWNER, OWNER,
+        return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, FakeNode.INIT_PID, 99, OWNER, OWNER,
                 "/run/lifeboat/containers/c1/root", null, List.of(), List.of(), "/home/user", "/home/user/out",
                 "/home/user/err", "/home/user/.status", List.of("/bin/sleep", "600"));
     }

@@ -16,7 +16,7 @@ import org.lifeboat.agent.peer.PeerRequestException;
 class PeerMessagesTest {
 
     private static final PrepareRequest PREPARE = new PrepareRequest("job7-a1", 7, 1000, 1000, TransferMode.DISKLESS,
-            1 << 20, new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 1000, 1000, "/run/lifeboat/containers/c1/root",
+            1 << 20, new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 99, 1000, 1000, "/run/lifeboat/containers/c1/root",
                     null, List.of(), List.of(), "/home/user", "/home/user/out", "/home/user/err", "/home/user/.status",
                     List.of("/bin/sleep", "600")), true, null);
 

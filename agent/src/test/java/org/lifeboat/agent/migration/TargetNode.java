@@ -198,7 +198,7 @@ final class TargetNode {
         message.put("mode", mode.wireName());
         message.put("expected-bytes", 1 << 20);
         message.put("page-server", mode == TransferMode.DISKLESS);
-        message.set("manifest", JSON.valueToTree(new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 1000, 1000,
+        message.set("manifest", JSON.valueToTree(new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 99, 1000, 1000,
                 "/run/lifeboat/containers/c1/root", null, List.of(), List.of(), "/home/user", "/home/user/out",
                 "/home/user/err", "/home/user/.status", List.of("/bin/sleep", "600"))));
         return message;
