@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandResult;
 import org.lifeboat.agent.process.CommandRunner;
@@ -45,6 +46,21 @@ public final class Criu implements Checkpointer {
     private static final int FIRST_INHERITED_FD = 10;
     // A page server inherits nothing else, so the same number serves for its connection.
     private static final int PAGE_SERVER_FD = FIRST_INHERITED_FD;
+    // Where CRIU run as a job's owner finds its image directory: above any inherited file.
+    private static final int IMAGES_FD = 100;
+    /**
+     * What CRIU keeps when it runs as a job's owner, measured on kernel 6.18 with CRIU 4.2.1 by taking
+     * each away. CAP_SYS_ADMIN enters the container's mount namespace, mounts and pivots its root on
+     * restore and makes its PID namespace with the PIDs it had; CAP_SYS_CHROOT is the other half of
+     * entering a mount namespace (without either, a lifeboat-run container's dump fails: "Can't setns
+     * mnt"). CAP_SETPCAP lets the restored tree's bounding set be trimmed to the one it had: without it
+     * the restore of a process not running with no_new_privs fails ("Unable to drop capability").
+     * CAP_CHECKPOINT_RESTORE and CAP_SYS_PTRACE proved unnecessary: the owner may trace its own
+     * processes, and CAP_SYS_ADMIN covers choosing PIDs in the new namespace.
+     */
+    static final List<String> OWNER_CAPABILITIES = List.of("sys_admin", "sys_chroot", "setpcap");
+    /** A job with its own network namespace: TCP repair of its connections and the network lock. */
+    static final String NETWORK_CAPABILITY = "net_admin";
 
     private final String binary;
     private final CommandRunner commands;
@@ -101,7 +117,7 @@ public final class Criu implements Checkpointer {
     public void dump(DumpSpec spec) throws CriuException {
         List<String> arguments = new ArrayList<>(List.of("dump",
                 "--tree", Long.toString(spec.initPid()),
-                "--images-dir", spec.imageDirectory().toString(),
+                "--images-dir", imagesArgument(spec.owner(), spec.imageDirectory()),
                 // The point of no return is the agent's: the post-dump script holds the frozen tree
                 // until the target has confirmed (commit) or failed (rollback), see above.
                 "--action-script", spec.actionScript().toString(),
@@ -131,7 +147,7 @@ public final class Criu implements Checkpointer {
         spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
                 // Memory goes straight to the target's page server instead of into local files.
                 "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
-        run(arguments, spec.networkNamespace(), spec.imageDirectory().resolve(DUMP_LOG), spec.timeout(),
+        run(List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.imageDirectory(), DUMP_LOG, spec.timeout(),
                 "dump of pid " + spec.initPid());
     }
 
@@ -139,13 +155,14 @@ public final class Criu implements Checkpointer {
     @Override
     public long restore(RestoreSpec spec) throws CriuException {
         Path pidFile = spec.imageDirectory().resolve("restored.pid");
+        String images = imagesArgument(spec.owner(), spec.imageDirectory());
         List<String> arguments = new ArrayList<>(List.of("restore",
-                "--images-dir", spec.imageDirectory().toString(),
+                "--images-dir", images,
                 // Detached: the restored init must outlive this CRIU run; its end shows in its exit-status file.
                 "--restore-detached",
                 // The container's mount namespace is rebuilt on this root (the launcher's skeleton).
                 "--root", spec.root().toString(),
-                "--pidfile", pidFile.toString(),
+                "--pidfile", images + "/" + pidFile.getFileName(),
                 // Stopped until the source's copy is gone for good (Slurm has requeued the job): never two running copies.
                 "--leave-stopped",
                 "--file-locks",
@@ -165,19 +182,15 @@ public final class Criu implements Checkpointer {
             // Every bind the dump detected comes from the same host path here.
             arguments.addAll(List.of("--ext-mount-map", "auto"));
         }
-        // Outside files are handed in on descriptors lifeboat-with-fds opens: 3 onwards, in order.
-        List<String> prefix = new ArrayList<>();
-        if (!spec.inheritedFiles().isEmpty()) {
-            prefix.add(withFds.orElseThrow(() -> new CriuException("restoring external files needs lifeboat-with-fds")).toString());
-            int descriptor = FIRST_INHERITED_FD;
-            for (InheritedFile file : spec.inheritedFiles()) {
-                prefix.add(descriptor + ":" + file.mode() + ":" + file.path());
-                arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
-                descriptor++;
-            }
-            prefix.add("--");
+        // Outside files are handed in on descriptors lifeboat-with-fds opens, in order.
+        List<String> descriptors = new ArrayList<>();
+        int descriptor = FIRST_INHERITED_FD;
+        for (InheritedFile file : spec.inheritedFiles()) {
+            descriptors.add(descriptor + ":" + file.mode() + ":" + file.path());
+            arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
+            descriptor++;
         }
-        run(prefix, arguments, spec.networkNamespace(), spec.imageDirectory().resolve(RESTORE_LOG), spec.timeout(),
+        run(descriptors, arguments, spec.networkNamespace(), spec.owner(), spec.imageDirectory(), RESTORE_LOG, spec.timeout(),
                 "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
@@ -225,18 +238,63 @@ public final class Criu implements Checkpointer {
     public record PageServer(long pid, SocketChannel connection) {}
 
     /**
-     * Runs CRIU, inside the job's own network namespace when it has one: CRIU then neither saves
-     * nor recreates the namespace, and its TCP repair and network lock act on the job's stack.
+     * How CRIU names the image directory: by its path when it runs as root; as a job's owner, by the
+     * descriptor lifeboat-with-fds opened on it. The owner's CRIU writes there, but the directory lies
+     * below one only root may enter, so the owner cannot reach the images by any path in between:
+     * images they could rewrite would restore with the capabilities CRIU runs with.
      */
-    private void run(List<String> arguments, Optional<Path> networkNamespace, Path log, Duration timeout, String what)
+    private static String imagesArgument(Optional<JobOwner> owner, Path imageDirectory) {
+        return owner.isPresent() ? "/proc/self/fd/" + IMAGES_FD : imageDirectory.toString();
+    }
+
+    /**
+     * Runs CRIU, inside the job's own network namespace when it has one (CRIU then neither saves nor
+     * recreates the namespace, and its TCP repair and network lock act on the job's stack), and as the
+     * job's owner when it has one: its uid, gid and groups, with {@link #OWNER_CAPABILITIES} alone,
+     * ambient so that they survive exec and end with CRIU. The restored tree gets its own
+     * credentials from the images, which for an ordinary user's job hold no capability.
+     *
+     * @param descriptors lifeboat-with-fds specifications of files CRIU is handed open
+     */
+    private void run(List<String> descriptors, List<String> arguments, Optional<Path> networkNamespace,
+                     Optional<JobOwner> owner, Path imageDirectory, String logName, Duration timeout, String what)
             throws CriuException {
-        run(List.of(), arguments, networkNamespace, log, timeout, what);
+        List<String> handed = new ArrayList<>(descriptors);
+        owner.ifPresent(user -> handed.add(IMAGES_FD + ":d:" + imageDirectory));
+        List<String> prefix = new ArrayList<>();
+        if (!handed.isEmpty()) {
+            prefix.add(withFds.orElseThrow(() -> new CriuException("handing CRIU open files needs lifeboat-with-fds")).toString());
+            prefix.addAll(handed);
+            prefix.add("--");
+        }
+        List<String> withOwner = new ArrayList<>(arguments);
+        if (owner.isPresent()) {
+            withOwner.add("--unprivileged");
+        }
+        run(prefix, owner.map(user -> asOwner(user, networkNamespace.isPresent())).orElse(List.of()), withOwner,
+                networkNamespace, imageDirectory.resolve(logName), timeout, what);
+    }
+
+    private static List<String> asOwner(JobOwner owner, boolean ownNetwork) {
+        List<String> capabilities = new ArrayList<>(OWNER_CAPABILITIES);
+        if (ownNetwork) {
+            capabilities.add(NETWORK_CAPABILITY);
+        }
+        String kept = "-all," + capabilities.stream().map(capability -> "+" + capability).collect(Collectors.joining(","));
+        return List.of("setpriv", "--reuid=" + owner.uid(), "--regid=" + owner.gid(), "--init-groups",
+                "--inh-caps=" + kept, "--ambient-caps=" + kept, "--");
     }
 
     private void run(List<String> prefix, List<String> arguments, Optional<Path> networkNamespace, Path log, Duration timeout,
                      String what) throws CriuException {
+        run(prefix, List.of(), arguments, networkNamespace, log, timeout, what);
+    }
+
+    private void run(List<String> prefix, List<String> identity, List<String> arguments, Optional<Path> networkNamespace,
+                     Path log, Duration timeout, String what) throws CriuException {
         List<String> command = new ArrayList<>(prefix);
         networkNamespace.ifPresent(namespace -> command.addAll(List.of("nsenter", "--net=" + namespace, "--")));
+        command.addAll(identity);
         command.add(binary);
         command.addAll(arguments);
         command.addAll(List.of("--log-file", log.getFileName().toString(), "-v4"));
@@ -285,10 +343,12 @@ public final class Criu implements Checkpointer {
      * @param pageServer where the target's page server (or the relay to it) listens; empty: pages into local files
      * @param actionScript CRIU's action script, which decides at post-dump whether the tree dies or resumes
      * @param networkNamespace the job's own network namespace, if it has one
+     * @param owner the job's owner, whom CRIU runs as; empty for root's jobs
      */
     public record DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
                            Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
-                           Duration timeout, boolean detectExternalMounts, List<String> externalFiles) {
+                           Duration timeout, boolean detectExternalMounts, List<String> externalFiles,
+                           Optional<JobOwner> owner) {
         public DumpSpec {
             // In the manifest's order, so CRIU's command line reads like the manifest.
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
@@ -299,7 +359,8 @@ public final class Criu implements Checkpointer {
         public DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
                         Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
                         Duration timeout) {
-            this(initPid, imageDirectory, externalMounts, pageServer, actionScript, networkNamespace, timeout, false, List.of());
+            this(initPid, imageDirectory, externalMounts, pageServer, actionScript, networkNamespace, timeout, false, List.of(),
+                    Optional.empty());
         }
     }
 
@@ -308,12 +369,13 @@ public final class Criu implements Checkpointer {
      *
      * @param externalMounts key to this node's host path, for every bind mount the dump named
      * @param networkNamespace the job's network namespace, already rebuilt on this node, if it has one
+     * @param owner the job's owner, whom CRIU runs as; empty for root's jobs
      * @param releasePagesAsRestored whether CRIU frees each page of the images once it is in the restored memory:
      *        for images that are a copy, with the job still held elsewhere; never for a job's only checkpoint
      */
     public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts,
                               Optional<Path> networkNamespace, Duration timeout, boolean detectExternalMounts,
-                              List<InheritedFile> inheritedFiles, boolean releasePagesAsRestored) {
+                              List<InheritedFile> inheritedFiles, boolean releasePagesAsRestored, Optional<JobOwner> owner) {
         public RestoreSpec {
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
             inheritedFiles = List.copyOf(inheritedFiles);
@@ -322,7 +384,7 @@ public final class Criu implements Checkpointer {
         /** A lifeboat-run container: every mount listed, no outside file. */
         public RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Optional<Path> networkNamespace,
                            Duration timeout) {
-            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of(), false);
+            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of(), false, Optional.empty());
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.JobOwner;
 import org.lifeboat.agent.network.JobNetworks;
 
 /** Restores an incoming migration's images as a stopped copy on this node. */
@@ -30,6 +31,12 @@ public final class CopyRestorer {
     /** Sets the migration's restored pid and CRIU's time; any failure leaves what was set up for the discard. */
     void restore(IncomingMigration migration) throws Exception {
         LOG.info("migration " + migration.id + ": restoring job " + migration.jobId + " from its images");
+        Optional<JobOwner> owner = CriuSpecs.owner(migration.manifest);
+        if (migration.mode == TransferMode.DISKLESS) {
+            // Received by root (page server, tar): the owner's CRIU restores from them, and may free the pages.
+            OwnedDirectories.handOver(migration.images, owner);
+        }
+        CheckpointDirectories.prepareRestoreRoot(migration.root, owner);
         restoreRoots.build(migration.root, migration.manifest);
         if (migration.network != null) {
             // The source released the address after its dump: it comes up here before the sockets bind to it.

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.JobOwner;
 
 /**
  * What CRIU is told about a container, from its manifest, the same for a migration and a park:
@@ -26,14 +27,21 @@ final class CriuSpecs {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
         return new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer, actionScript,
                 networkNamespace, timeout, apptainer != null,
-                apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList());
+                apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList(),
+                owner(container));
     }
 
     static Criu.RestoreSpec restore(ContainerManifest container, Path images, Path root, Optional<Path> networkNamespace,
                                     Duration timeout, boolean releasePagesAsRestored) throws IOException {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
         return new Criu.RestoreSpec(images, root, container.externalMountsForRestore(), networkNamespace, timeout,
-                apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer), releasePagesAsRestored);
+                apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer), releasePagesAsRestored,
+                owner(container));
+    }
+
+    /** CRIU runs as the job's owner; a job of root's is checkpointed by root. */
+    static Optional<JobOwner> owner(ContainerManifest container) {
+        return container.uid() == 0 ? Optional.empty() : Optional.of(new JobOwner(container.uid(), container.gid()));
     }
 
     /**

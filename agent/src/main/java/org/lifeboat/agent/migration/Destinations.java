@@ -57,7 +57,7 @@ public final class Destinations {
     public Destination live(String migrationId, long jobId, ContainerManifest container, String targetNode,
                             InetSocketAddress targetPeer, TransferMode mode) {
         Path images = mode == TransferMode.DISKLESS
-                ? MigrationDriver.outgoingDirectory(checkpointDirectory).resolve(migrationId)
+                ? CheckpointDirectories.dumps(checkpointDirectory).resolve(migrationId)
                 : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
                         .resolve(migrationId);
         TargetAgent target = new PeerTargetAgent(peers.connect(targetNode, targetPeer), new MigrationRequest(migrationId, jobId));

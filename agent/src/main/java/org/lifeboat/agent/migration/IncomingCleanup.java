@@ -62,7 +62,7 @@ public final class IncomingCleanup {
             if (migration.mode == TransferMode.DISKLESS) {
                 DirectoryTrees.delete(migration.images);
             }
-            DirectoryTrees.delete(migration.root);
+            CheckpointDirectories.deleteRestoreRoot(migration.root);
             IncomingMigration.State state = migration.state();
             if (state == IncomingMigration.State.CONFIRMED || state == IncomingMigration.State.STARTED_HERE) {
                 resumeMarkers.remove(migration.jobId);
@@ -92,7 +92,7 @@ public final class IncomingCleanup {
                 if (migration.mode == TransferMode.DISKLESS) {
                     DirectoryTrees.delete(migration.images);
                 }
-                DirectoryTrees.delete(migration.root);
+                CheckpointDirectories.deleteRestoreRoot(migration.root);
                 LOG.info("migration " + migration.id + ": images of job " + migration.jobId + " removed");
             } catch (IOException | RuntimeException e) {
                 LOG.warning("migration " + migration.id + ": removing its images failed (the agent's next start removes"

@@ -192,7 +192,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             }
         }
         IncomingMigration migration = new IncomingMigration(id, jobId, request.uid(), request.gid(),
-                mode, request.manifest(), request.network(), images, checkpointDirectory.resolve(ROOTS).resolve(id), jobBefore, clock.instant(),
+                mode, request.manifest(), request.network(), images, CheckpointDirectories.restoreRoot(checkpointDirectory, id), jobBefore, clock.instant(),
                 System.nanoTime());
         if (!table.add(migration)) {
             throw new PeerRequestException("conflict", "migration " + id + " is already prepared");

@@ -48,7 +48,8 @@ public final class InterruptedMigrations implements LifeCycleComponent {
             return;
         }
         try (Stream<Path> interrupted = Files.list(outgoing)) {
-            for (Path control : (Iterable<Path>) interrupted::iterator) {
+            // Directories only: the post-dump script lives beside them.
+            for (Path control : (Iterable<Path>) interrupted.filter(Files::isDirectory)::iterator) {
                 recover(control);
             }
         } catch (IOException e) {
@@ -58,11 +59,13 @@ public final class InterruptedMigrations implements LifeCycleComponent {
 
     private void recover(Path control) {
         String migrationId = control.getFileName().toString();
-        // A shared-fs migration's images are in the shared directory, under the same name.
+        // A migration's images are named as its control directory: a diskless one's in the dumps directory,
+        // a shared-fs one's in the shared directory.
         Optional<Path> sharedImages = sharedDirectory.map(shared -> shared.resolve(migrationId)).filter(Files::isDirectory);
+        Path dumpedImages = CheckpointDirectories.dumps(checkpointDirectory).resolve(migrationId);
         if (PostDumpHook.requeueStarted(control)) {
             LOG.warning("migration " + migrationId + " was interrupted after its requeue started: its images in "
-                    + sharedImages.orElse(control) + " are kept; CRIU keeps the source copy frozen until its decision limit");
+                    + sharedImages.orElse(dumpedImages) + " are kept; CRIU keeps the source copy frozen until its decision limit");
             return;
         }
         try {
@@ -79,6 +82,7 @@ public final class InterruptedMigrations implements LifeCycleComponent {
             if (sharedImages.isPresent()) {
                 DirectoryTrees.delete(sharedImages.get());
             }
+            DirectoryTrees.delete(dumpedImages);
             DirectoryTrees.delete(control);
             LOG.info("migration " + migrationId + " was interrupted by this agent's stop before its requeue: "
                     + (targetRunsTheJob ? "its target runs the job now" : "rolled back"));

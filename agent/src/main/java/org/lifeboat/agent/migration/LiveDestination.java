@@ -92,7 +92,7 @@ final class LiveDestination implements Destination {
     @Override
     public void prepare(Path control, MoveFigures figures) throws Exception {
         TargetRecord.write(control, new TargetRecord.Target(targetNode, targetPeer));
-        Files.createDirectories(images);
+        OwnedDirectories.create(images, CriuSpecs.owner(container));
         if (container.networkNamespace() != null) {
             network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
         }

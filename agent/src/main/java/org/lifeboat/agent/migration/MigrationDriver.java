@@ -1,7 +1,6 @@
 package org.lifeboat.agent.migration;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -161,7 +160,7 @@ public final class MigrationDriver {
 
     /** The control directory first: a restarted agent finds the move there, and the target to tell, from the start. */
     private static void prepare(SourceCopy source, Destination destination, MoveFigures figures) throws Exception {
-        Files.createDirectories(source.control());
+        source.createControl();
         destination.prepare(source.control(), figures);
     }
 

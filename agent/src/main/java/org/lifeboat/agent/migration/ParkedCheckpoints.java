@@ -24,7 +24,7 @@ public final class ParkedCheckpoints {
     private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
 
     private final Path parkedDirectory;
-    private final Path rootsDirectory;
+    private final Path checkpointDirectory;
     private final Checkpointer criu;
     private final RestoreRoot restoreRoots;
 
@@ -34,7 +34,7 @@ public final class ParkedCheckpoints {
      */
     public ParkedCheckpoints(Path sharedDirectory, Path checkpointDirectory, Checkpointer criu, RestoreRoot restoreRoots) {
         this.parkedDirectory = sharedDirectory.resolve(PARKED);
-        this.rootsDirectory = checkpointDirectory.resolve(IncomingMigrations.ROOTS);
+        this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
     }
@@ -63,7 +63,8 @@ public final class ParkedCheckpoints {
     public long restore(ParkedJob parked) throws Exception {
         Path images = directory(parked.job());
         ContainerManifest container = parked.container();
-        Path root = rootsDirectory.resolve("parked-job" + parked.job());
+        Path root = CheckpointDirectories.restoreRoot(checkpointDirectory, "parked-job" + parked.job());
+        CheckpointDirectories.prepareRestoreRoot(root, CriuSpecs.owner(container));
         restoreRoots.build(root, container);
         try {
             // The parked images are the job's only checkpoint until it runs again: CRIU leaves them whole.
@@ -71,7 +72,7 @@ public final class ParkedCheckpoints {
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(root);
-            DirectoryTrees.delete(root);
+            CheckpointDirectories.deleteRestoreRoot(root);
         }
     }
 

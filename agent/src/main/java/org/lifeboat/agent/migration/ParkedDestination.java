@@ -77,7 +77,9 @@ final class ParkedDestination implements Destination {
         if (Files.exists(images)) {
             throw new IOException("job " + jobId + " already has a parked checkpoint in " + images);
         }
-        Files.createDirectories(images);
+        // Root's parked directory, which no owner may enter, holds each job's checkpoint, theirs alone.
+        OwnedDirectories.rootOnly(checkpoints.parkedDirectory());
+        OwnedDirectories.create(images, CriuSpecs.owner(container));
         long needed = processes.residentBytes(container.initPid()) + LiveDestination.IMAGE_OVERHEAD_BYTES;
         long free = Files.getFileStore(images).getUsableSpace();
         if (free < needed) {

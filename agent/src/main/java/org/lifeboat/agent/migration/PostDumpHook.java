@@ -10,9 +10,11 @@ import java.util.logging.Logger;
 /**
  * CRIU's post-dump action script, through which the agent holds the point of no return. At
  * post-dump CRIU has written every image and keeps the tree frozen until the script exits: the
- * script marks the dump's control directory "dumped" and waits for the agent's decision there.
+ * script marks the dump "dumped" and waits for the agent's decision in the dump's control directory.
+ * The script runs as CRIU does, as the job's owner: it reads the decisions root writes, and writes
+ * its mark into a directory of the owner's inside the control directory ({@link #marks}).
  * The control directory is on this node's disk, named as the image directory, under the agent's
- * outgoing directory (for a diskless migration it is the image directory): images on a shared
+ * outgoing directory: images on a shared
  * file system would make every mark and every poll a round trip to its server, and a restarted
  * agent finds every interrupted dump on its own disk. Commit
  * (exit 0): CRIU kills the tree, which runs on the target now. Rollback (exit 1): CRIU unlocks
@@ -29,6 +31,8 @@ public final class PostDumpHook {
     private static final Logger LOG = Logger.getLogger(PostDumpHook.class.getName());
     static final String SCRIPT_NAME = "criu-post-dump.sh";
     static final String DUMPED = ".lifeboat-dumped";
+    // In the control directory, the owner's: where their CRIU's script marks the dump.
+    static final String MARKS = "criu";
     static final String COMMIT = ".lifeboat-commit";
     static final String ROLLBACK = ".lifeboat-rollback";
     static final String REQUEUING = ".lifeboat-requeuing";
@@ -42,22 +46,23 @@ public final class PostDumpHook {
     private PostDumpHook() {}
 
     /**
-     * Writes the script, watching this agent process, into the agent's state directory and returns its path.
+     * Writes the script, watching this agent process, into the outgoing directory and returns its path:
+     * root's, and readable by every job owner, whose CRIU runs it.
      *
      * @param controlRoot where each dump's control directory is: {@link #controlDirectory}
      */
-    public static Path install(Path stateDirectory, Path controlRoot) throws IOException {
-        return install(stateDirectory, controlRoot, ProcessHandle.current().pid(), startTime(ProcessHandle.current().pid()));
+    public static Path install(Path controlRoot) throws IOException {
+        return install(controlRoot, ProcessHandle.current().pid(), startTime(ProcessHandle.current().pid()));
     }
 
-    static Path install(Path stateDirectory, Path controlRoot, long agentPid, String agentStartTime) throws IOException {
-        Path script = stateDirectory.resolve(SCRIPT_NAME);
+    static Path install(Path controlRoot, long agentPid, String agentStartTime) throws IOException {
+        Path script = controlRoot.resolve(SCRIPT_NAME);
         String body = "#!/bin/sh\n"
                 + "# Written by the Lifeboat agent: CRIU's --action-script for migrations (see PostDumpHook.java).\n"
                 + "[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] || exit 0\n"
                 // CRIU names the image directory by its descriptor (/proc/PID/fd/N); its real name names the dump.
                 + "decisions=" + shellQuoted(controlRoot.toString()) + "/\"$(basename \"$(readlink -f \"$CRTOOLS_IMAGE_DIR\")\")\"\n"
-                + ": > \"$decisions/" + DUMPED + "\" || exit 1\n"
+                + ": > \"$decisions/" + MARKS + "/" + DUMPED + "\" || exit 1\n"
                 + "agent_alive() { [ \"$(cut -d' ' -f22 /proc/" + agentPid + "/stat 2>/dev/null)\" = " + agentStartTime + " ]; }\n"
                 + "polls=0\n"
                 + "while [ \"$polls\" -lt " + DECISION_LIMIT.dividedBy(POLL) + " ]; do\n"
@@ -68,9 +73,9 @@ public final class PostDumpHook {
                 + "    polls=$((polls + 1))\n"
                 + "done\n"
                 + "exit 1\n";
-        Path temporary = stateDirectory.resolve(SCRIPT_NAME + ".tmp");
+        Path temporary = controlRoot.resolve(SCRIPT_NAME + ".tmp");
         Files.writeString(temporary, body);
-        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.move(temporary, script, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return script;
     }
@@ -136,7 +141,12 @@ public final class PostDumpHook {
     }
 
     static boolean dumped(Path control) {
-        return Files.exists(control.resolve(DUMPED));
+        return Files.exists(marks(control).resolve(DUMPED));
+    }
+
+    /** Where the script, run as the job's owner, marks the dump: a directory of the owner's. */
+    static Path marks(Path control) {
+        return control.resolve(MARKS);
     }
 
     static void commit(Path control) throws IOException {

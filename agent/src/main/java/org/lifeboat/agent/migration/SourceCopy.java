@@ -35,13 +35,22 @@ final class SourceCopy {
         this.criuRuns = Objects.requireNonNull(criuRuns, "criuRuns");
     }
 
-    /** Where each outgoing migration keeps its control files (and, when diskless, its images): this node's disk. */
+    /** Where each outgoing migration keeps its control files: this node's disk. */
     static Path outgoingDirectory(Path checkpointDirectory) {
-        return checkpointDirectory.resolve("outgoing");
+        return CheckpointDirectories.outgoing(checkpointDirectory);
     }
 
     Path control() {
         return control;
+    }
+
+    /**
+     * Makes the control directory: root's decisions, which the owner's CRIU (its post-dump script)
+     * may read but not make, and a directory of the owner's in it where that script marks the dump.
+     */
+    void createControl() throws IOException {
+        OwnedDirectories.passThrough(control);
+        OwnedDirectories.create(PostDumpHook.marks(control), CriuSpecs.owner(container));
     }
 
     /**

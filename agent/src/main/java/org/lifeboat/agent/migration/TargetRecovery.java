@@ -74,8 +74,8 @@ public final class TargetRecovery {
         Path roots = checkpointDirectory.resolve(IncomingMigrations.ROOTS);
         if (Files.isDirectory(roots)) {
             try (Stream<Path> stale = Files.list(roots)) {
-                for (Path root : (Iterable<Path>) stale::iterator) {
-                    cleanup.unmountQuietly(root);
+                for (Path owned : (Iterable<Path>) stale::iterator) {
+                    cleanup.unmountQuietly(owned.resolve("root"));
                 }
             }
         }

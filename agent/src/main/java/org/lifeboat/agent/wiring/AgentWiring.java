@@ -34,6 +34,7 @@ import org.lifeboat.agent.metrics.CriuMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.CheckpointDirectories;
 import org.lifeboat.agent.migration.ConfirmedCopies;
 import org.lifeboat.agent.migration.CopyRestorer;
 import org.lifeboat.agent.migration.IncomingCleanup;
@@ -189,8 +190,8 @@ public final class AgentWiring {
                 new OrphanTakeOver(incomingTable, restoredCopies, confirmedCopies, incomingCleanup, targetScheduler,
                         migrationMetrics::tookOver, clock),
                 new SilenceSweep(incomingTable, incomingCleanup, clock), config.nodeName());
-        Path postDumpScript = PostDumpHook.install(config.stateDirectory(),
-                MigrationDriver.outgoingDirectory(config.checkpointDirectory()));
+        CheckpointDirectories.prepare(config.checkpointDirectory());
+        Path postDumpScript = PostDumpHook.install(MigrationDriver.outgoingDirectory(config.checkpointDirectory()));
         Destinations.PeerConnector peerConnector =
                 (node, peer) -> new PeerClient(peer, config.nodeName(), node, peers, PEER_TIMEOUT, config.peer().pageCompression());
         MigrationDriver driver = new MigrationDriver(config.nodeName(), config.checkpointDirectory(), criu, processes,

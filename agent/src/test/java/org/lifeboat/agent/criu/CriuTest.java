@@ -104,10 +104,11 @@ class CriuTest {
                 NetworkLock.NFTABLES);
 
         withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"), Optional.empty(), TIMEOUT,
-                true, List.of("file[18:3]", "file[1b:f4c00e]")));
+                true, List.of("file[18:3]", "file[1b:f4c00e]"), Optional.empty()));
         long pid = withHelper.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of(), Optional.empty(), TIMEOUT,
                 true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r"),
-                        new Criu.InheritedFile("file[1b:f4c00e]", "/root/.apptainer/instances/logs/n1/root/job.out", "a")), true));
+                        new Criu.InheritedFile("file[1b:f4c00e]", "/root/.apptainer/instances/logs/n1/root/job.out", "a")), true,
+                Optional.empty()));
 
         assertEquals(77, pid);
         String dump = String.join(" ", commands.commands().get(0));
@@ -121,9 +122,50 @@ class CriuTest {
     }
 
     @Test
+    void anOrdinaryUsersJobIsDumpedAndRestoredByCriuRunningAsThatUserWithThreeCapabilities() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "88");
+        commands.answer(0, "", "").answer(0, "", "");
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+        Optional<JobOwner> owner = Optional.of(new JobOwner(1042, 1043));
+
+        withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"), Optional.empty(), TIMEOUT,
+                false, List.of(), owner));
+        long pid = withHelper.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1/root"), Map.of(), Optional.empty(),
+                TIMEOUT, false, List.of(), true, owner));
+
+        assertEquals(88, pid);
+        List<String> asOwner = List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "100:d:" + images, "--", "setpriv",
+                "--reuid=1042", "--regid=1043", "--init-groups", "--inh-caps=-all,+sys_admin,+sys_chroot,+setpcap",
+                "--ambient-caps=-all,+sys_admin,+sys_chroot,+setpcap", "--", BINARY);
+        List<String> dump = commands.commands().get(0);
+        assertEquals(asOwner, dump.subList(0, asOwner.size()));
+        assertTrue(String.join(" ", dump).contains("--images-dir /proc/self/fd/100 "), dump.toString());
+        assertTrue(dump.contains("--unprivileged"), dump.toString());
+        List<String> restore = commands.commands().get(1);
+        assertEquals(asOwner, restore.subList(0, asOwner.size()));
+        assertTrue(String.join(" ", restore).contains("--pidfile /proc/self/fd/100/restored.pid"), restore.toString());
+    }
+
+    @Test
+    void aJobWithItsOwnNetworkAlsoKeepsNetAdminForTcpRepairAndTheLock() throws Exception {
+        commands.answer(0, "", "");
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+
+        withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.empty(), Path.of("/hook"),
+                Optional.of(Path.of("/run/netns/job7")), TIMEOUT, false, List.of(), Optional.of(new JobOwner(1042, 1042))));
+
+        String dump = String.join(" ", commands.commands().get(0));
+        assertTrue(dump.contains("-- nsenter --net=/run/netns/job7 -- setpriv "), dump);
+        assertTrue(dump.contains("--ambient-caps=-all,+sys_admin,+sys_chroot,+setpcap,+net_admin "), dump);
+    }
+
+    @Test
     void outsideFilesCannotBeRestoredWithoutTheHelper() {
         CriuException error = assertThrows(CriuException.class, () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"),
-                Map.of(), Optional.empty(), TIMEOUT, true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r")), false)));
+                Map.of(), Optional.empty(), TIMEOUT, true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r")), false,
+                Optional.empty())));
 
         assertTrue(error.getMessage().contains("lifeboat-with-fds"), error.getMessage());
         assertEquals(List.of(), commands.commands());
@@ -195,7 +237,8 @@ class CriuTest {
         Files.writeString(images.resolve("restored.pid"), "5");
         commands.answer(0, "", "").answer(0, "", "");
 
-        criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT, false, List.of(), true));
+        criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT, false, List.of(), true,
+                Optional.empty()));
         criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT));
 
         assertTrue(commands.commands().get(0).contains("--auto-dedup"), commands.commands().get(0).toString());

@@ -236,13 +236,74 @@ class RealCriuTest {
 
         // As the agent restores a diskless migration's copy (the process is not in a container: the host's root).
         long restored = new Criu(criu.toString(), commands, NetworkLock.NFTABLES).restore(new Criu.RestoreSpec(images, Path.of("/"),
-                Map.of(), Optional.empty(), CRIU_TIMEOUT, false, List.of(), true));
+                Map.of(), Optional.empty(), CRIU_TIMEOUT, false, List.of(), true, Optional.empty()));
         started.add(restored);
 
         long left = allocatedBytes(images);
         System.out.printf("images: %d bytes allocated after the dump, %d after the restore%n", dumped, left);
         assertTrue(left < dumped / 16, "the restore freed the pages it restored: " + left + " of " + dumped + " bytes left");
         assertTrue(Files.exists(Path.of("/proc", Long.toString(restored))), "the restored process is there");
+    }
+
+    @Test
+    void anOrdinaryUsersProcessIsDumpedAndRestoredByCriuRunningAsThatUserAndKeepsNoCapability() throws Exception {
+        int uid = testUser();
+        // Laid out as the agent lays out a move: the images the owner's CRIU writes lie below a directory only
+        // root may enter, and the post-dump script where the owner may run it.
+        Path shared = Files.createTempDirectory(Path.of("/tmp"), "lifeboat-owner-");
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwx--x--x"));
+        Path rootOnly = Files.createDirectory(shared.resolve("dumps"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Path images = Files.createDirectory(rootOnly.resolve("job7-a1"));
+        Files.setPosixFilePermissions(images, PosixFilePermissions.fromString("rwx------"));
+        commands.run(List.of("chown", uid + ":" + uid, images.toString()), CRIU_TIMEOUT).requireSuccess();
+        Path script = Files.writeString(shared.resolve("commit.sh"), "#!/bin/sh\nexit 0\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try {
+            long pid = start("setpriv", "--reuid=" + uid, "--regid=" + uid, "--init-groups", "sleep", "600");
+            Testbed.await(() -> status(pid).contains("Uid:\t" + uid) && status(pid).contains("Name:\tsleep"),
+                    Duration.ofSeconds(10), () -> "the test user's process did not start");
+            Criu asOwner = new Criu(criu.toString(), commands, Optional.of(withFds()), NetworkLock.NFTABLES);
+            Optional<JobOwner> owner = Optional.of(new JobOwner(uid, uid));
+
+            asOwner.dump(new Criu.DumpSpec(pid, images, Map.of(), Optional.empty(), script, Optional.empty(), CRIU_TIMEOUT,
+                    false, List.of(), owner));
+            Testbed.await(() -> !Files.exists(Path.of("/proc", Long.toString(pid))), Duration.ofSeconds(10),
+                    () -> "the committed dump did not end the original");
+            long restored = asOwner.restore(new Criu.RestoreSpec(images, Path.of("/"), Map.of(), Optional.empty(), CRIU_TIMEOUT,
+                    false, List.of(), true, owner));
+            started.add(restored);
+
+            String status = Files.readString(Path.of("/proc", Long.toString(restored), "status"));
+            assertTrue(status.contains("Uid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid), status);
+            assertTrue(status.contains("Gid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid), status);
+            for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {
+                assertTrue(status.contains(set + ":\t0000000000000000"), set + " of the restored process: " + status);
+            }
+            assertEquals(uid, Files.getAttribute(images.resolve("inventory.img"), "unix:uid"), "the owner's CRIU wrote the images");
+        } finally {
+            commands.run(List.of("rm", "-rf", shared.toString()), CRIU_TIMEOUT);
+        }
+    }
+
+    private static String status(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), "status"));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** An ordinary user for CRIU to run as, made once on this machine. */
+    private int testUser() throws Exception {
+        String name = "lifeboat-criu-test";
+        CommandResult id = commands.run(List.of("id", "-u", name), CRIU_TIMEOUT);
+        if (!id.succeeded()) {
+            commands.run(List.of("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name), CRIU_TIMEOUT)
+                    .requireSuccess();
+            id = commands.run(List.of("id", "-u", name), CRIU_TIMEOUT).requireSuccess();
+        }
+        return Integer.parseInt(id.stdout().strip());
     }
 
     /** Bytes of disk the directory's files take (not their sizes: a punched hole takes none). */

@@ -23,6 +23,12 @@ final class FakeNode implements CommandRunner {
     private final Path proc;
     private final List<List<String>> commands = new ArrayList<>();
 
+    /** An owner whose directories this test may make: its own user, or any ordinary user when it runs as root. */
+    static int ownerUid() {
+        long uid = new com.sun.security.auth.module.UnixSystem().getUid();
+        return uid == 0 ? 1000 : (int) uid;
+    }
+
     FakeNode(Path proc, long residentKib) throws IOException {
         this.proc = proc;
         Path init = Files.createDirectories(proc.resolve(Long.toString(INIT_PID)).resolve("ns"));

@@ -46,7 +46,8 @@ import org.lifeboat.agent.process.FakeCommandRunner;
 class MigrationDriverTest {
 
     private static final long JOB = 7;
-    private static final int OWNER = 1000;
+    // The job's owner: this test's own user, whom it may give directories to without root; 1000 under root.
+    private static final int OWNER = FakeNode.ownerUid();
     private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-12-06T12:00:00Z"), ZoneOffset.UTC);
 
     @TempDir
@@ -64,8 +65,8 @@ class MigrationDriverTest {
         node = new FakeNode(directory.resolve("proc"), 1024);
         criu = new ScriptedCriu(node);
         checkpoints = Files.createDirectories(directory.resolve("checkpoints"));
-        Path postDumpScript = PostDumpHook.install(Files.createDirectories(directory.resolve("state")),
-                MigrationDriver.outgoingDirectory(checkpoints));
+        CheckpointDirectories.prepare(checkpoints);
+        Path postDumpScript = PostDumpHook.install(MigrationDriver.outgoingDirectory(checkpoints));
         driver = new MigrationDriver("node1", checkpoints, criu, node.processes(), postDumpScript, criuRuns, CLOCK, observed::add);
     }
 
@@ -236,7 +237,7 @@ class MigrationDriverTest {
     @Test
     void aFailingObserverDoesNotChangeTheOutcome() throws Exception {
         MigrationDriver failingObserver = new MigrationDriver("node1", checkpoints, criu, node.processes(),
-                PostDumpHook.install(directory.resolve("state"), MigrationDriver.outgoingDirectory(checkpoints)), criuRuns, CLOCK,
+                PostDumpHook.install(MigrationDriver.outgoingDirectory(checkpoints)), criuRuns, CLOCK,
                 report -> {
                     throw new IllegalStateException("metrics broke");
                 });
@@ -261,7 +262,7 @@ class MigrationDriverTest {
 
     private Destination live(String migrationId, TargetAgent target, RecordingHandover slurm) {
         return new LiveDestination(migrationId, JOB, container(), "node1", "node2", new InetSocketAddress("127.0.0.1", 9465),
-                TransferMode.DISKLESS, MigrationDriver.outgoingDirectory(checkpoints).resolve(migrationId), target,
+                TransferMode.DISKLESS, CheckpointDirectories.dumps(checkpoints).resolve(migrationId), target,
                 node.processes(), new JobNetworks(new FakeCommandRunner(), Runnable::run), slurm);
     }
 
@@ -274,13 +275,36 @@ class MigrationDriverTest {
         return new ParkedDestination(JOB, OWNER, OWNER, container(), "node1", parked, node.processes(), slurm, CLOCK);
     }
 
+    /** Only the post-dump script is left in the outgoing directory, and nothing among the dumps. */
     private void assertNothingLeftOnTheSource() throws IOException {
-        Path outgoing = MigrationDriver.outgoingDirectory(checkpoints);
-        if (Files.isDirectory(outgoing)) {
-            try (Stream<Path> left = Files.list(outgoing)) {
-                assertEquals(List.of(), left.toList(), "control directories and images left on the source");
-            }
+        try (Stream<Path> left = Files.list(MigrationDriver.outgoingDirectory(checkpoints))) {
+            assertEquals(List.of(PostDumpHook.SCRIPT_NAME), left.map(path -> path.getFileName().toString()).toList(),
+                    "control directories left on the source");
         }
+        try (Stream<Path> left = Files.list(CheckpointDirectories.dumps(checkpoints))) {
+            assertEquals(List.of(), left.toList(), "images left on the source");
+        }
+    }
+
+    @Test
+    void theOwnersCriuWritesImagesOnlyWhereOnlyTheOwnerAndRootCanGoAndReadsDecisionsItCannotMake() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent().failing("confirm");
+        Path images = CheckpointDirectories.dumps(checkpoints).resolve("job7-a1");
+        Path control = MigrationDriver.outgoingDirectory(checkpoints).resolve("job7-a1");
+        List<String> seen = new ArrayList<>();
+        criu.duringDump(() -> {
+            seen.add(mode(checkpoints) + " " + mode(CheckpointDirectories.dumps(checkpoints)) + " " + mode(images) + " "
+                    + Files.getAttribute(images, "unix:uid") + " " + mode(control) + " " + Files.getAttribute(control, "unix:uid")
+                    + " " + Files.getAttribute(PostDumpHook.marks(control), "unix:uid"));
+        });
+
+        driver.move("job7-a1", JOB, container(), live("job7-a1", target, new RecordingHandover()));
+
+        assertEquals(List.of("rwx--x--x rwx------ rwx------ " + OWNER + " rwx--x--x 0 " + OWNER), seen);
+    }
+
+    private static String mode(Path directory) throws IOException {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(directory));
     }
 
     private static ContainerManifest container() {

@@ -20,8 +20,8 @@ class PostDumpHookTest {
 
     @Test
     void whileTheAgentLivesTheScriptWaitsForItsCommit() throws Exception {
-        Path images = Files.createDirectories(temporary.resolve("images"));
-        Process hook = start(PostDumpHook.install(temporary, temporary), images);
+        Path images = control("images");
+        Process hook = start(PostDumpHook.install(temporary), images);
 
         awaitDumped(images);
         assertTrue(hook.isAlive(), "the script must hold the tree until the agent decides");
@@ -32,8 +32,8 @@ class PostDumpHookTest {
 
     @Test
     void aRollbackMakesCriuResumeTheTree() throws Exception {
-        Path images = Files.createDirectories(temporary.resolve("images"));
-        Process hook = start(PostDumpHook.install(temporary, temporary), images);
+        Path images = control("images");
+        Process hook = start(PostDumpHook.install(temporary), images);
 
         awaitDumped(images);
         PostDumpHook.rollBack(images);
@@ -43,8 +43,8 @@ class PostDumpHookTest {
 
     @Test
     void aDeadAgentGivesTheJobBackAtOnce() throws Exception {
-        Path images = Files.createDirectories(temporary.resolve("images"));
-        Process hook = start(PostDumpHook.install(temporary, temporary, DEAD_AGENT, "12345"), images);
+        Path images = control("images");
+        Process hook = start(PostDumpHook.install(temporary, DEAD_AGENT, "12345"), images);
 
         assertTrue(hook.waitFor(5, TimeUnit.SECONDS), "a dead agent must not leave the job frozen for the full limit");
         assertEquals(1, hook.exitValue(), "rollback: the source copy is the job");
@@ -52,9 +52,9 @@ class PostDumpHookTest {
 
     @Test
     void aDeadAgentAfterTheRequeueStartedLeavesTheCopyFrozen() throws Exception {
-        Path images = Files.createDirectories(temporary.resolve("images"));
+        Path images = control("images");
         PostDumpHook.requeuing(images);
-        Process hook = start(PostDumpHook.install(temporary, temporary, DEAD_AGENT, "12345"), images);
+        Process hook = start(PostDumpHook.install(temporary, DEAD_AGENT, "12345"), images);
 
         awaitDumped(images);
         Thread.sleep(300);
@@ -68,10 +68,10 @@ class PostDumpHookTest {
     void theDecisionsAreInTheControlDirectoryNamedAsTheImagesNotBesideImagesElsewhere() throws Exception {
         Path images = Files.createDirectories(temporary.resolve("shared/job7-abc"));
         Path controlRoot = Files.createDirectories(temporary.resolve("outgoing"));
-        Path control = Files.createDirectories(PostDumpHook.controlDirectory(controlRoot, images));
+        Path control = Files.createDirectories(PostDumpHook.marks(PostDumpHook.controlDirectory(controlRoot, images))).getParent();
         // CRIU names the image directory by a descriptor of its own, as /proc/PID/fd/N, a link to it.
         Path descriptor = Files.createSymbolicLink(temporary.resolve("fd-3"), images);
-        Process hook = start(PostDumpHook.install(Files.createDirectories(temporary.resolve("state")), controlRoot), descriptor);
+        Process hook = start(PostDumpHook.install(controlRoot), descriptor);
 
         awaitDumped(control);
         assertEquals(controlRoot.resolve("job7-abc"), control);
@@ -86,11 +86,18 @@ class PostDumpHookTest {
 
     @Test
     void otherCriuActionsPassStraightThrough() throws Exception {
-        ProcessBuilder builder = new ProcessBuilder("sh", PostDumpHook.install(temporary, temporary).toString());
+        ProcessBuilder builder = new ProcessBuilder("sh", PostDumpHook.install(temporary).toString());
         builder.environment().put("CRTOOLS_SCRIPT_ACTION", "pre-dump");
         Process hook = builder.start();
         assertTrue(hook.waitFor(5, TimeUnit.SECONDS));
         assertEquals(0, hook.exitValue());
+    }
+
+    /** A control directory as the agent makes it, with the directory its script marks the dump in. */
+    private Path control(String name) throws Exception {
+        Path control = temporary.resolve(name);
+        Files.createDirectories(PostDumpHook.marks(control));
+        return control;
     }
 
     private static Process start(Path script, Path images) throws Exception {

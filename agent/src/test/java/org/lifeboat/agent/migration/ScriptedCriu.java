@@ -22,6 +22,16 @@ final class ScriptedCriu implements Checkpointer {
     private final FakeNode node;
     private final List<String> calls = new ArrayList<>();
     private volatile String dumpFailure;
+    private volatile CheckedRunnable duringDump = () -> { };
+
+    /** Something the test checks while CRIU dumps, as CRIU would find the node then. */
+    interface CheckedRunnable {
+        void run() throws Exception;
+    }
+
+    void duringDump(CheckedRunnable check) {
+        duringDump = check;
+    }
 
     ScriptedCriu(FakeNode node) {
         this.node = node;
@@ -45,6 +55,7 @@ final class ScriptedCriu implements Checkpointer {
             throw new CriuException("criu dump failed: " + dumpFailure);
         }
         try {
+            duringDump.run();
             Files.writeString(spec.imageDirectory().resolve("inventory.img"), "images of pid " + spec.initPid());
             ProcessBuilder builder = new ProcessBuilder("sh", spec.actionScript().toString()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -60,11 +71,13 @@ final class ScriptedCriu implements Checkpointer {
                 node.setState("S");
                 throw new CriuException("criu dump ended with 1: the action script rolled back");
             }
-        } catch (IOException e) {
+        } catch (CriuException e) {
+            throw e;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             throw new CriuException("scripted dump: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CriuException("interrupted", e);
         }
     }
 

@@ -45,6 +45,7 @@ final class TargetNode {
     static final ObjectMapper JSON = AgentJson.mapper();
     static final long PID = 5151;
     static final long START_TIME = 777;
+    static final int OWNER = FakeNode.ownerUid();
 
     final Path directory;
     final Path checkpoints;
@@ -82,7 +83,8 @@ final class TargetNode {
         processes = new ContainerProcesses(proc.directory(), commands);
         networks = new JobNetworks(commands, background);
         RestoreRoot restoreRoots = new RestoreRoot(commands);
-        Criu criu = new Criu("criu", commands, NetworkLock.NFTABLES);
+        Criu criu = new Criu("criu", commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
         confirmedCopies = new ConfirmedCopies(checkpoints, resumeMarkers);
         restoredCopies = new RestoredCopies(registry, resumeMarkers, processes);
         cleanup = new IncomingCleanup(table, confirmedCopies, restoreRoots, processes, networks, resumeMarkers, background);
@@ -180,8 +182,9 @@ final class TargetNode {
 
     /** The CRIU invocations so far whose action is {@code action} ("restore", "page-server"). */
     long criuRuns(String action) {
-        return commands.commands().stream().filter(command -> command.get(0).equals("criu") && command.get(1).equals(action))
-                .count();
+        // CRIU runs as the job's owner, behind lifeboat-with-fds and setpriv.
+        return commands.commands().stream().filter(command -> command.indexOf("criu") >= 0
+                && command.indexOf("criu") + 1 < command.size() && command.get(command.indexOf("criu") + 1).equals(action)).count();
     }
 
     static ObjectNode migration(String id, long job) {
@@ -193,12 +196,12 @@ final class TargetNode {
 
     static ObjectNode prepareMessage(String id, long job, TransferMode mode) {
         ObjectNode message = migration(id, job);
-        message.put("uid", 1000);
-        message.put("gid", 1000);
+        message.put("uid", OWNER);
+        message.put("gid", OWNER);
         message.put("mode", mode.wireName());
         message.put("expected-bytes", 1 << 20);
         message.put("page-server", mode == TransferMode.DISKLESS);
-        message.set("manifest", JSON.valueToTree(new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 99, 1000, 1000,
+        message.set("manifest", JSON.valueToTree(new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, 4242, 99, OWNER, OWNER,
                 "/run/lifeboat/containers/c1/root", null, List.of(), List.of(), "/home/user", "/home/user/out",
                 "/home/user/err", "/home/user/.status", List.of("/bin/sleep", "600"))));
         return message;
