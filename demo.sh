@@ -25,22 +25,24 @@ say "bringing the cluster up"
 testbed/cluster.sh up
 testbed/cluster.sh status
 
-say "submitting a --migratable job: a counter in a lifeboat-run container holding 256 MiB"
+user=${TEST_USERS[0]}
+say "submitting a --migratable job as $user, an ordinary user: a counter in a lifeboat-run container holding 256 MiB"
 output_dir=$(mktemp -d "$TESTBED_RUN/shared/demo-XXXX")
 chmod 755 "$output_dir"
-workload=$PWD/launcher/tests/lifeboat-workload
-job=$(sbatch --parsable --migratable --job-name=counter --nodelist=node1 --open-mode=append \
+chown "$user:" "$output_dir"
+bin=$TESTBED_RUN/bin
+job=$(runuser -u "$user" -- sbatch --parsable --migratable --job-name=counter --nodelist=node1 --open-mode=append \
     --output="$output_dir/slurm.out" --chdir="$output_dir" \
     --wrap "echo \"batch script started (restart \${SLURM_RESTART_COUNT:-0}) on \$SLURMD_NODENAME\"
-        exec $PWD/launcher/lifeboat-run --stdout $output_dir/out \
-        --exit-status-file $output_dir/status --bind $PWD/launcher/tests \
-        -- $workload $output_dir/sequence $output_dir/stop 256")
+        exec $bin/lifeboat-run --stdout $output_dir/out \
+        --exit-status-file $output_dir/status --bind $bin \
+        -- $bin/lifeboat-workload $output_dir/sequence $output_dir/stop 256")
 for _ in $(seq 1 100); do
     [ -f "$output_dir/sequence" ] && [ "$(wc -l <"$output_dir/sequence")" -ge 20 ] && break
     sleep 0.2
 done
 squeue -j "$job" -o '%.8i %.10j %.8u %.9T %.10M %N'
-echo "job $job counts on node1 (every 100 ms, the counter lives only in the process's memory):"
+echo "job $job of $user counts on node1 (every 100 ms, the counter lives only in the process's memory):"
 tail -n 3 "$output_dir/sequence" | paste -sd ' '
 lifeboat() { java -jar agent/target/lifeboat-agent.jar "$@"; }
 lifeboat status --socket "$(node_dir node1)/agent.sock"
@@ -57,12 +59,18 @@ done
 echo "job $job RUNNING on $target, $(( ($(date +%s%N) - drained) / 1000000 )) ms after the drain"
 before=$(wc -l <"$output_dir/sequence")
 sleep 2
-echo "node1's agent log: the trigger, the point of no return, the downtime, every phase in ms:"
+echo "node1's agent log: the trigger, the point of no return, the downtime, every phase in ms"
+echo "(CRIU ran as $user, uid $(id -u "$user"), with CAP_SYS_ADMIN, CAP_SYS_CHROOT and CAP_SETPCAP alone):"
 grep -E "evacuat|migration job$job-.*(phases|point of no return|runs on)" "$TESTBED_RUN/log/agent-node1.log" \
     | tail -n 4 | cut -c 12- | sed 's/^/  /'
 echo "the counter carries on from where it was, now on $target, in the same job:"
 tail -n 3 "$output_dir/sequence" | paste -sd ' '
 scontrol -o show job "$job" | tr ' ' '\n' | grep -E '^(JobId|JobState|NodeList|Restarts|AdminComment)='
+restored=$(pgrep -u "$user" -n lifeboat-worklo || true)
+if [ -n "$restored" ]; then
+    echo "the restored counter (pid $restored) is $user's and holds no capability:"
+    grep -E '^(Uid|CapEff):' "/proc/$restored/status" | sed 's/^/  /'
+fi
 echo "the job's output, continued across the move:"
 sed 's/^/  /' "$output_dir/slurm.out"
 

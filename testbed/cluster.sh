@@ -18,6 +18,10 @@ source "$(dirname "$0")/lib.sh"
 
 AGENT_JAR=$REPO_DIR/agent/target/lifeboat-agent.jar
 SPANK_PLUGIN=$REPO_DIR/slurm-hooks/lifeboat.so
+# What users' jobs and commands use, copied where users can reach it (see publish_for_users).
+USER_BIN=$TESTBED_RUN/bin
+USER_SPANK_PLUGIN=$TESTBED_RUN/lib/lifeboat.so
+USER_AGENT_DIR=$TESTBED_RUN/lib/agent
 
 # A zombie (killed, not yet reaped) or a process still dying counts as gone.
 pid_alive() {
@@ -126,7 +130,7 @@ storage_network() {
         # directory or attribute cache: a node must see at once the image directory, and the sizes
         # of the files, another node just wrote; NFS gives that as close-to-open consistency, while
         # FUSE keeps a file's size for attr_timeout (1 s), and CRIU then reads a short image.
-        in_node "$node" sshfs -o "directport=$STORAGE_PORT,dir_cache=no,attr_timeout=0,entry_timeout=0,reconnect" \
+        in_node "$node" sshfs -o "directport=$STORAGE_PORT,dir_cache=no,attr_timeout=0,entry_timeout=0,reconnect,allow_other,default_permissions" \
             "$STORAGE_ADDRESS:$STORAGE_EXPORT" "$shared" ||
             die "cannot mount the file server's $STORAGE_EXPORT on $shared"
     done
@@ -253,7 +257,7 @@ write_node_config() {
     mkdir -p "$dir"
     printf 'Include %s\nPlugStackConfig=%s\n' "$TESTBED_RUN/etc/cluster.conf" "$dir/plugstack.conf" > "$dir/slurm.conf"
     # required: a plugin that fails to load fails the job; required=0: an unreachable agent does not.
-    printf 'required %s %s required=0\n' "$SPANK_PLUGIN" "$socket_argument" > "$dir/plugstack.conf"
+    printf 'required %s %s required=0\n' "$USER_SPANK_PLUGIN" "$socket_argument" > "$dir/plugstack.conf"
     cat > "$dir/cgroup.conf" <<CONF
 # The machine mounts cgroup v1 controllers under /sys/fs/cgroup (cgroup2 only at .../unified).
 CgroupPlugin=cgroup/v1
@@ -264,6 +268,32 @@ slurmctld_up() {
     pid_alive "$TESTBED_RUN/slurm/slurmctld.pid" && return 0
     slurmctld -f "$SLURM_CONF"
     wait_for 20 scontrol ping || die "slurmctld did not answer: $(tail -5 "$TESTBED_RUN/log/slurmctld.log")"
+}
+
+# Jobs are ordinary users' (TEST_USERS), as on a cluster: they load the SPANK plugin (sbatch does,
+# as the user), run lifeboat-run (installed setuid root, as the README tells sites to) and the test
+# workloads, and write their output below $TESTBED_RUN/shared, a sticky directory like /tmp.
+publish_for_users() {
+    local user tool
+    mkdir -p "$USER_BIN" "$(dirname "$USER_SPANK_PLUGIN")" "$TESTBED_RUN/shared"
+    chmod 755 "$TESTBED_RUN" "$USER_BIN" "$(dirname "$USER_SPANK_PLUGIN")"
+    chmod 1777 "$TESTBED_RUN/shared"
+    install -m 0755 "$SPANK_PLUGIN" "$USER_SPANK_PLUGIN"
+    [ -f "$REPO_DIR/launcher/lifeboat-run" ] || die "launcher/lifeboat-run is missing: build it first (make -C launcher)"
+    install -o root -g root -m 4755 "$REPO_DIR/launcher/lifeboat-run" "$USER_BIN/lifeboat-run"
+    # CRIU runs as each job's owner, who must be able to execute it (the build is in the checkout's cache).
+    install -m 0755 "$(criu_binary)" "$USER_BIN/criu"
+    for tool in lifeboat-workload lifeboat-workload-static; do
+        [ -f "$REPO_DIR/launcher/tests/$tool" ] && install -m 0755 "$REPO_DIR/launcher/tests/$tool" "$USER_BIN/$tool"
+    done
+    # The lifeboat command for users (lifeboat status, as its owner): the jar and the libraries beside it.
+    rm -rf "$USER_AGENT_DIR"
+    mkdir -p "$USER_AGENT_DIR"
+    cp -r "$AGENT_JAR" "$(dirname "$AGENT_JAR")/lib" "$USER_AGENT_DIR/"
+    chmod -R a+rX "$USER_AGENT_DIR"
+    for user in "${TEST_USERS[@]}"; do
+        id -u "$user" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$user"
+    done
 }
 
 checkpoint_dir_up() {
@@ -323,7 +353,7 @@ checkpoint-directory: $dir/checkpoints
 socket-path: $dir/agent.sock
 # The testbed runs slurmctld and slurmd as root (SlurmUser=root).
 slurm-user: root
-criu-path: $(criu_binary)
+criu-path: $USER_BIN/criu
 shared-directory: $(node_shared_dir "$node")
 http:
   address: $(node_address "$node")
@@ -367,7 +397,9 @@ up() {
         command -v "$tool" >/dev/null || die "$tool is not installed: run testbed/deps.sh"
     done
     [ -f "$SPANK_PLUGIN" ] || die "$SPANK_PLUGIN is missing: build it first (make -C slurm-hooks)"
+    [ -f "$AGENT_JAR" ] || die "$AGENT_JAR is missing: build first (mvn -B -DskipTests package)"
     mkdir -p "$TESTBED_RUN"
+    publish_for_users
     network_up
     munge_up
     write_slurm_config

@@ -1,10 +1,14 @@
 # Shared settings and helpers of the Lifeboat testbed. Sourced, never run.
 # Every path the testbed writes is below $TESTBED_RUN (state of the running cluster) or
-# $TESTBED_CACHE (CRIU build, kept between runs); both are ignored by git.
+# $TESTBED_CACHE (CRIU build, kept between runs, ignored by git).
 
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$TESTBED_DIR/.." && pwd)
-TESTBED_RUN=${TESTBED_RUN:-$TESTBED_DIR/run}
+# Outside the checkout: the testbed's jobs belong to ordinary users, who must read the Slurm
+# configuration, load the SPANK plugin, run lifeboat-run and write their output there, and a
+# checkout may be where they cannot even enter (under /root, or any 0700 directory). One
+# testbed runs on a machine at a time (its network and ports are fixed), so one place serves.
+TESTBED_RUN=${TESTBED_RUN:-/var/lib/lifeboat-testbed}
 TESTBED_CACHE=${TESTBED_CACHE:-$TESTBED_DIR/cache}
 
 # Three compute nodes, each in its own network namespace on one bridge, so each looks like a
@@ -23,6 +27,9 @@ CHECKPOINT_TMPFS_SIZE=3g
 SLURM_CONF=$TESTBED_RUN/etc/slurm.conf
 export SLURM_CONF
 MUNGE_SOCKET=$TESTBED_RUN/munge/munge.socket
+
+# The ordinary users whose jobs the demo and the tests run.
+TEST_USERS=(lbalice lbbob)
 
 node_index() { echo "${1#node}"; }
 node_address() { echo "$SUBNET_PREFIX.$(node_index "$1")"; }

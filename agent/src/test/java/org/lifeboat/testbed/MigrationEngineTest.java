@@ -75,6 +75,7 @@ final class MigrationEngineTest {
         assertTrue(Files.exists(Path.of("/proc", Long.toString(newInit))), "no restored container on node2");
         assertEquals(netns(testbed, "node2"), Files.readSymbolicLink(Path.of("/proc", Long.toString(newInit), "ns/net")).toString(),
                 "the restored container is not in node2's network");
+        assertRestoredAs(testbed.uidOf(Testbed.JOB_USER), newInit);
         Testbed.await(() -> !Files.exists(Path.of("/proc", Long.toString(oldInit))), Duration.ofSeconds(10),
                 () -> "the frozen copy on node1 (pid " + oldInit + ") survived the migration");
         assertNothingLeftOn(testbed, "node1");
@@ -97,6 +98,15 @@ final class MigrationEngineTest {
         assertFalse(mounts.contains(checkpoints + "/"), () -> "mounts left below " + checkpoints + ":\n" + mounts);
     }
 
+    /** The restored container's init runs as the job's owner, with no capability in any set. */
+    static void assertRestoredAs(int uid, long init) throws IOException {
+        String status = Files.readString(Path.of("/proc", Long.toString(init), "status"));
+        assertTrue(status.contains("\nUid:\t" + uid + "\t" + uid + "\t" + uid + "\t" + uid + "\n"), status);
+        for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapAmb")) {
+            assertTrue(status.contains(set + ":\t0000000000000000"), () -> set + " of the restored init: " + status);
+        }
+    }
+
     /** No migration's images left in the file server's export (parked checkpoints, ParkedJobTest's, aside). */
     static void assertNoMigrationImagesOnTheFileServer(Testbed testbed) {
         Path export = testbed.runDirectory().resolve("storage");
@@ -108,7 +118,9 @@ final class MigrationEngineTest {
 
     private static List<Path> imagesIn(Path checkpoints) {
         try (Stream<Path> files = Files.walk(checkpoints)) {
-            return files.filter(Files::isRegularFile).toList();
+            // The agent's post-dump script stays in the outgoing directory for the next migration.
+            return files.filter(Files::isRegularFile).filter(file -> !file.getFileName().toString().equals("criu-post-dump.sh"))
+                    .toList();
         } catch (IOException | java.io.UncheckedIOException e) {
             // A directory deleted while walked: look again.
             return List.of(checkpoints);
@@ -149,10 +161,16 @@ final class MigrationEngineTest {
          *     whose contents travel with the other image files rather than as memory pages
          */
         static Workload start(Testbed testbed, String node, int mebibytes, int tmpMebibytes) throws IOException {
+            return start(testbed, node, mebibytes, tmpMebibytes, Testbed.JOB_USER);
+        }
+
+        static Workload start(Testbed testbed, String node, int mebibytes, int tmpMebibytes, String user) throws IOException {
+            // The job is an ordinary user's, as on a cluster: its directory theirs, lifeboat-run the setuid one.
             Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "workload-");
             Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
-            String launcher = testbed.repository().resolve("launcher/lifeboat-run").toString();
-            String workload = testbed.repository().resolve("launcher/tests/lifeboat-workload").toString();
+            testbed.run("chown", user + ":", directory.toString()).orThrow();
+            String launcher = testbed.userBinary("lifeboat-run").toString();
+            String workload = testbed.userBinary("lifeboat-workload").toString();
             String command = workload + " " + directory.resolve("sequence") + " " + directory.resolve("stop") + " " + mebibytes;
             if (tmpMebibytes > 0) {
                 command = "/bin/sh -c 'head -c " + tmpMebibytes + "M /dev/urandom > /tmp/blob && exec " + command + "'";
@@ -163,7 +181,7 @@ final class MigrationEngineTest {
                     + " --exit-status-file " + directory.resolve("status") + " --bind " + workload.substring(0, workload.lastIndexOf('/'))
                     + " -- " + command;
             // Appended, not truncated, when Slurm starts the requeued job on the target.
-            long jobId = testbed.sbatch("--migratable", "--nodelist=" + node, "--open-mode=append",
+            long jobId = testbed.sbatchAs(user, "--migratable", "--nodelist=" + node, "--open-mode=append",
                     "--output=" + directory.resolve("slurm.out"),
                     "--chdir=" + directory, "--wrap", script);
             testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));

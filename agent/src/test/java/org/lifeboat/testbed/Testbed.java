@@ -23,6 +23,10 @@ import org.lifeboat.agent.process.ProcessCommandRunner;
 public final class Testbed {
 
     public static final List<String> NODES = List.of("node1", "node2", "node3");
+    /** The ordinary user whose jobs the tests run unless a test is about root (testbed/lib.sh's TEST_USERS). */
+    public static final String JOB_USER = "lbalice";
+    /** A second ordinary user, for what one user may do to another's jobs. */
+    public static final String OTHER_USER = "lbbob";
     public static final int AGENT_HTTP_PORT = 9464;
     private static final String SUBNET_PREFIX = "10.241.0.";
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(120);
@@ -52,8 +56,14 @@ public final class Testbed {
         return repository.resolve("testbed/cluster.sh");
     }
 
+    /** Outside the checkout, where the jobs' users can reach it (testbed/lib.sh says why). */
     public Path runDirectory() {
-        return repository.resolve("testbed/run");
+        return Path.of(System.getenv().getOrDefault("TESTBED_RUN", "/var/lib/lifeboat-testbed"));
+    }
+
+    /** lifeboat-run installed setuid root, and the test workloads, where users may run them. */
+    public Path userBinary(String name) {
+        return runDirectory().resolve("bin").resolve(name);
     }
 
     public Path slurmConfig() {
@@ -94,16 +104,19 @@ public final class Testbed {
         return run(COMMAND_TIMEOUT, lifeboatCommand(arguments));
     }
 
-    /** The {@code lifeboat} command line run as another (non-root) user. */
+    /** The {@code lifeboat} command line run as another (non-root) user, from the copy users can read. */
     public CommandResult lifeboatAs(String user, String... arguments) {
         List<String> argv = new ArrayList<>(List.of("runuser", "-u", user, "--"));
-        argv.addAll(lifeboatCommand(arguments));
+        argv.addAll(lifeboatCommand(runDirectory().resolve("lib/agent/lifeboat-agent.jar"), arguments));
         return run(COMMAND_TIMEOUT, argv);
     }
 
     private List<String> lifeboatCommand(String... arguments) {
-        List<String> argv = new ArrayList<>(List.of("java", "-jar",
-                repository.resolve("agent/target/lifeboat-agent.jar").toString()));
+        return lifeboatCommand(repository.resolve("agent/target/lifeboat-agent.jar"), arguments);
+    }
+
+    private static List<String> lifeboatCommand(Path jar, String... arguments) {
+        List<String> argv = new ArrayList<>(List.of("java", "-jar", jar.toString()));
         argv.addAll(List.of(arguments));
         return argv;
     }
@@ -166,9 +179,23 @@ public final class Testbed {
         return run(COMMAND_TIMEOUT, argv);
     }
 
-    /** Submits a batch job with sbatch and returns its id. */
+    /** Submits a batch job of root's with sbatch and returns its id. */
     public long sbatch(String... arguments) {
-        List<String> argv = new ArrayList<>(List.of("sbatch"));
+        return submit(List.of("sbatch"), arguments);
+    }
+
+    /** Submits a batch job as an ordinary user, as users submit theirs, and returns its id. */
+    public long sbatchAs(String user, String... arguments) {
+        return submit(List.of("runuser", "-u", user, "--", "sbatch"), arguments);
+    }
+
+    /** The user's uid on this machine (the testbed's nodes share its users). */
+    public int uidOf(String user) {
+        return Integer.parseInt(run("id", "-u", user).orThrow().stdout().strip());
+    }
+
+    private long submit(List<String> sbatch, String... arguments) {
+        List<String> argv = new ArrayList<>(sbatch);
         argv.addAll(List.of(arguments));
         CommandResult result = run(COMMAND_TIMEOUT, argv).orThrow();
         Matcher matcher = SUBMITTED.matcher(result.stdout());

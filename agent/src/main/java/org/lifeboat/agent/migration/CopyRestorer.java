@@ -32,10 +32,9 @@ public final class CopyRestorer {
     void restore(IncomingMigration migration) throws Exception {
         LOG.info("migration " + migration.id + ": restoring job " + migration.jobId + " from its images");
         Optional<JobOwner> owner = CriuSpecs.owner(migration.manifest);
-        if (migration.mode == TransferMode.DISKLESS) {
-            // Received by root (page server, tar): the owner's CRIU restores from them, and may free the pages.
-            OwnedDirectories.handOver(migration.images, owner);
-        }
+        // Received by root (page server, tar), or written to a file server that shows root's files as root's
+        // (sshfs; NFS with root_squash off): the owner's CRIU restores from them, and may free the pages.
+        OwnedDirectories.handOver(migration.images, owner);
         CheckpointDirectories.prepareRestoreRoot(migration.root, owner);
         restoreRoots.build(migration.root, migration.manifest);
         if (migration.network != null) {

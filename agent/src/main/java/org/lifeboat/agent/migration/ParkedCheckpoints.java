@@ -64,6 +64,8 @@ public final class ParkedCheckpoints {
         Path images = directory(parked.job());
         ContainerManifest container = parked.container();
         Path root = CheckpointDirectories.restoreRoot(checkpointDirectory, "parked-job" + parked.job());
+        // Written by the owner's CRIU on another node; a file server may show them as root's (see CopyRestorer).
+        OwnedDirectories.handOver(images, CriuSpecs.owner(container));
         CheckpointDirectories.prepareRestoreRoot(root, CriuSpecs.owner(container));
         restoreRoots.build(root, container);
         try {
