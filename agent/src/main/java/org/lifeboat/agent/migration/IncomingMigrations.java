@@ -247,11 +247,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
         } catch (Exception e) {
             throw new PeerRequestException("restore-failed", e.getMessage());
         }
-        ObjectNode reply = json.createObjectNode();
-        reply.put("pid", migration.restoredPid);
-        reply.put("criu-millis", migration.criuMillis);
-        restoreStatistics(migration).ifPresent(statistics -> reply.set("criu-stats", json.valueToTree(statistics)));
-        return reply;
+        return PeerMessages.write(new TargetReplies.Restored(migration.restoredPid, migration.criuMillis,
+                restoreStatistics(migration).orElse(null)));
     }
 
     /** CRIU's own figures for the restore, for the source's report; never a reason to fail the restore. */
@@ -275,10 +272,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
         // From here the source may requeue the job: should this agent stop before the source's resume,
         // the copy must not be lost, and a requeued job started here must wait for it, not start afresh.
         confirmedCopies.keep(migration, before.restarts());
-        ObjectNode reply = json.createObjectNode();
-        reply.put("ready", true);
-        reply.put("pid", migration.restoredPid);
-        return reply;
+        return PeerMessages.write(new TargetReplies.Confirmed(true, migration.restoredPid));
     }
 
     /** After the point of no return: the job is this node's now, and its container goes on. */

@@ -1,15 +1,10 @@
 package org.lifeboat.agent.migration;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.logging.Logger;
-import org.lifeboat.agent.criu.CriuRestoreStatistics;
-import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.peer.ImageArchive;
 import org.lifeboat.agent.peer.PageRelay;
 import org.lifeboat.agent.peer.PeerClient;
@@ -17,11 +12,8 @@ import org.lifeboat.agent.peer.PeerClient;
 /** A target agent reached over the peer protocol (see {@code PeerServer}), one migration's requests. */
 final class PeerTargetAgent implements TargetAgent {
 
-    private static final Logger LOG = Logger.getLogger(PeerTargetAgent.class.getName());
-
     private final PeerClient peer;
     private final MigrationRequest migration;
-    private final ObjectMapper json = AgentJson.mapper();
 
     PeerTargetAgent(PeerClient peer, MigrationRequest migration) {
         this.peer = Objects.requireNonNull(peer, "peer");
@@ -75,22 +67,14 @@ final class PeerTargetAgent implements TargetAgent {
     public Restored restore(String imagesSha256) throws Exception {
         ObjectNode reply = peer.call("restore", PeerMessages.write(new RestoreRequest(migration.migration(), migration.job(),
                 imagesSha256)));
-        Optional<CriuRestoreStatistics> statistics = Optional.empty();
-        if (reply.hasNonNull("criu-stats")) {
-            try {
-                statistics = Optional.of(json.treeToValue(reply.get("criu-stats"), CriuRestoreStatistics.class));
-            } catch (JsonProcessingException e) {
-                // Figures only: a target that words them differently still restored the job.
-                LOG.warning("migration " + migration.migration() + ": the target's CRIU statistics are unreadable: "
-                        + e.getOriginalMessage());
-            }
-        }
-        return new Restored(reply.path("criu-millis").asLong(), statistics);
+        TargetReplies.Restored restored = PeerMessages.read("restore", PeerClient.handlerFields(reply), TargetReplies.Restored.class);
+        return new Restored(restored.criuMillis(), Optional.ofNullable(restored.criuStats()));
     }
 
     @Override
     public boolean confirm() throws Exception {
-        return peer.call("confirm", request()).path("ready").asBoolean();
+        ObjectNode reply = peer.call("confirm", request());
+        return PeerMessages.read("confirm", PeerClient.handlerFields(reply), TargetReplies.Confirmed.class).ready();
     }
 
     @Override

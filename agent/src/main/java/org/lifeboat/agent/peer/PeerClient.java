@@ -13,6 +13,7 @@ import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -57,6 +58,16 @@ public final class PeerClient {
     @FunctionalInterface
     public interface BodyWriter {
         void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * The fields the peer's handler put into a reply: the reply without its envelope (version, status,
+     * in-reply-to), to read strictly as the request's own reply.
+     */
+    public static ObjectNode handlerFields(ObjectNode reply) {
+        ObjectNode fields = reply.deepCopy();
+        fields.remove(List.of(WireFormat.VERSION_FIELD, WireFormat.STATUS_FIELD, WireFormat.IN_REPLY_TO_FIELD));
+        return fields;
     }
 
     /**

@@ -59,4 +59,19 @@ class PeerMessagesTest {
         assertEquals("malformed", assertThrows(PeerRequestException.class,
                 () -> PeerMessages.read("restore", fields, MigrationRequest.class)).code());
     }
+
+    @Test
+    void theTargetsRepliesReadBackWithoutTheirEnvelopeAndAMissingFieldIsRefused() throws Exception {
+        ObjectNode reply = PeerMessages.write(new TargetReplies.Restored(5151, 420, Reports.CRIU_RESTORE));
+        reply.put("version", 2).put("status", "ok").put("in-reply-to", "ab".repeat(32));
+
+        TargetReplies.Restored restored = PeerMessages.read("restore", org.lifeboat.agent.peer.PeerClient.handlerFields(reply),
+                TargetReplies.Restored.class);
+
+        assertEquals(new TargetReplies.Restored(5151, 420, Reports.CRIU_RESTORE), restored);
+        ObjectNode withoutPid = PeerMessages.write(new TargetReplies.Confirmed(true, 5151));
+        withoutPid.remove("pid");
+        assertEquals("malformed", assertThrows(PeerRequestException.class,
+                () -> PeerMessages.read("confirm", withoutPid, TargetReplies.Confirmed.class)).code());
+    }
 }
