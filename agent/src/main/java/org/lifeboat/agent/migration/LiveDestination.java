@@ -13,6 +13,7 @@ import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.criu.JobOwner;
 import org.lifeboat.agent.network.JobNetwork;
 import org.lifeboat.agent.network.JobNetworks;
 
@@ -111,7 +112,8 @@ final class LiveDestination implements Destination {
                 relayPages, network));
         targetPrepared = true;
         if (relayPages) {
-            relay = target.relayPages();
+            // CRIU dumps as the job's owner (root for root's jobs): the relay takes that uid's connection alone.
+            relay = target.relayPages(CriuSpecs.owner(container).map(JobOwner::uid).orElse(0));
         }
     }
 

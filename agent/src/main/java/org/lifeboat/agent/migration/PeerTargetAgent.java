@@ -26,8 +26,8 @@ final class PeerTargetAgent implements TargetAgent {
     }
 
     @Override
-    public PageStream relayPages() throws Exception {
-        PageRelay relay = peer.relay("pages", request());
+    public PageStream relayPages(int dumperUid) throws Exception {
+        PageRelay relay = peer.relay("pages", request(), dumperUid);
         return new PageStream() {
             @Override
             public int port() {

@@ -15,8 +15,11 @@ interface TargetAgent {
     /** PREPARE_TARGET: room for the images, a page server when {@code request.pageServer()}. */
     void prepare(PrepareRequest request) throws Exception;
 
-    /** Opens the page stream to the target's page server: point CRIU's dump at 127.0.0.1 and its port. */
-    PageStream relayPages() throws Exception;
+    /**
+     * Opens the page stream to the target's page server: point CRIU's dump at 127.0.0.1 and its port,
+     * which takes a connection of {@code dumperUid}'s alone (the uid CRIU dumps as).
+     */
+    PageStream relayPages(int dumperUid) throws Exception;
 
     /** SEND_IMAGES: the image files as one tar stream, which the target spools and confirms. */
     SentImages sendImages(Path images) throws Exception;

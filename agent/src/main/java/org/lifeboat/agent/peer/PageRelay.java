@@ -56,16 +56,18 @@ public final class PageRelay implements AutoCloseable {
     /**
      * Listens on a free loopback port and relays its one connection to the peer's connection, which
      * must have a channel (see {@link Splice}), compressing what goes to the peer as agreed with it,
-     * and signing and checking the frames both ways with {@code key}, which the peer got sealed.
+     * and signing and checking the frames both ways with {@code key}, which the peer got sealed. Only a
+     * connection of {@code allowedUid}'s is taken: the uid CRIU dumps as, the job's owner (whose other
+     * processes could only send their own job wrong pages) or root.
      */
-    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request, PageCompression compression, byte[] key)
-            throws IOException {
+    static PageRelay start(Socket peer, ByteBuffer readFromPeer, String request, PageCompression compression, byte[] key,
+                           int allowedUid) throws IOException {
         // Opened through a channel, so that accepted sockets have channels too.
         ServerSocket listener = ServerSocketChannel.open().socket();
         PageRelay relay;
         try {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-            relay = new PageRelay(listener, peer, readFromPeer, request, LoopbackOwners.ownUid(), compression, key);
+            relay = new PageRelay(listener, peer, readFromPeer, request, allowedUid, compression, key);
         } catch (IOException | RuntimeException e) {
             listener.close();
             throw e;
@@ -172,7 +174,7 @@ public final class PageRelay implements AutoCloseable {
                 return "its socket is not listed with its owner in /proc/net/tcp or tcp6";
             }
             if (owner.getAsInt() != allowedUid) {
-                return "it was opened by uid " + owner.getAsInt() + ", not by the agent's uid " + allowedUid;
+                return "it was opened by uid " + owner.getAsInt() + ", not by uid " + allowedUid + ", whom CRIU dumps as";
             }
             return null;
         } catch (IOException | RuntimeException e) {

@@ -132,8 +132,10 @@ public final class PeerClient {
      * Starts relaying CRIU page-server traffic to the peer: the peer has accepted the request and
      * connected to its local end when this returns. Point {@code criu dump --page-server} at
      * 127.0.0.1 and {@link PageRelay#port()}.
+     *
+     * @param dumperUid the uid CRIU dumps as (the job's owner): the only one whose connection the relay takes
      */
-    public PageRelay relay(String request, ObjectNode fields) throws IOException, PeerRequestException {
+    public PageRelay relay(String request, ObjectNode fields, int dumperUid) throws IOException, PeerRequestException {
         Socket socket = connect();
         try {
             ObjectNode withCompression = fields.deepCopy();
@@ -147,7 +149,7 @@ public final class PeerClient {
             // CRIU may pause between writes for as long as it likes; keepalive notices a dead peer.
             socket.setSoTimeout(0);
             socket.setKeepAlive(true);
-            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression, key);
+            return PageRelay.start(socket, reader.takeReadAhead(), request, relayCompression, key, dumperUid);
         } catch (IOException | PeerRequestException | RuntimeException e) {
             socket.close();
             throw e;

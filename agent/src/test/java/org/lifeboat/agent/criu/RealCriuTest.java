@@ -321,7 +321,9 @@ class RealCriuTest {
     private long start(String... command) throws IOException {
         List<String> argv = new ArrayList<>(List.of("setsid"));
         argv.addAll(List.of(command));
+        // In /, as a job is in a directory of its own: not in this test's, which another user may not reach.
         Process process = new ProcessBuilder(argv)
+                .directory(new File("/"))
                 .redirectInput(new File("/dev/null"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)

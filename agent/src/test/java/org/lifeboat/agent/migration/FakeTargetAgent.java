@@ -46,7 +46,7 @@ final class FakeTargetAgent implements TargetAgent {
     }
 
     @Override
-    public PageStream relayPages() throws IOException {
+    public PageStream relayPages(int dumperUid) throws IOException {
         handle("pages");
         return new PageStream() {
             @Override

@@ -77,7 +77,7 @@ class PageRelayTest {
         byte[] data = new byte[8 * 1024 * 1024];
         new Random(3).nextBytes(data);
 
-        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode().put("job", 42));
+        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode().put("job", 42), dumperUid());
                 Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
             CompletableFuture<byte[]> echoed = inThread(() -> readAll(criu));
             criu.getOutputStream().write(data);
@@ -104,7 +104,7 @@ class PageRelayTest {
             }
         });
 
-        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode());
+        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
                 Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
             DataOutputStream out = new DataOutputStream(criu.getOutputStream());
             DataInputStream in = new DataInputStream(criu.getInputStream());
@@ -139,7 +139,7 @@ class PageRelayTest {
         new Random(5).nextBytes(random);
         chunk.put(random);
 
-        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode());
+        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
                 SocketChannel criu = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), relay.port()))) {
             long started = System.nanoTime();
             for (long sent = 0; sent < THROUGHPUT_BYTES; sent += chunk.capacity()) {
@@ -172,7 +172,7 @@ class PageRelayTest {
 
         try (TamperingProxy proxy = TamperingProxy.flippingByteAt(server.boundAddress(), flipped);
                 PageRelay relay = new PeerClient(proxy.address(), "node1", "node2", cluster, WAIT, PageCompression.LZ4)
-                        .relay("page-server", WireFormat.JSON.createObjectNode());
+                        .relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
                 Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
             try {
                 criu.getOutputStream().write(pages);
@@ -197,7 +197,7 @@ class PageRelayTest {
         });
 
         PeerRequestException error = assertThrows(PeerRequestException.class,
-                () -> client().relay("page-server", WireFormat.JSON.createObjectNode()));
+                () -> client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid()));
 
         assertEquals("unknown-job", error.code());
     }
@@ -207,13 +207,13 @@ class PageRelayTest {
         assumeTrue(LoopbackOwners.ownUid() == 0, "connecting as another user needs root");
         CompletableFuture<Void> echo = serveOnce(connection -> connection.getInputStream().transferTo(connection.getOutputStream()));
 
-        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode())) {
+        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid())) {
             // nobody connects, writes and waits a little to give the relay time to refuse it.
             CommandResult intruder = new ProcessCommandRunner().run(List.of("runuser", "-u", "nobody", "--", "bash", "-c",
                     "exec 3<>/dev/tcp/127.0.0.1/" + relay.port() + "; echo evil-pages >&3; timeout 5 cat <&3; echo read-ended"), WAIT);
             assertEquals(0, intruder.exitCode(), intruder.stderr());
             assertEquals("read-ended\n", intruder.stdout(), "the intruder got nothing back");
-            assertTrue(logs.warned("refused a connection to the page relay for page-server", "opened by uid 65534, not by the agent's uid 0"),
+            assertTrue(logs.warned("refused a connection to the page relay for page-server", "opened by uid 65534, not by uid 0, whom CRIU dumps as"),
                     logs.messages(Level.ALL).toString());
 
             try (Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
@@ -231,7 +231,7 @@ class PageRelayTest {
     void theRelayTakesOneConnectionOnly() throws Exception {
         CompletableFuture<Void> echo = serveOnce(connection -> connection.getInputStream().transferTo(connection.getOutputStream()));
 
-        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode());
+        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
                 Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
             criu.getOutputStream().write(1);
             assertEquals(1, criu.getInputStream().read(), "the first connection is relayed");
@@ -245,7 +245,7 @@ class PageRelayTest {
 
     @Test
     void closingTheRelayBeforeCriuConnectedEndsItAsFailed() throws Exception {
-        PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode());
+        PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
         try (Socket pageServerSide = pageServer.accept()) {
             assertFalse(relay.awaitFinished(Duration.ofMillis(100)), "nothing happens until CRIU connects");
 
@@ -261,7 +261,7 @@ class PageRelayTest {
     @Test
     void closingARunningRelayTearsDownBothSides() throws Exception {
         CompletableFuture<Void> echo = serveOnce(connection -> connection.getInputStream().transferTo(connection.getOutputStream()));
-        PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode());
+        PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
         try (Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
             criu.getOutputStream().write(1);
             assertEquals(1, criu.getInputStream().read());
@@ -277,7 +277,7 @@ class PageRelayTest {
     @Test
     void stoppingTheServerEndsItsRelays() throws Exception {
         CompletableFuture<Void> echo = serveOnce(connection -> connection.getInputStream().transferTo(connection.getOutputStream()));
-        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode());
+        try (PageRelay relay = client().relay("page-server", WireFormat.JSON.createObjectNode(), dumperUid());
                 Socket criu = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
             criu.getOutputStream().write(1);
             assertEquals(1, criu.getInputStream().read());
@@ -344,5 +344,10 @@ class PageRelayTest {
 
     private PeerClient client() {
         return new PeerClient(server.boundAddress(), "node1", "node2", cluster, WAIT, PageCompression.LZ4);
+    }
+
+    /** CRIU dumps as this test's own user here, as it dumps as a job's owner in the agent. */
+    private static int dumperUid() throws IOException {
+        return LoopbackOwners.ownUid();
     }
 }
