@@ -14,8 +14,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -109,12 +107,7 @@ public final class PeerServer implements LifeCycleComponent {
     private static final Logger LOG = Logger.getLogger(PeerServer.class.getName());
     private static final Set<String> ENVELOPE = Set.of(WireFormat.VERSION_FIELD, WireFormat.REQUEST_FIELD, WireFormat.KIND_FIELD,
             WireFormat.FROM_FIELD, WireFormat.TO_FIELD, WireFormat.NONCE_FIELD);
-    private static final Set<String> RESERVED_REPLY_FIELDS = Set.of(WireFormat.VERSION_FIELD, WireFormat.STATUS_FIELD,
-            WireFormat.ERROR_FIELD, WireFormat.IN_REPLY_TO_FIELD, WireFormat.SHA256_FIELD, WireFormat.BYTES_FIELD);
     private static final int BACKLOG = 64;
-    // After an error reply, how long the server keeps reading (and dropping) what the client still
-    // sends: closing with unread data resets the connection, and the reset can destroy the reply.
-    private static final long LINGER_MILLIS = 5_000;
 
     private final String nodeName;
     private final InetSocketAddress bind;
@@ -352,19 +345,8 @@ public final class PeerServer implements LifeCycleComponent {
         }
     }
 
-    private ObjectNode ok(ObjectNode fields, String inReplyTo) {
-        ObjectNode reply = WireFormat.JSON.createObjectNode();
-        reply.put(WireFormat.VERSION_FIELD, WireFormat.VERSION);
-        reply.put(WireFormat.STATUS_FIELD, "ok");
-        reply.put(WireFormat.IN_REPLY_TO_FIELD, inReplyTo);
-        for (Iterator<Map.Entry<String, JsonNode>> it = fields.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
-            if (RESERVED_REPLY_FIELDS.contains(field.getKey())) {
-                throw new IllegalStateException("a handler used the reserved reply field \"" + field.getKey() + "\"");
-            }
-            reply.set(field.getKey(), field.getValue());
-        }
-        return reply;
+    private static ObjectNode ok(ObjectNode fields, String inReplyTo) {
+        return ServerReplies.ok(fields, inReplyTo);
     }
 
     private void reply(Socket connection, ObjectNode reply) throws IOException, PeerAuthenticationException {
@@ -374,43 +356,15 @@ public final class PeerServer implements LifeCycleComponent {
     /** Logs the refusal, sends the error reply if the connection still takes one, and lingers for it to arrive. */
     private void refuse(Socket connection, String peer, byte[] requestLine, String code, String message) {
         LOG.warning("refused a request from " + peer + ": " + code + ": " + message);
-        ObjectNode reply = WireFormat.JSON.createObjectNode();
-        reply.put(WireFormat.VERSION_FIELD, WireFormat.VERSION);
-        reply.put(WireFormat.STATUS_FIELD, "error");
-        if (requestLine != null) {
-            reply.put(WireFormat.IN_REPLY_TO_FIELD, WireFormat.sha256Hex(requestLine));
-        }
-        ObjectNode error = reply.putObject(WireFormat.ERROR_FIELD);
-        error.put("code", code);
-        error.put("message", message);
+        ObjectNode reply = ServerReplies.error(requestLine, code, message);
         try {
             reply(connection, reply);
             connection.shutdownOutput();
-            drainBriefly(connection);
+            ServerReplies.lingerAfterError(connection);
         } catch (PeerAuthenticationException e) {
             LOG.severe("cannot seal the error reply to " + peer + ": " + e.getMessage());
         } catch (IOException e) {
             LOG.fine(() -> "the error reply to " + peer + " was not delivered: " + e.getMessage());
-        }
-    }
-
-    private static void drainBriefly(Socket connection) throws IOException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MILLIS);
-        InputStream input = connection.getInputStream();
-        byte[] discard = new byte[64 * 1024];
-        while (true) {
-            long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (remainingMillis <= 0) {
-                return;
-            }
-            connection.setSoTimeout((int) remainingMillis);
-            try {
-                if (input.read(discard) < 0) {
-                    return;
-                }
-            } catch (SocketTimeoutException e) {
-                return;
-            }
         }
     }
 
