@@ -60,8 +60,11 @@ public final class PostDumpHook {
         String body = "#!/bin/sh\n"
                 + "# Written by the Lifeboat agent: CRIU's --action-script for migrations (see PostDumpHook.java).\n"
                 + "[ \"$CRTOOLS_SCRIPT_ACTION\" = post-dump ] || exit 0\n"
-                // CRIU names the image directory by its descriptor (/proc/PID/fd/N); its real name names the dump.
-                + "decisions=" + shellQuoted(controlRoot.toString()) + "/\"$(basename \"$(readlink -f \"$CRTOOLS_IMAGE_DIR\")\")\"\n"
+                // CRIU names the image directory by its descriptor (/proc/PID/fd/N), whose link holds the directory's
+                // real path: its name names the dump. Read, not resolved (readlink -f): resolving would walk the
+                // path, and the job's owner, whom CRIU and this script run as, may not pass the root-only parent.
+                + "images=$(readlink \"$CRTOOLS_IMAGE_DIR\") || images=$CRTOOLS_IMAGE_DIR\n"
+                + "decisions=" + shellQuoted(controlRoot.toString()) + "/\"$(basename \"$images\")\"\n"
                 + ": > \"$decisions/" + MARKS + "/" + DUMPED + "\" || exit 1\n"
                 + "agent_alive() { [ \"$(cut -d' ' -f22 /proc/" + agentPid + "/stat 2>/dev/null)\" = " + agentStartTime + " ]; }\n"
                 + "polls=0\n"

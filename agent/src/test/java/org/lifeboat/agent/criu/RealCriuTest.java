@@ -257,8 +257,17 @@ class RealCriuTest {
         Path images = Files.createDirectory(rootOnly.resolve("job7-a1"));
         Files.setPosixFilePermissions(images, PosixFilePermissions.fromString("rwx------"));
         commands.run(List.of("chown", uid + ":" + uid, images.toString()), CRIU_TIMEOUT).requireSuccess();
-        Path script = Files.writeString(shared.resolve("commit.sh"), "#!/bin/sh\nexit 0\n");
-        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        // The agent's own post-dump script, run by the owner's CRIU: it must find the control directory named as the
+        // images without passing their root-only parent, mark the dump in the owner's marks directory, and obey
+        // the decision root already wrote there (commit).
+        Path controlRoot = Files.createDirectory(shared.resolve("outgoing"));
+        Files.setPosixFilePermissions(controlRoot, PosixFilePermissions.fromString("rwx--x--x"));
+        Path script = org.lifeboat.agent.migration.PostDumpHook.install(controlRoot);
+        Path control = Files.createDirectory(controlRoot.resolve(images.getFileName()));
+        Files.setPosixFilePermissions(control, PosixFilePermissions.fromString("rwx--x--x"));
+        Path marks = Files.createDirectory(control.resolve("criu"));
+        commands.run(List.of("chown", uid + ":" + uid, marks.toString()), CRIU_TIMEOUT).requireSuccess();
+        Files.createFile(control.resolve(".lifeboat-commit"));
         try {
             long pid = start("setpriv", "--reuid=" + uid, "--regid=" + uid, "--init-groups", "sleep", "600");
             Testbed.await(() -> status(pid).contains("Uid:\t" + uid) && status(pid).contains("Name:\tsleep"),
@@ -281,6 +290,7 @@ class RealCriuTest {
                 assertTrue(status.contains(set + ":\t0000000000000000"), set + " of the restored process: " + status);
             }
             assertEquals(uid, Files.getAttribute(images.resolve("inventory.img"), "unix:uid"), "the owner's CRIU wrote the images");
+            assertTrue(Files.exists(marks.resolve(".lifeboat-dumped")), "the owner's script marked the dump");
         } finally {
             commands.run(List.of("rm", "-rf", shared.toString()), CRIU_TIMEOUT);
         }
