@@ -4,8 +4,9 @@
  *
  *   lifeboat-with-fds FD:MODE:PATH... -- CMD [ARGS...]
  *
- * MODE is r (read), w (write), a (append), d (a directory, not through a symbolic link), or u:
- * connect to the Unix stream socket at PATH. The
+ * MODE is r (read), w (write), a (append, creating the file 0644 if missing), A (as a, and first
+ * creating the missing directories on the way, one at a time, 0755 less the umask), d (a
+ * directory, not through a symbolic link), or u: connect to the Unix stream socket at PATH. The
  * agent runs `criu restore` through it to hand CRIU the files an Apptainer instance holds from
  * outside its mount namespace (its log files, the starter binary and its libraries): CRIU takes
  * them with --inherit-fd fd[FD]:KEY. It runs CRIU as a job's owner with the image directory on a
@@ -18,6 +19,12 @@
  * the agent names a socket in a directory only root can write, and a link anywhere on the way
  * would let whoever controls it choose what CRIU talks to. The socket is then reached through
  * /proc/self/fd, so the name connected to is the inode checked, and PATH may exceed sun_path.
+ *
+ * The files of modes r, w, a and A are resolved the same way: no symbolic link is followed anywhere
+ * on PATH, and A makes each missing directory with mkdirat in the one opened before it, then opens
+ * it without following a link. The agent runs this as a job's owner (after setpriv) to open the
+ * files an Apptainer instance held: the owner's permissions decide what is opened, and a link the
+ * owner planted cannot lead even root's run of it (root's own jobs) to another file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,12 +39,75 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* openat2 of path below dir with flags (mode 0644 when creating), no symbolic link followed anywhere. */
+static int open_no_links(int dir, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (unsigned long long)flags,
+        .mode = (flags & O_CREAT) ? 0644 : 0,
+        .resolve = RESOLVE_NO_SYMLINKS,
+    };
+    return (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+}
+
+/*
+ * The file at the absolute path opened with flags, after making every missing directory on the way
+ * (0755 less the umask): each directory is made in the one opened before it and opened in turn with
+ * no link followed, so a link anywhere on the way is refused, never followed. -1 with a message printed.
+ */
+static int open_making_parents(const char *path, int flags)
+{
+    int result = -1;
+    char *copy = strdup(path);
+    if (copy == NULL) {
+        fprintf(stderr, "lifeboat-with-fds: out of memory\n");
+        return -1;
+    }
+    char *name = strrchr(copy, '/');
+    *name++ = '\0';
+    int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot open /: %s\n", strerror(errno));
+        goto done;
+    }
+    char *rest = NULL;
+    for (char *component = strtok_r(copy, "/", &rest); component != NULL; component = strtok_r(NULL, "/", &rest)) {
+        int next = open_no_links(dir, component, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT) {
+            if (mkdirat(dir, component, 0755) < 0 && errno != EEXIST) {
+                fprintf(stderr, "lifeboat-with-fds: cannot make directory %s on the way to %s: %s\n", component, path,
+                        strerror(errno));
+                goto done;
+            }
+            next = open_no_links(dir, component, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (next < 0) {
+            fprintf(stderr, "lifeboat-with-fds: cannot open directory %s on the way to %s without following links: %s\n",
+                    component, path, strerror(errno));
+            goto done;
+        }
+        close(dir);
+        dir = next;
+    }
+    if (*name == '\0') {
+        fprintf(stderr, "lifeboat-with-fds: %s names no file\n", path);
+        goto done;
+    }
+    result = open_no_links(dir, name, flags);
+    if (result < 0)
+        fprintf(stderr, "lifeboat-with-fds: cannot open %s without following links: %s\n", path, strerror(errno));
+done:
+    if (dir >= 0)
+        close(dir);
+    free(copy);
+    return result;
+}
+
 /* A connected Unix stream socket to the socket file at path, or -1 with a message printed. */
 static int connect_unix(const char *path)
 {
-    struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS };
     int file = -1, sock = -1;
-    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    int fd = open_no_links(AT_FDCWD, path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
         fprintf(stderr, "lifeboat-with-fds: cannot open %s without following links: %s\n", path, strerror(errno));
         goto fail;
@@ -83,11 +153,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "lifeboat-with-fds: '%s' is not FD:MODE:/PATH with FD >= 3\n", spec);
             return 125;
         }
-        int flags;
+        int flags, parents = 0;
         switch (end[1]) {
         case 'r': flags = O_RDONLY; break;
         case 'w': flags = O_WRONLY; break;
         case 'a': flags = O_WRONLY | O_APPEND | O_CREAT; break;
+        case 'A': flags = O_WRONLY | O_APPEND | O_CREAT; parents = 1; break;
         /* A directory the command reaches through /proc/self/fd/FD alone: CRIU, run as a job's owner, writes
          * its images into a directory the agent made for that owner below one only root may enter. */
         case 'd': flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW; break;
@@ -102,10 +173,20 @@ int main(int argc, char **argv)
             opened = connect_unix(path);
             if (opened < 0)
                 return 125;
-        } else {
-            opened = open(path, flags | O_NOCTTY, 0644);
+        } else if (parents) {
+            opened = open_making_parents(path, flags | O_NOCTTY);
+            if (opened < 0)
+                return 125;
+        } else if (end[1] == 'd') {
+            opened = open(path, flags | O_NOCTTY);
             if (opened < 0) {
                 fprintf(stderr, "lifeboat-with-fds: cannot open %s: %s\n", path, strerror(errno));
+                return 125;
+            }
+        } else {
+            opened = open_no_links(AT_FDCWD, path, flags | O_NOCTTY);
+            if (opened < 0) {
+                fprintf(stderr, "lifeboat-with-fds: cannot open %s without following links: %s\n", path, strerror(errno));
                 return 125;
             }
         }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Tests lifeboat-with-fds: files on chosen descriptors (r, w, a) and the Unix socket mode (u) the
+# Tests lifeboat-with-fds: files on chosen descriptors (r, w, a, A) and the Unix socket mode (u) the
 # agent runs `criu page-server --ps-socket` with. For u: the connection reaches the listener both
 # ways; a symbolic link (as the socket or on the way to it), a file that is not a socket, and a
 # socket in a directory the caller cannot search are refused with 125 before anything is run; a
-# user other than root (TEST_USER) gets no connection to root's owner-only socket.
+# user other than root (TEST_USER) gets no connection to root's owner-only socket. For files, as
+# the agent opens an Apptainer instance's outside files for `criu restore`: a symbolic link the user
+# planted at the path (or on the way) is never followed, by root or by the user; the user, as whom
+# the agent runs it for their jobs, cannot append to root's file; A makes the missing directories as
+# the caller and refuses a link among them.
 #
 #   launcher/tests/with-fds.sh        (as root, for the other-user case)
 set -euo pipefail
@@ -74,6 +78,48 @@ echo original >"$work/in"
 "$with_fds" 7:r:"$work/in" 8:w:"$work/out" 9:a:"$work/append" -- sh -c 'cat <&7 >&8; echo appended >&9'
 [ "$(cat "$work/out")" = original ] && [ "$(cat "$work/append")" = appended ] || fail "files on descriptors 7-9"
 log "files: r, w, a on the descriptors asked for"
+
+# The attack on the restore's outside files: TEST_USER plants links in their own directory (as they
+# may in their home, where Apptainer keeps an instance's logs) to a file of root's.
+as_user() { setpriv --reuid="$TEST_USER" --regid="$(id -g "$TEST_USER")" --clear-groups "$@"; }
+chmod 0755 "$work"
+mkdir -m 0755 "$work/root-only"
+echo secret >"$work/root-only/file"
+chmod 0644 "$work/root-only/file"
+mkdir "$work/home"
+chown "$TEST_USER:$(id -g "$TEST_USER")" "$work/home"
+as_user ln -s "$work/root-only/file" "$work/home/link"
+as_user ln -s "$work/root-only" "$work/home/linked-directory"
+untouched() { [ "$(cat "$work/root-only/file")" = secret ] || fail "$1: root's file was written: $(cat "$work/root-only/file")"; }
+# (a) A link at the file's path: followed by neither root (root's jobs) nor the user.
+for mode in a A w r; do
+    refused "root, mode $mode through the user's link" "without following links" "$with_fds" 10:$mode:"$work/home/link"
+    untouched "root, mode $mode through the user's link"
+done
+refused "root, a link on the way" "without following links" "$with_fds" 10:a:"$work/home/linked-directory/file"
+untouched "root, a link on the way"
+refused "$TEST_USER, mode a through their link" "without following links" as_user "$with_fds" 10:a:"$work/home/link"
+untouched "$TEST_USER, mode a through their link"
+# (b) The user appends to root's file by its own path: refused by its permissions.
+refused "$TEST_USER appending to root's file" "Permission denied" as_user "$with_fds" 10:a:"$work/root-only/file"
+untouched "$TEST_USER appending to root's file"
+# (c) A makes the missing directories as the caller, and refuses a link among them.
+as_user "$with_fds" 10:A:"$work/home/logs/node/job.out" -- bash -c 'echo logged >&10'
+[ "$(cat "$work/home/logs/node/job.out")" = logged ] || fail "A did not append to the new file"
+for made in "$work/home/logs" "$work/home/logs/node" "$work/home/logs/node/job.out"; do
+    [ "$(stat -c %U "$made")" = "$TEST_USER" ] || fail "A made $made as $(stat -c %U "$made"), not $TEST_USER"
+done
+log "files: A made the directories and the file as $TEST_USER"
+refused "$TEST_USER, A through a link among the parents" "without following links" \
+    as_user "$with_fds" 10:A:"$work/home/linked-directory/new/job.out"
+refused "root, A through a link among the parents" "without following links" \
+    "$with_fds" 10:A:"$work/home/linked-directory/new/job.out"
+[ ! -e "$work/root-only/new" ] || fail "A made a directory through the link"
+refused "root, A through a link as the file" "without following links" "$with_fds" 10:A:"$work/home/link"
+untouched "root, A through a link as the file"
+refused "$TEST_USER, A in root's directory" "Permission denied" as_user "$with_fds" 10:A:"$work/root-only/new/job.out"
+[ ! -e "$work/root-only/new" ] || fail "$TEST_USER made a directory in root's"
+chmod 0700 "$work"
 
 # A Unix socket in a root-only directory, as the agent binds the page server's.
 mkdir -m 0700 "$work/private"
