@@ -182,11 +182,12 @@ public final class Criu implements Checkpointer {
             // Every bind the dump detected comes from the same host path here.
             arguments.addAll(List.of("--ext-mount-map", "auto"));
         }
-        // Outside files are handed in on descriptors lifeboat-with-fds opens, in order.
+        // Outside files are handed in on descriptors lifeboat-with-fds opens, in order, with no link followed;
+        // a log file is appended to, with its directories made first where they are new on this node (A).
         List<String> descriptors = new ArrayList<>();
         int descriptor = FIRST_INHERITED_FD;
         for (InheritedFile file : spec.inheritedFiles()) {
-            descriptors.add(descriptor + ":" + file.mode() + ":" + file.path());
+            descriptors.add(descriptor + ":" + (file.mode().equals("a") ? "A" : file.mode()) + ":" + file.path());
             arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
             descriptor++;
         }
@@ -254,25 +255,37 @@ public final class Criu implements Checkpointer {
      * ambient so that they survive exec and end with CRIU. The restored tree gets its own
      * credentials from the images, which for an ordinary user's job hold no capability.
      *
+     * <p>The files are opened by whoever CRIU runs as: for a job's owner, by a second lifeboat-with-fds
+     * after setpriv, so that the owner's permissions decide what is opened (their ambient capabilities
+     * bypass none), and root's run opens only the image directory. An owner's link or directory could
+     * otherwise lead root to open, or make, what the owner may not.
+     *
      * @param descriptors lifeboat-with-fds specifications of files CRIU is handed open
      */
     private void run(List<String> descriptors, List<String> arguments, Optional<Path> networkNamespace,
                      Optional<JobOwner> owner, Path imageDirectory, String logName, Duration timeout, String what)
             throws CriuException {
-        List<String> handed = new ArrayList<>(descriptors);
-        owner.ifPresent(user -> handed.add(IMAGES_FD + ":d:" + imageDirectory));
-        List<String> prefix = new ArrayList<>();
-        if (!handed.isEmpty()) {
-            prefix.add(withFds.orElseThrow(() -> new CriuException("handing CRIU open files needs lifeboat-with-fds")).toString());
-            prefix.addAll(handed);
-            prefix.add("--");
-        }
+        List<String> asRoot = owner.isPresent() ? List.of(IMAGES_FD + ":d:" + imageDirectory) : descriptors;
+        List<String> identity = new ArrayList<>();
         List<String> withOwner = new ArrayList<>(arguments);
         if (owner.isPresent()) {
+            identity.addAll(asOwner(owner.get(), networkNamespace.isPresent()));
+            identity.addAll(withFds(descriptors));
             withOwner.add("--unprivileged");
         }
-        run(prefix, owner.map(user -> asOwner(user, networkNamespace.isPresent())).orElse(List.of()), withOwner,
-                networkNamespace, imageDirectory.resolve(logName), timeout, what);
+        run(withFds(asRoot), identity, withOwner, networkNamespace, imageDirectory.resolve(logName), timeout, what);
+    }
+
+    /** lifeboat-with-fds with these specifications, ready to run a command; nothing when there are none. */
+    private List<String> withFds(List<String> specifications) throws CriuException {
+        if (specifications.isEmpty()) {
+            return List.of();
+        }
+        List<String> prefix = new ArrayList<>();
+        prefix.add(withFds.orElseThrow(() -> new CriuException("handing CRIU open files needs lifeboat-with-fds")).toString());
+        prefix.addAll(specifications);
+        prefix.add("--");
+        return prefix;
     }
 
     private static List<String> asOwner(JobOwner owner, boolean ownNetwork) {

@@ -2,7 +2,6 @@ package org.lifeboat.agent.migration;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,8 +45,9 @@ final class CriuSpecs {
 
     /**
      * The instance's outside files, opened here: the same binaries (identical nodes; CRIU checks
-     * their size), and its log files, appended to at the same path (created with their directory
-     * when that is node-local and new here).
+     * their size), and its log files, appended to at the same path (created with their directories
+     * when node-local and new here). Nothing is made here, as root: lifeboat-with-fds opens them,
+     * making the directories, as whoever CRIU runs as (the job's owner), with no link followed.
      */
     private static List<Criu.InheritedFile> inheritedFiles(ContainerManifest.ApptainerRoot apptainer) throws IOException {
         List<Criu.InheritedFile> files = new ArrayList<>();
@@ -58,9 +58,6 @@ final class CriuSpecs {
             Path path = Path.of(file.path());
             if (!path.isAbsolute()) {
                 throw new IOException("external file " + file.path() + " is not an absolute path");
-            }
-            if (file.mode().equals("a") && path.getParent() != null) {
-                Files.createDirectories(path.getParent());
             }
             files.add(new Criu.InheritedFile(file.key(), file.path(), file.mode()));
         }

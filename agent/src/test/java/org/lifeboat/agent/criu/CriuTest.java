@@ -115,10 +115,37 @@ class CriuTest {
         assertTrue(dump.contains("--external mnt[]:m --external file[18:3] --external file[1b:f4c00e]"), dump);
         List<String> restore = commands.commands().get(1);
         assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "10:r:/dev/null",
-                "11:a:/root/.apptainer/instances/logs/n1/root/job.out", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 6));
+                "11:A:/root/.apptainer/instances/logs/n1/root/job.out", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 6));
         String restoreLine = String.join(" ", restore);
         assertTrue(restoreLine.contains("--ext-mount-map auto --inherit-fd fd[10]:file[18:3] --inherit-fd fd[11]:file[1b:f4c00e]"),
                 restoreLine);
+    }
+
+    @Test
+    void anOrdinaryUsersInstanceHasItsOutsideFilesOpenedAsThatUserNotAsRoot() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "78");
+        commands.answer(0, "", "");
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+
+        long pid = withHelper.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1"), Map.of(), Optional.empty(), TIMEOUT,
+                true, List.of(new Criu.InheritedFile("file[18:3]", "/usr/libexec/apptainer/bin/starter", "r"),
+                        new Criu.InheritedFile("file[1b:f4c00e]", "/home/u/.apptainer/instances/logs/n1/u/job.out", "a")), true,
+                Optional.of(new JobOwner(1042, 1043))));
+
+        assertEquals(78, pid);
+        // Root opens the image directory alone; the files are opened after setpriv, by the owner, with their directories.
+        List<String> expected = List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "100:d:" + images, "--", "setpriv",
+                "--reuid=1042", "--regid=1043", "--init-groups", "--inh-caps=-all,+sys_admin,+sys_chroot,+setpcap",
+                "--ambient-caps=-all,+sys_admin,+sys_chroot,+setpcap", "--",
+                "/usr/libexec/lifeboat/lifeboat-with-fds", "10:r:/usr/libexec/apptainer/bin/starter",
+                "11:A:/home/u/.apptainer/instances/logs/n1/u/job.out", "--", BINARY, "restore");
+        List<String> restore = commands.commands().get(0);
+        assertEquals(expected, restore.subList(0, expected.size()));
+        String restoreLine = String.join(" ", restore);
+        assertTrue(restoreLine.contains("--inherit-fd fd[10]:file[18:3] --inherit-fd fd[11]:file[1b:f4c00e]"), restoreLine);
+        assertTrue(restoreLine.contains("--pidfile /proc/self/fd/100/restored.pid"), restoreLine);
+        assertTrue(restore.contains("--unprivileged"), restoreLine);
     }
 
     @Test
