@@ -270,6 +270,14 @@ slurmctld_up() {
     wait_for 20 scontrol ping || die "slurmctld did not answer: $(tail -5 "$TESTBED_RUN/log/slurmctld.log")"
 }
 
+# Copies $1 to $2 (mode $3, root's) unless $2 is the same already: a file replaced under a running
+# container (its /.lifeboat/init is lifeboat-run itself) becomes a deleted file CRIU will not dump.
+publish() {
+    if ! cmp -s "$1" "$2"; then
+        install -o root -g root -m "$3" "$1" "$2"
+    fi
+}
+
 # Jobs are ordinary users' (TEST_USERS), as on a cluster: they load the SPANK plugin (sbatch does,
 # as the user), run lifeboat-run (installed setuid root, as the README tells sites to) and the test
 # workloads, and write their output below $TESTBED_RUN/shared, a sticky directory like /tmp.
@@ -278,13 +286,13 @@ publish_for_users() {
     mkdir -p "$USER_BIN" "$(dirname "$USER_SPANK_PLUGIN")" "$TESTBED_RUN/shared"
     chmod 755 "$TESTBED_RUN" "$USER_BIN" "$(dirname "$USER_SPANK_PLUGIN")"
     chmod 1777 "$TESTBED_RUN/shared"
-    install -m 0755 "$SPANK_PLUGIN" "$USER_SPANK_PLUGIN"
+    publish "$SPANK_PLUGIN" "$USER_SPANK_PLUGIN" 0755
     [ -f "$REPO_DIR/launcher/lifeboat-run" ] || die "launcher/lifeboat-run is missing: build it first (make -C launcher)"
-    install -o root -g root -m 4755 "$REPO_DIR/launcher/lifeboat-run" "$USER_BIN/lifeboat-run"
+    publish "$REPO_DIR/launcher/lifeboat-run" "$USER_BIN/lifeboat-run" 4755
     # CRIU runs as each job's owner, who must be able to execute it (the build is in the checkout's cache).
-    install -m 0755 "$(criu_binary)" "$USER_BIN/criu"
+    publish "$(criu_binary)" "$USER_BIN/criu" 0755
     for tool in lifeboat-workload lifeboat-workload-static; do
-        [ -f "$REPO_DIR/launcher/tests/$tool" ] && install -m 0755 "$REPO_DIR/launcher/tests/$tool" "$USER_BIN/$tool"
+        [ -f "$REPO_DIR/launcher/tests/$tool" ] && publish "$REPO_DIR/launcher/tests/$tool" "$USER_BIN/$tool" 0755
     done
     # The lifeboat command for users (lifeboat status, as its owner): the jar and the libraries beside it.
     rm -rf "$USER_AGENT_DIR"
