@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.JobOwner;
 
@@ -18,14 +19,24 @@ import org.lifeboat.agent.criu.JobOwner;
  */
 final class CriuSpecs {
 
+    // A dump of many GiB over a slow link takes minutes, then waits for the decision; a hung CRIU must still end.
+    private static final Duration DUMP_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
+    // Page images are about the resident memory; the rest (tree, files, tmpfs contents) is small, but not zero.
+    static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
+
     private CriuSpecs() {
     }
 
+    /** What a checkpoint of the container will roughly weigh, to check there is room for it before the freeze. */
+    static long expectedImageBytes(ContainerProcesses processes, ContainerManifest container) throws IOException {
+        return processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
+    }
+
     static Criu.DumpSpec dump(ContainerManifest container, Path images, Optional<InetSocketAddress> pageServer,
-                              Path actionScript, Optional<Path> networkNamespace, Duration timeout) {
+                              Path actionScript, Optional<Path> networkNamespace) {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
         return new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer, actionScript,
-                networkNamespace, timeout, apptainer != null,
+                networkNamespace, DUMP_TIMEOUT, apptainer != null,
                 apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList(),
                 owner(container));
     }

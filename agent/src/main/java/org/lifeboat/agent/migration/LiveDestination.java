@@ -24,13 +24,9 @@ import org.lifeboat.agent.network.JobNetworks;
  */
 final class LiveDestination implements Destination {
 
-    // A dump of many GiB over a slow link takes minutes, then waits for the decision; a hung CRIU must still end.
-    static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
     private static final Duration RELAY_DRAIN_TIMEOUT = Duration.ofSeconds(60);
     // Pages flow steadily once they start; this long without one and the link is taken for lost.
     static final Duration RELAY_STALL_LIMIT = Duration.ofSeconds(10);
-    // Page-server images are ~RSS; the rest (tree, files, tmpfs contents) is small, but not zero.
-    static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
     private static final Logger LOG = Logger.getLogger(LiveDestination.class.getName());
 
     private final String migrationId;
@@ -100,7 +96,7 @@ final class LiveDestination implements Destination {
         // CRIU dumps a job with its own network from inside that namespace, where the relay on this
         // node's loopback cannot be reached: its memory goes into the local images and the tar instead.
         boolean relayPages = mode == TransferMode.DISKLESS && network == null;
-        long expected = processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
+        long expected = CriuSpecs.expectedImageBytes(processes, container);
         if (!relayPages) {
             long free = Files.getFileStore(images).getUsableSpace();
             if (free < expected) {
@@ -124,7 +120,7 @@ final class LiveDestination implements Destination {
                 : Optional.of(new InetSocketAddress("127.0.0.1", relay.port()));
         dumpStarted = true;
         return CriuSpecs.dump(container, images, pageServer, postDumpScript,
-                Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())), CRIU_TIMEOUT);
+                Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())));
     }
 
     /**

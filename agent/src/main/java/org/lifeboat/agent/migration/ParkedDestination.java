@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,7 +21,6 @@ import org.lifeboat.agent.storage.AtomicFiles;
  */
 final class ParkedDestination implements Destination {
 
-    private static final Duration CRIU_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
 
     private final long jobId;
     private final int uid;
@@ -80,7 +78,7 @@ final class ParkedDestination implements Destination {
         // Root's parked directory, which no owner may enter, holds each job's checkpoint, theirs alone.
         OwnedDirectories.rootOnly(checkpoints.parkedDirectory());
         OwnedDirectories.create(images, CriuSpecs.owner(container));
-        long needed = processes.residentBytes(container.initPid()) + LiveDestination.IMAGE_OVERHEAD_BYTES;
+        long needed = CriuSpecs.expectedImageBytes(processes, container);
         long free = Files.getFileStore(images).getUsableSpace();
         if (free < needed) {
             throw new IOException("not enough space in " + checkpoints.parkedDirectory() + ": " + free + " bytes free, "
@@ -90,7 +88,7 @@ final class ParkedDestination implements Destination {
 
     @Override
     public Criu.DumpSpec dumpSpec(Path postDumpScript) throws IOException {
-        return CriuSpecs.dump(container, images, Optional.empty(), postDumpScript, Optional.empty(), CRIU_TIMEOUT);
+        return CriuSpecs.dump(container, images, Optional.empty(), postDumpScript, Optional.empty());
     }
 
     @Override

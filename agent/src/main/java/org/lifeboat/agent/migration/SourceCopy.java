@@ -1,7 +1,6 @@
 package org.lifeboat.agent.migration;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
@@ -69,10 +68,6 @@ final class SourceCopy {
         }
     }
 
-    boolean dumpStarted() {
-        return criuDump != null;
-    }
-
     boolean dumped() {
         return PostDumpHook.dumped(control);
     }
@@ -131,9 +126,5 @@ final class SourceCopy {
     /** Removes the control directory, last: while it is there a restarted agent finds the migration to clean up. */
     void forget() throws IOException {
         DirectoryTrees.delete(control);
-    }
-
-    boolean controlExists() {
-        return Files.isDirectory(control);
     }
 }

@@ -97,7 +97,7 @@ class MigrationDriverTest {
         assertEquals("ab".repeat(32), target.restoredFrom(), "the restore names the tar the target confirmed");
         assertEquals(OWNER, target.prepared().uid());
         assertTrue(target.prepared().pageServer(), "a diskless job without its own network sends its memory by the page stream");
-        assertEquals(1024L * 1024 + LiveDestination.IMAGE_OVERHEAD_BYTES, target.prepared().expectedBytes());
+        assertEquals(1024L * 1024 + CriuSpecs.IMAGE_OVERHEAD_BYTES, target.prepared().expectedBytes());
         assertNothingLeftOnTheSource();
         assertEquals(List.of(report), observed);
         assertEquals(0, driver.inFlight());
