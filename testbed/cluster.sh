@@ -22,6 +22,7 @@ SPANK_PLUGIN=$REPO_DIR/slurm-hooks/lifeboat.so
 USER_BIN=$TESTBED_RUN/bin
 USER_SPANK_PLUGIN=$TESTBED_RUN/lib/lifeboat.so
 USER_AGENT_DIR=$TESTBED_RUN/lib/agent
+USER_APPTAINER_DIR=$TESTBED_RUN/lib/apptainer
 
 # A zombie (killed, not yet reaped) or a process still dying counts as gone.
 pid_alive() {
@@ -299,8 +300,17 @@ publish_for_users() {
     mkdir -p "$USER_AGENT_DIR"
     cp -r "$AGENT_JAR" "$(dirname "$AGENT_JAR")/lib" "$USER_AGENT_DIR/"
     chmod -R a+rX "$USER_AGENT_DIR"
+    # The Apptainer test double as an apptainer-suid install: users' instances need its starter
+    # setuid root, and the agents run it as each job's owner.
+    make -s -C "$TESTBED_DIR/apptainer" starter
+    mkdir -p "$USER_APPTAINER_DIR"
+    chmod 755 "$USER_APPTAINER_DIR"
+    publish "$TESTBED_DIR/apptainer/apptainer" "$USER_APPTAINER_DIR/apptainer" 0755
+    publish "$TESTBED_DIR/apptainer/starter" "$USER_APPTAINER_DIR/starter" 4755
+    # A home of their own (0700), as users have on a cluster: Apptainer keeps instances in ~/.apptainer.
     for user in "${TEST_USERS[@]}"; do
         id -u "$user" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$user"
+        install -d -o "$user" -g "$(id -g "$user")" -m 0700 "$(getent passwd "$user" | cut -d: -f6)"
     done
 }
 
@@ -375,9 +385,10 @@ peer:
 # credentials_file). Each node's own, as each node's /etc/lifeboat would be.
 predictor:
   token-file: $dir/prediction-token
-# The Apptainer test double (testbed/apptainer) and the helpers built in launcher/.
+# The Apptainer test double (testbed/apptainer, published with its setuid starter) and the
+# helpers built in launcher/.
 apptainer:
-  path: $TESTBED_DIR/apptainer/apptainer
+  path: $USER_APPTAINER_DIR/apptainer
   helper-directory: $(dirname "$TESTBED_DIR")/launcher
 CONF
     # setsid --fork: the agent outlives this script and its terminal, as a daemon would; its pid

@@ -32,6 +32,13 @@
  * (ELOOP). Each such descriptor is replaced by the same file opened again through
  * /proc/self/fd/N without O_NOFOLLOW (same file, access mode and O_APPEND).
  *
+ * 3. An ordinary user's instance is not dumpable. Apptainer's setuid starter drops to the user in
+ * the container process without an exec, which leaves it (sinit) with the "not dumpable" mark
+ * that a change of credentials sets. CRIU runs as the job's owner without CAP_SYS_PTRACE and so
+ * could not trace it: such a process calls prctl(PR_SET_DUMPABLE, 1), as Apptainer's own hybrid
+ * workflow does for the same process. It gives its owner nothing it lacks: the process holds no
+ * capability and no credential but the owner's.
+ *
  * Exit status: 0 if every process is now in a session led inside the namespace and holds no such
  * descriptor, 1 otherwise (each failure is reported on stderr; the processes are left running).
  *
@@ -45,7 +52,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -345,6 +354,37 @@ static int session_outside(pid_t pid, pid_t init, const pid_t *tree, int count)
     return 1;
 }
 
+/*
+ * True when pid belongs to an ordinary user but is not dumpable: its files in /proc (environ,
+ * not the directory, which always shows the owner) then belong to root (the kernel's
+ * task_dump_owner) while the process's real uid is another.
+ */
+static int undumpable_user_process(pid_t pid)
+{
+    char path[64], line[256];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/environ", pid);
+    if (stat(path, &st) != 0 || st.st_uid != 0)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *status = fopen(path, "re");
+    if (!status)
+        return 0;
+    long uid = 0;
+    while (fgets(line, sizeof line, status))
+        if (sscanf(line, "Uid: %ld", &uid) == 1)
+            break;
+    fclose(status);
+    return uid != 0;
+}
+
+static int make_dumpable(pid_t pid)
+{
+    if (!undumpable_user_process(pid))
+        return 0;
+    return call_in(pid, 0, SYS_prctl, PR_SET_DUMPABLE, 1, 0, "prctl(PR_SET_DUMPABLE, 1)", NULL, NULL);
+}
+
 static int adopt(pid_t init)
 {
     static pid_t tree[MAX_MEMBERS];
@@ -356,6 +396,12 @@ static int adopt(pid_t init)
         if (reopen_nofollow(tree[i]) != 0)
             reopened = -1;
     if (reopened != 0)
+        return -1;
+    int dumpable = make_dumpable(init);
+    for (int i = 0; i < count; i++)
+        if (make_dumpable(tree[i]) != 0)
+            dumpable = -1;
+    if (dumpable != 0)
         return -1;
     int init_outside = session_outside(init, init, tree, count);
     int leaders_outside = 0;

@@ -2,7 +2,7 @@
  * lifeboat-with-fds: opens files or connects Unix sockets on chosen descriptor numbers, then runs
  * a command.
  *
- *   lifeboat-with-fds FD:MODE:PATH... -- CMD [ARGS...]
+ *   lifeboat-with-fds [--as=UID:GID] FD:MODE:PATH... -- CMD [ARGS...]
  *
  * MODE is r (read), w (write), a (append, creating the file 0644 if missing), A (as a, and first
  * creating the missing directories on the way, one at a time, 0755 less the umask), d (a
@@ -25,14 +25,29 @@
  * it without following a link. The agent runs this as a job's owner (after setpriv) to open the
  * files an Apptainer instance held: the owner's permissions decide what is opened, and a link the
  * owner planted cannot lead even root's run of it (root's own jobs) to another file.
+ *
+ * --as=UID:GID (root only) opens every file as that user would: file system uid and gid, and the
+ * user's groups, are theirs while it opens, root's again before CMD runs. The agent runs CRIU as
+ * root for some restores (an Apptainer instance's IPC namespace needs it); the files it hands
+ * that CRIU are still the job owner's to open, and the directories A makes are the owner's.
+ *
+ * Run by an ordinary user (a job's owner, after setpriv), it opens nothing with a capability: it
+ * drops its effective set first. The capabilities CRIU needs are ambient, and exec gives them
+ * back to CRIU; one of them (CAP_DAC_OVERRIDE, for an Apptainer instance's restore) would
+ * otherwise let the owner open a file their permissions do not allow.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -143,9 +158,64 @@ fail:
     return -1;
 }
 
+/* No effective capability: permitted, inheritable and ambient stay, for the command's exec. */
+static int drop_effective_capabilities(void)
+{
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &header, data) != 0)
+        return -1;
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+        data[i].effective = 0;
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+/* Root opens as uid:gid with the user's groups (1), or as itself again (0); 0 on success. */
+static int open_as(int enter, uid_t uid, gid_t gid)
+{
+    static gid_t saved[NGROUPS_MAX];
+    static int saved_count;
+    if (!enter) {
+        setfsuid(0);
+        setfsgid(0);
+        return setgroups((size_t)saved_count, saved) == 0 && (uid_t)setfsuid((uid_t)-1) == 0 ? 0 : -1;
+    }
+    struct passwd *account = getpwuid(uid);
+    gid_t groups[NGROUPS_MAX];
+    int count = NGROUPS_MAX;
+    saved_count = getgroups(NGROUPS_MAX, saved);
+    if (!account || saved_count < 0 || getgrouplist(account->pw_name, gid, groups, &count) < 0
+        || setgroups((size_t)count, groups) != 0)
+        return -1;
+    setfsgid(gid);
+    setfsuid(uid);
+    /* setfsuid() reports the previous value only: ask again to see it took. */
+    return (uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
+    if (getuid() != 0 && drop_effective_capabilities() != 0) {
+        perror("lifeboat-with-fds: cannot drop its effective capabilities");
+        return 125;
+    }
     int i = 1;
+    long as_uid = -1, as_gid = -1;
+    if (argc > 1 && strncmp(argv[1], "--as=", 5) == 0) {
+        char *end;
+        as_uid = strtol(argv[1] + 5, &end, 10);
+        if (*end == ':')
+            as_gid = strtol(end + 1, &end, 10);
+        if (*end != '\0' || as_uid <= 0 || as_gid < 0 || getuid() != 0) {
+            fprintf(stderr, "lifeboat-with-fds: '%s' is not --as=UID:GID of a user other than root, run by root\n", argv[1]);
+            return 125;
+        }
+        if (open_as(1, (uid_t)as_uid, (gid_t)as_gid) != 0) {
+            fprintf(stderr, "lifeboat-with-fds: cannot open files as %ld:%ld\n", as_uid, as_gid);
+            return 125;
+        }
+        i = 2;
+    }
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         char *spec = argv[i], *end;
         long fd = strtol(spec, &end, 10);
@@ -199,7 +269,11 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc - 1) {
-        fprintf(stderr, "usage: lifeboat-with-fds FD:MODE:PATH... -- CMD [ARGS...]\n");
+        fprintf(stderr, "usage: lifeboat-with-fds [--as=UID:GID] FD:MODE:PATH... -- CMD [ARGS...]\n");
+        return 125;
+    }
+    if (as_uid > 0 && open_as(0, 0, 0) != 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot become root again after opening as %ld\n", as_uid);
         return 125;
     }
     execvp(argv[i + 1], argv + i + 1);

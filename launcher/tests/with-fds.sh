@@ -6,7 +6,8 @@
 # user other than root (TEST_USER) gets no connection to root's owner-only socket. For files, as
 # the agent opens an Apptainer instance's outside files for `criu restore`: a symbolic link the user
 # planted at the path (or on the way) is never followed, by root or by the user; the user, as whom
-# the agent runs it for their jobs, cannot append to root's file; A makes the missing directories as
+# the agent runs it for their jobs, cannot append to root's file, not even with CAP_DAC_OVERRIDE
+# ambient (what the agent gives CRIU for an Apptainer restore, which the command still gets); A makes the missing directories as
 # the caller and refuses a link among them.
 #
 #   launcher/tests/with-fds.sh        (as root, for the other-user case)
@@ -103,6 +104,27 @@ untouched "$TEST_USER, mode a through their link"
 # (b) The user appends to root's file by its own path: refused by its permissions.
 refused "$TEST_USER appending to root's file" "Permission denied" as_user "$with_fds" 10:a:"$work/root-only/file"
 untouched "$TEST_USER appending to root's file"
+# (b2) Even with CAP_DAC_OVERRIDE ambient, as the agent runs it for an Apptainer instance's restore
+# (CRIU needs it for the IPC namespace): the opens are the user's alone, and CRIU still gets it.
+with_override() {
+    setpriv --reuid="$TEST_USER" --regid="$(id -g "$TEST_USER")" --clear-groups         --inh-caps=-all,+dac_override --ambient-caps=-all,+dac_override "$@"
+}
+refused "$TEST_USER with CAP_DAC_OVERRIDE appending to root's file" "Permission denied" \
+    with_override "$with_fds" 10:a:"$work/root-only/file"
+untouched "$TEST_USER with CAP_DAC_OVERRIDE appending to root's file"
+capabilities=$(with_override "$with_fds" 10:r:/etc/passwd -- sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
+[ "$capabilities" = 0000000000000002 ] || fail "the command did not get its ambient CAP_DAC_OVERRIDE: CapEff $capabilities"
+log "files: CAP_DAC_OVERRIDE bypasses nothing in with-fds and reaches the command"
+# (b3) Root with --as=UID:GID (the agent's run of CRIU as root for an Apptainer restore) opens as the
+# user: root's file is refused, A makes the user's directories, and the command runs as root.
+as_owner="--as=$(id -u "$TEST_USER"):$(id -g "$TEST_USER")"
+refused "root --as $TEST_USER appending to root's file" "Permission denied" "$with_fds" "$as_owner" 10:a:"$work/root-only/file"
+untouched "root --as $TEST_USER appending to root's file"
+ran_as=$("$with_fds" "$as_owner" 10:A:"$work/home/as/job.out" -- id -u)
+[ "$ran_as" = 0 ] || fail "the command after --as ran as uid $ran_as, not root"
+[ "$(stat -c %U "$work/home/as")" = "$TEST_USER" ] || fail "--as made $work/home/as as $(stat -c %U "$work/home/as")"
+refused "$TEST_USER giving itself --as" "run by root" as_user "$with_fds" --as=0:0 10:r:/etc/passwd
+log "files: root --as $TEST_USER opens as $TEST_USER and runs the command as root"
 # (c) A makes the missing directories as the caller, and refuses a link among them.
 as_user "$with_fds" 10:A:"$work/home/logs/node/job.out" -- bash -c 'echo logged >&10'
 [ "$(cat "$work/home/logs/node/job.out")" = logged ] || fail "A did not append to the new file"

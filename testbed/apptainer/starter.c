@@ -1,8 +1,8 @@
 /*
  * starter: the namespace half of the Apptainer test double (testbed only, not product code).
  *
- * It reproduces the process layout of a real Apptainer instance started as root (setuid/root
- * mode, no user namespace):
+ * It reproduces the process layout of a real Apptainer instance in setuid mode (no user
+ * namespace), started by root or, with this program installed setuid root, by an ordinary user:
  *
  *   apptainer instance start ...   (foreground; exits once the instance is up)
  *   "Apptainer instance: root [NAME]"   master, host PID namespace, session leader
@@ -17,12 +17,20 @@
  * /var/tmp, /etc/hosts, /etc/resolv.conf and every --bind are mounted and pivot_root(2) makes the
  * image the root.
  *
+ * Started by an ordinary user (real uid not 0, effective uid 0: setuid root), it does what
+ * Apptainer's setuid starter does: the master keeps root; the container process mounts as root,
+ * then takes the caller's uid, gid and groups for good (no capability left) before it becomes
+ * sinit, which leaves it not dumpable, as Apptainer's is; the instance file and the logs are
+ * written as the caller. It trusts its caller's environment: testbed only, never install it.
+ *
  * Everything is passed by the bash front end (./apptainer) in APPTAINER_DOUBLE_* variables, so
  * that the master's /proc/PID/cmdline is only its program name, as with the real starter.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <linux/loop.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -134,6 +143,31 @@ static void bind_into(const char *root, const char *src, const char *dst, int re
         die("could not bind %s to %s: %s", src, dst, strerror(errno));
     if (extra && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | extra, NULL) < 0)
         die("could not remount %s: %s", dst, strerror(errno));
+}
+
+/*
+ * Setuid mode: the caller's uid, gid and groups for good, as Apptainer's container process. The
+ * groups are looked up on the host, before pivot_root (the image's /etc/group does not know them).
+ */
+static gid_t caller_groups[256];
+static int caller_group_count = -1;
+
+static void look_up_caller(void) {
+    if (getuid() == 0) return;
+    struct passwd *pw = getpwuid(getuid());
+    if (!pw) die("no passwd entry for uid %d", (int)getuid());
+    caller_group_count = 256;
+    if (getgrouplist(pw->pw_name, getgid(), caller_groups, &caller_group_count) < 0)
+        die("%s is in too many groups", pw->pw_name);
+}
+
+static void become_caller(void) {
+    if (caller_group_count < 0) return;
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (setgroups((size_t)caller_group_count, caller_groups) < 0 || setresgid(gid, gid, gid) < 0
+        || setresuid(uid, uid, uid) < 0)
+        die("could not drop to uid %d: %s", (int)uid, strerror(errno));
 }
 
 static int container(void) {
@@ -240,6 +274,7 @@ static int container(void) {
     if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
     if (umount2(".", MNT_DETACH) < 0) die("detach old root: %s", strerror(errno));
     if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+    become_caller();
     if (!(cwd && chdir(cwd) == 0) && chdir(home) < 0 && chdir("/") < 0) die("chdir: %s", strerror(errno));
 
     /* Container is ready. */
@@ -318,6 +353,12 @@ static void json_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* The caller's files (logs, instance file) are written as the caller; the master itself keeps root. */
+static void files_as_caller(int yes) {
+    setfsuid(yes ? getuid() : geteuid());
+    setfsgid(yes ? getgid() : getegid());
+}
+
 int main(int argc, char **argv) {
     argv_start = argv[0];
     argv_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
@@ -330,6 +371,7 @@ int main(int argc, char **argv) {
     const char *logerr = env("APPTAINER_DOUBLE_LOGERR", 1);
     const char *config = env("APPTAINER_DOUBLE_CONFIG_B64", 1);
 
+    look_up_caller();
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) < 0) { perror("pipe"); return 255; }
     pid_t master = fork();
@@ -347,9 +389,11 @@ int main(int argc, char **argv) {
     close(ready[0]);
     setsid();
 
+    files_as_caller(1);
     int lo = open(logout, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
     int le = open(logerr, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
     int dn = open("/dev/null", O_RDONLY);
+    files_as_caller(0);
     if (lo < 0 || le < 0 || dn < 0) {
         dprintf(ready[1], "could not open log files %s, %s", logout, logerr);
         _exit(255);
@@ -391,6 +435,7 @@ int main(int argc, char **argv) {
     /* Instance file, written like Apptainer's (compact JSON, same keys and order, mode 0644). */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", statefile);
+    files_as_caller(1);
     FILE *f = fopen(tmp, "w");
     if (!f) { dprintf(ready[1], "could not write %s: %s", tmp, strerror(errno)); kill(child, SIGKILL); _exit(255); }
     fprintf(f, "{\"pid\":%d,\"ppid\":%d,\"name\":", (int)child, (int)getpid());
@@ -406,6 +451,7 @@ int main(int argc, char **argv) {
         kill(child, SIGKILL);
         _exit(255);
     }
+    files_as_caller(0);
     if (write(ready[1], "OK", 2) != 2) { /* the foreground process is gone; carry on */ }
     close(ready[1]);
 
@@ -415,6 +461,7 @@ int main(int argc, char **argv) {
     signal(SIGTERM, SIG_IGN);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    files_as_caller(1);
     unlink(statefile);
     char dir[4200];
     snprintf(dir, sizeof dir, "%s", statefile);

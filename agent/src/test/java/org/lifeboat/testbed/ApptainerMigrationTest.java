@@ -17,12 +17,13 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Apptainer instances (the test double: a real SIF, loop-mounted squashfs, PID and mount
- * namespaces, the master and sinit layout) holding 256 MiB, started by --migratable batch jobs
- * through {@code lifeboat-run --apptainer-instance}, move between testbed nodes with real CRIU:
+ * Apptainer instances (the test double in setuid mode: a real SIF, loop-mounted squashfs, PID and
+ * mount namespaces, the master and sinit layout, an ordinary user's sinit not dumpable) holding
+ * 256 MiB, started by --migratable batch jobs of an ordinary user (and one of root's) through
+ * {@code lifeboat-run --apptainer-instance}, move between testbed nodes with real CRIU:
  * their sequence in a bind-mounted shared directory goes on with no reset, the source keeps
  * nothing, Slurm tracks the restored instance in the same job, and the job ends on the target.
  */
@@ -35,9 +36,10 @@ final class ApptainerMigrationTest {
 
 
     @ParameterizedTest
-    @ValueSource(strings = {"diskless", "shared-fs"})
-    void anInstanceMovesToAnotherNodeAndTheJobCompletesThereWithExitCode0(String mode, Testbed testbed) throws Exception {
-        Instance instance = Instance.start(testbed, "node1");
+    @CsvSource({"diskless, " + Testbed.JOB_USER, "shared-fs, root"})
+    void anInstanceMovesToAnotherNodeAndTheJobCompletesThereWithExitCode0(String mode, String user, Testbed testbed)
+            throws Exception {
+        Instance instance = Instance.start(testbed, "node1", user);
 
         CommandResult migrate = testbed.lifeboat("migrate", Long.toString(instance.jobId), "--to", "node2", "--mode", mode,
                 "--json", "--socket", testbed.agentSocket("node1").toString());
@@ -49,6 +51,7 @@ final class ApptainerMigrationTest {
                 report.path("phase-millis"), report.path("downtime-millis").asLong());
 
         instance.assertCountsOn();
+        instance.assertRestoredAsItsUserOn("node2");
         testbed.awaitJobState(instance.jobId, "RUNNING", Duration.ofSeconds(30));
         assertEquals("node2", testbed.job(instance.jobId).get("NodeList"), () -> "job " + instance.jobId + ": "
                 + testbed.job(instance.jobId));
@@ -70,8 +73,14 @@ final class ApptainerMigrationTest {
     }
 
     @Test
-    void aDrainMovesTheInstanceWhereSlurmTracksItAndScancelEndsIt(Testbed testbed) throws Exception {
-        Instance instance = Instance.start(testbed, "node1");
+    void aDrainMovesAUsersInstanceWhereSlurmTracksItAndScancelEndsIt(Testbed testbed) throws Exception {
+        Instance instance = Instance.start(testbed, "node1", Testbed.JOB_USER);
+        // Its restore runs CRIU as root (the instance's IPC namespace): never from images its owner can reach.
+        CommandResult refused = testbed.lifeboat("migrate", Long.toString(instance.jobId), "--to", "node2", "--mode",
+                "shared-fs", "--socket", testbed.agentSocket("node1").toString());
+        assertEquals(4, refused.exitCode(), refused::describe);
+        assertTrue(refused.stderr().contains("unmovable") && refused.stderr().contains("diskless only"), refused::describe);
+        instance.assertCountsOn();
 
         long drained = System.nanoTime();
         testbed.run("scontrol", "update", "nodename=node1", "state=drain", "reason=lifeboat-test-drain").orThrow();
@@ -86,6 +95,7 @@ final class ApptainerMigrationTest {
         assertTrue(job.getOrDefault("AdminComment", "").startsWith("lifeboat-migrated:node1->" + target + "@"),
                 () -> "no migration record: " + job);
         instance.assertCountsOn();
+        instance.assertRestoredAsItsUserOn(target);
         instance.assertNothingLeftOn("node1");
         long restored = MigrationEngineTest.restoredInit(testbed, target, instance.jobId);
         Testbed.await(() -> testbed.run("scontrol", "listpids", Long.toString(instance.jobId), target).stdout()
@@ -100,20 +110,25 @@ final class ApptainerMigrationTest {
         instance.assertSequenceIsUnbroken();
     }
 
-    /** The test workload in an instance of the Apptainer double, in a --migratable batch job. */
+    /** The test workload in an instance of the Apptainer double, in a --migratable batch job of user's. */
     private static final class Instance {
         final Testbed testbed;
         final long jobId;
         final Path directory;
+        final String user;
 
-        private Instance(Testbed testbed, long jobId, Path directory) {
+        private Instance(Testbed testbed, long jobId, Path directory, String user) {
             this.testbed = testbed;
             this.jobId = jobId;
             this.directory = directory;
+            this.user = user;
         }
 
-        /** A SIF whose startscript runs the workload from the bound shared directory; waits until it counts. */
-        static Instance start(Testbed testbed, String node) throws IOException {
+        /**
+         * A SIF whose startscript runs the workload from the bound shared directory (the user's);
+         * the user starts it with the published double (an apptainer-suid install); waits until it counts.
+         */
+        static Instance start(Testbed testbed, String node, String user) throws IOException {
             Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "apptainer-");
             Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.copy(testbed.repository().resolve("launcher/tests/lifeboat-workload-static"), directory.resolve("workload"),
@@ -123,15 +138,17 @@ final class ApptainerMigrationTest {
             Path image = directory.resolve("job.sif");
             testbed.run(testbed.repository().resolve("testbed/apptainer/build-test-image.sh").toString(), image.toString(),
                     startscript.toString()).orThrow();
-            String apptainer = testbed.repository().resolve("testbed/apptainer/apptainer").toString();
+            testbed.run("chown", "-R", user + ":", directory.toString()).orThrow();
+            String apptainer = testbed.runDirectory().resolve("lib/apptainer/apptainer").toString();
             // The echo shows in the job's output once per start: after a move, twice, the first one kept.
             String script = "echo \"batch script started, restart ${SLURM_RESTART_COUNT:-0}, on $SLURMD_NODENAME\"; exec "
-                    + testbed.repository().resolve("launcher/lifeboat-run") + " --apptainer-instance job-$SLURM_JOB_ID -- "
+                    + testbed.userBinary("lifeboat-run") + " --apptainer-instance job-$SLURM_JOB_ID -- "
                     + apptainer + " instance start --bind " + directory + ":/mnt " + image + " job-$SLURM_JOB_ID";
-            long jobId = testbed.sbatch("--migratable", "--nodelist=" + node, "--open-mode=append",
-                    "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap", script);
+            String[] sbatch = {"--migratable", "--nodelist=" + node, "--open-mode=append",
+                    "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap", script};
+            long jobId = user.equals("root") ? testbed.sbatch(sbatch) : testbed.sbatchAs(user, sbatch);
             testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
-            Instance instance = new Instance(testbed, jobId, directory);
+            Instance instance = new Instance(testbed, jobId, directory, user);
             Testbed.await(() -> instance.sequence().size() >= 5, Duration.ofSeconds(30),
                     () -> "the instance's workload never counted: " + read(directory.resolve("slurm.out")));
             Testbed.await(() -> testbed.lifeboat("status", "--socket", testbed.agentSocket(node).toString(), "--job",
@@ -150,8 +167,19 @@ final class ApptainerMigrationTest {
         void assertNothingLeftOn(String node) throws IOException {
             MigrationEngineTest.assertNothingLeftOn(testbed, node);
             String processes = testbed.run("ps", "-eo", "pid,args").orThrow().stdout();
-            assertFalse(processes.contains("Apptainer instance: root [job-" + jobId + "]"),
+            assertFalse(processes.contains("Apptainer instance: " + user + " [job-" + jobId + "]"),
                     () -> "the instance's master is still running:\n" + processes);
+        }
+
+        /** A user's restored sinit has the user's ids and no capability; root's stays root's. */
+        void assertRestoredAsItsUserOn(String node) throws IOException {
+            long init = MigrationEngineTest.restoredInit(testbed, node, jobId);
+            if (user.equals("root")) {
+                String status = Files.readString(Path.of("/proc", Long.toString(init), "status"));
+                assertTrue(status.contains("\nUid:\t0\t0\t0\t0\n"), status);
+            } else {
+                MigrationEngineTest.assertRestoredAs(testbed.uidOf(user), init);
+            }
         }
 
         void assertSequenceIsUnbroken() {

@@ -87,8 +87,8 @@ public final class ApptainerInstances {
         for (JsonNode instance : instances) {
             long pid = instance.path("pid").asLong();
             if (pid > 1 && inJob(pid, jobId)) {
-                return Optional.of(describe(instance.path("instance").asText(), pid, instance.path("logOutPath").asText(null),
-                        instance.path("logErrPath").asText(null)));
+                return Optional.of(describe(instance.path("instance").asText(), instance.path("img").asText(), pid,
+                        instance.path("logOutPath").asText(null), instance.path("logErrPath").asText(null)));
             }
         }
         return Optional.empty();
@@ -124,10 +124,12 @@ public final class ApptainerInstances {
      * does not know it (its master stayed behind), so it is described from its pid.
      */
     public ContainerManifest refresh(ContainerManifest instance) throws IOException {
-        return describe(instance.apptainer().instance(), instance.initPid(), instance.stdout(), instance.stderr());
+        return describe(instance.apptainer().instance(), instance.apptainer().image(), instance.initPid(), instance.stdout(),
+                instance.stderr());
     }
 
-    private ContainerManifest describe(String name, long pid, String logOut, String logErr) throws IOException {
+    private ContainerManifest describe(String name, String listedImage, long pid, String logOut, String logErr)
+            throws IOException {
         try {
             commands.run(List.of(adoptInstance.toString(), Long.toString(pid)), COMMAND_TIMEOUT).requireSuccess();
         } catch (CommandException e) {
@@ -139,11 +141,19 @@ public final class ApptainerInstances {
                 .orElseThrow(() -> new IOException("instance " + name + " has no root mount"));
         String rootType = root[root.length - 3];
         String rootSource = root[root.length - 2];
-        if (!rootType.equals("squashfs") || !rootSource.startsWith("/dev/loop")) {
+        Path loop;
+        List<ContainerManifest.SkeletonEntry> overlayMountPoints = List.of();
+        if (rootType.equals("squashfs") && rootSource.startsWith("/dev/loop")) {
+            loop = sys.resolve("block").resolve(Path.of(rootSource).getFileName().toString()).resolve("loop");
+        } else if (rootType.equals("overlay") && root[root.length - 1].contains(",upperdir=")) {
+            // Apptainer's overlay for missing mount points: its lower layer, the image's squashfs, is
+            // mounted where the container no longer sees it, so its loop device is found by its file.
+            loop = loopDeviceOf(Path.of(listedImage), name);
+            overlayMountPoints = mountPoints(process, mounts);
+        } else {
             throw new IOException("instance " + name + " has a " + rootType + " root on " + rootSource
-                    + ": only a SIF's squashfs root (no overlay, sandbox or FUSE) can be rebuilt on another node");
+                    + ": only a SIF's squashfs root, or Apptainer's overlay of it, can be rebuilt on another node");
         }
-        Path loop = sys.resolve("block").resolve(Path.of(rootSource).getFileName().toString()).resolve("loop");
         String image = Files.readString(loop.resolve("backing_file")).strip();
         long offset = Long.parseLong(Files.readString(loop.resolve("offset")).strip());
         long size = Long.parseLong(Files.readString(loop.resolve("sizelimit")).strip());
@@ -159,11 +169,38 @@ public final class ApptainerInstances {
         mappedHostFiles(pid, files);
         String[] ids = statusIds(process);
         ContainerManifest.ApptainerRoot apptainerRoot = new ContainerManifest.ApptainerRoot(name, image, offset, size,
-                superblockDigest(Path.of(image), offset), List.copyOf(files.values()));
+                superblockDigest(Path.of(image), offset), List.copyOf(files.values()), overlayMountPoints);
         return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, pid, ProcessStartTime.of(proc, pid),
                 Integer.parseInt(ids[0]), Integer.parseInt(ids[1]),
                 "/", null, List.of(), List.of(), "/", logOut, logErr, null, List.of(apptainer, "instance", "start", image, name),
                 apptainerRoot);
+    }
+
+    /** The loop device (its sysfs directory) that holds the image, a squashfs partition of it. */
+    private Path loopDeviceOf(Path image, String name) throws IOException {
+        Path real = image.toRealPath();
+        try (var devices = Files.list(sys.resolve("block"))) {
+            for (Path device : devices.filter(d -> d.getFileName().toString().startsWith("loop")).sorted().toList()) {
+                Path backing = device.resolve("loop").resolve("backing_file");
+                if (Files.isRegularFile(backing) && Files.readString(backing).strip().equals(real.toString())) {
+                    return device.resolve("loop");
+                }
+            }
+        }
+        throw new IOException("instance " + name + ": no loop device holds its image " + real);
+    }
+
+    /** Every mount point below the container's root, a directory or a file, as its overlay holds them. */
+    private static List<ContainerManifest.SkeletonEntry> mountPoints(Path process, List<String[]> mounts) {
+        List<ContainerManifest.SkeletonEntry> points = new ArrayList<>();
+        for (String[] mount : mounts) {
+            String point = mount[4];
+            if (!point.equals("/") && points.stream().noneMatch(known -> known.path().equals(point))) {
+                boolean directory = Files.isDirectory(process.resolve("root").resolve(point.substring(1)));
+                points.add(new ContainerManifest.SkeletonEntry(point, directory ? "directory" : "file", null));
+            }
+        }
+        return points;
     }
 
     /** SHA-256 of the partition's first bytes: the same image on the target, checked before it is mounted there. */

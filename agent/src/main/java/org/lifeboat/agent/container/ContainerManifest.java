@@ -100,6 +100,10 @@ public record ContainerManifest(
      * @param superblockSha256 SHA-256 of the partition's first {@value ApptainerInstances#SUPERBLOCK_BYTES} bytes
      *     (squashfs superblock and what follows): the target's image must be the same one
      * @param files what CRIU dumped as external files and must be handed on restore
+     * @param overlayMountPoints empty when the root is the image's squashfs itself; else the root is
+     *     Apptainer's read-only overlay of the image, made to hold the mount points the image lacks
+     *     (a user's home, mostly): every mount point of the container, each a directory or a file,
+     *     of which the target creates those its copy of the image lacks
      */
     public record ApptainerRoot(
             @JsonProperty("instance") String instance,
@@ -107,10 +111,12 @@ public record ContainerManifest(
             @JsonProperty("offset") long offset,
             @JsonProperty("size") long size,
             @JsonProperty("superblock-sha256") String superblockSha256,
-            @JsonProperty("files") List<ExternalFile> files) {
+            @JsonProperty("files") List<ExternalFile> files,
+            @JsonProperty("overlay-mount-points") List<SkeletonEntry> overlayMountPoints) {
 
         public ApptainerRoot {
             files = List.copyOf(Objects.requireNonNull(files, "files"));
+            overlayMountPoints = overlayMountPoints == null ? List.of() : List.copyOf(overlayMountPoints);
         }
     }
 

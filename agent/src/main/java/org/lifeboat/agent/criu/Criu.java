@@ -147,15 +147,16 @@ public final class Criu implements Checkpointer {
         spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
                 // Memory goes straight to the target's page server instead of into local files.
                 "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
-        run(List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.imageDirectory(), DUMP_LOG, spec.timeout(),
-                "dump of pid " + spec.initPid());
+        run(List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.owner(), spec.imageDirectory(), DUMP_LOG,
+                spec.timeout(), "dump of pid " + spec.initPid());
     }
 
     /** Restores a tree detached from the agent, stopped, and returns its root's pid on this node. */
     @Override
     public long restore(RestoreSpec spec) throws CriuException {
         Path pidFile = spec.imageDirectory().resolve("restored.pid");
-        String images = imagesArgument(spec.owner(), spec.imageDirectory());
+        Optional<JobOwner> runAs = restoredBy(spec);
+        String images = imagesArgument(runAs, spec.imageDirectory());
         List<String> arguments = new ArrayList<>(List.of("restore",
                 "--images-dir", images,
                 // Detached: the restored init must outlive this CRIU run; its end shows in its exit-status file.
@@ -191,8 +192,8 @@ public final class Criu implements Checkpointer {
             arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
             descriptor++;
         }
-        run(descriptors, arguments, spec.networkNamespace(), spec.owner(), spec.imageDirectory(), RESTORE_LOG, spec.timeout(),
-                "restore from " + spec.imageDirectory());
+        run(descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(), spec.imageDirectory(), RESTORE_LOG,
+                spec.timeout(), "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
         } catch (IOException | NumberFormatException e) {
@@ -258,14 +259,23 @@ public final class Criu implements Checkpointer {
      * <p>The files are opened by whoever CRIU runs as: for a job's owner, by a second lifeboat-with-fds
      * after setpriv, so that the owner's permissions decide what is opened (their ambient capabilities
      * bypass none), and root's run opens only the image directory. An owner's link or directory could
-     * otherwise lead root to open, or make, what the owner may not.
+     * otherwise lead root to open, or make, what the owner may not. When root runs CRIU for a job of
+     * a user's (see {@link #restoredBy}), lifeboat-with-fds still opens the files as that user (--as).
      *
      * @param descriptors lifeboat-with-fds specifications of files CRIU is handed open
+     * @param owner whom CRIU runs as; empty for root
+     * @param filesOwner whose files the descriptors are, opened with their permissions; empty for root's
      */
     private void run(List<String> descriptors, List<String> arguments, Optional<Path> networkNamespace,
-                     Optional<JobOwner> owner, Path imageDirectory, String logName, Duration timeout, String what)
-            throws CriuException {
-        List<String> asRoot = owner.isPresent() ? List.of(IMAGES_FD + ":d:" + imageDirectory) : descriptors;
+                     Optional<JobOwner> owner, Optional<JobOwner> filesOwner, Path imageDirectory, String logName,
+                     Duration timeout, String what) throws CriuException {
+        List<String> asRoot = new ArrayList<>();
+        if (owner.isPresent()) {
+            asRoot.add(IMAGES_FD + ":d:" + imageDirectory);
+        } else if (!descriptors.isEmpty()) {
+            filesOwner.ifPresent(user -> asRoot.add("--as=" + user.uid() + ":" + user.gid()));
+            asRoot.addAll(descriptors);
+        }
         List<String> identity = new ArrayList<>();
         List<String> withOwner = new ArrayList<>(arguments);
         if (owner.isPresent()) {
@@ -274,6 +284,28 @@ public final class Criu implements Checkpointer {
             withOwner.add("--unprivileged");
         }
         run(withFds(asRoot), identity, withOwner, networkNamespace, imageDirectory.resolve(logName), timeout, what);
+    }
+
+    /**
+     * Who runs the restore: the job's owner, except for a container with its own IPC namespace (an
+     * Apptainer instance). CRIU writes that namespace's sysctls (kernel/sem, kernel/msgmax, ...),
+     * and the kernel lets only uid 0 write them, whatever the capabilities (measured: "Can't open
+     * sysctl kernel/sem: Permission denied" as the owner, even with CAP_DAC_OVERRIDE; proc_sys's
+     * test_perm checks the euid alone). Root restores those, from images no user can reach (the
+     * agent moves such a job of a user's diskless only); the restored tree still gets the owner's
+     * credentials, and no capability, from the images.
+     */
+    private static Optional<JobOwner> restoredBy(RestoreSpec spec) throws CriuException {
+        return spec.owner().isPresent() && ownIpcNamespace(spec.imageDirectory()) ? Optional.empty() : spec.owner();
+    }
+
+    /** Whether the dump holds an IPC namespace of the container's own: CRIU then saved its variables. */
+    private static boolean ownIpcNamespace(Path imageDirectory) throws CriuException {
+        try (var images = Files.list(imageDirectory)) {
+            return images.anyMatch(image -> image.getFileName().toString().startsWith("ipcns-var-"));
+        } catch (IOException e) {
+            throw new CriuException("cannot list the images in " + imageDirectory + ": " + e.getMessage(), e);
+        }
     }
 
     /** lifeboat-with-fds with these specifications, ready to run a command; nothing when there are none. */

@@ -39,14 +39,24 @@ public final class CheckpointDirectories {
 
     /**
      * Where a restore's root is mounted: in a directory of the owner's (made by {@link
-     * #prepareRestoreRoot}), so that their CRIU reaches the root by path and nobody else reaches the
-     * job's binds through it.
+     * #prepareRestoreRoot}, given to them by {@link #handOverRestoreRoot}), so that their CRIU
+     * reaches the root by path and nobody else reaches the job's binds through it.
      */
     static Path restoreRoot(Path checkpointDirectory, String name) {
         return checkpointDirectory.resolve(IncomingMigrations.ROOTS).resolve(name).resolve("root");
     }
 
-    static void prepareRestoreRoot(Path root, Optional<JobOwner> owner) throws IOException {
+    /**
+     * A new, empty directory of root's for the root to be mounted in: whatever was there is
+     * removed, so nothing the owner left (a link where the root goes) redirects the mounts.
+     */
+    static void prepareRestoreRoot(Path root) throws IOException {
+        DirectoryTrees.delete(root.getParent());
+        OwnedDirectories.rootOnly(root.getParent());
+    }
+
+    /** Once its mounts are in place (a mount point cannot be replaced), the root's directory is the owner's. */
+    static void handOverRestoreRoot(Path root, Optional<JobOwner> owner) throws IOException {
         OwnedDirectories.create(root.getParent(), owner);
     }
 

@@ -35,8 +35,9 @@ public final class CopyRestorer {
         // Received by root (page server, tar), or written to a file server that shows root's files as root's
         // (sshfs; NFS with root_squash off): the owner's CRIU restores from them, and may free the pages.
         OwnedDirectories.handOver(migration.images, owner);
-        CheckpointDirectories.prepareRestoreRoot(migration.root, owner);
+        CheckpointDirectories.prepareRestoreRoot(migration.root);
         restoreRoots.build(migration.root, migration.manifest);
+        CheckpointDirectories.handOverRestoreRoot(migration.root, owner);
         if (migration.network != null) {
             // The source released the address after its dump: it comes up here before the sockets bind to it.
             networks.create(migration.network, uplink);

@@ -17,6 +17,8 @@ public final class MigrationException extends Exception {
         CONFLICT,
         /** The job runs nothing this agent can move (no container started by lifeboat-run, no Apptainer instance). */
         NO_CONTAINER,
+        /** The job cannot move this way as it is (said why); it keeps running where it is. */
+        UNMOVABLE,
         /** Slurm does not know the node named. */
         UNKNOWN_NODE,
         /** Slurm has no node that could take the job now; it keeps running where it is. */

@@ -18,6 +18,7 @@ import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.registry.JobRecord;
@@ -99,6 +100,7 @@ public final class MigrationService {
             requireRequeueable(jobId);
             try {
                 ContainerManifest container = container(job);
+                requireRestorableFrom(TransferMode.SHARED_FS, container, jobId);
                 MigrationReport report = driver.move(Destinations.newMigrationId(jobId, "park-"), jobId, container,
                         destinations.parked(jobId, job.uid(), job.gid(), container));
                 if (report.outcome().jobLeft()) {
@@ -275,6 +277,7 @@ public final class MigrationService {
         }
         try {
             ContainerManifest container = container(job);
+            requireRestorableFrom(mode, container, jobId);
             String address;
             try {
                 address = slurm.nodeAddress(target);
@@ -290,6 +293,20 @@ public final class MigrationService {
             return report;
         } catch (IOException e) {
             throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * An ordinary user's Apptainer instance is restored by root's CRIU (see {@link Criu#restore}:
+     * its IPC namespace), so only from images no user can reach: received by this agent's peer
+     * (diskless), never from a shared directory, where the owner could rewrite them first.
+     */
+    private static void requireRestorableFrom(TransferMode mode, ContainerManifest container, long jobId)
+            throws MigrationException {
+        if (container.apptainer() != null && container.uid() != 0 && mode != TransferMode.DISKLESS) {
+            throw new MigrationException(MigrationException.Reason.UNMOVABLE, "job " + jobId + " runs an ordinary user's"
+                    + " Apptainer instance, which moves diskless only: its restore runs CRIU as root, which must never"
+                    + " read images its owner could have written (" + mode.wireName() + ")");
         }
     }
 

@@ -66,8 +66,9 @@ public final class ParkedCheckpoints {
         Path root = CheckpointDirectories.restoreRoot(checkpointDirectory, "parked-job" + parked.job());
         // Written by the owner's CRIU on another node; a file server may show them as root's (see CopyRestorer).
         OwnedDirectories.handOver(images, CriuSpecs.owner(container));
-        CheckpointDirectories.prepareRestoreRoot(root, CriuSpecs.owner(container));
+        CheckpointDirectories.prepareRestoreRoot(root);
         restoreRoots.build(root, container);
+        CheckpointDirectories.handOverRestoreRoot(root, CriuSpecs.owner(container));
         try {
             // The parked images are the job's only checkpoint until it runs again: CRIU leaves them whole.
             return criu.restore(CriuSpecs.restore(container, images, root, Optional.empty(), CRIU_TIMEOUT, false));

@@ -22,6 +22,8 @@ public enum ErrorCode {
     CONFLICT("conflict"),
     /** The job runs nothing this agent can migrate (no container started by lifeboat-run). */
     NO_CONTAINER("no-container"),
+    /** The job cannot move this way as it is (the message says why); it keeps running where it is. */
+    UNMOVABLE("unmovable"),
     /** Slurm does not know the node named. */
     UNKNOWN_NODE("unknown-node"),
     /** Slurm has no node that could take the job now; it keeps running where it is. */
@@ -54,6 +56,7 @@ public enum ErrorCode {
             case MALFORMED -> MALFORMED;
             case CONFLICT -> CONFLICT;
             case NO_CONTAINER -> NO_CONTAINER;
+            case UNMOVABLE -> UNMOVABLE;
             case UNKNOWN_NODE -> UNKNOWN_NODE;
             case NO_TARGET -> NO_TARGET;
             case NOT_REQUEUEABLE -> NOT_REQUEUEABLE;

@@ -189,6 +189,24 @@ class CriuTest {
     }
 
     @Test
+    void aUsersContainerWithItsOwnIpcNamespaceIsRestoredByRootWithItsFilesOpenedAsTheUser() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "88");
+        Files.createFile(images.resolve("ipcns-var-11.img"));
+        commands.answer(0, "", "");
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+
+        withHelper.restore(new Criu.RestoreSpec(images, Path.of("/ckpt/roots/m1/root"), Map.of(), Optional.empty(), TIMEOUT,
+                true, List.of(new Criu.InheritedFile("file[18:3]", "/home/u/.apptainer/x.out", "a")), true,
+                Optional.of(new JobOwner(1042, 1043))));
+
+        List<String> restore = commands.commands().get(0);
+        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "--as=1042:1043", "10:A:/home/u/.apptainer/x.out", "--",
+                BINARY, "restore", "--images-dir", images.toString()), restore.subList(0, 8));
+        assertFalse(restore.contains("setpriv") || restore.contains("--unprivileged"), restore.toString());
+    }
+
+    @Test
     void outsideFilesCannotBeRestoredWithoutTheHelper() {
         CriuException error = assertThrows(CriuException.class, () -> criu.restore(new Criu.RestoreSpec(images, Path.of("/r"),
                 Map.of(), Optional.empty(), TIMEOUT, true, List.of(new Criu.InheritedFile("file[18:3]", "/dev/null", "r")), false,
