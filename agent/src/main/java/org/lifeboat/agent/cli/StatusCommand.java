@@ -91,5 +91,12 @@ final class StatusCommand implements Callable<Integer> {
                         job.path("registered").asText(), container, pids.isEmpty() ? "-" : String.join(",", pids));
             }
         }
+        // Asked of one job (--job): whether a drain or `lifeboat migrate` could move it whole, and why not.
+        for (JsonNode job : jobs) {
+            if (job.has("movable")) {
+                out.println("job " + job.path("job").asText() + (job.path("movable").asBoolean() ? ": movable"
+                        : ": not movable: " + job.path("unmovable-reason").asText()));
+            }
+        }
     }
 }

@@ -102,8 +102,8 @@ public final class ContainerLocator {
                 .map(line -> line.substring(name.length()).strip().split("\\s+")[0]).orElse("");
     }
 
-    /** Children of every thread of the process (Linux lists them per thread). */
-    private Set<Long> children(long pid) throws IOException {
+    /** Children of every thread of the process (Linux lists them per thread); none once it has ended. */
+    Set<Long> children(long pid) throws IOException {
         Set<Long> children = new HashSet<>();
         Path tasks = proc.resolve(Long.toString(pid)).resolve("task");
         try (var threads = Files.list(tasks)) {

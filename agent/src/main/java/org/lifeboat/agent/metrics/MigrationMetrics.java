@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.IntSupplier;
+import org.lifeboat.agent.container.WholeJobCheck;
 import org.lifeboat.agent.migration.FailureReason;
 import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationPhase;
@@ -40,6 +41,7 @@ public final class MigrationMetrics implements MigrationObserver {
     static final String OUTCOMES = "lifeboat.migrations";
     static final String IN_FLIGHT = "lifeboat.migrations.in.flight";
     static final String TAKEN_OVER = "lifeboat.migrations.taken.over";
+    static final String UNMOVABLE = "lifeboat.migrations.unmovable";
     static final String NO_REASON = "none";
     static final String PAGES = "pages";
     /** The memory as it crossed the link, compressed or not: against "pages" it gives the compression. */
@@ -78,6 +80,21 @@ public final class MigrationMetrics implements MigrationObserver {
             outcomes(mode, Outcome.CLEANUP_FAILED.wireName(), FailureReason.CLEANUP_FAILED.wireName());
         }
         takenOver();
+        for (WholeJobCheck.Kind kind : WholeJobCheck.Kind.values()) {
+            unmovable(kind);
+        }
+    }
+
+    /** A move was refused before it began because the job cannot move whole; it keeps running here. */
+    public void refusedUnmovable(WholeJobCheck.Kind kind) {
+        unmovable(kind).increment();
+    }
+
+    private Counter unmovable(WholeJobCheck.Kind kind) {
+        return Counter.builder(UNMOVABLE)
+                .description("Moves refused before they began because the job cannot move whole from this node, by why")
+                .tag("kind", kind.label())
+                .register(registry);
     }
 
     /** This node, as a target, started a job from the copy restored here after the job's source node was lost. */

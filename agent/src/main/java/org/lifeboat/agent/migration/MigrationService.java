@@ -13,13 +13,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
-import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.container.WholeJobCheck;
+import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.JobRegistry;
@@ -54,6 +56,9 @@ public final class MigrationService {
     private final MigrationGate gate;
     // Restores of parked checkpoints run beside the registration that asked for them.
     private final Executor restores;
+    private final WholeJobCheck wholeJobs;
+    /** Counts each move refused because the job cannot move whole (the metric). */
+    private final Consumer<WholeJobCheck.Kind> refusedUnmovable;
 
     /**
      * @param gate refuses migrations and parking while this node cannot checkpoint (CRIU unusable)
@@ -62,7 +67,8 @@ public final class MigrationService {
     public MigrationService(String nodeName, JobRegistry registry, ContainerLocator locator, ApptainerInstances apptainer,
                             SlurmClient slurm, int peerPort, MigrationDriver driver, Destinations destinations,
                             ContainerProcesses processes, CgroupAdopter adopter, ResumeMarkers resumeMarkers,
-                            Optional<ParkedCheckpoints> parked, MigrationGate gate, Executor restores) {
+                            Optional<ParkedCheckpoints> parked, MigrationGate gate, Executor restores, WholeJobCheck wholeJobs,
+                            Consumer<WholeJobCheck.Kind> refusedUnmovable) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.locator = Objects.requireNonNull(locator, "locator");
@@ -77,6 +83,8 @@ public final class MigrationService {
         this.parked = Objects.requireNonNull(parked, "parked");
         this.gate = Objects.requireNonNull(gate, "gate");
         this.restores = Objects.requireNonNull(restores, "restores");
+        this.wholeJobs = Objects.requireNonNull(wholeJobs, "wholeJobs");
+        this.refusedUnmovable = Objects.requireNonNull(refusedUnmovable, "refusedUnmovable");
     }
 
     /** Whether jobs can be parked here: a shared directory is configured. */
@@ -97,9 +105,10 @@ public final class MigrationService {
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> {
-            requireRequeueable(jobId);
+            SlurmJob slurmJob = requireRequeueable(jobId);
             try {
                 ContainerManifest container = container(job);
+                requireWhole(job, slurmJob, container);
                 requireRestorableFrom(TransferMode.SHARED_FS, container, jobId);
                 MigrationReport report = driver.move(Destinations.newMigrationId(jobId, "park-"), jobId, container,
                         destinations.parked(jobId, job.uid(), job.gid(), container));
@@ -277,6 +286,7 @@ public final class MigrationService {
         }
         try {
             ContainerManifest container = container(job);
+            requireWhole(job, slurmJob, container);
             requireRestorableFrom(mode, container, jobId);
             String address;
             try {
@@ -293,6 +303,50 @@ public final class MigrationService {
             return report;
         } catch (IOException e) {
             throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A job that cannot move whole is never moved: a move requeues the job, which would end what
+     * the move leaves behind (see {@link WholeJobCheck}). It keeps running here, as Slurm would
+     * let it; a drain's evacuation tries it again later, since its shape may change.
+     */
+    private void requireWhole(JobRecord job, SlurmJob slurmJob, ContainerManifest container)
+            throws MigrationException, IOException {
+        Optional<WholeJobCheck.Refusal> refusal = wholeJobs.whyNotWhole(job, slurmJob.nodeCount(), slurmJob.nodeList(), container);
+        if (refusal.isPresent()) {
+            refusedUnmovable.accept(refusal.get().kind());
+            throw new MigrationException(MigrationException.Reason.UNMOVABLE, refusal.get().reason());
+        }
+    }
+
+    /**
+     * Whether the job can move whole from here, and why not, for {@code lifeboat status --job}:
+     * empty when it can. It changes nothing: a container not yet known is looked for among the
+     * tasks only (an Apptainer instance is described, and made dumpable, by a move alone).
+     */
+    public Optional<String> whyNotMovable(long jobId) {
+        Optional<JobRecord> job = registry.job(jobId);
+        if (job.isEmpty()) {
+            return Optional.of("job " + jobId + " is not registered on " + nodeName);
+        }
+        try {
+            ContainerManifest container = job.get().container();
+            if (container == null) {
+                List<Long> taskPids = new ArrayList<>();
+                job.get().steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
+                Optional<ContainerLocator.LocatedContainer> found = locator.find(taskPids, jobId, job.get().uid());
+                if (found.isEmpty()) {
+                    return Optional.of("no container of job " + jobId + " found among its tasks yet (an Apptainer"
+                            + " instance is looked for when a move begins)");
+                }
+                container = found.get().manifest();
+            }
+            SlurmJob slurmJob = slurm.job(jobId);
+            return wholeJobs.whyNotWhole(job.get(), slurmJob.nodeCount(), slurmJob.nodeList(), container)
+                    .map(WholeJobCheck.Refusal::reason);
+        } catch (IOException | CommandException e) {
+            return Optional.of("cannot tell: " + e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package org.lifeboat.agent.socket;
 
+import java.util.Optional;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.TransferMode;
@@ -25,5 +26,10 @@ public interface JobMigrations {
 
     /** A job ended on this node. */
     default void jobEnded(long job) {
+    }
+
+    /** Why the job cannot move whole from this node; empty when it can. */
+    default Optional<String> whyNotMovable(long job) {
+        return Optional.empty();
     }
 }

@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
@@ -230,7 +231,13 @@ public final class RequestHandler {
         if (!authorizer.mayAccess(peer, job)) {
             throw new ProtocolException(ErrorCode.NOT_PERMITTED, "job " + jobId + " is not yours: not permitted");
         }
-        return jobReply(job);
+        ObjectNode reply = jobReply(job);
+        // Whether a drain or `lifeboat migrate` could move it, asked of one job: it reads Slurm and /proc.
+        Optional<String> whyNot = migrations.whyNotMovable(jobId);
+        ObjectNode record = (ObjectNode) reply.get("job");
+        record.put("movable", whyNot.isEmpty());
+        whyNot.ifPresent(reason -> record.put("unmovable-reason", reason));
+        return reply;
     }
 
     private ObjectNode migrate(PeerCredentials peer, ObjectNode message) throws ProtocolException {

@@ -19,6 +19,7 @@ import org.lifeboat.agent.config.PeerConfig;
 import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
+import org.lifeboat.agent.container.WholeJobCheck;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
@@ -204,12 +205,12 @@ public final class AgentWiring {
                 peerConnector);
         migrationMetrics.watchInFlight("source", driver::inFlight);
         migrationMetrics.watchInFlight("target", incomingTable::inFlight);
-        MigrationService migrations = new MigrationService(config.nodeName(), registry,
-                new ContainerLocator(config.containersDirectory(), PROC),
+        ContainerLocator locator = new ContainerLocator(config.containersDirectory(), PROC);
+        MigrationService migrations = new MigrationService(config.nodeName(), registry, locator,
                 new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), PROC, SYS,
                         commands, users, processes),
                 slurm, config.peer().port(), driver, destinations, processes, new CgroupAdopter(PROC), resumeMarkers, parked,
-                gate, threads.parkedRestores());
+                gate, threads.parkedRestores(), new WholeJobCheck(locator, PROC), migrationMetrics::refusedUnmovable);
 
         TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
         AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
@@ -305,6 +306,11 @@ public final class AgentWiring {
         @Override
         public void jobEnded(long job) {
             migrations.jobEnded(job);
+        }
+
+        @Override
+        public Optional<String> whyNotMovable(long job) {
+            return migrations.whyNotMovable(job);
         }
     }
 }

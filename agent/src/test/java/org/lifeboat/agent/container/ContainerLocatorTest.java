@@ -21,7 +21,7 @@ class ContainerLocatorTest {
 
     private static final long JOB = 42;
     private static final int OWNER = 1000;
-    private static final long INIT_START = 123456;
+    static final long INIT_START = 123456;
     private static final String JOB_CGROUP = "0::/system.slice/slurmstepd.scope/job_42/step_batch/user/task_0\n";
 
     @TempDir
@@ -132,13 +132,17 @@ class ContainerLocatorTest {
                 + ContainerManifest.MAX_BYTES + " a migration can carry"), error.getMessage());
     }
 
-    private static void process(Path proc, long pid, long thread, String children) throws IOException {
+    static void process(Path proc, long pid, long thread, String children) throws IOException {
         Path task = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("task").resolve(Long.toString(thread)));
         Files.writeString(task.resolve("children"), children.isEmpty() ? "" : children + " ");
     }
 
     /** The container init's stat (start time in field 22), status (parent and uids) and cgroup. */
     private void init(long pid, long parent, int uid, long startTime, String cgroup) throws IOException {
+        init(proc, pid, parent, uid, startTime, cgroup);
+    }
+
+    static void init(Path proc, long pid, long parent, int uid, long startTime, String cgroup) throws IOException {
         Path directory = Files.createDirectories(proc.resolve(Long.toString(pid)));
         StringBuilder stat = new StringBuilder(pid + " (lifeboat-init) S " + parent);
         for (int field = 5; field <= 21; field++) {
@@ -150,7 +154,7 @@ class ContainerLocatorTest {
         Files.writeString(directory.resolve("cgroup"), cgroup);
     }
 
-    private static Path manifest(Path containers, long launcherPid, int version, int uid) throws IOException {
+    static Path manifest(Path containers, long launcherPid, int version, int uid) throws IOException {
         Path directory = Files.createDirectories(containers.resolve(Long.toString(launcherPid)));
         return Files.writeString(directory.resolve("manifest.json"), "{\"version\":" + version + ",\"init-pid\":" + (launcherPid + 1)
                 + ",\"init-start\":" + INIT_START + ",\"uid\":" + uid + ",\"gid\":" + uid + ",\"root\":\"/run/lifeboat/containers/"

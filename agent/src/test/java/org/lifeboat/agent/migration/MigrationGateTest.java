@@ -23,6 +23,7 @@ import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.container.WholeJobCheck;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.NetworkLock;
 import org.lifeboat.agent.network.JobNetworks;
@@ -115,11 +116,12 @@ class MigrationGateTest {
                         PageCompression.LZ4), processes(),
                 new JobNetworks(commands, threads), new SlurmHandover(new SlurmClient(commands), CLOCK), Optional.empty(), CLOCK);
         Path proc = directory.resolve("proc");
-        return new MigrationService("node1", registry, new ContainerLocator(directory.resolve("containers"), proc),
+        ContainerLocator locator = new ContainerLocator(directory.resolve("containers"), proc);
+        return new MigrationService("node1", registry, locator,
                 new ApptainerInstances("apptainer", directory.resolve("adopt"), proc, directory.resolve("sys"), commands,
                         new SystemUsers(commands), processes()),
                 new SlurmClient(commands), 9465, driver, destinations, processes(), new CgroupAdopter(proc), resumeMarkers(), Optional.empty(),
-                CLOSED, threads);
+                CLOSED, threads, new WholeJobCheck(locator, proc), kind -> { });
     }
 
     private ContainerProcesses processes() {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,12 +131,35 @@ class RequestHandlerTest {
     }
 
     @Test
-    void jobRepliesWithTheWholeJobRecord() throws Exception {
+    void jobRepliesWithTheWholeJobRecordAndWhetherItCanMoveWhole() throws Exception {
         ok(ROOT, stepStart(42, "batch", ALICE_UID));
 
         JsonNode reply = ok(ALICE, line("job", "'job':42"));
 
-        assertEquals(JSON.readTree(JSON.writeValueAsString(registry.job(42).orElseThrow())), reply.get("job"));
+        ObjectNode expected = (ObjectNode) JSON.readTree(JSON.writeValueAsString(registry.job(42).orElseThrow()));
+        expected.put("movable", true);
+        assertEquals(expected, reply.get("job"));
+    }
+
+    @Test
+    void jobSaysWhyAJobCannotMoveWhole() throws Exception {
+        RequestHandler unmovable = new RequestHandler(registry, new Authorizer(SLURM_USER), new JobMigrations() {
+            @Override
+            public MigrationReport migrate(long job, String targetNode, TransferMode mode) throws MigrationException {
+                return refuseMigrations(job, targetNode, mode);
+            }
+
+            @Override
+            public Optional<String> whyNotMovable(long job) {
+                return Optional.of("job " + job + " runs on 2 nodes (node[1-2])");
+            }
+        }, history::recent);
+        ok(ROOT, stepStart(42, "batch", ALICE_UID));
+
+        JsonNode job = JSON.readTree(unmovable.handle(ALICE, line("job", "'job':42")).line()).get("job");
+
+        assertFalse(job.get("movable").asBoolean());
+        assertEquals("job 42 runs on 2 nodes (node[1-2])", job.get("unmovable-reason").asText());
     }
 
     @Test

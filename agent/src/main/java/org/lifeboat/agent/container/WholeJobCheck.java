@@ -1,0 +1,150 @@
+package org.lifeboat.agent.container;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.lifeboat.agent.registry.JobRecord;
+import org.lifeboat.agent.registry.StepRecord;
+
+/**
+ * Whether a job can move whole from this node: a move takes one container and requeues the job,
+ * which ends every other process of it here, so a job with work anywhere else is left alone
+ * rather than cut in pieces. Movable: the job runs on this node alone, and every task of its
+ * registered steps is the one container that moves (the lifeboat-run above it, or the container
+ * itself). The batch step may also run its script around that (a shell and its srun commands):
+ * the requeue runs the script again on the target, where lifeboat-run waits for the restored
+ * container instead of starting the workload. The extern step holds no work of the job.
+ */
+public final class WholeJobCheck {
+
+    /** Slurm's step that holds no task of the job's (PrologFlags=contain). */
+    static final String EXTERN_STEP = "extern";
+    static final String BATCH_STEP = "batch";
+    /** What a batch script may run besides the container: it leaves no state a requeue would lose. */
+    private static final Set<String> SCRIPT_COMMANDS = Set.of("srun", "bash", "sh", "dash", "zsh", "ksh", "tcsh", "csh");
+    private static final int MAX_PROCESSES_VISITED = 10_000;
+    private static final String LAUNCHER = "lifeboat-run";
+
+    /** Why a job cannot move whole, one kind per rule (the metric's label). */
+    public enum Kind {
+        SEVERAL_NODES("several-nodes"),
+        SEVERAL_CONTAINERS("several-containers"),
+        OUTSIDE_CONTAINER("outside-container");
+
+        private final String label;
+
+        Kind(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
+
+    /** A job that cannot move whole: the rule it breaks and, in words, where. */
+    public record Refusal(Kind kind, String reason) {}
+
+    private final ContainerLocator locator;
+    private final Path proc;
+
+    public WholeJobCheck(ContainerLocator locator, Path proc) {
+        this.locator = Objects.requireNonNull(locator, "locator");
+        this.proc = Objects.requireNonNull(proc, "proc");
+    }
+
+    /**
+     * @param nodeCount how many nodes Slurm gave the job
+     * @param nodeList those nodes, as Slurm writes them
+     * @param container the container a move would take
+     * @return empty when the job can move whole
+     */
+    public Optional<Refusal> whyNotWhole(JobRecord job, int nodeCount, String nodeList, ContainerManifest container)
+            throws IOException {
+        if (nodeCount > 1) {
+            return Optional.of(new Refusal(Kind.SEVERAL_NODES, "job " + job.job() + " runs on " + nodeCount + " nodes ("
+                    + nodeList + "): only a job on one node moves whole"));
+        }
+        for (StepRecord step : job.steps().values()) {
+            if (step.step().equals(EXTERN_STEP)) {
+                continue;
+            }
+            for (Map.Entry<Integer, Long> task : step.taskPids().entrySet()) {
+                Optional<Refusal> refusal = checkTask(job, step.step(), task.getKey(), task.getValue(), container);
+                if (refusal.isPresent()) {
+                    return refusal;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<Refusal> checkTask(JobRecord job, String step, int task, long pid, ContainerManifest container)
+            throws IOException {
+        String where = "task " + task + " of step " + step + " (pid " + pid + ")";
+        if (!Files.isDirectory(proc.resolve(Long.toString(pid))) || pid == container.initPid()) {
+            return Optional.empty();
+        }
+        Optional<ContainerLocator.LocatedContainer> found = locator.find(List.of(pid), job.job(), job.uid());
+        if (found.isPresent() && found.get().manifest().initPid() != container.initPid()) {
+            return Optional.of(new Refusal(Kind.SEVERAL_CONTAINERS, "job " + job.job() + ": " + where
+                    + " runs a container of its own (init pid " + found.get().manifest().initPid() + ") besides the one"
+                    + " with init pid " + container.initPid() + ": the tasks of a job on a node move together or not at all,"
+                    + " and moving several containers at once is not built yet"));
+        }
+        Optional<Long> stray = strayProcess(pid, step.equals(BATCH_STEP), found.map(ContainerLocator.LocatedContainer::launcherPid),
+                container.apptainer() != null);
+        if (stray.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Refusal(Kind.OUTSIDE_CONTAINER, "job " + job.job() + ": " + where + " runs process "
+                + stray.get() + " (" + command(stray.get()) + ") outside any container: a move would end it and lose its work"));
+    }
+
+    /**
+     * A process of the task's tree that a requeue would lose: none below the container's
+     * launcher; in the batch step, any but the script's shells and srun commands; elsewhere,
+     * any at all (the task must be the container's launcher). An Apptainer instance is not below
+     * its task (Apptainer's master daemonizes): there the task is lifeboat-run waiting for it.
+     */
+    private Optional<Long> strayProcess(long task, boolean batchScript, Optional<Long> launcher, boolean apptainer)
+            throws IOException {
+        if (launcher.isPresent() && launcher.get() == task || apptainer && command(task).equals(LAUNCHER)) {
+            return Optional.empty();
+        }
+        if (!batchScript) {
+            return Optional.of(task);
+        }
+        Deque<Long> pending = new ArrayDeque<>(List.of(task));
+        int visited = 0;
+        while (!pending.isEmpty() && visited++ < MAX_PROCESSES_VISITED) {
+            long pid = pending.removeFirst();
+            if (launcher.isPresent() && launcher.get() == pid) {
+                continue;
+            }
+            String command = command(pid);
+            if (!command.isEmpty() && !SCRIPT_COMMANDS.contains(command) && !(apptainer && command.equals(LAUNCHER))) {
+                return Optional.of(pid);
+            }
+            pending.addAll(locator.children(pid));
+        }
+        return Optional.empty();
+    }
+
+    /** The process's command name; empty once it has ended. */
+    private String command(long pid) throws IOException {
+        try {
+            return Files.readString(proc.resolve(Long.toString(pid)).resolve("comm")).strip();
+        } catch (NoSuchFileException ended) {
+            return "";
+        }
+    }
+}

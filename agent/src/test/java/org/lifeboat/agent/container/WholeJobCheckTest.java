@@ -1,0 +1,133 @@
+package org.lifeboat.agent.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.lifeboat.agent.registry.JobRecord;
+import org.lifeboat.agent.registry.StepRecord;
+
+/**
+ * The shapes of the issue's report, on a fake /proc: what a move would take (one container) and
+ * what its requeue would end. A job is moved only when nothing of it is left behind.
+ */
+class WholeJobCheckTest {
+
+    private static final long JOB = 42;
+    private static final int OWNER = 1000;
+    private static final String CGROUP = "0::/slurm/uid_1000/job_42/step_0/task_0\n";
+
+    @TempDir
+    Path root;
+
+    private Path proc;
+    private Path containers;
+    private ContainerManifest container;
+
+    /** lifeboat-run 300 started the container whose init is 301. */
+    @BeforeEach
+    void oneContainer() throws IOException {
+        proc = root.resolve("proc");
+        containers = root.resolve("containers");
+        container = launcher(300);
+    }
+
+    @Test
+    void aBatchStepThatExecsLifeboatRunMovesWhole() throws IOException {
+        assertEquals(Optional.empty(), check(1, step("batch", 300L)));
+    }
+
+    @Test
+    void aBatchScriptAroundAnSrunStepMovesWhole() throws IOException {
+        command(100, "bash", "101");
+        command(101, "srun", "");
+        assertEquals(Optional.empty(), check(1, step("batch", 100L), step("0", 300L)));
+    }
+
+    @Test
+    void twoTasksOnTheNodeEachWithAContainerAreLeftAlone() throws IOException {
+        launcher(400);
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("0", 300L, 400L));
+
+        assertEquals(WholeJobCheck.Kind.SEVERAL_CONTAINERS, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("task 1 of step 0 (pid 400) runs a container of its own (init pid 401)"),
+                refusal.get().reason());
+    }
+
+    @Test
+    void aJobOnTwoNodesIsLeftAlone() throws IOException {
+        Optional<WholeJobCheck.Refusal> refusal = check(2, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.SEVERAL_NODES, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("runs on 2 nodes (node[1-2])"), refusal.get().reason());
+    }
+
+    @Test
+    void aTaskOutsideAnyContainerIsLeftAlone() throws IOException {
+        command(500, "python3", "");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L), step("1", 500L));
+
+        assertEquals(WholeJobCheck.Kind.OUTSIDE_CONTAINER, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("runs process 500 (python3) outside any container"), refusal.get().reason());
+    }
+
+    @Test
+    void aBatchScriptThatComputesBesidesItsSrunIsLeftAlone() throws IOException {
+        command(100, "bash", "101 102");
+        command(101, "srun", "");
+        command(102, "simulate", "");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 100L), step("0", 300L));
+
+        assertEquals(WholeJobCheck.Kind.OUTSIDE_CONTAINER, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("runs process 102 (simulate)"), refusal.get().reason());
+    }
+
+    @Test
+    void theExternStepAndEndedTasksDoNotCount() throws IOException {
+        assertEquals(Optional.empty(), check(1, step("extern", 900L), step("batch", 300L), step("1", 901L)));
+    }
+
+    private Optional<WholeJobCheck.Refusal> check(int nodes, StepRecord... steps) throws IOException {
+        Map<String, StepRecord> byName = new TreeMap<>();
+        for (StepRecord step : steps) {
+            byName.put(step.step(), step);
+        }
+        JobRecord job = new JobRecord(JOB, OWNER, OWNER, byName, Instant.EPOCH);
+        return new WholeJobCheck(new ContainerLocator(containers, proc), proc).whyNotWhole(job, nodes, "node[1-" + nodes + "]",
+                container);
+    }
+
+    private static StepRecord step(String name, Long... taskPids) {
+        Map<Integer, Long> tasks = new TreeMap<>();
+        for (int task = 0; task < taskPids.length; task++) {
+            tasks.put(task, taskPids[task]);
+        }
+        return new StepRecord(name, 0, taskPids.length, tasks, Instant.EPOCH);
+    }
+
+    /** A lifeboat-run (pid) whose container init is pid + 1, as the locator finds them. */
+    private ContainerManifest launcher(long pid) throws IOException {
+        command(pid, "lifeboat-run", Long.toString(pid + 1));
+        ContainerLocatorTest.init(proc, pid + 1, pid, OWNER, ContainerLocatorTest.INIT_START, CGROUP);
+        ContainerLocatorTest.manifest(containers, pid, ContainerManifest.SUPPORTED_VERSION, OWNER);
+        return new ContainerLocator(containers, proc).find(List.of(pid), JOB, OWNER).orElseThrow().manifest();
+    }
+
+    private void command(long pid, String name, String children) throws IOException {
+        ContainerLocatorTest.process(proc, pid, pid, children);
+        Files.writeString(proc.resolve(Long.toString(pid)).resolve("comm"), name + "\n");
+    }
+}
