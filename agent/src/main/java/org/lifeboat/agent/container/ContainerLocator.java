@@ -103,7 +103,7 @@ public final class ContainerLocator {
     }
 
     /** Children of every thread of the process (Linux lists them per thread); none once it has ended. */
-    Set<Long> children(long pid) throws IOException {
+    public Set<Long> children(long pid) throws IOException {
         Set<Long> children = new HashSet<>();
         Path tasks = proc.resolve(Long.toString(pid)).resolve("task");
         try (var threads = Files.list(tasks)) {

@@ -10,13 +10,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.IntSupplier;
-import org.lifeboat.agent.container.WholeJobCheck;
 import org.lifeboat.agent.migration.FailureReason;
 import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationPhase;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.Outcome;
 import org.lifeboat.agent.migration.TransferMode;
+import org.lifeboat.agent.migration.WholeJobCheck;
 
 /**
  * The migration meters, fed from each migration's report. Labels take a few fixed values (mode,

@@ -68,10 +68,11 @@ public final class MigrationDriver {
      * Moves the job's container to the destination. Never throws for a failed move: the report
      * says whether the job left or was rolled back, and why.
      */
-    public MigrationReport move(String migrationId, long jobId, ContainerManifest container, Destination destination) {
+    public MigrationReport move(String migrationId, long jobId, ContainerManifest container, Destination destination,
+                                WholeJobGuard wholeJob) {
         inFlight.incrementAndGet();
         try {
-            MigrationReport report = walk(migrationId, jobId, container, destination);
+            MigrationReport report = walk(migrationId, jobId, container, destination, wholeJob);
             try {
                 observer.migrationEnded(report);
             } catch (RuntimeException e) {
@@ -84,7 +85,18 @@ public final class MigrationDriver {
         }
     }
 
-    private MigrationReport walk(String migrationId, long jobId, ContainerManifest container, Destination destination) {
+    /**
+     * Asked once more just before the point of no return, with the job frozen: a step that
+     * started on this node while the job was being dumped would be ended by the requeue, so the
+     * move rolls back instead (see {@link WholeJobCheck}).
+     */
+    @FunctionalInterface
+    public interface WholeJobGuard {
+        void requireWhole() throws Exception;
+    }
+
+    private MigrationReport walk(String migrationId, long jobId, ContainerManifest container, Destination destination,
+                                 WholeJobGuard wholeJob) {
         Instant started = clock.instant();
         long startedNanos = System.nanoTime();
         PhaseTimer phases = new PhaseTimer(migrationId);
@@ -103,6 +115,7 @@ public final class MigrationDriver {
                 phases.run(phase.phase(), phase.action());
             }
             phases.run(MigrationPhase.REQUEUE, () -> {
+                wholeJob.requireWhole();
                 source.requeuing();
                 destination.requeue();
             });

@@ -20,7 +20,6 @@ import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
-import org.lifeboat.agent.container.WholeJobCheck;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.registry.JobRecord;
@@ -111,7 +110,7 @@ public final class MigrationService {
                 requireWhole(job, slurmJob, container);
                 requireRestorableFrom(TransferMode.SHARED_FS, container, jobId);
                 MigrationReport report = driver.move(Destinations.newMigrationId(jobId, "park-"), jobId, container,
-                        destinations.parked(jobId, job.uid(), job.gid(), container));
+                        destinations.parked(jobId, job.uid(), job.gid(), container), () -> requireStillWhole(jobId, slurmJob, container));
                 if (report.outcome().jobLeft()) {
                     registry.migratedAway(jobId);
                 }
@@ -296,7 +295,7 @@ public final class MigrationService {
             }
             String migrationId = Destinations.newMigrationId(jobId, "");
             MigrationReport report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container,
-                    target, new InetSocketAddress(address, peerPort), mode));
+                    target, new InetSocketAddress(address, peerPort), mode), () -> requireStillWhole(jobId, slurmJob, container));
             if (report.outcome().jobLeft()) {
                 registry.migratedAway(jobId);
             }
@@ -317,6 +316,14 @@ public final class MigrationService {
         if (refusal.isPresent()) {
             refusedUnmovable.accept(refusal.get().kind());
             throw new MigrationException(MigrationException.Reason.UNMOVABLE, refusal.get().reason());
+        }
+    }
+
+    /** The same check at the point of no return, on the registry as it is then (steps may have started). */
+    private void requireStillWhole(long jobId, SlurmJob slurmJob, ContainerManifest container) throws MigrationException, IOException {
+        Optional<JobRecord> now = registry.job(jobId);
+        if (now.isPresent()) {
+            requireWhole(now.get(), slurmJob, container);
         }
     }
 

@@ -17,11 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
  * The locator walks a fake /proc: task pid → children → lifeboat-run, whose state directory holds
  * the manifest; the init the manifest names must still be that container's.
  */
-class ContainerLocatorTest {
+public class ContainerLocatorTest {
 
     private static final long JOB = 42;
     private static final int OWNER = 1000;
-    static final long INIT_START = 123456;
+    public static final long INIT_START = 123456;
     private static final String JOB_CGROUP = "0::/system.slice/slurmstepd.scope/job_42/step_batch/user/task_0\n";
 
     @TempDir
@@ -132,7 +132,7 @@ class ContainerLocatorTest {
                 + ContainerManifest.MAX_BYTES + " a migration can carry"), error.getMessage());
     }
 
-    static void process(Path proc, long pid, long thread, String children) throws IOException {
+    public static void process(Path proc, long pid, long thread, String children) throws IOException {
         Path task = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("task").resolve(Long.toString(thread)));
         Files.writeString(task.resolve("children"), children.isEmpty() ? "" : children + " ");
     }
@@ -142,7 +142,7 @@ class ContainerLocatorTest {
         init(proc, pid, parent, uid, startTime, cgroup);
     }
 
-    static void init(Path proc, long pid, long parent, int uid, long startTime, String cgroup) throws IOException {
+    public static void init(Path proc, long pid, long parent, int uid, long startTime, String cgroup) throws IOException {
         Path directory = Files.createDirectories(proc.resolve(Long.toString(pid)));
         StringBuilder stat = new StringBuilder(pid + " (lifeboat-init) S " + parent);
         for (int field = 5; field <= 21; field++) {
@@ -154,7 +154,7 @@ class ContainerLocatorTest {
         Files.writeString(directory.resolve("cgroup"), cgroup);
     }
 
-    static Path manifest(Path containers, long launcherPid, int version, int uid) throws IOException {
+    public static Path manifest(Path containers, long launcherPid, int version, int uid) throws IOException {
         Path directory = Files.createDirectories(containers.resolve(Long.toString(launcherPid)));
         return Files.writeString(directory.resolve("manifest.json"), "{\"version\":" + version + ",\"init-pid\":" + (launcherPid + 1)
                 + ",\"init-start\":" + INIT_START + ",\"uid\":" + uid + ",\"gid\":" + uid + ",\"root\":\"/run/lifeboat/containers/"

@@ -60,6 +60,9 @@ class MigrationDriverTest {
     private Path checkpoints;
     private MigrationDriver driver;
 
+    /** The job stays whole throughout (the guard's own test is WholeJobCheckTest). */
+    private static final MigrationDriver.WholeJobGuard WHOLE = () -> { };
+
     @BeforeEach
     void createNode() throws IOException {
         node = new FakeNode(directory.resolve("proc"), 1024);
@@ -80,7 +83,7 @@ class MigrationDriverTest {
         FakeTargetAgent target = new FakeTargetAgent();
         RecordingHandover slurm = new RecordingHandover();
 
-        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm));
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm), WHOLE);
 
         assertEquals(Outcome.MIGRATED, report.outcome(), report.cause());
         assertEquals(List.of("prepare-target", "dump", "send-images", "restore", "confirm", "requeue", "resume", "place",
@@ -134,7 +137,7 @@ class MigrationDriverTest {
             criu.failDump("Can't dump the tree");
         }
 
-        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm));
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm), WHOLE);
 
         assertEquals(Outcome.ROLLED_BACK, report.outcome());
         assertEquals(reason, report.reason(), report.cause());
@@ -149,10 +152,28 @@ class MigrationDriverTest {
     }
 
     @Test
+    void aStepThatStartedDuringTheDumpRollsTheMoveBackBeforeTheRequeue() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent();
+        RecordingHandover slurm = new RecordingHandover();
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, slurm), () -> {
+            throw new MigrationException(MigrationException.Reason.UNMOVABLE,
+                    "job 7: task 0 of step 1 (pid 900) runs process 900 (python3) outside any container");
+        });
+
+        assertEquals(Outcome.ROLLED_BACK, report.outcome());
+        assertTrue(report.cause().contains("outside any container"), report.cause());
+        assertEquals(List.of(), slurm.steps(), "Slurm never hears of it: the job is not requeued");
+        assertEquals("S", node.state(), "the job runs on where it was");
+        assertTrue(target.requests().contains("abort"), target.requests()::toString);
+        assertNothingLeftOnTheSource();
+    }
+
+    @Test
     void pastThePointOfNoReturnAFailedResumeStillKillsTheSourceCopy() throws Exception {
         FakeTargetAgent target = new FakeTargetAgent().failing("resume");
 
-        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, new RecordingHandover()));
+        MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", target, new RecordingHandover()), WHOLE);
 
         assertEquals(Outcome.CLEANUP_FAILED, report.outcome());
         assertTrue(report.cause().startsWith("resume on node2: "), report.cause());
@@ -167,7 +188,7 @@ class MigrationDriverTest {
         RecordingHandover slurm = new RecordingHandover();
         ParkedCheckpoints parked = parkedCheckpoints();
 
-        MigrationReport report = driver.move("job7-park-a1", JOB, container(), parked(parked, slurm));
+        MigrationReport report = driver.move("job7-park-a1", JOB, container(), parked(parked, slurm), WHOLE);
 
         assertEquals(Outcome.PARKED, report.outcome(), report.cause());
         assertEquals(List.of("dump", "requeue", "cleanup"), List.copyOf(report.phaseMillis().keySet()));
@@ -191,7 +212,7 @@ class MigrationDriverTest {
         }
         ParkedCheckpoints parked = parkedCheckpoints();
 
-        MigrationReport report = driver.move("job7-park-a1", JOB, container(), parked(parked, slurm));
+        MigrationReport report = driver.move("job7-park-a1", JOB, container(), parked(parked, slurm), WHOLE);
 
         assertEquals(Outcome.ROLLED_BACK, report.outcome());
         assertEquals(phases, List.copyOf(report.phaseMillis().keySet()));
@@ -213,7 +234,7 @@ class MigrationDriverTest {
         int closedPort = freePort();
 
         MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1", peer(closedPort, Duration.ofSeconds(5)),
-                new RecordingHandover()));
+                new RecordingHandover()), WHOLE);
 
         assertEquals(Outcome.ROLLED_BACK, report.outcome());
         assertEquals(FailureReason.TARGET_UNREACHABLE, report.reason());
@@ -227,7 +248,7 @@ class MigrationDriverTest {
     void aTargetThatNeverRepliesRollsBackAsATimeout() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             MigrationReport report = driver.move("job7-a1", JOB, container(), live("job7-a1",
-                    peer(silent.getLocalPort(), Duration.ofMillis(500)), new RecordingHandover()));
+                    peer(silent.getLocalPort(), Duration.ofMillis(500)), new RecordingHandover()), WHOLE);
 
             assertEquals(Outcome.ROLLED_BACK, report.outcome());
             assertEquals(FailureReason.TIMEOUT, report.reason(), report.cause());
@@ -243,7 +264,7 @@ class MigrationDriverTest {
                 });
 
         MigrationReport report = failingObserver.move("job7-a1", JOB, container(),
-                live("job7-a1", new FakeTargetAgent(), new RecordingHandover()));
+                live("job7-a1", new FakeTargetAgent(), new RecordingHandover()), WHOLE);
 
         assertEquals(Outcome.MIGRATED, report.outcome());
         assertEquals(0, failingObserver.inFlight());
@@ -298,7 +319,7 @@ class MigrationDriverTest {
                     + " " + Files.getAttribute(PostDumpHook.marks(control), "unix:uid"));
         });
 
-        driver.move("job7-a1", JOB, container(), live("job7-a1", target, new RecordingHandover()));
+        driver.move("job7-a1", JOB, container(), live("job7-a1", target, new RecordingHandover()), WHOLE);
 
         assertEquals(List.of("rwx--x--x rwx------ rwx------ " + OWNER + " rwx--x--x 0 " + OWNER), seen);
     }

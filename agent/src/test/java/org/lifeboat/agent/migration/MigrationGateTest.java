@@ -23,7 +23,6 @@ import org.lifeboat.agent.container.ApptainerInstances;
 import org.lifeboat.agent.container.CgroupAdopter;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerProcesses;
-import org.lifeboat.agent.container.WholeJobCheck;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.NetworkLock;
 import org.lifeboat.agent.network.JobNetworks;

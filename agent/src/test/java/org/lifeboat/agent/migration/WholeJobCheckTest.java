@@ -1,4 +1,4 @@
-package org.lifeboat.agent.container;
+package org.lifeboat.agent.migration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +14,9 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.lifeboat.agent.container.ContainerLocator;
+import org.lifeboat.agent.container.ContainerLocatorTest;
+import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.StepRecord;
 

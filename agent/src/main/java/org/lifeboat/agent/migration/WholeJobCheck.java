@@ -1,4 +1,4 @@
-package org.lifeboat.agent.container;
+package org.lifeboat.agent.migration;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.lifeboat.agent.container.ContainerLocator;
+import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.StepRecord;
 
