@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.registry.JobRecord;
@@ -20,8 +21,8 @@ import org.lifeboat.agent.registry.StepRecord;
  * Whether a job can move whole from this node: a move takes one container and requeues the job,
  * which ends every other process of it here, so a job with work anywhere else is left alone
  * rather than cut in pieces. Movable: the job runs on this node alone, and every task of its
- * registered steps is the one container that moves (the lifeboat-run above it, or the container
- * itself). The batch step may also run its script around that (a shell and its srun commands):
+ * registered steps is the one container that moves (the lifeboat-run above it, with nothing else
+ * below that lifeboat-run, or the container itself). The batch step may also run its script around that (a shell and its srun commands):
  * the requeue runs the script again on the target, where lifeboat-run waits for the restored
  * container instead of starting the workload. The extern step holds no work of the job.
  */
@@ -75,7 +76,7 @@ public final class WholeJobCheck {
             return Optional.of(new Refusal(Kind.SEVERAL_NODES, "job " + job.job() + " runs on " + nodeCount + " nodes ("
                     + nodeList + "): only a job on one node moves whole"));
         }
-        for (StepRecord step : job.steps().values()) {
+        for (StepRecord step : new TreeMap<>(job.steps()).values()) {
             if (step.step().equals(EXTERN_STEP)) {
                 continue;
             }
@@ -103,7 +104,7 @@ public final class WholeJobCheck {
                     + " and moving several containers at once is not built yet"));
         }
         Optional<Long> stray = strayProcess(pid, step.equals(BATCH_STEP), found.map(ContainerLocator.LocatedContainer::launcherPid),
-                container.apptainer() != null);
+                container);
         if (stray.isEmpty()) {
             return Optional.empty();
         }
@@ -112,28 +113,28 @@ public final class WholeJobCheck {
     }
 
     /**
-     * A process of the task's tree that a requeue would lose: none below the container's
-     * launcher; in the batch step, any but the script's shells and srun commands; elsewhere,
-     * any at all (the task must be the container's launcher). An Apptainer instance is not below
-     * its task (Apptainer's master daemonizes): there the task is lifeboat-run waiting for it.
+     * A process of the task's tree that a requeue would lose. The container's launcher is
+     * plumbing, and so, in the batch step, are the script itself, its subshells, shells and srun
+     * commands; below them
+     * only the container's init may run (its tree moves). An Apptainer instance is not below its
+     * task (Apptainer's master daemonizes): there the task is lifeboat-run waiting for it.
      */
-    private Optional<Long> strayProcess(long task, boolean batchScript, Optional<Long> launcher, boolean apptainer)
+    private Optional<Long> strayProcess(long task, boolean batchScript, Optional<Long> launcher, ContainerManifest container)
             throws IOException {
-        if (launcher.isPresent() && launcher.get() == task || apptainer && command(task).equals(LAUNCHER)) {
-            return Optional.empty();
-        }
-        if (!batchScript) {
-            return Optional.of(task);
-        }
+        // Slurm runs the batch script as a file named slurm_script: that is its command name, and its subshells'.
+        String script = batchScript ? command(task) : "";
         Deque<Long> pending = new ArrayDeque<>(List.of(task));
         int visited = 0;
         while (!pending.isEmpty() && visited++ < MAX_PROCESSES_VISITED) {
             long pid = pending.removeFirst();
-            if (launcher.isPresent() && launcher.get() == pid) {
+            if (pid == container.initPid()) {
                 continue;
             }
             String command = command(pid);
-            if (!command.isEmpty() && !SCRIPT_COMMANDS.contains(command) && !(apptainer && command.equals(LAUNCHER))) {
+            boolean plumbing = launcher.isPresent() && launcher.get() == pid
+                    || container.apptainer() != null && command.equals(LAUNCHER)
+                    || batchScript && (SCRIPT_COMMANDS.contains(command) || command.equals(script));
+            if (!command.isEmpty() && !plumbing) {
                 return Optional.of(pid);
             }
             pending.addAll(locator.children(pid));

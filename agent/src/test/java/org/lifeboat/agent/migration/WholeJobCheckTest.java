@@ -52,8 +52,10 @@ class WholeJobCheckTest {
 
     @Test
     void aBatchScriptAroundAnSrunStepMovesWhole() throws IOException {
-        command(100, "bash", "101");
+        // Slurm runs the script as a file named slurm_script; a subshell keeps that name.
+        command(100, "slurm_script", "101 102");
         command(101, "srun", "");
+        command(102, "slurm_script", "");
         assertEquals(Optional.empty(), check(1, step("batch", 100L), step("0", 300L)));
     }
 
@@ -96,6 +98,18 @@ class WholeJobCheckTest {
 
         assertEquals(WholeJobCheck.Kind.OUTSIDE_CONTAINER, refusal.orElseThrow().kind());
         assertTrue(refusal.get().reason().contains("runs process 102 (simulate)"), refusal.get().reason());
+    }
+
+    @Test
+    void aProcessTheBatchScriptLeftBesideTheContainerIsLeftAlone() throws IOException {
+        // `simulate & exec lifeboat-run ...`: the background process ends up below the launcher.
+        command(300, "lifeboat-run", "301 302");
+        command(302, "simulate", "");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.OUTSIDE_CONTAINER, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("runs process 302 (simulate) outside any container"), refusal.get().reason());
     }
 
     @Test
