@@ -15,8 +15,8 @@
  * Only a launcher whose own cgroup is the job's uses the record: the caller sets SLURM_JOB_ID, but
  * only Slurm can put a process into a job's cgroup.
  *
- * Starting a task. A helper forked by the outer process (still root) joins the init's mount and
- * PID namespaces through a pidfd of the checked init (setns), drops to the caller for good as the
+ * Starting a task. A helper forked by the outer process (still root) joins the init's mount, PID
+ * and network namespaces through a pidfd of the checked init (setns), drops to the caller for good as the
  * container does, changes to the working directory and opens stdio inside, then forks a process
  * in the container's PID namespace that forks the task and exits: the task is reparented to the
  * container's init (an orphan goes to the init of its parent's namespace), as CRIU needs (it
@@ -62,9 +62,12 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Whether the process has not exited: a pidfd polls readable once it has (a zombie, too, which
+ * still takes signals). */
 static bool alive(int pidfd)
 {
-	return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+	struct pollfd fd = {.fd = pidfd, .events = POLLIN};
+	return poll(&fd, 1, 0) == 0;
 }
 
 /* A pidfd of the container init PID if it is still the process started at START, of the caller's
@@ -233,7 +236,8 @@ static void join_helper(const struct container_config *config, int init_pidfd, i
 {
 	pid_t child;
 	int status;
-	if (setns(init_pidfd, CLONE_NEWNS | CLONE_NEWPID) != 0) {
+	/* The network namespace too: the init's may be a --netns one, and CRIU dumps one per tree. */
+	if (setns(init_pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET) != 0) {
 		log_errno("join the container's namespaces");
 		_exit(EXIT_LAUNCH_FAILED);
 	}
