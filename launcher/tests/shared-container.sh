@@ -61,6 +61,8 @@ cleanup() {
         find "$cgroups" -depth -type d -exec rmdir {} + 2>/dev/null || true
     fi
     grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    # The jobs' records (the orphans' launchers, killed with SIGKILL, leave theirs: stale, harmless).
+    rm -f /run/lifeboat/jobs/{910,911,912,913}-{0,"$test_uid"}
     rm -rf "$work"
     exit $status
 }
