@@ -150,23 +150,32 @@ int open_task(pid_t init_pid, pid_t inside, uid_t uid, pid_t *host)
 	return pidfd;
 }
 
-/* The task's record: how the agent and a launcher started again after a migration find it. */
-static int write_record(int tasks, pid_t task, const struct container_config *config)
+/* The task's identity in its record: step=, procid= and localid= lines from SLURM_STEP_ID,
+ * SLURM_PROCID and SLURM_LOCALID, those that are set and numbers (anything else, the caller's, is
+ * left out). Its length. */
+static int identity(char **environment, char *text, size_t size)
 {
 	static const char *const variables[][2] = {
 		{"step", "SLURM_STEP_ID"}, {"procid", "SLURM_PROCID"}, {"localid", "SLURM_LOCALID"}};
-	char name[32], text[PATH_MAX + 256];
-	int length = 0, fd;
+	int length = 0;
+	text[0] = '\0';
 	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++) {
+		size_t name_length = strlen(variables[i][1]);
 		const char *value = NULL;
-		for (char **variable = config->environment; *variable != NULL; variable++)
-			if (strncmp(*variable, variables[i][1], strlen(variables[i][1])) == 0 &&
-			    (*variable)[strlen(variables[i][1])] == '=')
-				value = *variable + strlen(variables[i][1]) + 1;
-		/* Only numbers: anything else (the caller's) is left out. */
+		for (char **variable = environment; *variable != NULL; variable++)
+			if (strncmp(*variable, variables[i][1], name_length) == 0 && (*variable)[name_length] == '=')
+				value = *variable + name_length + 1;
 		if (value != NULL && value[0] != '\0' && strlen(value) <= 10 && strspn(value, "0123456789") == strlen(value))
-			length += snprintf(text + length, sizeof(text) - length, "%s=%s\n", variables[i][0], value);
+			length += snprintf(text + length, size - length, "%s=%s\n", variables[i][0], value);
 	}
+	return length;
+}
+
+/* The task's record: how the agent and a launcher started again after a migration find it. */
+static int write_record(int tasks, pid_t task, const struct container_config *config)
+{
+	char name[32], text[PATH_MAX + 256];
+	int length = identity(config->environment, text, sizeof(text)), fd;
 	if (config->status_file.set)
 		length += snprintf(text + length, sizeof(text) - length, "exit-status-file=%s\n", config->status_file.inside);
 	snprintf(name, sizeof(name), "task-%d", (int)task);
@@ -527,4 +536,78 @@ void forget_job(const char *job, uid_t uid, pid_t init_pid, unsigned long long i
 	if (length <= 0 || (parse_job_record(text, &lock) && lock.init_pid == init_pid && lock.init_start == init_start))
 		unlink(lock.path);
 	unlock_job(&lock);
+}
+
+/* The pid inside of the task whose record begins with WANTED, as the caller; -1 if none. */
+static pid_t find_record(const struct task *task, const char *wanted, uid_t uid, gid_t gid)
+{
+	struct dirent *entry;
+	DIR *directory = NULL;
+	pid_t found = -1;
+	int records;
+	if (become_user(uid, gid) != 0)
+		goto done;
+	records = open_records(task);
+	directory = records < 0 ? NULL : fdopendir(records);
+	if (directory == NULL) {
+		if (records >= 0)
+			close(records);
+		goto done;
+	}
+	while (found < 0 && (entry = readdir(directory)) != NULL) {
+		struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+		char text[PATH_MAX + 256];
+		ssize_t length = -1;
+		int fd;
+		if (strncmp(entry->d_name, "task-", 5) != 0)
+			continue;
+		fd = (int)syscall(SYS_openat2, dirfd(directory), entry->d_name, &how, sizeof(how));
+		if (fd >= 0) {
+			length = read(fd, text, sizeof(text) - 1);
+			close(fd);
+		}
+		if (length > 0) {
+			text[length] = '\0';
+			/* The identity lines come first: all of them must be this launcher's. */
+			const char *rest = strstr(text, "exit-status-file=");
+			size_t identity_length = rest != NULL ? (size_t)(rest - text) : (size_t)length;
+			if (identity_length == strlen(wanted) && strncmp(text, wanted, identity_length) == 0)
+				found = (pid_t)strtol(entry->d_name + 5, NULL, 10);
+		}
+	}
+	closedir(directory);
+done:
+	if (become_root() != 0)
+		found = -1;
+	return found;
+}
+
+int wait_restored_task(pid_t init_pid, int init_pidfd, char **environment, uid_t uid, gid_t gid, int *code)
+{
+	struct task task = {.init_pid = init_pid, .init_pidfd = -1, .inside_pid = -1, .host_pid = -1, .pidfd = -1, .watcher = -1};
+	char wanted[256];
+	if (identity(environment, wanted, sizeof(wanted)) == 0)
+		return 1;
+	task.init_pidfd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 0);
+	if (task.init_pidfd < 0) {
+		log_errno("duplicate a pidfd");
+		return -1;
+	}
+	task.inside_pid = find_record(&task, wanted, uid, gid);
+	if (task.inside_pid <= 0) {
+		close_fd(&task.init_pidfd);
+		return 1;
+	}
+	task.pidfd = open_task(init_pid, task.inside_pid, uid, &task.host_pid);
+	if (task.pidfd >= 0) {
+		task.watcher = start_watcher(task.pidfd, uid, gid);
+		if (task.watcher < 0) {
+			close_fd(&task.pidfd);
+			close_fd(&task.init_pidfd);
+			return -1;
+		}
+	}
+	fprintf(stderr, LOG_PREFIX "waiting for this launcher's task, pid %d in the restored container\n", (int)task.inside_pid);
+	*code = wait_task(&task, uid, gid);
+	return 0;
 }

@@ -1235,7 +1235,8 @@ int main(int argc, char **argv)
 		goto done;
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
-				   lb.apptainer_instance_option != NULL, lb.config.uid, lb.config.gid, &code)) {
+				   lb.apptainer_instance_option != NULL, lb.config.environment, lb.config.uid, lb.config.gid,
+				   &code)) {
 	case 0:
 		goto done;
 	case 1:

@@ -15,7 +15,9 @@
 #   orphans      both launchers SIGKILLed: their tasks are killed and the container ends;
 #   migrate      as root: one `criu dump` of the init takes both tasks; the tree is killed (both
 #                launchers exit 137), restored into a root rebuilt from the manifest, and both
-#                tasks count on from where they stopped; stopped, each writes its own status.
+#                tasks count on from where they stopped; the requeued job's launchers, started
+#                again with a resume marker, each wait for their own task (found by SLURM_PROCID)
+#                and exit with its status (10, then 11).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -81,12 +83,14 @@ start_task() {
     (
         echo "$BASHPID" >"$cgroups/job_$job/step_0/cgroup.procs"
         cd "$dir"
-        export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$procid SLURM_LOCALID=$procid
-        exec "${prefix[@]}" "$launcher" --stdout "out.$procid" --stderr "err.$procid" \
+        export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$procid SLURM_LOCALID=$procid SLURMD_NODENAME=node1
+        exec "${prefix[@]}" "$launcher" "${extra_options[@]}" --stdout "out.$procid" --stderr "err.$procid" \
             --exit-status-file "status.$procid" -- ./lifeboat-workload "seq.$procid" "stop.$procid" "$MIB"
     ) >"$dir/$procid.log" 2>&1 &
     echo $! >"$dir/$procid.outer"
 }
+
+extra_options=() # --resume-dir for the requeued job's launchers (root only)
 
 last_number() { tail -n 1 "$1" 2>/dev/null || echo 0; }
 count_at_least() { [ "$(last_number "$1")" -ge "$2" ]; }
@@ -247,12 +251,24 @@ scenario_migrate() {
     check_sequence "$dir/seq.1"
     [ "$(ls "/proc/$restored/root/.lifeboat/tasks/" | grep -c '^task-')" = 2 ] || fail "$scenario: the task records did not move"
     log "$scenario: restored as init $restored, both tasks count on without a gap"
+    # The requeued job's launchers, started again on this node, as the agent's resume marker
+    # says: each must find and wait for its own task, and exit with its status.
+    mkdir -p "$work/resume/node1"
+    printf 'job=913\nuid=0\ninit-pid=%s\ninit-start=%s\n' "$restored" \
+        "$(sed 's/.*) //' "/proc/$restored/stat" | cut -d' ' -f20)" >"$work/resume/node1/913"
+    extra_options=(--resume-dir "$work/resume")
+    start_task "$scenario" root 913 0
+    start_task "$scenario" root 913 1
+    extra_options=()
+    wait_until 10 "$scenario: the requeued launchers to find their tasks" \
+        bash -c "[ \$(cat $dir/0.log $dir/1.log | grep -c 'waiting for this launcher.s task') = 2 ]"
     echo 10 >"$dir/stop.0"
+    outer_exit "$scenario" 0 10
+    kill -0 "$(cat "$dir/1.outer")" || fail "$scenario: task 1's requeued launcher ended with task 0"
     echo 11 >"$dir/stop.1"
+    outer_exit "$scenario" 1 11
     wait_until 10 "$scenario: the restored container to end" bash -c "! kill -0 $restored 2>/dev/null"
-    [ "$(cat "$dir/status.0")" = 10 ] && [ "$(cat "$dir/status.1")" = 11 ] ||
-        fail "$scenario: the exit-status files hold $(cat "$dir/status.0") and $(cat "$dir/status.1"), expected 10 and 11"
-    log "$scenario: stopped, each task wrote its own status (10, 11); the restored container ended"
+    log "$scenario: the requeued job's launchers each waited for their own task and exited 10 and 11"
 }
 
 log "CRIU $("$CRIU" --version | awk '/^Version/ { print $2 }'), user $TEST_USER, work directory $work"
