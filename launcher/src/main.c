@@ -4,13 +4,15 @@
  *
  *   lifeboat-run [options] -- CMD [ARGS...]
  *
- * The container: a new PID namespace whose init (ours, PID 1, a session leader) runs CMD; a
- * private mount namespace whose root is a read-only tmpfs holding only mount points, with the
+ * The container: a new PID namespace whose init (ours, PID 1, a session leader) adopts CMD, started
+ * in it as a task (join.c); a private mount namespace whose root is a read-only tmpfs holding only mount points, with the
  * host's (or an --image directory's) /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, a
  * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, the working
  * directory and each --bind. The network namespace is kept (or joined with --netns). The outer
- * process stays in the host's namespaces, writes the manifest, forwards signals and exits with
- * the init's status. See README.md for the manifest and the CRIU options the agent must use.
+ * process stays in the host's namespaces, writes the manifest, forwards signals to its task and
+ * exits with the task's status. In a Slurm job, the job's tasks on a node share one container:
+ * the first launcher builds it, the others join it (join.c). See README.md for the manifest and
+ * the CRIU options the agent must use.
  *
  * Security model. Creating PID and mount namespaces needs root (unprivileged, it needs a user
  * namespace, which CRIU handles much worse), while Slurm runs a batch step as the job's user.
