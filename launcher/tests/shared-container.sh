@@ -135,10 +135,10 @@ start_pair() {
 
 ns_of() { readlink "/proc/$1/ns/$2"; }
 
-# check_shared SCENARIO UID: both tasks in the init's PID and mount namespaces (so one /tmp and
-# one /dev/shm), each with its record in the container.
+# check_shared SCENARIO: both tasks in the init's PID and mount namespaces (so one /tmp and one
+# /dev/shm), children of the one init (built by task 0's launcher), task 1 with its record.
 check_shared() {
-    local scenario=$1 uid=$2 dir=$work/$1 init t0 t1 what
+    local scenario=$1 dir=$work/$1 init t0 t1 what
     init=$(cat "$dir/init.pid")
     t0=$(task_pid 0 "$init") || fail "$scenario: task 0 is not in the init's PID namespace"
     t1=$(task_pid 1 "$init") || fail "$scenario: task 1 is not in the init's PID namespace"
@@ -151,7 +151,9 @@ check_shared() {
         [ "$(stat -c %d "/proc/$t0/root/$what")" = "$(stat -c %d "/proc/$t1/root/$what")" ] ||
             fail "$scenario: the tasks have different /$what"
     done
-    [ "$(pgrep -c -f "^lifeboat-init --container-init" -u "$uid" || true)" -ge 1 ] || fail "$scenario: no init"
+    [ "$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")" = "$(cat "$dir/0.outer")" ] ||
+        fail "$scenario: the init is not task 0's launcher's child"
+    [ -z "$(pgrep -P "$(cat "$dir/1.outer")" -f '^lifeboat-init ' || true)" ] || fail "$scenario: task 1's launcher built a container too"
     grep -qx 'procid=1' "/proc/$init/root/.lifeboat/tasks/task-$(awk '/^NSpid:/ { print $3 }' "/proc/$t1/status")" ||
         fail "$scenario: task 1's record does not name SLURM_PROCID 1"
     echo "$t0" >"$dir/0.pid"
@@ -172,7 +174,7 @@ scenario_share() {
     dir=$work/$scenario
     [ "$as" = root ] || uid=$test_uid
     start_pair "$scenario" "$as" "$job"
-    check_shared "$scenario" "$uid"
+    check_shared "$scenario"
     init=$(cat "$dir/init.pid")
     # The user may signal their own launcher: its real uid is theirs.
     kill -TERM "$(cat "$dir/1.outer")"
@@ -193,7 +195,10 @@ scenario_orphans() {
     start_pair "$scenario" user 912
     init=$(cat "$dir/init.pid")
     setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups kill -KILL "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")"
-    { wait "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")"; } 2>/dev/null || true
+    # (bash reports a SIGKILLed job on the shell's own stderr, not the wait's.)
+    exec 3>&2 2>/dev/null
+    wait "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")" || true
+    exec 2>&3 3>&-
     wait_until 10 "$scenario: the container to end with its launchers" bash -c "! kill -0 $init 2>/dev/null"
     log "$scenario: both launchers SIGKILLed: the container ended"
 }
@@ -220,7 +225,7 @@ scenario_migrate() {
     local scenario=migrate dir=$work/migrate init creator images=$work/migrate/images restored at0 at1 dump_ext restore_ext
     start_pair "$scenario" root 913
     init=$(cat "$dir/init.pid")
-    check_shared "$scenario" 0
+    check_shared "$scenario"
     creator=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
     cp "/run/lifeboat/containers/$creator/manifest.json" "$dir/manifest.copy.json"
     python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 3 and m["job"] == "913" and m["tasks"] == "/.lifeboat/tasks", m' \

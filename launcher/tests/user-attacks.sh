@@ -216,7 +216,8 @@ scenario_orphaned_init() {
     start_as_user "$work/orphan.log" -- "$work/lifeboat-run" -- sleep 1000
     launcher=$started
     for _ in $(seq 50); do
-        init=$(pgrep -P "$launcher" || true)
+        # Its children are the init and its task's watcher.
+        init=$(pgrep -P "$launcher" -f '^lifeboat-init ' || true)
         [ -z "$init" ] || break
         sleep 0.1
     done
