@@ -53,9 +53,10 @@
 #define SYNC_READY 'R'
 #define SYNC_GO 'G'
 
-/* Sent by the kernel to the container init when the outer process dies (PR_SET_PDEATHSIG): the
- * container then ends with it. Not SIGKILL: CRIU restores the setting, and a restored init gets
- * the signal as soon as CRIU exits, which the init tells apart by its start time (init.c). */
+/* Sent by the kernel when a launcher dies (PR_SET_PDEATHSIG): to the container init, which ends
+ * if no task has started yet (init.c), and to a task's watcher, which kills the task (join.c).
+ * Not SIGKILL: CRIU restores the setting, and a restored init gets the signal as soon as CRIU
+ * exits, which it ignores then. */
 #define PARENT_DEATH_SIGNAL (SIGRTMIN + 2)
 
 enum mount_kind {
