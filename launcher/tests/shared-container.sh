@@ -200,6 +200,9 @@ scenario_orphans() {
     wait "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")" || true
     exec 2>&3 3>&-
     wait_until 10 "$scenario: the container to end with its launchers" bash -c "! kill -0 $init 2>/dev/null"
+    # Left by the launcher that built the container, killed before it could remove them.
+    rm -f "/run/lifeboat/containers/$(cat "$dir/0.outer")/manifest.json"
+    rmdir "/run/lifeboat/containers/$(cat "$dir/0.outer")/root" "/run/lifeboat/containers/$(cat "$dir/0.outer")"
     log "$scenario: both launchers SIGKILLed: the container ended"
 }
 
