@@ -12,6 +12,8 @@
 #                to one launcher ends its task only (143) while the other counts on; each launcher
 #                exits with its own task's status (143, then 10), and the container then ends;
 #   share-user   the same as TEST_USER (lbalice) through a setuid-root copy of lifeboat-run;
+#   four-at-once four launchers of a job started at the same moment: exactly one container, and
+#                each launcher exits with its own task's code (20-23);
 #   orphans      both launchers SIGKILLed: their tasks are killed and the container ends;
 #   migrate      as root: one `criu dump` of the init takes both tasks; the tree is killed (both
 #                launchers exit 137), restored into a root rebuilt from the manifest, and both
@@ -64,7 +66,7 @@ cleanup() {
     fi
     grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     # The jobs' records (the orphans' launchers, killed with SIGKILL, leave theirs: stale, harmless).
-    rm -f /run/lifeboat/jobs/{910,911,912,913}-{0,"$test_uid"}
+    rm -f /run/lifeboat/jobs/{910,911,912,913,914}-{0,"$test_uid"}
     rm -rf "$work"
     exit $status
 }
@@ -190,13 +192,35 @@ scenario_share() {
     log "$scenario: SIGTERM ended task 1 alone (143), task 0 counted on and exited 10; the container ended"
 }
 
+scenario_four_at_once() {
+    local dir=$work/four job=914 i code
+    mkdir -p "$dir" "$cgroups/job_$job/step_0"
+    for i in 0 1 2 3; do
+        (
+            echo "$BASHPID" >"$cgroups/job_$job/step_0/cgroup.procs"
+            cd "$dir"
+            export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$i SLURM_LOCALID=$i
+            exec "$launcher_dir/lifeboat-run" --stdout "ns.$i" -- sh -c "readlink /proc/self/ns/pid; sleep 2; exit $((20 + i))"
+        ) >"$dir/$i.log" 2>&1 &
+        echo $! >"$dir/$i.outer"
+    done
+    for i in 0 1 2 3; do
+        code=0
+        wait "$(cat "$dir/$i.outer")" || code=$?
+        [ "$code" = $((20 + i)) ] || fail "four-at-once: task $i's launcher exited $code: $(cat "$dir/$i.log")"
+    done
+    [ "$(cat "$dir"/ns.* | sort -u | wc -l)" = 1 ] ||
+        fail "four-at-once: the tasks ran in $(cat "$dir"/ns.* | sort -u | wc -l) PID namespaces"
+    log "four-at-once: four launchers started together: one container, exit codes 20-23"
+}
+
 scenario_orphans() {
     local scenario=orphans dir=$work/orphans init
     start_pair "$scenario" user 912
     init=$(cat "$dir/init.pid")
-    setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups kill -KILL "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")"
-    # (bash reports a SIGKILLed job on the shell's own stderr, not the wait's.)
+    # (bash reports a SIGKILLed job on the shell's own stderr, as soon as it notices.)
     exec 3>&2 2>/dev/null
+    setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups kill -KILL "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")"
     wait "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")" || true
     exec 2>&3 3>&-
     wait_until 10 "$scenario: the container to end with its launchers" bash -c "! kill -0 $init 2>/dev/null"
@@ -282,6 +306,7 @@ scenario_migrate() {
 log "CRIU $("$CRIU" --version | awk '/^Version/ { print $2 }'), user $TEST_USER, work directory $work"
 scenario_share root 910
 scenario_share user 911
+scenario_four_at_once
 scenario_orphans
 scenario_migrate
-echo "4 passed, 0 failed"
+echo "5 passed, 0 failed"

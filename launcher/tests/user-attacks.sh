@@ -23,7 +23,7 @@
 #                      (as after a pid reuse): root's process in the job's cgroup, the user's own
 #                      process in another job's cgroup. The launcher must not enter its namespaces.
 #
-#   launcher/tests/user-attacks.sh        (as root; about 10 s)
+#   launcher/tests/user-attacks.sh        (as root; about 20 s)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
