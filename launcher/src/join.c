@@ -314,7 +314,7 @@ int start_task(const struct container_config *config, pid_t init_pid, unsigned l
 	int pipe_fds[2] = {-1, -1};
 	pid_t helper;
 	int status, result = -1;
-	*task = (struct task){.init_pid = init_pid, .init_pidfd = -1, .inside_pid = -1, .host_pid = -1, .pidfd = -1, .watcher = -1};
+	*task = (struct task){.init_pid = init_pid, .init_start = init_start, .init_pidfd = -1, .inside_pid = -1, .host_pid = -1, .pidfd = -1, .watcher = -1};
 	task->init_pidfd = open_init(init_pid, init_start, config->uid);
 	if (task->init_pidfd < 0) {
 		log_errno("the container init %d is gone or not the caller's", (int)init_pid);

@@ -130,6 +130,7 @@ struct container_config {
 /* A task of a container: a command started in it by join.c, as the init's child. */
 struct task {
 	pid_t init_pid;   /* the container init, in the host's PID namespace */
+	unsigned long long init_start;
 	int init_pidfd;   /* pins it, checked (open_init) */
 	pid_t inside_pid; /* the task's pid in the container: the N of its records */
 	pid_t host_pid;

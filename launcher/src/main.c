@@ -50,6 +50,7 @@
 #include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +58,8 @@
 
 #define STATE_BASE "/run/lifeboat/containers"
 #define MANIFEST_NAME "manifest.json"
+/* Which task of which container this launcher waits for (write_task_file). */
+#define TASK_FILE_NAME "task"
 /* 2: "init-start" added. 3: "job" and "tasks" added; argv, stdout, stderr and exit-status-file
  * are the first task's (the container's tasks are in its records, see README.md). */
 #define MANIFEST_VERSION 3
@@ -131,6 +134,7 @@ static struct {
 	bool state_dir_created;
 	bool root_created;
 	bool manifest_written;
+	char task_file[PATH_MAX]; /* empty until written */
 	pid_t init_pid;
 	unsigned long long init_start; /* the init's start time: with init_pid, it names one process */
 	int sync_fd; /* the outer end of the handshake socket */
@@ -171,6 +175,7 @@ static struct {
 	.state_dir_created = false,
 	.root_created = false,
 	.manifest_written = false,
+	.task_file = "",
 	.init_pid = -1,
 	.init_start = 0,
 	.sync_fd = -1,
@@ -827,8 +832,28 @@ static int join_path(char destination[PATH_MAX], const char *directory, const ch
 	return 0;
 }
 
-/* The state directory holds the root's mount point and, by default, the manifest; it is removed
- * when the container ends. The default one is named after this process, so one left behind by a
+/* STATE_BASE/PID, PID being this process's, cleared of what a killed launcher of that pid left. */
+static int default_state_dir(void)
+{
+	static const char *const stale_files[] = {MANIFEST_NAME, TASK_FILE_NAME};
+	char stale[PATH_MAX];
+	if (make_directory("/run/lifeboat", true) != 0 || make_directory(STATE_BASE, true) != 0)
+		return -1;
+	snprintf(lb.state_dir, sizeof(lb.state_dir), "%s/%d", STATE_BASE, (int)getpid());
+	for (size_t i = 0; i < sizeof(stale_files) / sizeof(stale_files[0]); i++) {
+		if (join_path(stale, lb.state_dir, stale_files[i]) != 0)
+			return -1;
+		unlink(stale);
+	}
+	if (join_path(stale, lb.state_dir, "root") != 0)
+		return -1;
+	rmdir(stale);
+	rmdir(lb.state_dir);
+	return 0;
+}
+
+/* The state directory holds the root's mount point and, by default, the manifest and the task
+ * file; it is removed when the container ends. The default one is named after this process, so one left behind by a
  * launcher that was killed is stale by construction and is cleared. */
 static int prepare_state_dir(void)
 {
@@ -837,18 +862,8 @@ static int prepare_state_dir(void)
 			log_error("--state-dir %s must be an absolute, normalised path", lb.state_dir_option);
 			return -1;
 		}
-	} else {
-		char stale[PATH_MAX];
-		if (make_directory("/run/lifeboat", true) != 0 || make_directory(STATE_BASE, true) != 0)
-			return -1;
-		snprintf(lb.state_dir, sizeof(lb.state_dir), "%s/%d", STATE_BASE, (int)getpid());
-		if (join_path(stale, lb.state_dir, MANIFEST_NAME) != 0)
-			return -1;
-		unlink(stale);
-		if (join_path(stale, lb.state_dir, "root") != 0)
-			return -1;
-		rmdir(stale);
-		rmdir(lb.state_dir);
+	} else if (default_state_dir() != 0) {
+		return -1;
 	}
 	if (make_directory(lb.state_dir, false) != 0)
 		return -1;
@@ -1101,6 +1116,8 @@ static void cleanup(void)
 	/* The manifest names a pid that is gone now; left behind, it could name someone else's. */
 	if (lb.manifest_written && unlink(lb.manifest) != 0)
 		log_errno("remove %s", lb.manifest);
+	if (lb.task_file[0] != '\0' && unlink(lb.task_file) != 0)
+		log_errno("remove %s", lb.task_file);
 	if (lb.root_created && rmdir(lb.config.root) != 0)
 		log_errno("remove %s", lb.config.root);
 	if (lb.state_dir_created && rmdir(lb.state_dir) != 0)
@@ -1158,6 +1175,38 @@ static void fingerprint(char text[17])
 	snprintf(text, 17, "%016llx", (unsigned long long)hash);
 }
 
+/* STATE_DIR/task (root's, mode 0644, temporary file + rename): the agent finds a Slurm task's
+ * container by its pid, and a launcher that joined a container has no manifest of its own, so
+ * each launcher says which container's init (pid, start time) runs its task (pid inside). A
+ * launcher that joined makes a default state directory for it. */
+static int write_task_file(const struct task *task)
+{
+	char temporary[PATH_MAX], text[128];
+	int length = snprintf(text, sizeof(text), "init-pid=%d\ninit-start=%llu\ntask-pid=%d\n", (int)task->init_pid,
+			      task->init_start, (int)task->inside_pid);
+	int fd;
+	if (!lb.state_dir_created) {
+		if (default_state_dir() != 0 || make_directory(lb.state_dir, false) != 0)
+			return -1;
+		lb.state_dir_created = true;
+	}
+	if (join_path(lb.task_file, lb.state_dir, TASK_FILE_NAME) != 0 ||
+	    snprintf(temporary, sizeof(temporary), "%s.XXXXXX", lb.task_file) >= (int)sizeof(temporary)) {
+		lb.task_file[0] = '\0';
+		return -1;
+	}
+	fd = mkostemp(temporary, O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0644) != 0 || write(fd, text, length) != length || close(fd) != 0 ||
+	    rename(temporary, lb.task_file) != 0) {
+		log_errno("write %s", lb.task_file);
+		if (fd >= 0)
+			unlink(temporary);
+		lb.task_file[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 /* Starts CMD as a task: in the job's container on this node when there is one to join (join.c),
  * else in a new container, published for the job's other tasks when in a Slurm job. Waits for the
  * task and, when this process built the container, for the container to end (its other tasks),
@@ -1201,7 +1250,15 @@ static int run_task(void)
 		}
 		return EXIT_LAUNCH_FAILED;
 	}
-	code = wait_task(&task, lb.config.uid, lb.config.gid);
+	if (write_task_file(&task) != 0) {
+		/* The agent would not see the task as the container's: better not run it at all. */
+		if (task.pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, task.pidfd, SIGKILL, NULL, 0);
+		wait_task(&task, lb.config.uid, lb.config.gid);
+		code = EXIT_LAUNCH_FAILED;
+	} else {
+		code = wait_task(&task, lb.config.uid, lb.config.gid);
+	}
 	if (lb.init_pid > 0) {
 		/* The manifest and state directory must stay as long as the container runs. */
 		built_pid = lb.init_pid;

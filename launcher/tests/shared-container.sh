@@ -138,9 +138,10 @@ start_pair() {
 ns_of() { readlink "/proc/$1/ns/$2"; }
 
 # check_shared SCENARIO: both tasks in the init's PID and mount namespaces (so one /tmp and one
-# /dev/shm), children of the one init (built by task 0's launcher), task 1 with its record.
+# /dev/shm), children of the one init (built by task 0's launcher), task 1 with its record, each
+# launcher with its task file.
 check_shared() {
-    local scenario=$1 dir=$work/$1 init t0 t1 what
+    local scenario=$1 dir=$work/$1 init t0 t1 what file
     init=$(cat "$dir/init.pid")
     t0=$(task_pid 0 "$init") || fail "$scenario: task 0 is not in the init's PID namespace"
     t1=$(task_pid 1 "$init") || fail "$scenario: task 1 is not in the init's PID namespace"
@@ -158,6 +159,13 @@ check_shared() {
     [ -z "$(pgrep -P "$(cat "$dir/1.outer")" -f '^lifeboat-init ' || true)" ] || fail "$scenario: task 1's launcher built a container too"
     grep -qx 'procid=1' "/proc/$init/root/.lifeboat/tasks/task-$(awk '/^NSpid:/ { print $3 }' "/proc/$t1/status")" ||
         fail "$scenario: task 1's record does not name SLURM_PROCID 1"
+    # Each launcher's task file tells the agent which task of which container it waits for.
+    for what in "0 $t0" "1 $t1"; do
+        set -- $what
+        file=/run/lifeboat/containers/$(cat "$dir/$1.outer")/task
+        grep -qx "init-pid=$init" "$file" && grep -qx "task-pid=$(awk '/^NSpid:/ { print $3 }' "/proc/$2/status")" "$file" ||
+            fail "$scenario: $file does not name task $1 of init $init"
+    done
     echo "$t0" >"$dir/0.pid"
     echo "$t1" >"$dir/1.pid"
     log "$scenario: tasks $t0 and $t1 share init $init's PID and mount namespaces, /tmp and /dev/shm"
@@ -188,6 +196,8 @@ scenario_share() {
     outer_exit "$scenario" 0 10
     wait_until 10 "$scenario: the container to end" bash -c "! kill -0 $init 2>/dev/null"
     [ ! -e "/run/lifeboat/jobs/$job-$uid" ] || fail "$scenario: the job's record is left behind"
+    [ ! -e "/run/lifeboat/containers/$(cat "$dir/0.outer")" ] && [ ! -e "/run/lifeboat/containers/$(cat "$dir/1.outer")" ] ||
+        fail "$scenario: a launcher's state directory is left behind"
     check_sequence "$dir/seq.0"
     log "$scenario: SIGTERM ended task 1 alone (143), task 0 counted on and exited 10; the container ended"
 }
@@ -215,7 +225,7 @@ scenario_four_at_once() {
 }
 
 scenario_orphans() {
-    local scenario=orphans dir=$work/orphans init
+    local scenario=orphans dir=$work/orphans init state
     start_pair "$scenario" user 912
     init=$(cat "$dir/init.pid")
     # (bash reports a SIGKILLed job on the shell's own stderr, as soon as it notices.)
@@ -224,9 +234,14 @@ scenario_orphans() {
     wait "$(cat "$dir/0.outer")" "$(cat "$dir/1.outer")" || true
     exec 2>&3 3>&-
     wait_until 10 "$scenario: the container to end with its launchers" bash -c "! kill -0 $init 2>/dev/null"
-    # Left by the launcher that built the container, killed before it could remove them.
-    rm -f "/run/lifeboat/containers/$(cat "$dir/0.outer")/manifest.json"
-    rmdir "/run/lifeboat/containers/$(cat "$dir/0.outer")/root" "/run/lifeboat/containers/$(cat "$dir/0.outer")"
+    # Left by the launchers, killed before they could remove them: a task file each, and the
+    # manifest and root's mount point of the one that built the container.
+    for state in "/run/lifeboat/containers/$(cat "$dir/0.outer")" "/run/lifeboat/containers/$(cat "$dir/1.outer")"; do
+        [ -s "$state/task" ] || fail "$scenario: no task file in $state"
+        rm -f "$state/task" "$state/manifest.json"
+        [ ! -d "$state/root" ] || rmdir "$state/root"
+        rmdir "$state"
+    done
     log "$scenario: both launchers SIGKILLed: the container ended"
 }
 
