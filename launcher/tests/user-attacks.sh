@@ -232,6 +232,9 @@ scenario_orphaned_init() {
     else
         log "orphaned-init: the container ended with its launcher"
     fi
+    # The killed launcher could not remove its state directory.
+    rm -f "/run/lifeboat/containers/$launcher/manifest.json" "/run/lifeboat/containers/$launcher/task"
+    rmdir "/run/lifeboat/containers/$launcher/root" "/run/lifeboat/containers/$launcher" 2>/dev/null || true
 }
 
 scenario_environment() {
