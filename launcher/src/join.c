@@ -582,9 +582,10 @@ done:
 	return found;
 }
 
-int wait_restored_task(pid_t init_pid, int init_pidfd, char **environment, uid_t uid, gid_t gid, int *code)
+int wait_restored_task(pid_t init_pid, unsigned long long init_start, int init_pidfd, char **environment, uid_t uid,
+		       gid_t gid, task_announcer announce, int *code)
 {
-	struct task task = {.init_pid = init_pid, .init_pidfd = -1, .inside_pid = -1, .host_pid = -1, .pidfd = -1, .watcher = -1};
+	struct task task = {.init_pid = init_pid, .init_start = init_start, .init_pidfd = -1, .inside_pid = -1, .host_pid = -1, .pidfd = -1, .watcher = -1};
 	char wanted[256];
 	if (identity(environment, wanted, sizeof(wanted)) == 0)
 		return 1;
@@ -608,6 +609,9 @@ int wait_restored_task(pid_t init_pid, int init_pidfd, char **environment, uid_t
 		}
 	}
 	fprintf(stderr, LOG_PREFIX "waiting for this launcher's task, pid %d in the restored container\n", (int)task.inside_pid);
+	/* Not announced, the agent could not tell the task from work outside the container: but the
+	 * task runs already, so it is waited for all the same. */
+	announce(&task);
 	*code = wait_task(&task, uid, gid);
 	return 0;
 }

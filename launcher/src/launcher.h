@@ -162,10 +162,13 @@ int open_stdio(const struct container_config *config);
 int open_init(pid_t pid, unsigned long long start, uid_t uid);
 int start_task(const struct container_config *config, pid_t init_pid, unsigned long long init_start, struct task *task);
 int wait_task(struct task *task, uid_t uid, gid_t gid);
+/* Called with a launcher's task before it is waited for: main.c writes the task file. */
+typedef int (*task_announcer)(const struct task *task);
 /* After a migration: waits for this launcher's task in the restored container, the one whose
- * record names this launcher's SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID (in environment);
- * 0 with *code set, 1 if there is no such task, -1 on failure. */
-int wait_restored_task(pid_t init_pid, int init_pidfd, char **environment, uid_t uid, gid_t gid, int *code);
+ * record names this launcher's SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID (in environment),
+ * announced first; 0 with *code set, 1 if there is no such task, -1 on failure. */
+int wait_restored_task(pid_t init_pid, unsigned long long init_start, int init_pidfd, char **environment, uid_t uid,
+		       gid_t gid, task_announcer announce, int *code);
 /* Finds task N of a running container (its records) by pid inside: the task's pidfd, *host set. */
 int open_task(pid_t init_pid, pid_t inside, uid_t uid, pid_t *host);
 /* The job's record on this node, locked; lock->init_pid 0 if it names no live container of ours. */
@@ -195,7 +198,7 @@ int exit_code_of(int wait_status);
 /* resume.c: 0 with *code set when the job's container was restored here (this launcher's task, or
  * the container, waited for), 1 when it was not, -1 when a marker exists but cannot be used. */
 int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, char **environment, uid_t uid,
-		       gid_t gid, int *code);
+		       gid_t gid, task_announcer announce, int *code);
 /* Waits for the process behind pidfd to end, passing on the signals lifeboat-run forwards (resume.c). */
 int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
 /* Apptainer mode (apptainer.c): drops to the caller for good, runs CMD, which starts the instance,

@@ -1178,7 +1178,8 @@ static void fingerprint(char text[17])
 /* STATE_DIR/task (root's, mode 0644, temporary file + rename): the agent finds a Slurm task's
  * container by its pid, and a launcher that joined a container has no manifest of its own, so
  * each launcher says which container's init (pid, start time) runs its task (pid inside). A
- * launcher that joined makes a default state directory for it. */
+ * launcher that joined, or found its task in a restored container, makes a default state
+ * directory for it. */
 static int write_task_file(const struct task *task)
 {
 	char temporary[PATH_MAX], text[128];
@@ -1295,7 +1296,7 @@ int main(int argc, char **argv)
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
 				   lb.apptainer_instance_option != NULL, lb.config.environment, lb.config.uid, lb.config.gid,
-				   &code)) {
+				   write_task_file, &code)) {
 	case 0:
 		goto done;
 	case 1:

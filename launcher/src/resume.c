@@ -215,7 +215,7 @@ int wait_forwarding_signals(pid_t pid, int pidfd, const char *what)
 }
 
 int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, char **environment, uid_t uid,
-		       gid_t gid, int *code)
+		       gid_t gid, task_announcer announce, int *code)
 {
 	struct marker marker;
 	unsigned long long start;
@@ -267,7 +267,7 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, bool ins
 		/* It ended before the requeued job started: its status is already written. */
 	} else {
 		/* A container of several tasks: this launcher's own (found by its Slurm task ids). */
-		int found = instance ? 1 : wait_restored_task(pid, pidfd, environment, uid, gid, code);
+		int found = instance ? 1 : wait_restored_task(pid, marker.init_start, pidfd, environment, uid, gid, announce, code);
 		if (found <= 0) {
 			close(pidfd);
 			if (found < 0)

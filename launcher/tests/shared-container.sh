@@ -264,7 +264,7 @@ for mount in json.load(open(sys.argv[1]))["mounts"]:
 }
 
 scenario_migrate() {
-    local scenario=migrate dir=$work/migrate init creator images=$work/migrate/images restored at0 at1 dump_ext restore_ext
+    local scenario=migrate dir=$work/migrate init creator images=$work/migrate/images restored at0 at1 dump_ext restore_ext i
     start_pair "$scenario" root 913
     init=$(cat "$dir/init.pid")
     check_shared "$scenario"
@@ -309,6 +309,10 @@ scenario_migrate() {
     extra_options=()
     wait_until 10 "$scenario: the requeued launchers to find their tasks" \
         bash -c "[ \$(cat $dir/0.log $dir/1.log | grep -c 'waiting for this launcher.s task') = 2 ]"
+    for i in 0 1; do
+        wait_until 5 "$scenario: requeued launcher $i's task file" grep -qx "init-pid=$restored" \
+            "/run/lifeboat/containers/$(cat "$dir/$i.outer")/task"
+    done
     echo 10 >"$dir/stop.0"
     outer_exit "$scenario" 0 10
     kill -0 "$(cat "$dir/1.outer")" || fail "$scenario: task 1's requeued launcher ended with task 0"
