@@ -27,8 +27,6 @@
 #include "launcher.h"
 
 #define LIST_MAX 65536
-/* cgroup v1 has a line per hierarchy, about a dozen; v2 one. */
-#define CGROUP_LINES_MAX 32
 
 /* Runs argv (with the privileges already dropped), stdout into output when given; its exit code. */
 static int run_command(char **argv, char **environment, char *output, size_t capacity)
@@ -70,107 +68,6 @@ static int run_command(char **argv, char **environment, char *output, size_t cap
 		}
 	}
 	return exit_code_of(status);
-}
-
-/* All three uids and gids the caller's: no way back to root remains, so nothing this mode runs
- * or signals is reached with root's rights. The supplementary groups are the caller's already
- * (a setuid start keeps them), or root's when root is the caller. */
-static int drop_privileges_for_good(uid_t uid, gid_t gid)
-{
-	if (setresgid(gid, gid, gid) != 0) {
-		log_errno("set group ids to %u", (unsigned)gid);
-		return -1;
-	}
-	if (setresuid(uid, uid, uid) != 0) {
-		log_errno("set user ids to %u", (unsigned)uid);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads /proc/PID/NAME into text (NUL-terminated); -1 if it cannot be read whole. */
-static int read_proc_file(pid_t pid, const char *name, char *text, size_t capacity)
-{
-	char path[64];
-	ssize_t length;
-	int fd;
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	length = read(fd, text, capacity - 1);
-	close(fd);
-	if (length < 0 || (size_t)length >= capacity - 1)
-		return -1;
-	text[length] = '\0';
-	return 0;
-}
-
-/* The real uid on the "Uid:" line of /proc/PID/status; -1 if unknown. */
-static long real_uid(pid_t pid)
-{
-	char status[4096];
-	const char *line;
-	if (read_proc_file(pid, "status", status, sizeof(status)) != 0)
-		return -1;
-	line = strstr(status, "\nUid:\t");
-	return line == NULL ? -1 : strtol(line + strlen("\nUid:\t"), NULL, 10);
-}
-
-struct cgroup_line {
-	const char *hierarchy; /* "ID:CONTROLLERS" */
-	const char *path;
-};
-
-/* Splits a /proc/PID/cgroup text in place into its lines' hierarchy and path; how many. */
-static size_t split_cgroups(char *text, struct cgroup_line *lines, size_t max)
-{
-	size_t count = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line != NULL && count < max; line = strtok_r(NULL, "\n", &save)) {
-		char *first = strchr(line, ':');
-		char *second = first != NULL ? strchr(first + 1, ':') : NULL;
-		if (second == NULL)
-			continue;
-		*second = '\0';
-		lines[count++] = (struct cgroup_line){.hierarchy = line, .path = second + 1};
-	}
-	return count;
-}
-
-/* Whether the process is in this launcher's Slurm job: in every cgroup hierarchy where the
- * launcher's own path holds job_$SLURM_JOB_ID, the process's path lies below that job_ID
- * directory. Outside a Slurm job cgroup there is nothing to compare and the uid check alone
- * applies. (SLURM_JOB_ID is the caller's to set: this keeps out the caller's own other jobs;
- * the uid check and the dropped privileges keep out everyone else's processes.) */
-static bool in_job_cgroup(pid_t pid)
-{
-	static char own_text[8192], their_text[8192];
-	struct cgroup_line own[CGROUP_LINES_MAX], theirs[CGROUP_LINES_MAX];
-	const char *job = getenv("SLURM_JOB_ID");
-	char component[64];
-	size_t own_count, their_count;
-	if (job == NULL || snprintf(component, sizeof(component), "/job_%s", job) >= (int)sizeof(component))
-		return true;
-	if (read_proc_file(getpid(), "cgroup", own_text, sizeof(own_text)) != 0 ||
-	    read_proc_file(pid, "cgroup", their_text, sizeof(their_text)) != 0)
-		return false;
-	own_count = split_cgroups(own_text, own, CGROUP_LINES_MAX);
-	their_count = split_cgroups(their_text, theirs, CGROUP_LINES_MAX);
-	for (size_t i = 0; i < own_count; i++) {
-		const char *found = strstr(own[i].path, component);
-		const char *end = found != NULL ? found + strlen(component) : NULL;
-		char job_directory[PATH_MAX];
-		size_t j = 0;
-		if (found == NULL || (*end != '/' && *end != '\0'))
-			continue;
-		snprintf(job_directory, sizeof(job_directory), "%.*s", (int)(end - own[i].path), own[i].path);
-		while (j < their_count && strcmp(theirs[j].hierarchy, own[i].hierarchy) != 0)
-			j++;
-		if (j == their_count || !path_within(job_directory, theirs[j].path))
-			return false;
-	}
-	return true;
 }
 
 /* The container pid of instance name, from `apptainer instance list --json NAME`; 0 if not listed. */
@@ -220,7 +117,7 @@ fail:
 
 int run_apptainer_instance(char **argv, char **environment, const char *name, uid_t uid, gid_t gid)
 {
-	if (drop_privileges_for_good(uid, gid) != 0)
+	if (drop_privileges(uid, gid, false) != 0)
 		return EXIT_LAUNCH_FAILED;
 	int started = run_command(argv, environment, NULL, 0);
 	if (started != 0) {

@@ -166,9 +166,11 @@ fail:
 	return -1;
 }
 
-/* A new, detached tmpfs or proc mount with the given attributes; -1 on failure. */
-static int new_filesystem(const char *type, const char *mode, unsigned int attributes)
+/* A new, detached tmpfs or proc mount with the given attributes, owned by owner (a uid:gid pair)
+ * when given; -1 on failure. */
+static int new_filesystem(const char *type, const char *mode, const uid_t *owner, unsigned int attributes)
 {
+	char ids[2][16];
 	int context = -1;
 	int mount_fd = -1;
 	context = fsopen(type, FSOPEN_CLOEXEC);
@@ -179,6 +181,11 @@ static int new_filesystem(const char *type, const char *mode, unsigned int attri
 	/* The source name shows in mountinfo and in CRIU's logs. */
 	if (fsconfig(context, FSCONFIG_SET_STRING, "source", "lifeboat", 0) != 0 ||
 	    (mode != NULL && fsconfig(context, FSCONFIG_SET_STRING, "mode", mode, 0) != 0) ||
+	    (owner != NULL && (snprintf(ids[0], sizeof(ids[0]), "%u", (unsigned)owner[0]) < 0 ||
+			       snprintf(ids[1], sizeof(ids[1]), "%u", (unsigned)owner[1]) < 0 ||
+			       fsconfig(context, FSCONFIG_SET_STRING, "uid", ids[0], 0) != 0 ||
+			       fsconfig(context, FSCONFIG_SET_STRING, "gid", ids[1], 0) != 0 ||
+			       fsconfig(context, FSCONFIG_SET_STRING, "size", "1m", 0) != 0)) ||
 	    fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
 		log_errno("configure a %s file system", type);
 		goto fail;
@@ -199,7 +206,7 @@ fail:
 static int mount_root(void)
 {
 	int target = -1;
-	ct.root_fd = new_filesystem("tmpfs", "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	ct.root_fd = new_filesystem("tmpfs", "0755", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (ct.root_fd < 0)
 		goto fail;
 	target = open(ct.config->root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -351,11 +358,17 @@ static int mount_one(size_t index)
 		break;
 	}
 	case MOUNT_TMPFS:
-		tree = new_filesystem("tmpfs", "1777", mount->attributes);
+		tree = new_filesystem("tmpfs", "1777", NULL, mount->attributes);
 		break;
+	case MOUNT_TASKS: {
+		/* The caller's alone: the init and the tasks write the records as the caller. */
+		const uid_t owner[2] = {ct.config->uid, (uid_t)ct.config->gid};
+		tree = new_filesystem("tmpfs", "0700", owner, mount->attributes);
+		break;
+	}
 	case MOUNT_PROC:
 		/* Mounted by PID 1 of the new namespace, so it shows that namespace's processes. */
-		tree = new_filesystem("proc", NULL, mount->attributes);
+		tree = new_filesystem("proc", NULL, NULL, mount->attributes);
 		break;
 	}
 	if (tree < 0)
@@ -415,30 +428,9 @@ static int enter_root(void)
 	return 0;
 }
 
-/* All ids to the caller's: the saved ids too, so no way back to root remains. The kernel clears
- * the capabilities with the uid change; no_new_privs keeps exec from granting any (the binds are
- * nosuid anyway). */
-static int drop_privileges(void)
-{
-	const struct container_config *config = ct.config;
-	if (setresgid(config->gid, config->gid, config->gid) != 0) {
-		log_errno("set group ids to %u", (unsigned)config->gid);
-		return -1;
-	}
-	if (setresuid(config->uid, config->uid, config->uid) != 0) {
-		log_errno("set user ids to %u", (unsigned)config->uid);
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-		log_errno("set no_new_privs");
-		return -1;
-	}
-	return 0;
-}
-
-/* The container ends with the outer process, which Slurm tracks: killed alone, it would leave
- * the init running with a stale manifest. Set after the last change of ids, which clears it; an
- * outer process dead before this shows as end-of-file in the handshake. */
+/* Until its first task has started, the container ends with the outer process that built it
+ * (init.c): killed then, it would leave an init without a task. Set after the last change of ids,
+ * which clears it; an outer process dead before this shows as end-of-file in the handshake. */
 static int follow_parent(void)
 {
 	sigset_t parent_death;
@@ -481,7 +473,7 @@ static int open_output(const struct output *output, int target_fd)
 
 /* stdin from /dev/null, stdout and stderr appended to their files, all opened inside the
  * container's mount namespace so CRIU can find their mounts. */
-static int open_stdio(void)
+int open_stdio(const struct container_config *config)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -494,9 +486,9 @@ static int open_stdio(void)
 		return -1;
 	}
 	close(fd);
-	if (open_output(&ct.config->stdout_file, STDOUT_FILENO) != 0)
+	if (open_output(&config->stdout_file, STDOUT_FILENO) != 0)
 		return -1;
-	return open_output(&ct.config->stderr_file, STDERR_FILENO);
+	return open_output(&config->stderr_file, STDERR_FILENO);
 }
 
 /* Tells the outer process the container is built and waits until it has written the manifest. */
@@ -541,21 +533,16 @@ static int setup(void)
 	for (size_t i = 0; i < config->mount_count; i++)
 		if (mount_one(i) != 0)
 			return -1;
-	if (enter_root() != 0 || drop_privileges() != 0 || follow_parent() != 0)
+	if (enter_root() != 0 || drop_privileges(config->uid, config->gid, true) != 0 || follow_parent() != 0)
 		return -1;
 	if (chdir(config->chdir) != 0) {
 		log_errno("change directory to %s", config->chdir);
 		return -1;
 	}
-	if (open_stdio() != 0)
+	if (open_stdio(config) != 0)
 		return -1;
 	if (setsid() < 0) {
 		log_errno("become a session leader");
-		return -1;
-	}
-	/* The file's presence means this run has ended: one left from an earlier run must go. */
-	if (config->status_file.set && unlink(config->status_file.inside) != 0 && errno != ENOENT) {
-		log_errno("remove the old %s", config->status_file.host);
 		return -1;
 	}
 	if (handshake() != 0)
@@ -577,26 +564,14 @@ static void close_all(void)
 /* The init's arguments: see init.c. */
 static char **init_arguments(void)
 {
-	const struct container_config *config = ct.config;
-	size_t count = 0;
 	size_t index = 0;
-	char **arguments;
-	while (config->argv[count] != NULL)
-		count++;
-	arguments = calloc(count + 6, sizeof(*arguments));
+	char **arguments = calloc(3, sizeof(*arguments));
 	if (arguments == NULL) {
 		log_errno("allocate the init's arguments");
 		return NULL;
 	}
 	arguments[index++] = "lifeboat-init";
 	arguments[index++] = INIT_OPTION;
-	if (config->status_file.set) {
-		arguments[index++] = "--exit-status-file";
-		arguments[index++] = (char *)config->status_file.inside;
-	}
-	arguments[index++] = "--";
-	for (size_t i = 0; i < count; i++)
-		arguments[index++] = config->argv[i];
 	return arguments;
 }
 

@@ -30,6 +30,21 @@
 #define INIT_PATH "/.lifeboat/init"
 #define INIT_OPTION "--container-init"
 
+/* The container's task records (join.c writes them, init.c completes them): a tmpfs of the
+ * caller's (mode 0700), saved in the images, holding for each task started in the container
+ * task-N (N: its pid inside) and, once the init has reaped it, status-N. TASKS_LOCK serialises
+ * joins against the init's decision to end; TASKS_CLOSED says it has taken it. */
+#define TASKS_PATH "/.lifeboat/tasks"
+#define TASKS_LOCK "lock"
+#define TASKS_CLOSED "closed"
+/* How long the init waits, once no task is left, for the tasks' outer processes to collect
+ * (remove) the status records before it ends the container. */
+#define TASKS_LINGER_MS 2000
+
+/* Where the first lifeboat-run of a Slurm job on a node publishes the job's container, for the
+ * job's other tasks on the node to join (join.c). */
+#define JOBS_DIR "/run/lifeboat/jobs"
+
 /* Where the agent leaves NODE/JOBID markers for containers it restored (see resume.c). */
 #define RESUME_DIR "/run/lifeboat/resume"
 
@@ -38,15 +53,17 @@
 #define SYNC_READY 'R'
 #define SYNC_GO 'G'
 
-/* Sent by the kernel to the container init when the outer process dies (PR_SET_PDEATHSIG): the
- * container then ends with it. Not SIGKILL: CRIU restores the setting, and a restored init gets
- * the signal as soon as CRIU exits, which the init tells apart by its start time (init.c). */
+/* Sent by the kernel when a launcher dies (PR_SET_PDEATHSIG): to the container init, which ends
+ * if no task has started yet (init.c), and to a task's watcher, which kills the task (join.c).
+ * Not SIGKILL: CRIU restores the setting, and a restored init gets the signal as soon as CRIU
+ * exits, which it ignores then. */
 #define PARENT_DEATH_SIGNAL (SIGRTMIN + 2)
 
 enum mount_kind {
 	MOUNT_BIND,  /* a host path (or an --image path) bound in; external to CRIU */
 	MOUNT_TMPFS, /* a fresh tmpfs; CRIU saves its contents in the images */
 	MOUNT_PROC,  /* the container's own /proc; CRIU recreates it */
+	MOUNT_TASKS, /* TASKS_PATH: a small tmpfs of the caller's, mode 0700; saved in the images too */
 };
 
 struct mount_entry {
@@ -110,9 +127,56 @@ struct container_config {
 	int sync_fd;  /* the container's end of the handshake socket */
 };
 
+/* A task of a container: a command started in it by join.c, as the init's child. */
+struct task {
+	pid_t init_pid;   /* the container init, in the host's PID namespace */
+	unsigned long long init_start;
+	int init_pidfd;   /* pins it, checked (open_init) */
+	pid_t inside_pid; /* the task's pid in the container: the N of its records */
+	pid_t host_pid;
+	int pidfd;
+	pid_t watcher; /* kills the task if the outer lifeboat-run dies (join.c) */
+};
+
+/* Start of a Slurm job's container on this node, as published for its other tasks (join.c). */
+struct job_lock {
+	int fd; /* the locked record, -1 when not held */
+	char path[PATH_MAX];
+	pid_t init_pid; /* 0 when the record names no container */
+	unsigned long long init_start;
+	char fingerprint[17];
+};
+
 /* container.c: runs in the child that is PID 1 of the new PID namespace. Returns only on failure,
  * with the exit code. */
 int container_main(const struct container_config *config);
+
+/* container.c: stdin /dev/null, stdout and stderr appended to config's files, opened as the
+ * caller inside the container's mount namespace (the init's and every task's). */
+int open_stdio(const struct container_config *config);
+
+/* join.c: tasks in a container. start_task returns 0 with *task set, JOIN_CLOSED if the container
+ * is ending (its last task ended), -1 on failure; wait_task waits for the task, forwarding signals,
+ * and returns its exit code (status record), closing what task holds. */
+#define JOIN_CLOSED 1
+int open_init(pid_t pid, unsigned long long start, uid_t uid);
+int start_task(const struct container_config *config, pid_t init_pid, unsigned long long init_start, struct task *task);
+int wait_task(struct task *task, uid_t uid, gid_t gid);
+/* Called with a launcher's task before it is waited for: main.c writes the task file. */
+typedef int (*task_announcer)(const struct task *task);
+/* After a migration: waits for this launcher's task in the restored container, the one whose
+ * record names this launcher's SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID (in environment),
+ * announced first; 0 with *code set, 1 if there is no such task, -1 on failure. */
+int wait_restored_task(pid_t init_pid, unsigned long long init_start, int init_pidfd, char **environment, uid_t uid,
+		       gid_t gid, task_announcer announce, int *code);
+/* Finds task N of a running container (its records) by pid inside: the task's pidfd, *host set. */
+int open_task(pid_t init_pid, pid_t inside, uid_t uid, pid_t *host);
+/* The job's record on this node, locked; lock->init_pid 0 if it names no live container of ours. */
+int lock_job(const char *job, uid_t uid, struct job_lock *lock);
+int publish_job(struct job_lock *lock, pid_t init_pid, unsigned long long init_start, const char *fingerprint);
+void unlock_job(struct job_lock *lock);
+/* Removes the record if it still names this container (the creator, once the container ended). */
+void forget_job(const char *job, uid_t uid, pid_t init_pid, unsigned long long init_start);
 
 /* init.c: the container init, run as `INIT_PATH INIT_OPTION ...`. Returns its exit code. */
 int init_main(int argc, char **argv);
@@ -121,14 +185,20 @@ int init_main(int argc, char **argv);
 void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_errno(const char *format, ...) __attribute__((format(printf, 1, 2)));
 int become_user(uid_t uid, gid_t gid);
+int drop_privileges(uid_t uid, gid_t gid, bool no_new_privs);
+int read_proc_file(pid_t pid, const char *name, char *text, size_t capacity);
+long real_uid(pid_t pid);
+bool in_job_cgroup(pid_t pid);
+const char *slurm_job(void);
 int become_root(void);
 void forwarded_signals(sigset_t *set);
 int process_start_time(pid_t pid, unsigned long long *start);
 int exit_code_of(int wait_status);
 
-/* resume.c: 0 with *code set when the job's container was restored here (waited for), 1 when it
- * was not, -1 when a marker exists but cannot be used. */
-int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, uid_t uid, gid_t gid, int *code);
+/* resume.c: 0 with *code set when the job's container was restored here (this launcher's task, or
+ * the container, waited for), 1 when it was not, -1 when a marker exists but cannot be used. */
+int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, char **environment, uid_t uid,
+		       gid_t gid, task_announcer announce, int *code);
 /* Waits for the process behind pidfd to end, passing on the signals lifeboat-run forwards (resume.c). */
 int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
 /* Apptainer mode (apptainer.c): drops to the caller for good, runs CMD, which starts the instance,

@@ -4,13 +4,15 @@
  *
  *   lifeboat-run [options] -- CMD [ARGS...]
  *
- * The container: a new PID namespace whose init (ours, PID 1, a session leader) runs CMD; a
- * private mount namespace whose root is a read-only tmpfs holding only mount points, with the
+ * The container: a new PID namespace whose init (ours, PID 1, a session leader) adopts CMD, started
+ * in it as a task (join.c); a private mount namespace whose root is a read-only tmpfs holding only mount points, with the
  * host's (or an --image directory's) /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, a
  * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, the working
  * directory and each --bind. The network namespace is kept (or joined with --netns). The outer
- * process stays in the host's namespaces, writes the manifest, forwards signals and exits with
- * the init's status. See README.md for the manifest and the CRIU options the agent must use.
+ * process stays in the host's namespaces, writes the manifest, forwards signals to its task and
+ * exits with the task's status. In a Slurm job, the job's tasks on a node share one container:
+ * the first launcher builds it, the others join it (join.c). See README.md for the manifest and
+ * the CRIU options the agent must use.
  *
  * Security model. Creating PID and mount namespaces needs root (unprivileged, it needs a user
  * namespace, which CRIU handles much worse), while Slurm runs a batch step as the job's user.
@@ -40,6 +42,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +50,7 @@
 #include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,8 +58,11 @@
 
 #define STATE_BASE "/run/lifeboat/containers"
 #define MANIFEST_NAME "manifest.json"
-/* 2: "init-start" added. */
-#define MANIFEST_VERSION 2
+/* Which task of which container this launcher waits for (write_task_file). */
+#define TASK_FILE_NAME "task"
+/* 2: "init-start" added. 3: "job" and "tasks" added; argv, stdout, stderr and exit-status-file
+ * are the first task's (the container's tasks are in its records, see README.md). */
+#define MANIFEST_VERSION 3
 /* The largest manifest the agent reads and can send to a target (ContainerManifest.MAX_BYTES in
  * the agent, which says how it was derived: argv up to the default ARG_MAX, paths at PATH_MAX).
  * A larger one could start but never migrate, so it is refused before CMD runs. */
@@ -127,9 +134,11 @@ static struct {
 	bool state_dir_created;
 	bool root_created;
 	bool manifest_written;
+	char task_file[PATH_MAX]; /* empty until written */
 	pid_t init_pid;
 	unsigned long long init_start; /* the init's start time: with init_pid, it names one process */
 	int sync_fd; /* the outer end of the handshake socket */
+	const char *job; /* the Slurm job whose cgroup this process is in, or NULL (join.c) */
 } lb = {
 	.config =
 		{
@@ -166,9 +175,11 @@ static struct {
 	.state_dir_created = false,
 	.root_created = false,
 	.manifest_written = false,
+	.task_file = "",
 	.init_pid = -1,
 	.init_start = 0,
 	.sync_fd = -1,
+	.job = NULL,
 };
 
 static void usage(FILE *stream)
@@ -406,14 +417,14 @@ static bool normalised_absolute(const char *path)
 	return true;
 }
 
-/* Where a caller's directory or file may be mounted: not over the root, and not in /proc or
- * /dev, which the launcher fills itself. */
+/* Where a caller's directory or file may be mounted: not over the root, and not in /proc, /dev
+ * or /.lifeboat, which the launcher fills itself. */
 static int check_target(const char *what, const char *target)
 {
 	if (!normalised_absolute(target) || strcmp(target, "/") == 0 || path_within("/proc", target) ||
-	    path_within("/dev", target)) {
-		log_error("%s: %s must be an absolute, normalised path other than /, outside /proc and /dev", what,
-			  target);
+	    path_within("/dev", target) || path_within("/.lifeboat", target)) {
+		log_error("%s: %s must be an absolute, normalised path other than /, outside /proc, /dev and /.lifeboat",
+			  what, target);
 		return -1;
 	}
 	return 0;
@@ -783,6 +794,7 @@ static int build_config(void)
 	if (add_system_entries() != 0 ||
 	    add_mount(MOUNT_PROC, "", "", "/proc", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0 ||
 	    add_devices() != 0 || add_init() != 0 ||
+	    add_mount(MOUNT_TASKS, "", "", TASKS_PATH, true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0 ||
 	    add_mount(MOUNT_TMPFS, "", "", "/dev/shm", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0 ||
 	    add_mount(MOUNT_TMPFS, "", "", "/tmp", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0 ||
 	    add_working_directory() != 0 || add_binds() != 0)
@@ -820,8 +832,28 @@ static int join_path(char destination[PATH_MAX], const char *directory, const ch
 	return 0;
 }
 
-/* The state directory holds the root's mount point and, by default, the manifest; it is removed
- * when the container ends. The default one is named after this process, so one left behind by a
+/* STATE_BASE/PID, PID being this process's, cleared of what a killed launcher of that pid left. */
+static int default_state_dir(void)
+{
+	static const char *const stale_files[] = {MANIFEST_NAME, TASK_FILE_NAME};
+	char stale[PATH_MAX];
+	if (make_directory("/run/lifeboat", true) != 0 || make_directory(STATE_BASE, true) != 0)
+		return -1;
+	snprintf(lb.state_dir, sizeof(lb.state_dir), "%s/%d", STATE_BASE, (int)getpid());
+	for (size_t i = 0; i < sizeof(stale_files) / sizeof(stale_files[0]); i++) {
+		if (join_path(stale, lb.state_dir, stale_files[i]) != 0)
+			return -1;
+		unlink(stale);
+	}
+	if (join_path(stale, lb.state_dir, "root") != 0)
+		return -1;
+	rmdir(stale);
+	rmdir(lb.state_dir);
+	return 0;
+}
+
+/* The state directory holds the root's mount point and, by default, the manifest and the task
+ * file; it is removed when the container ends. The default one is named after this process, so one left behind by a
  * launcher that was killed is stale by construction and is cleared. */
 static int prepare_state_dir(void)
 {
@@ -830,18 +862,8 @@ static int prepare_state_dir(void)
 			log_error("--state-dir %s must be an absolute, normalised path", lb.state_dir_option);
 			return -1;
 		}
-	} else {
-		char stale[PATH_MAX];
-		if (make_directory("/run/lifeboat", true) != 0 || make_directory(STATE_BASE, true) != 0)
-			return -1;
-		snprintf(lb.state_dir, sizeof(lb.state_dir), "%s/%d", STATE_BASE, (int)getpid());
-		if (join_path(stale, lb.state_dir, MANIFEST_NAME) != 0)
-			return -1;
-		unlink(stale);
-		if (join_path(stale, lb.state_dir, "root") != 0)
-			return -1;
-		rmdir(stale);
-		rmdir(lb.state_dir);
+	} else if (default_state_dir() != 0) {
+		return -1;
 	}
 	if (make_directory(lb.state_dir, false) != 0)
 		return -1;
@@ -884,6 +906,8 @@ static void print_manifest(FILE *file)
 	const char *separator = "";
 	fprintf(file, "{\n  \"version\": %d,\n  \"init-pid\": %d,\n  \"init-start\": %llu,\n  \"uid\": %u,\n  \"gid\": %u,\n",
 		MANIFEST_VERSION, (int)lb.init_pid, lb.init_start, (unsigned)config->uid, (unsigned)config->gid);
+	json_member(file, "job", lb.job);
+	json_member(file, "tasks", TASKS_PATH);
 	json_member(file, "root", config->root);
 	json_member(file, "netns", lb.netns[0] != '\0' ? lb.netns : NULL);
 	fputs("  \"skeleton\": [", file);
@@ -988,6 +1012,7 @@ fail:
 static int start_container(void)
 {
 	int sockets[2] = {-1, -1};
+	int own_namespace;
 	char byte = 0;
 	ssize_t count;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
@@ -996,21 +1021,31 @@ static int start_container(void)
 	}
 	lb.sync_fd = sockets[0];
 	lb.config.sync_fd = sockets[1];
-	/* Applies to children only: the first one is PID 1 of the new namespace. */
-	if (unshare(CLONE_NEWPID) != 0) {
+	/* Applies to children only: the first one is PID 1 of the new namespace. The later ones (the
+	 * task's helper and watcher, join.c) must stay in this process's namespace: set back. */
+	own_namespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (own_namespace < 0 || unshare(CLONE_NEWPID) != 0) {
 		log_errno("create a PID namespace");
+		if (own_namespace >= 0)
+			close(own_namespace);
 		return -1;
 	}
 	lb.init_pid = fork();
-	if (lb.init_pid < 0) {
-		log_errno("fork the container init");
-		return -1;
-	}
 	if (lb.init_pid == 0) {
 		/* The init must see end-of-file when the outer process dies, so drops this end. */
 		close(lb.sync_fd);
 		_exit(container_main(&lb.config));
 	}
+	if (lb.init_pid < 0)
+		log_errno("fork the container init");
+	if (setns(own_namespace, CLONE_NEWPID) != 0) {
+		log_errno("return to the launcher's PID namespace");
+		close(own_namespace);
+		return -1;
+	}
+	close(own_namespace);
+	if (lb.init_pid < 0)
+		return -1;
 	close(lb.config.sync_fd);
 	lb.config.sync_fd = -1;
 	if (lb.config.netns_fd >= 0)
@@ -1081,10 +1116,159 @@ static void cleanup(void)
 	/* The manifest names a pid that is gone now; left behind, it could name someone else's. */
 	if (lb.manifest_written && unlink(lb.manifest) != 0)
 		log_errno("remove %s", lb.manifest);
+	if (lb.task_file[0] != '\0' && unlink(lb.task_file) != 0)
+		log_errno("remove %s", lb.task_file);
 	if (lb.root_created && rmdir(lb.config.root) != 0)
 		log_errno("remove %s", lb.config.root);
 	if (lb.state_dir_created && rmdir(lb.state_dir) != 0)
 		log_errno("remove %s", lb.state_dir);
+}
+
+/* Builds the container and starts its init, which waits for its first task. */
+static int build_container(void)
+{
+	if (prepare_state_dir() != 0)
+		return -1;
+	if (start_container() != 0) {
+		if (lb.init_pid > 0)
+			wait_for_container();
+		return -1;
+	}
+	if (write_manifest() != 0 || release_container() != 0) {
+		kill(lb.init_pid, SIGKILL);
+		wait_for_container();
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t mix(uint64_t hash, const void *data, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		hash = (hash ^ ((const unsigned char *)data)[i]) * 1099511628211ULL;
+	return hash;
+}
+
+static uint64_t mix_text(uint64_t hash, const char *text)
+{
+	return mix(hash, text, strlen(text) + 1);
+}
+
+/* What the options make of the container, as 16 hex digits (FNV-1a): a task joins the job's
+ * container only if its own options would have built the same, so that its working directory and
+ * files mean there what they mean to it. Not a security check: the task runs as the caller. */
+static void fingerprint(char text[17])
+{
+	const struct container_config *config = &lb.config;
+	uint64_t hash = 14695981039346656037ULL;
+	for (size_t i = 0; i < config->mount_count; i++) {
+		const struct mount_entry *mount = &config->mounts[i];
+		hash = mix(hash, &mount->kind, sizeof(mount->kind));
+		hash = mix(hash, &mount->attributes, sizeof(mount->attributes));
+		hash = mix(hash, &mount->directory, sizeof(mount->directory));
+		hash = mix_text(mix_text(mix_text(hash, mount->key), mount->source), mount->target);
+	}
+	for (size_t i = 0; i < config->node_count; i++)
+		hash = mix_text(mix_text(mix(hash, &config->nodes[i].type, sizeof(config->nodes[i].type)), config->nodes[i].path),
+				config->nodes[i].link);
+	hash = mix_text(mix_text(hash, config->chdir), lb.netns);
+	snprintf(text, 17, "%016llx", (unsigned long long)hash);
+}
+
+/* STATE_DIR/task (root's, mode 0644, temporary file + rename): the agent finds a Slurm task's
+ * container by its pid, and a launcher that joined a container has no manifest of its own, so
+ * each launcher says which container's init (pid, start time) runs its task (pid inside). A
+ * launcher that joined, or found its task in a restored container, makes a default state
+ * directory for it. */
+static int write_task_file(const struct task *task)
+{
+	char temporary[PATH_MAX], text[128];
+	int length = snprintf(text, sizeof(text), "init-pid=%d\ninit-start=%llu\ntask-pid=%d\n", (int)task->init_pid,
+			      task->init_start, (int)task->inside_pid);
+	int fd;
+	if (!lb.state_dir_created) {
+		if (default_state_dir() != 0 || make_directory(lb.state_dir, false) != 0)
+			return -1;
+		lb.state_dir_created = true;
+	}
+	if (join_path(lb.task_file, lb.state_dir, TASK_FILE_NAME) != 0 ||
+	    snprintf(temporary, sizeof(temporary), "%s.XXXXXX", lb.task_file) >= (int)sizeof(temporary)) {
+		lb.task_file[0] = '\0';
+		return -1;
+	}
+	fd = mkostemp(temporary, O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0644) != 0 || write(fd, text, length) != length || close(fd) != 0 ||
+	    rename(temporary, lb.task_file) != 0) {
+		log_errno("write %s", lb.task_file);
+		if (fd >= 0)
+			unlink(temporary);
+		lb.task_file[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts CMD as a task: in the job's container on this node when there is one to join (join.c),
+ * else in a new container, published for the job's other tasks when in a Slurm job. Waits for the
+ * task and, when this process built the container, for the container to end (its other tasks),
+ * then returns the task's exit code. */
+static int run_task(void)
+{
+	struct job_lock lock = {.fd = -1, .init_pid = 0};
+	struct task task;
+	char print[17];
+	int started = JOIN_CLOSED, code;
+	pid_t built_pid;
+	unsigned long long built_start;
+	fingerprint(print);
+	lb.job = slurm_job();
+	if (lb.job != NULL && lock_job(lb.job, lb.config.uid, &lock) != 0)
+		return EXIT_LAUNCH_FAILED;
+	if (lock.init_pid > 0) {
+		if (strcmp(lock.fingerprint, print) != 0) {
+			log_error("job %s's container on this node was built from other options (binds, working directory, "
+				  "--image, --netns): every task of a job on a node must give the same",
+				  lb.job);
+			unlock_job(&lock);
+			return EXIT_LAUNCH_FAILED;
+		}
+		started = start_task(&lb.config, lock.init_pid, lock.init_start, &task);
+	}
+	/* No container for this job yet, or one whose tasks have all ended: a new one. */
+	if (started == JOIN_CLOSED) {
+		if (build_container() != 0 ||
+		    (lb.job != NULL && publish_job(&lock, lb.init_pid, lb.init_start, print) != 0)) {
+			unlock_job(&lock);
+			return EXIT_LAUNCH_FAILED;
+		}
+		started = start_task(&lb.config, lb.init_pid, lb.init_start, &task);
+	}
+	unlock_job(&lock);
+	if (started != 0) {
+		if (lb.init_pid > 0) {
+			kill(lb.init_pid, SIGKILL);
+			wait_for_container();
+		}
+		return EXIT_LAUNCH_FAILED;
+	}
+	if (write_task_file(&task) != 0) {
+		/* The agent would not see the task as the container's: better not run it at all. */
+		if (task.pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, task.pidfd, SIGKILL, NULL, 0);
+		wait_task(&task, lb.config.uid, lb.config.gid);
+		code = EXIT_LAUNCH_FAILED;
+	} else {
+		code = wait_task(&task, lb.config.uid, lb.config.gid);
+	}
+	if (lb.init_pid > 0) {
+		/* The manifest and state directory must stay as long as the container runs. */
+		built_pid = lb.init_pid;
+		built_start = lb.init_start;
+		wait_for_container();
+		if (lb.job != NULL)
+			forget_job(lb.job, lb.config.uid, built_pid, built_start);
+	}
+	return code;
 }
 
 int main(int argc, char **argv)
@@ -1111,7 +1295,8 @@ int main(int argc, char **argv)
 		goto done;
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,
-				   lb.apptainer_instance_option != NULL, lb.config.uid, lb.config.gid, &code)) {
+				   lb.apptainer_instance_option != NULL, lb.config.environment, lb.config.uid, lb.config.gid,
+				   write_task_file, &code)) {
 	case 0:
 		goto done;
 	case 1:
@@ -1125,20 +1310,9 @@ int main(int argc, char **argv)
 					      lb.config.gid);
 		goto done;
 	}
-	if (build_config() != 0 ||
-	    check_manifest_text() != 0 || prepare_state_dir() != 0)
+	if (build_config() != 0 || check_manifest_text() != 0)
 		goto done;
-	if (start_container() != 0) {
-		if (lb.init_pid > 0)
-			code = wait_for_container();
-		goto done;
-	}
-	if (write_manifest() != 0 || release_container() != 0) {
-		kill(lb.init_pid, SIGKILL);
-		wait_for_container();
-		goto done;
-	}
-	code = wait_for_container();
+	code = run_task();
 done:
 	cleanup();
 	return code;

@@ -3,8 +3,10 @@
  * its container and Slurm requeues the job (same id) onto this node. Slurm then runs the batch
  * script again from the top, so lifeboat-run is started again with the same arguments; the agent
  * has left a marker RESUME_DIR/NODE/JOBID naming the restored container's init. Instead of
- * starting CMD from scratch, lifeboat-run waits for that init, forwarding signals to it, and
- * exits with CMD's status, read from the --exit-status-file the container init writes when CMD
+ * starting CMD from scratch, lifeboat-run waits for its own task in that container (the one whose
+ * record names its SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID, join.c), forwarding signals to
+ * it, and exits with its status; when there is no such task (it ended before the requeued job
+ * started), it waits for the init and reads the --exit-status-file the init writes when a task
  * ends (the restored init has no parent here that could wait for it).
  *
  * The marker is trusted only if root owns it and only root can write it and its directory, and
@@ -212,7 +214,8 @@ int wait_forwarding_signals(pid_t pid, int pidfd, const char *what)
 	return 0;
 }
 
-int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, uid_t uid, gid_t gid, int *code)
+int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, char **environment, uid_t uid,
+		       gid_t gid, task_announcer announce, int *code)
 {
 	struct marker marker;
 	unsigned long long start;
@@ -263,6 +266,16 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, bool ins
 		}
 		/* It ended before the requeued job started: its status is already written. */
 	} else {
+		/* A container of several tasks: this launcher's own (found by its Slurm task ids). */
+		int found = instance ? 1 : wait_restored_task(pid, marker.init_start, pidfd, environment, uid, gid, announce, code);
+		if (found <= 0) {
+			close(pidfd);
+			if (found < 0)
+				*code = EXIT_LAUNCH_FAILED;
+			return 0;
+		}
+		/* Its task ended already (its status is in its file once the container has ended too), or
+		 * an Apptainer instance: wait for the whole container. */
 		if (wait_forwarding_signals(pid, pidfd, "the restored container") != 0) {
 			close(pidfd);
 			*code = EXIT_LAUNCH_FAILED;

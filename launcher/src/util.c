@@ -1,5 +1,6 @@
 /* Helpers shared by the outer process and the container init: logging, switching the effective
- * ids, the signal set, process start times, exit codes and path and text checks. */
+ * ids, the signal set, process facts (start time, uid, Slurm job cgroup), exit codes and path and
+ * text checks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +78,27 @@ int become_root(void)
 	return 0;
 }
 
+/* All three uids and gids the caller's: no way back to root remains, and the kernel clears every
+ * capability with the uid change. The supplementary groups are the caller's already (a setuid
+ * start keeps them), or root's when root is the caller. With no_new_privs, exec cannot grant
+ * any privilege again either (the binds are nosuid anyway). */
+int drop_privileges(uid_t uid, gid_t gid, bool no_new_privs)
+{
+	if (setresgid(gid, gid, gid) != 0) {
+		log_errno("set group ids to %u", (unsigned)gid);
+		return -1;
+	}
+	if (setresuid(uid, uid, uid) != 0) {
+		log_errno("set user ids to %u", (unsigned)uid);
+		return -1;
+	}
+	if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		log_errno("set no_new_privs");
+		return -1;
+	}
+	return 0;
+}
+
 /* The signals the outer process passes to the init and the init passes to CMD, plus SIGCHLD:
  * both wait for these with sigwaitinfo(), so they stay blocked. */
 void forwarded_signals(sigset_t *set)
@@ -120,6 +143,119 @@ int process_start_time(pid_t pid, unsigned long long *start)
 		return -1;
 	*start = strtoull(cursor, NULL, 10);
 	return 0;
+}
+
+/* Reads /proc/PID/NAME into text (NUL-terminated); -1 if it cannot be read whole. */
+int read_proc_file(pid_t pid, const char *name, char *text, size_t capacity)
+{
+	char path[64];
+	ssize_t length;
+	int fd;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	length = read(fd, text, capacity - 1);
+	close(fd);
+	if (length < 0 || (size_t)length >= capacity - 1)
+		return -1;
+	text[length] = '\0';
+	return 0;
+}
+
+/* The real uid on the "Uid:" line of /proc/PID/status; -1 if unknown. */
+long real_uid(pid_t pid)
+{
+	char status[4096];
+	const char *line;
+	if (read_proc_file(pid, "status", status, sizeof(status)) != 0)
+		return -1;
+	line = strstr(status, "\nUid:\t");
+	return line == NULL ? -1 : strtol(line + strlen("\nUid:\t"), NULL, 10);
+}
+
+/* cgroup v1 has a line per hierarchy, about a dozen; v2 one. */
+#define CGROUP_LINES_MAX 32
+
+struct cgroup_line {
+	const char *hierarchy; /* "ID:CONTROLLERS" */
+	const char *path;
+};
+
+/* Splits a /proc/PID/cgroup text in place into its lines' hierarchy and path; how many. */
+static size_t split_cgroups(char *text, struct cgroup_line *lines, size_t max)
+{
+	size_t count = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line != NULL && count < max; line = strtok_r(NULL, "\n", &save)) {
+		char *first = strchr(line, ':');
+		char *second = first != NULL ? strchr(first + 1, ':') : NULL;
+		if (second == NULL)
+			continue;
+		*second = '\0';
+		lines[count++] = (struct cgroup_line){.hierarchy = line, .path = second + 1};
+	}
+	return count;
+}
+
+/* Whether the process is in this launcher's Slurm job: in every cgroup hierarchy where the
+ * launcher's own path holds job_$SLURM_JOB_ID, the process's path lies below that job_ID
+ * directory. Outside a Slurm job cgroup there is nothing to compare and the uid check alone
+ * applies. (SLURM_JOB_ID is the caller's to set: this keeps out the caller's own other jobs;
+ * the uid check and the dropped privileges keep out everyone else's processes.) */
+bool in_job_cgroup(pid_t pid)
+{
+	static char own_text[8192], their_text[8192];
+	struct cgroup_line own[CGROUP_LINES_MAX], theirs[CGROUP_LINES_MAX];
+	const char *job = getenv("SLURM_JOB_ID");
+	char component[64];
+	size_t own_count, their_count;
+	if (job == NULL || snprintf(component, sizeof(component), "/job_%s", job) >= (int)sizeof(component))
+		return true;
+	if (read_proc_file(getpid(), "cgroup", own_text, sizeof(own_text)) != 0 ||
+	    read_proc_file(pid, "cgroup", their_text, sizeof(their_text)) != 0)
+		return false;
+	own_count = split_cgroups(own_text, own, CGROUP_LINES_MAX);
+	their_count = split_cgroups(their_text, theirs, CGROUP_LINES_MAX);
+	for (size_t i = 0; i < own_count; i++) {
+		const char *found = strstr(own[i].path, component);
+		const char *end = found != NULL ? found + strlen(component) : NULL;
+		char job_directory[PATH_MAX];
+		size_t j = 0;
+		if (found == NULL || (*end != '/' && *end != '\0'))
+			continue;
+		snprintf(job_directory, sizeof(job_directory), "%.*s", (int)(end - own[i].path), own[i].path);
+		while (j < their_count && strcmp(theirs[j].hierarchy, own[i].hierarchy) != 0)
+			j++;
+		if (j == their_count || !path_within(job_directory, theirs[j].path))
+			return false;
+	}
+	return true;
+}
+
+/* SLURM_JOB_ID when this process runs in that job's cgroup (a path holding job_$SLURM_JOB_ID as a
+ * whole component, in some hierarchy), else NULL: the caller sets the variable, but only Slurm
+ * (root) can put a process into a job's cgroup. */
+const char *slurm_job(void)
+{
+	static char text[8192];
+	struct cgroup_line lines[CGROUP_LINES_MAX];
+	const char *job = getenv("SLURM_JOB_ID");
+	char component[64];
+	size_t count;
+	if (job == NULL || job[0] == '\0' || strlen(job) > 20 || strspn(job, "0123456789") != strlen(job))
+		return NULL;
+	snprintf(component, sizeof(component), "/job_%s", job);
+	if (read_proc_file(getpid(), "cgroup", text, sizeof(text)) != 0)
+		return NULL;
+	count = split_cgroups(text, lines, CGROUP_LINES_MAX);
+	for (size_t i = 0; i < count; i++) {
+		const char *found = strstr(lines[i].path, component);
+		const char *end = found != NULL ? found + strlen(component) : NULL;
+		if (found != NULL && (*end == '/' || *end == '\0'))
+			return job;
+	}
+	return NULL;
 }
 
 /* A shell's convention: the exit code, or 128 + the signal that killed the process. */

@@ -15,8 +15,15 @@
 #   orphaned-init      the user SIGKILLs the outer launcher: the container must die with it.
 #   environment        LD_LIBRARY_PATH and TMPDIR (removed by the C library at a setuid start)
 #                      reach the job's command, and the Apptainer command.
+#   join-other-user    root's container of job 777 runs; the user's launcher in job 777's cgroup
+#                      with SLURM_JOB_ID=777 must get a container of its own, not join root's.
+#   join-other-job     the user's container of job 780 runs; the user's launcher in job 781's
+#                      cgroup claiming SLURM_JOB_ID=780 must not join it.
+#   forged-record      the job's record names a process that is not the user's container init
+#                      (as after a pid reuse): root's process in the job's cgroup, the user's own
+#                      process in another job's cgroup. The launcher must not enter its namespaces.
 #
-#   launcher/tests/user-attacks.sh        (as root; about 10 s)
+#   launcher/tests/user-attacks.sh        (as root; about 20 s)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,6 +60,8 @@ cleanup() {
         sleep 0.2
     fi
     grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    # The jobs' records (a launcher killed with SIGKILL leaves its record, stale but harmless).
+    rm -f /run/lifeboat/jobs/{777,778,779,780,781}-{0,"$test_uid"}
     if [ -d "$cgroups" ]; then
         find "$cgroups" -depth -type d -exec rmdir {} + 2>/dev/null || true
     fi
@@ -207,7 +216,8 @@ scenario_orphaned_init() {
     start_as_user "$work/orphan.log" -- "$work/lifeboat-run" -- sleep 1000
     launcher=$started
     for _ in $(seq 50); do
-        init=$(pgrep -P "$launcher" || true)
+        # Its children are the init and its task's watcher.
+        init=$(pgrep -P "$launcher" -f '^lifeboat-init ' || true)
         [ -z "$init" ] || break
         sleep 0.1
     done
@@ -222,6 +232,9 @@ scenario_orphaned_init() {
     else
         log "orphaned-init: the container ended with its launcher"
     fi
+    # The killed launcher could not remove its state directory.
+    rm -f "/run/lifeboat/containers/$launcher/manifest.json" "/run/lifeboat/containers/$launcher/task"
+    rmdir "/run/lifeboat/containers/$launcher/root" "/run/lifeboat/containers/$launcher" 2>/dev/null || true
 }
 
 scenario_environment() {
@@ -236,7 +249,109 @@ scenario_environment() {
     fi
 }
 
-for scenario in apptainer_signal bind_submounts bind_host_trees orphaned_init environment; do
+# job_launcher LOG CGROUP JOB AS OUTPUT -- COMMAND...: a launcher as in a Slurm job (SLURM_JOB_ID=JOB,
+# in CGROUP below $cgroups), as root or the user, COMMAND's stdout to OUTPUT; its pid in $started.
+job_launcher() {
+    local log=$1 cgroup=$2 job=$3 as=$4 output=$5
+    shift 6
+    if [ "$as" = root ]; then
+        (
+            mkdir -p "$cgroups/$cgroup"
+            echo "$BASHPID" >"$cgroups/$cgroup/cgroup.procs"
+            cd "$work/job"
+            SLURM_JOB_ID=$job exec "$launcher_dir/lifeboat-run" --stdout "$output" -- "$@"
+        ) >"$log" 2>&1 &
+        started=$!
+    else
+        start_as_user "$log" "$cgroup" -- env SLURM_JOB_ID="$job" "$work/lifeboat-run" --stdout "$output" -- "$@"
+    fi
+}
+
+# The PID namespace of the container init named in the job's record $1; empty if none.
+recorded_namespace() {
+    local pid
+    pid=$(sed -n 's/^init-pid=//p' "$1" 2>/dev/null)
+    [ -n "$pid" ] && readlink "/proc/$pid/ns/pid"
+}
+
+# own_container WHAT LAUNCHER OUTPUT VICTIM_NS: the user's launcher ran its task (exit 0) in a PID
+# namespace that is neither VICTIM_NS nor the host's.
+own_container() {
+    local what=$1 launcher=$2 output=$3 victim=$4 code=0 seen
+    wait "$launcher" || code=$?
+    seen=$(cat "$work/job/$output" 2>/dev/null || true)
+    if [ "$code" != 0 ] || [ -z "$seen" ] || [ "$seen" = "$victim" ] || [ "$seen" = "$(readlink /proc/self/ns/pid)" ]; then
+        fail "$what: the user's task ran in $seen (exit code $code; the other container is in $victim): $(cat "$work/$output.log")"
+        return
+    fi
+    log "$what: the user's task got a container of its own"
+}
+
+scenario_join_other_user() {
+    local root_launcher victim
+    job_launcher "$work/root-job.log" job_777/step_0 777 root root.out -- sleep 1000
+    root_launcher=$started
+    for _ in $(seq 50); do victim=$(recorded_namespace /run/lifeboat/jobs/777-0 || true); [ -z "$victim" ] || break; sleep 0.1; done
+    [ -n "$victim" ] || { fail "join-other-user: root's container did not start"; return; }
+    rm -f "$work/job/user.out"
+    job_launcher "$work/user.out.log" job_777/step_1 777 user user.out -- readlink /proc/self/ns/pid
+    own_container join-other-user "$started" user.out "$victim"
+    kill -TERM "$root_launcher"
+    wait "$root_launcher" 2>/dev/null || true
+}
+
+scenario_join_other_job() {
+    local own victim
+    job_launcher "$work/job780.log" job_780/step_0 780 user job780.out -- sleep 1000
+    own=$started
+    for _ in $(seq 50); do victim=$(recorded_namespace "/run/lifeboat/jobs/780-$test_uid" || true); [ -z "$victim" ] || break; sleep 0.1; done
+    [ -n "$victim" ] || { fail "join-other-job: the user's container of job 780 did not start"; return; }
+    job_launcher "$work/job781.out.log" job_781/step_0 780 user job781.out -- readlink /proc/self/ns/pid
+    own_container join-other-job "$started" job781.out "$victim"
+    as_user kill -TERM "$own"
+    wait "$own" 2>/dev/null || true
+}
+
+# forge_record JOB VICTIM: the job's record names VICTIM, with its real start time and the
+# fingerprint the user's options give (read from a record of the user's own first).
+forge_record() {
+    local job=$1 victim=$2 record=/run/lifeboat/jobs/$1-$test_uid print start
+    print=$(sed -n 's/^fingerprint=//p' "$work/fingerprint")
+    start=$(sed 's/.*) //' "/proc/$victim/stat" | cut -d' ' -f20)
+    printf 'init-pid=%s\ninit-start=%s\nfingerprint=%s\n' "$victim" "$start" "$print" >"$record"
+}
+
+scenario_forged_record() {
+    local launcher victim
+    # The user's own record, for the fingerprint of these options.
+    job_launcher "$work/forged.log" job_778/step_0 778 user forged.out -- sleep 2
+    launcher=$started
+    for _ in $(seq 50); do [ -s "/run/lifeboat/jobs/778-$test_uid" ] && break; sleep 0.1; done
+    cp "/run/lifeboat/jobs/778-$test_uid" "$work/fingerprint"
+    wait "$launcher" || true
+
+    mkdir -p "$cgroups/job_778/step_9"
+    (echo "$BASHPID" >"$cgroups/job_778/step_9/cgroup.procs"; exec sleep 1000) &
+    victim=$!
+    sleep 0.2
+    forge_record 778 "$victim"
+    rm -f "$work/job/forged.out"
+    job_launcher "$work/forged.out.log" job_778/step_1 778 user forged.out -- readlink /proc/self/ns/pid
+    own_container "forged-record: root's process in the job's cgroup" "$started" forged.out "$(readlink /proc/$victim/ns/pid)"
+    kill -KILL "$victim"
+
+    start_as_user /dev/null job_779/step_0 -- sleep 1000
+    victim=$started
+    sleep 0.2
+    forge_record 778 "$victim"
+    rm -f "$work/job/forged.out"
+    job_launcher "$work/forged.out.log" job_778/step_1 778 user forged.out -- readlink /proc/self/ns/pid
+    own_container "forged-record: the user's process in another job's cgroup" "$started" forged.out "$(readlink /proc/$victim/ns/pid)"
+    kill -KILL "$victim"
+}
+
+for scenario in apptainer_signal bind_submounts bind_host_trees orphaned_init environment join_other_user \
+    join_other_job forged_record; do
     log "--- ${scenario//_/-}"
     "scenario_$scenario"
 done
