@@ -8,7 +8,7 @@
  *
  * Rendezvous. JOBS_DIR/JOB-UID (root's, in a directory only root writes) names the job's container:
  * its init's pid and start time and the fingerprint of its mounts. The launcher takes an exclusive
- * flock on it: the holder either finds a live container of its own uid in its job's cgroup and
+ * lock on it (an OFD lock, see lock_whole_file): the holder either finds a live container of its own uid in its job's cgroup and
  * joins it, or builds one and publishes it before letting go. So exactly one launcher of the job
  * builds, a record left by a launcher killed with SIGKILL is recognised as stale (the pid is gone
  * or another process's), and no file has to be created exclusively and cleaned up on every path.
@@ -465,6 +465,22 @@ static bool parse_job_record(const char *text, struct job_lock *lock)
 	return lock->init_pid > 1;
 }
 
+/*
+ * An open file description lock on the whole record (waiting for it), or its release. Not flock:
+ * the agent, a Java program, can take only fcntl record locks (FileChannel.lock), and OFD locks
+ * conflict with those, so the agent holds a job's record while it dumps the job's container and
+ * no task starts in it meanwhile. Like flock, the lock belongs to the open file, shared by copies.
+ */
+static int lock_whole_file(int fd, short type)
+{
+	struct flock region = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	int result;
+	do
+		result = fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW, &region);
+	while (result != 0 && errno == EINTR);
+	return result;
+}
+
 int lock_job(const char *job, uid_t uid, struct job_lock *lock)
 {
 	struct stat st;
@@ -480,7 +496,7 @@ int lock_job(const char *job, uid_t uid, struct job_lock *lock)
 	/* Removed by a creator between our open and our lock: that file is no longer the record. */
 	for (;;) {
 		lock->fd = open(lock->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (lock->fd < 0 || flock(lock->fd, LOCK_EX) != 0 || fstat(lock->fd, &st) != 0) {
+		if (lock->fd < 0 || lock_whole_file(lock->fd, F_WRLCK) != 0 || fstat(lock->fd, &st) != 0) {
 			log_errno("lock %s", lock->path);
 			unlock_job(lock);
 			return -1;
@@ -517,7 +533,7 @@ void unlock_job(struct job_lock *lock)
 {
 	if (lock->fd >= 0) {
 		/* Explicitly: a child may still hold a copy of the descriptor. */
-		flock(lock->fd, LOCK_UN);
+		lock_whole_file(lock->fd, F_UNLCK);
 		close(lock->fd);
 	}
 	lock->fd = -1;

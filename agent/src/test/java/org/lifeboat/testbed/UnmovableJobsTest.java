@@ -14,9 +14,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Jobs Lifeboat cannot move whole are never harmed by it (the two shapes of the issue's report,
- * and a batch script with work of its own beside its container): two tasks on one node, each in a
- * container of its own, and a job on two nodes. A drain or a predicted failure leaves them running
+ * Jobs Lifeboat cannot move whole are never harmed by it: a job on two nodes (a shape of the
+ * issue's report) and a batch script with work of its own beside its container. A drain or a
+ * predicted failure leaves them running
  * where they are, every counter still counting, never requeued nor parked; `lifeboat migrate` is
  * refused with `unmovable` (exit 4) and the reason; `lifeboat status --job` says why; the agent
  * counts the refusal in lifeboat_migrations_unmovable_total.
@@ -38,15 +38,6 @@ final class UnmovableJobsTest {
         if (testbed != null) {
             testbed.resumeNodes();
         }
-    }
-
-    @Test
-    void twoTasksOnOneNodeEachInAContainerStayAndCountOnAfterADrain(Testbed testbed) throws Exception {
-        this.testbed = testbed;
-        Tasks job = Tasks.start(testbed, List.of("--nodelist=node1", "--ntasks=2"), 2);
-
-        assertRefusedAndTold(job, "node1", "runs a container of its own");
-        drainAndAssertLeftAlone(job, "node1");
     }
 
     @Test
@@ -127,7 +118,7 @@ final class UnmovableJobsTest {
     }
 
     /** A --migratable job whose srun step runs one lifeboat-run container per task, each counting in its own file. */
-    private static final class Tasks {
+    static final class Tasks {
         final Testbed testbed;
         final long jobId;
         final Path directory;
@@ -205,7 +196,7 @@ final class UnmovableJobsTest {
         }
     }
 
-    private static String read(Path file) {
+    static String read(Path file) {
         try {
             return Files.readString(file);
         } catch (IOException e) {

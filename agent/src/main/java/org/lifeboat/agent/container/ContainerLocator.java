@@ -27,6 +27,8 @@ import org.lifeboat.agent.json.AgentJson;
 public final class ContainerLocator {
 
     static final String MANIFEST = "manifest.json";
+    /** What a launcher that started its task in another launcher's container writes in its state directory. */
+    static final String TASK = "task";
     // A job's process tree is small; the bound only stops a runaway walk.
     private static final int MAX_PROCESSES_VISITED = 100_000;
 
@@ -52,20 +54,73 @@ public final class ContainerLocator {
             if (!visited.add(pid)) {
                 continue;
             }
-            Path manifest = containersDirectory.resolve(Long.toString(pid)).resolve(MANIFEST);
-            if (Files.isRegularFile(manifest)) {
-                ContainerManifest parsed = read(manifest);
-                if (parsed.version() != ContainerManifest.SUPPORTED_VERSION) {
-                    throw new IOException(manifest + " has manifest version " + parsed.version() + "; this agent reads "
-                            + ContainerManifest.SUPPORTED_VERSION);
-                }
-                if (isLiveContainerOf(parsed, pid, jobId, uid)) {
-                    return Optional.of(new LocatedContainer(pid, parsed));
-                }
+            Optional<LocatedContainer> built = builtBy(pid, jobId, uid);
+            if (built.isPresent()) {
+                return built;
+            }
+            Optional<LocatedContainer> joined = joinedBy(pid, jobId, uid);
+            if (joined.isPresent()) {
+                return joined;
             }
             pending.addAll(children(pid));
         }
         return Optional.empty();
+    }
+
+    /** The container this lifeboat-run built, from the manifest in its state directory. */
+    private Optional<LocatedContainer> builtBy(long launcherPid, long jobId, int uid) throws IOException {
+        Path manifest = containersDirectory.resolve(Long.toString(launcherPid)).resolve(MANIFEST);
+        if (!Files.isRegularFile(manifest)) {
+            return Optional.empty();
+        }
+        ContainerManifest parsed = read(manifest);
+        if (parsed.version() != ContainerManifest.SUPPORTED_VERSION) {
+            throw new IOException(manifest + " has manifest version " + parsed.version() + "; this agent reads "
+                    + ContainerManifest.SUPPORTED_VERSION);
+        }
+        return isLiveContainerOf(parsed, launcherPid, jobId, uid) ? Optional.of(new LocatedContainer(launcherPid, parsed))
+                : Optional.empty();
+    }
+
+    /**
+     * The job's container this lifeboat-run started its task in, built by another of the job's
+     * launchers (launcher/README.md, tasks sharing a container): its state directory's task file
+     * names the init by pid and start time, and the launcher that built it is the init's parent.
+     */
+    private Optional<LocatedContainer> joinedBy(long launcherPid, long jobId, int uid) throws IOException {
+        Path task = containersDirectory.resolve(Long.toString(launcherPid)).resolve(TASK);
+        String text;
+        try {
+            text = Files.readString(task);
+        } catch (NoSuchFileException notALauncher) {
+            return Optional.empty();
+        }
+        long initPid = field(text, "init-pid=");
+        long initStart = field(text, "init-start=");
+        if (initPid <= 1) {
+            return Optional.empty();
+        }
+        try {
+            long builder = Long.parseLong(statusField(Files.readString(proc.resolve(Long.toString(initPid)).resolve("status")),
+                    "PPid:"));
+            if (builder == launcherPid) {
+                return Optional.empty();
+            }
+            return builtBy(builder, jobId, uid).filter(found -> found.manifest().initStart() == initStart);
+        } catch (NoSuchFileException | NumberFormatException initEnded) {
+            return Optional.empty();
+        }
+    }
+
+    /** A number from a key=value line of a launcher's task file; -1 if absent or not a number. */
+    private static long field(String text, String key) {
+        return text.lines().filter(line -> line.startsWith(key)).findFirst().map(line -> {
+            try {
+                return Long.parseLong(line.substring(key.length()).strip());
+            } catch (NumberFormatException e) {
+                return -1L;
+            }
+        }).orElse(-1L);
     }
 
     private ContainerManifest read(Path manifest) throws IOException {

@@ -28,10 +28,15 @@ public record ContainerManifest(
         @JsonProperty("stderr") String stderr,
         @JsonProperty("exit-status-file") String exitStatusFile,
         @JsonProperty("argv") List<String> argv,
-        @JsonProperty("apptainer") ApptainerRoot apptainer) {
+        @JsonProperty("apptainer") ApptainerRoot apptainer,
+        @JsonProperty("job") String job,
+        @JsonProperty("tasks") String tasks) {
 
-    /** 2: {@code init-start} added; version 1 cannot be told from a reused pid, so it is refused. */
-    public static final int SUPPORTED_VERSION = 2;
+    /**
+     * 3: {@code job} and {@code tasks} added, a container holds every task of its job on the node
+     * (launcher/README.md); 2 added {@code init-start} (version 1 cannot be told from a reused pid).
+     */
+    public static final int SUPPORTED_VERSION = 3;
     /**
      * The largest manifest, in bytes of JSON, that the agent reads and sends to a target; lifeboat-run
      * refuses to start a container whose manifest would be larger (MANIFEST_MAX_BYTES in
@@ -48,7 +53,7 @@ public record ContainerManifest(
                              List<SkeletonEntry> skeleton, List<Mount> mounts, String workingDirectory, String stdout,
                              String stderr, String exitStatusFile, List<String> argv) {
         this(version, initPid, initStart, uid, gid, root, networkNamespace, skeleton, mounts, workingDirectory, stdout, stderr,
-                exitStatusFile, argv, null);
+                exitStatusFile, argv, null, null, null);
     }
 
     public ContainerManifest {
@@ -60,7 +65,7 @@ public record ContainerManifest(
     /** The same container, now rooted at another process (after a restore). */
     public ContainerManifest withInit(long pid, long startTime) {
         return new ContainerManifest(version, pid, startTime, uid, gid, root, networkNamespace, skeleton, mounts,
-                workingDirectory, stdout, stderr, exitStatusFile, argv, apptainer);
+                workingDirectory, stdout, stderr, exitStatusFile, argv, apptainer, job, tasks);
     }
 
     /** For `criu dump --external mnt[TARGET]:KEY`: mount target inside the container to key. */

@@ -109,8 +109,12 @@ public final class MigrationService {
                 ContainerManifest container = container(job);
                 requireWhole(job, slurmJob, container);
                 requireRestorableFrom(TransferMode.SHARED_FS, container, jobId);
-                MigrationReport report = driver.move(Destinations.newMigrationId(jobId, "park-"), jobId, container,
-                        destinations.parked(jobId, job.uid(), job.gid(), container), () -> requireStillWhole(jobId, slurmJob, container));
+                MigrationReport report;
+                try (WholeJobCheck.TaskStartHold noTaskStarts = wholeJobs.holdTaskStarts(jobId, job.uid())) {
+                    report = driver.move(Destinations.newMigrationId(jobId, "park-"), jobId, container,
+                            destinations.parked(jobId, job.uid(), job.gid(), container),
+                            () -> requireStillWhole(jobId, slurmJob, container));
+                }
                 if (report.outcome().jobLeft()) {
                     registry.migratedAway(jobId);
                 }
@@ -294,8 +298,11 @@ public final class MigrationService {
                 throw new MigrationException(MigrationException.Reason.UNKNOWN_NODE, "cannot find node " + target + " in Slurm: " + e.getMessage());
             }
             String migrationId = Destinations.newMigrationId(jobId, "");
-            MigrationReport report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container,
-                    target, new InetSocketAddress(address, peerPort), mode), () -> requireStillWhole(jobId, slurmJob, container));
+            MigrationReport report;
+            try (WholeJobCheck.TaskStartHold noTaskStarts = wholeJobs.holdTaskStarts(jobId, job.uid())) {
+                report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container, target,
+                        new InetSocketAddress(address, peerPort), mode), () -> requireStillWhole(jobId, slurmJob, container));
+            }
             if (report.outcome().jobLeft()) {
                 registry.migratedAway(jobId);
             }

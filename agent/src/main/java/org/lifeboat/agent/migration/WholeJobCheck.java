@@ -1,9 +1,14 @@
 package org.lifeboat.agent.migration;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -21,8 +26,9 @@ import org.lifeboat.agent.registry.StepRecord;
  * Whether a job can move whole from this node: a move takes one container and requeues the job,
  * which ends every other process of it here, so a job with work anywhere else is left alone
  * rather than cut in pieces. Movable: the job runs on this node alone, and every task of its
- * registered steps is the one container that moves (the lifeboat-run above it, with nothing else
- * below that lifeboat-run, or the container itself). The batch step may also run its script around that (a shell and its srun commands):
+ * registered steps is in the one container that moves: the task's lifeboat-run built it or started
+ * the task in it (the tasks of a job on a node share one container), with nothing else below
+ * that lifeboat-run, or the task is the container itself. The batch step may also run its script around that (a shell and its srun commands):
  * the requeue runs the script again on the target, where lifeboat-run waits for the restored
  * container instead of starting the workload. The extern step holds no work of the job.
  */
@@ -56,12 +62,62 @@ public final class WholeJobCheck {
     /** A job that cannot move whole: the rule it breaks and, in words, where. */
     public record Refusal(Kind kind, String reason) {}
 
+    private static final Duration TASK_START_WAIT = Duration.ofSeconds(10);
+
     private final ContainerLocator locator;
     private final Path proc;
+    private final Path jobsDirectory;
 
-    public WholeJobCheck(ContainerLocator locator, Path proc) {
+    /** @param jobsDirectory where lifeboat-run keeps each job's record, {@code /run/lifeboat/jobs} */
+    public WholeJobCheck(ContainerLocator locator, Path proc, Path jobsDirectory) {
         this.locator = Objects.requireNonNull(locator, "locator");
         this.proc = Objects.requireNonNull(proc, "proc");
+        this.jobsDirectory = Objects.requireNonNull(jobsDirectory, "jobsDirectory");
+    }
+
+    /** Held while a job moves: no task of it starts in its container meanwhile. */
+    public interface TaskStartHold extends AutoCloseable {
+        @Override
+        void close() throws IOException;
+    }
+
+    /**
+     * Takes the lock every lifeboat-run of the job takes to start a task in the job's container
+     * (its record JOB-UID, launcher/README.md): a task starting during the dump would have its
+     * parent outside the container for a moment, and be missed. Held until the dumped tree is
+     * killed or resumed. A job with no record (no container shared yet) has nothing to hold.
+     */
+    public TaskStartHold holdTaskStarts(long jobId, int uid) throws IOException {
+        Path record = jobsDirectory.resolve(jobId + "-" + uid);
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(record, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException noRecord) {
+            return () -> { };
+        }
+        long deadline = System.nanoTime() + TASK_START_WAIT.toNanos();
+        try {
+            FileLock lock;
+            while ((lock = channel.tryLock()) == null) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("a task of job " + jobId + " has been starting for " + TASK_START_WAIT.toSeconds()
+                            + " s (" + record + " stays locked)");
+                }
+                Thread.sleep(20);
+            }
+            FileLock held = lock;
+            return () -> {
+                held.release();
+                channel.close();
+            };
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        } catch (InterruptedException e) {
+            channel.close();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a task of job " + jobId + " to start", e);
+        }
     }
 
     /**
@@ -103,8 +159,9 @@ public final class WholeJobCheck {
                     + " with init pid " + container.initPid() + ": the tasks of a job on a node move together or not at all,"
                     + " and moving several containers at once is not built yet"));
         }
-        Optional<Long> stray = strayProcess(pid, step.equals(BATCH_STEP), found.map(ContainerLocator.LocatedContainer::launcherPid),
-                container);
+        // The task's own lifeboat-run, whether it built the container or started its task in it.
+        Optional<Long> launcher = found.map(located -> pid);
+        Optional<Long> stray = strayProcess(pid, step.equals(BATCH_STEP), launcher, container);
         if (stray.isEmpty()) {
             return Optional.empty();
         }
@@ -113,7 +170,8 @@ public final class WholeJobCheck {
     }
 
     /**
-     * A process of the task's tree that a requeue would lose. The container's launcher is
+     * A process of the task's tree that a requeue would lose. The task's launcher (the
+     * lifeboat-run that built the container or started the task in it) and its watcher are
      * plumbing, and so, in the batch step, are the script itself, its subshells, shells and srun
      * commands; below them
      * only the container's init may run (its tree moves). An Apptainer instance is not below its
@@ -131,7 +189,8 @@ public final class WholeJobCheck {
                 continue;
             }
             String command = command(pid);
-            boolean plumbing = launcher.isPresent() && launcher.get() == pid
+            // A launcher's watcher (launcher/README.md) is a lifeboat-run too, below it.
+            boolean plumbing = launcher.isPresent() && (launcher.get() == pid || command.equals(LAUNCHER))
                     || container.apptainer() != null && command.equals(LAUNCHER)
                     || batchScript && (SCRIPT_COMMANDS.contains(command) || command.equals(script));
             if (!command.isEmpty() && !plumbing) {

@@ -44,7 +44,7 @@ public class ContainerLocatorTest {
     @Test
     void findsTheContainerStartedBelowATaskProcess() throws IOException {
         init(301, 300, OWNER, INIT_START, JOB_CGROUP);
-        manifest(containers, 300, 2, OWNER);
+        manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, OWNER);
 
         Optional<ContainerLocator.LocatedContainer> found = locate();
 
@@ -87,8 +87,32 @@ public class ContainerLocatorTest {
     }
 
     @Test
+    void aTaskStartedInAContainerAnotherLauncherOfTheJobBuiltFindsThatContainer() throws IOException {
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, OWNER);
+        // Task 100's launcher 201 joined the container lifeboat-run 300 built (launcher/README.md).
+        Files.createDirectories(containers.resolve("201"));
+        Files.writeString(containers.resolve("201").resolve("task"), "init-pid=301\ninit-start=" + INIT_START + "\ntask-pid=9\n");
+
+        Optional<ContainerLocator.LocatedContainer> found = new ContainerLocator(containers, proc).find(List.of(201L), JOB, OWNER);
+
+        assertEquals(300, found.orElseThrow().launcherPid());
+        assertEquals(301, found.get().manifest().initPid());
+    }
+
+    @Test
+    void aTaskFileNamingAnInitWithAnotherStartTimeFindsNothing() throws IOException {
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, OWNER);
+        Files.createDirectories(containers.resolve("201"));
+        Files.writeString(containers.resolve("201").resolve("task"), "init-pid=301\ninit-start=" + (INIT_START + 1) + "\n");
+
+        assertEquals(Optional.empty(), new ContainerLocator(containers, proc).find(List.of(201L), JOB, OWNER));
+    }
+
+    @Test
     void anEndedInitIsPassedOver() throws IOException {
-        manifest(containers, 300, 2, OWNER);
+        manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, OWNER);
 
         assertEquals(Optional.empty(), locate());
     }
@@ -107,7 +131,7 @@ public class ContainerLocatorTest {
     private void assertPassedOver(long initParent, int initUid, long initStart, String initCgroup, int manifestUid)
             throws IOException {
         init(301, initParent, initUid, initStart, initCgroup);
-        manifest(containers, 300, 2, manifestUid);
+        manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, manifestUid);
 
         assertEquals(Optional.empty(), locate());
     }
@@ -119,7 +143,7 @@ public class ContainerLocatorTest {
     @Test
     void aManifestOfTheLargestSizeIsReadAndOneByteMoreIsRefused() throws IOException {
         init(301, 300, OWNER, INIT_START, JOB_CGROUP);
-        Path file = manifest(containers, 300, 2, OWNER);
+        Path file = manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, OWNER);
         String written = Files.readString(file);
         String padded = written.substring(0, written.length() - 1) + " ".repeat(ContainerManifest.MAX_BYTES - written.length()) + "}";
         Files.writeString(file, padded);

@@ -60,6 +60,20 @@ class WholeJobCheckTest {
     }
 
     @Test
+    void twoTasksSharingTheJobsContainerMoveWhole() throws IOException {
+        // Launcher 300 built the container (init 301, watcher 302); launcher 400 started its task in it (watcher 402).
+        command(300, "lifeboat-run", "301 302");
+        command(302, "lifeboat-run", "");
+        command(400, "lifeboat-run", "402");
+        command(402, "lifeboat-run", "");
+        Files.createDirectories(containers.resolve("400"));
+        Files.writeString(containers.resolve("400").resolve("task"),
+                "init-pid=301\ninit-start=" + ContainerLocatorTest.INIT_START + "\ntask-pid=7\n");
+
+        assertEquals(Optional.empty(), check(1, step("batch", 100L), step("0", 300L, 400L)));
+    }
+
+    @Test
     void twoTasksOnTheNodeEachWithAContainerAreLeftAlone() throws IOException {
         launcher(400);
 
@@ -123,7 +137,7 @@ class WholeJobCheckTest {
             byName.put(step.step(), step);
         }
         JobRecord job = new JobRecord(JOB, OWNER, OWNER, byName, Instant.EPOCH);
-        return new WholeJobCheck(new ContainerLocator(containers, proc), proc).whyNotWhole(job, nodes, "node[1-" + nodes + "]",
+        return new WholeJobCheck(new ContainerLocator(containers, proc), proc, root.resolve("jobs")).whyNotWhole(job, nodes, "node[1-" + nodes + "]",
                 container);
     }
 
