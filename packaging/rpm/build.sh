@@ -75,6 +75,8 @@ for entry in $class_path; do
     cp "agent/target/$entry" "$stage/lib/"
 done
 cp launcher/lifeboat-run launcher/lifeboat-adopt-instance launcher/lifeboat-with-fds slurm-hooks/lifeboat.so config/agent.yaml README.md "$stage/"
+# The plugin package carries the plugin's own README, not the whole project's.
+cp slurm-hooks/README.md "$stage/README.slurm-plugin.md"
 cp slurm-hooks/plugstack.conf.example "$stage/plugstack.conf"
 cp "$PACKAGING/lifeboat" "$PACKAGING/lifeboat-agent.service" "$PACKAGING/lifeboat-tmpfiles.conf" "$stage/"
 tar -C "$BUILD/stage" -czf "$BUILD/SOURCES/lifeboat-$version.tar.gz" "lifeboat-$version"
