@@ -428,7 +428,7 @@ int wait_task(struct task *task, uid_t uid, gid_t gid)
 			break;
 		if (!alive(task->init_pidfd)) {
 			/* The init was killed (scancel, a migration's source side) before the task ended. */
-			log_error("the container ended without the task's exit status");
+			log_error("the container ended before the task did (killed: scancel, or the job moved to another node)");
 			code = 128 + SIGKILL;
 		} else if (polls >= STATUS_POLLS) {
 			log_error("the container init did not record the task's exit status");
