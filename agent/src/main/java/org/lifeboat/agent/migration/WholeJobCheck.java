@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -41,12 +43,16 @@ public final class WholeJobCheck {
     private static final Set<String> SCRIPT_COMMANDS = Set.of("srun", "bash", "sh", "dash", "zsh", "ksh", "tcsh", "csh");
     private static final int MAX_PROCESSES_VISITED = 10_000;
     private static final String LAUNCHER = "lifeboat-run";
+    // /proc/net/tcp's states (include/net/tcp_states.h, in hex): what CRIU saves without TCP repair.
+    private static final String TCP_LISTEN = "0A";
+    private static final String TCP_CLOSE = "07";
 
     /** Why a job cannot move whole, one kind per rule (the metric's label). */
     public enum Kind {
         SEVERAL_NODES("several-nodes"),
         SEVERAL_CONTAINERS("several-containers"),
-        OUTSIDE_CONTAINER("outside-container");
+        OUTSIDE_CONTAINER("outside-container"),
+        NODE_NETWORK_CONNECTIONS("node-network-connections");
 
         private final String label;
 
@@ -143,7 +149,70 @@ public final class WholeJobCheck {
                 }
             }
         }
+        return container.networkNamespace() == null ? connectionOnTheNodesNetwork(job, container) : Optional.empty();
+    }
+
+    /**
+     * A container in the node's own network namespace cannot take a TCP connection along: CRIU
+     * saves connected TCP sockets only with TCP repair, which needs the connection's namespace to
+     * move too, and refuses them otherwise ("Connected TCP socket, consider using
+     * --tcp-established"). Open MPI's mpirun, for one, holds such connections on the loopback.
+     * Found here, before anything freezes, with a reason the user can act on. Listening sockets
+     * move (CRIU binds them again on the target).
+     */
+    private Optional<Refusal> connectionOnTheNodesNetwork(JobRecord job, ContainerManifest container) throws IOException {
+        Map<Long, Long> socketOwners = new HashMap<>();
+        Deque<Long> pending = new ArrayDeque<>(List.of(container.initPid()));
+        int visited = 0;
+        while (!pending.isEmpty() && visited++ < MAX_PROCESSES_VISITED) {
+            long pid = pending.removeFirst();
+            for (long inode : socketInodes(pid)) {
+                socketOwners.putIfAbsent(inode, pid);
+            }
+            pending.addAll(locator.children(pid));
+        }
+        Path network = proc.resolve(Long.toString(container.initPid())).resolve("net");
+        for (String table : List.of("tcp", "tcp6")) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(network.resolve(table));
+            } catch (NoSuchFileException noTable) {
+                continue;
+            }
+            for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                String[] fields = line.trim().split("\\s+");
+                if (fields.length < 10 || fields[3].equals(TCP_LISTEN) || fields[3].equals(TCP_CLOSE)) {
+                    continue;
+                }
+                Long owner = socketOwners.get(Long.parseLong(fields[9]));
+                if (owner != null) {
+                    return Optional.of(new Refusal(Kind.NODE_NETWORK_CONNECTIONS, "job " + job.job() + ": process " + owner
+                            + " (" + command(owner) + ") holds a TCP connection on the node's own network, which cannot move"
+                            + " to another node: the job needs a network namespace of its own (lifeboat-run --netns, root's to give today)"));
+                }
+            }
+        }
         return Optional.empty();
+    }
+
+    /** The inodes of the process's sockets, from its descriptors' links ("socket:[INODE]"). */
+    private List<Long> socketInodes(long pid) throws IOException {
+        List<Long> inodes = new ArrayList<>();
+        try (var descriptors = Files.list(proc.resolve(Long.toString(pid)).resolve("fd"))) {
+            for (Path descriptor : (Iterable<Path>) descriptors::iterator) {
+                try {
+                    String target = Files.readSymbolicLink(descriptor).toString();
+                    if (target.startsWith("socket:[") && target.endsWith("]")) {
+                        inodes.add(Long.parseLong(target.substring(8, target.length() - 1)));
+                    }
+                } catch (NoSuchFileException closed) {
+                    // Closed while we looked.
+                }
+            }
+        } catch (NoSuchFileException ended) {
+            return List.of();
+        }
+        return inodes;
     }
 
     private Optional<Refusal> checkTask(JobRecord job, String step, int task, long pid, ContainerManifest container)

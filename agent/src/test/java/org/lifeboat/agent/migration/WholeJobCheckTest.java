@@ -127,6 +127,39 @@ class WholeJobCheckTest {
     }
 
     @Test
+    void aContainerHoldingATcpConnectionOnTheNodesNetworkIsLeftAlone() throws IOException {
+        // mpirun in the container keeps connections on the node's loopback: CRIU could not move them.
+        command(302, "mpirun.openmpi", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        tcp(302, 4242, "01");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.NODE_NETWORK_CONNECTIONS, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("process 302 (mpirun.openmpi) holds a TCP connection on the node's own"
+                + " network"), refusal.get().reason());
+    }
+
+    @Test
+    void aListeningSocketOnTheNodesNetworkMoves() throws IOException {
+        command(302, "server", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        tcp(302, 4242, "0A");
+
+        assertEquals(Optional.empty(), check(1, step("batch", 300L)));
+    }
+
+    /** Process pid holds socket inode, a TCP socket in that state in the init's (the node's) network namespace. */
+    private void tcp(long pid, long inode, String state) throws IOException {
+        Path descriptors = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("fd"));
+        Files.createSymbolicLink(descriptors.resolve("3"), Path.of("socket:[" + inode + "]"));
+        Path network = Files.createDirectories(proc.resolve("301").resolve("net"));
+        Files.writeString(network.resolve("tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+                + "   uid  timeout inode\n   0: 0100007F:1F90 0100007F:C350 " + state + " 00000000:00000000 00:00000000 00000000"
+                + "  1000        0 " + inode + " 1 0000000000000000 20 4 30 10 -1\n");
+    }
+
+    @Test
     void theExternStepAndEndedTasksDoNotCount() throws IOException {
         assertEquals(Optional.empty(), check(1, step("extern", 900L), step("batch", 300L), step("1", 901L)));
     }
