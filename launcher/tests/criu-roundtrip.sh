@@ -83,33 +83,6 @@ trap cleanup EXIT
 
 
 
-# criu_run LOG ARGS...: runs CRIU; on failure quotes the end of its log. Every CRIU call logs an
-# "Error" about RLIMIT_NOFILE here (no CAP_SYS_RESOURCE) and still succeeds: judge by exit code.
-criu_prefix=() # set to `nsenter --net=...` while a scenario's container has its own netns
-criu_run() {
-    local log_file=$1
-    shift
-    if ! "${criu_prefix[@]}" "$CRIU" "$@"; then
-        printf 'criu-roundtrip: criu %s failed; end of %s:\n' "$1" "$log_file" >&2
-        { tail -n 25 "$log_file" 2>&1 || true; } | sed 's/^/    /' >&2
-        fail "criu $1"
-    fi
-}
-
-last_number() { tail -n 1 "$1" 2>/dev/null || echo 0; }
-count_at_least() { [ "$(last_number "$1")" -ge "$2" ]; }
-
-# The sequence must be exactly 1, 2, ..., N: a restore that lost the counter starts over at 1,
-# one that ran the process twice repeats numbers.
-check_sequence() {
-    python3 - "$1" <<'PY' || fail "sequence $1 is broken"
-import sys
-for line_number, line in enumerate(open(sys.argv[1]), 1):
-    if int(line) != line_number:
-        sys.exit("line %d holds %s" % (line_number, line.strip()))
-PY
-}
-
 # start_container NAME AS [OPTIONS...]: starts the workload in a container, as root ("root") or as
 # TEST_USER through the setuid copy ("user"), and waits until it counts. Root names the state
 # directory and manifest; the user gets the defaults (/run/lifeboat/containers/<pid>).

@@ -10,6 +10,34 @@ now() { date +%s.%3N; }
 
 elapsed() { "$PY" -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
+# The workload's counter file: its last number, and whether it has reached N.
+last_number() { tail -n 1 "$1" 2>/dev/null || echo 0; }
+count_at_least() { [ "$(last_number "$1")" -ge "$2" ]; }
+
+# The sequence must be exactly 1, 2, ..., N: a restore that lost the counter starts over at 1,
+# one that ran the process twice repeats numbers.
+check_sequence() {
+    "$PY" - "$1" <<'PY' || fail "sequence $1 is broken"
+import sys
+for line_number, line in enumerate(open(sys.argv[1]), 1):
+    if int(line) != line_number:
+        sys.exit("line %d holds %s" % (line_number, line.strip()))
+PY
+}
+
+# criu_run LOG ARGS...: runs $CRIU; on failure quotes the end of its log. Every CRIU call logs an
+# "Error" about RLIMIT_NOFILE here (no CAP_SYS_RESOURCE) and still succeeds: judge by exit code.
+criu_prefix=() # set to `nsenter --net=...` while a scenario's container has its own netns
+criu_run() {
+    local log_file=$1
+    shift
+    if ! "${criu_prefix[@]}" "$CRIU" "$@"; then
+        printf 'criu %s failed; end of %s:\n' "$1" "$log_file" >&2
+        { tail -n 25 "$log_file" 2>&1 || true; } | sed 's/^/    /' >&2
+        fail "criu $1"
+    fi
+}
+
 # wait_until SECONDS WHAT COMMAND...: until COMMAND succeeds, or fail naming WHAT.
 wait_until() {
     local seconds=$1 what=$2

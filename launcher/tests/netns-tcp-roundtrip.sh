@@ -209,8 +209,8 @@ start_server() {
 }
 
 seq_file() { echo "$work/server/$1.seq"; }
+# Its counter files hold "time number" lines: lib.sh's last_number reads the number column here.
 last_number() { awk '$2 ~ /^[0-9]+$/ { n = $2 } END { print n + 0 }' "$1" 2>/dev/null || echo 0; }
-count_at_least() { [ "$(last_number "$1")" -ge "$2" ]; }
 
 # start_job JOB ADDRESS: the job's namespace on lbt-src and the client in a container joined to it.
 start_job() {

@@ -94,18 +94,6 @@ start_task() {
 
 extra_options=() # --resume-dir for the requeued job's launchers (root only)
 
-last_number() { tail -n 1 "$1" 2>/dev/null || echo 0; }
-count_at_least() { [ "$(last_number "$1")" -ge "$2" ]; }
-
-check_sequence() {
-    python3 - "$1" <<'PY' || fail "sequence $1 is broken"
-import sys
-for line_number, line in enumerate(open(sys.argv[1]), 1):
-    if int(line) != line_number:
-        sys.exit("line %d holds %s" % (line_number, line.strip()))
-PY
-}
-
 # The task whose workload counts into seq.PROCID of SCENARIO, among the processes of INIT's namespace.
 task_pid() {
     local pid
@@ -243,16 +231,6 @@ scenario_orphans() {
         rmdir "$state"
     done
     log "$scenario: both launchers SIGKILLed: the container ended"
-}
-
-# criu_run LOG ARGS...: runs CRIU; on failure quotes the end of its log.
-criu_run() {
-    local log_file=$1
-    shift
-    if ! "$CRIU" "$@"; then
-        { tail -n 25 "$log_file" 2>&1 || true; } | sed 's/^/    /' >&2
-        fail "criu $1"
-    fi
 }
 
 externals() {
