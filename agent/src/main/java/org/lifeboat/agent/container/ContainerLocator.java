@@ -114,13 +114,11 @@ public final class ContainerLocator {
 
     /** A number from a key=value line of a launcher's task file; -1 if absent or not a number. */
     private static long field(String text, String key) {
-        return text.lines().filter(line -> line.startsWith(key)).findFirst().map(line -> {
-            try {
-                return Long.parseLong(line.substring(key.length()).strip());
-            } catch (NumberFormatException e) {
-                return -1L;
-            }
-        }).orElse(-1L);
+        try {
+            return Long.parseLong(statusField(text, key));
+        } catch (NumberFormatException absent) {
+            return -1;
+        }
     }
 
     private ContainerManifest read(Path manifest) throws IOException {
@@ -151,7 +149,10 @@ public final class ContainerLocator {
         }
     }
 
-    /** The first value of a /proc/PID/status line ("Uid:" gives the real uid); empty if absent. */
+    /**
+     * The first value after the key that starts a line: of /proc/PID/status ("Uid:" gives the real
+     * uid) or of a launcher's task file ("init-pid="); empty if absent.
+     */
     private static String statusField(String status, String name) {
         return status.lines().filter(line -> line.startsWith(name)).findFirst()
                 .map(line -> line.substring(name.length()).strip().split("\\s+")[0]).orElse("");

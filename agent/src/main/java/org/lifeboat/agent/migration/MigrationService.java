@@ -347,9 +347,7 @@ public final class MigrationService {
         try {
             ContainerManifest container = job.get().container();
             if (container == null) {
-                List<Long> taskPids = new ArrayList<>();
-                job.get().steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
-                Optional<ContainerLocator.LocatedContainer> found = locator.find(taskPids, jobId, job.get().uid());
+                Optional<ContainerLocator.LocatedContainer> found = locator.find(taskPids(job.get()), jobId, job.get().uid());
                 if (found.isEmpty()) {
                     return Optional.of("no container of job " + jobId + " found among its tasks yet (an Apptainer"
                             + " instance is looked for when a move begins)");
@@ -424,6 +422,13 @@ public final class MigrationService {
         }
     }
 
+    /** Every task of every registered step of the job on this node. */
+    private static List<Long> taskPids(JobRecord job) {
+        List<Long> taskPids = new ArrayList<>();
+        job.steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
+        return taskPids;
+    }
+
     /**
      * The job's container: the registry's copy, or found now: a lifeboat-run container below its
      * task processes, else an Apptainer instance in its cgroup. An instance is described afresh
@@ -437,9 +442,7 @@ public final class MigrationService {
         if (job.container() != null) {
             found = Optional.of(apptainer.refresh(job.container()));
         } else {
-            List<Long> taskPids = new ArrayList<>();
-            job.steps().values().forEach(step -> taskPids.addAll(step.taskPids().values()));
-            found = locator.find(taskPids, job.job(), job.uid()).map(ContainerLocator.LocatedContainer::manifest);
+            found = locator.find(taskPids(job), job.job(), job.uid()).map(ContainerLocator.LocatedContainer::manifest);
             if (found.isEmpty()) {
                 found = apptainer.find(job.job(), job.uid());
             }

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.StepRecord;
 
@@ -71,12 +72,14 @@ public final class WholeJobCheck {
     private static final Duration TASK_START_WAIT = Duration.ofSeconds(10);
 
     private final ContainerLocator locator;
+    private final ContainerProcesses processes;
     private final Path proc;
     private final Path jobsDirectory;
 
     /** @param jobsDirectory where lifeboat-run keeps each job's record, {@code /run/lifeboat/jobs} */
-    public WholeJobCheck(ContainerLocator locator, Path proc, Path jobsDirectory) {
+    public WholeJobCheck(ContainerLocator locator, ContainerProcesses processes, Path proc, Path jobsDirectory) {
         this.locator = Objects.requireNonNull(locator, "locator");
+        this.processes = Objects.requireNonNull(processes, "processes");
         this.proc = Objects.requireNonNull(proc, "proc");
         this.jobsDirectory = Objects.requireNonNull(jobsDirectory, "jobsDirectory");
     }
@@ -162,14 +165,16 @@ public final class WholeJobCheck {
      */
     private Optional<Refusal> connectionOnTheNodesNetwork(JobRecord job, ContainerManifest container) throws IOException {
         Map<Long, Long> socketOwners = new HashMap<>();
-        Deque<Long> pending = new ArrayDeque<>(List.of(container.initPid()));
-        int visited = 0;
-        while (!pending.isEmpty() && visited++ < MAX_PROCESSES_VISITED) {
-            long pid = pending.removeFirst();
+        List<Long> members;
+        try {
+            members = processes.members(container.initPid());
+        } catch (NoSuchFileException initEnded) {
+            return Optional.empty();
+        }
+        for (long pid : members) {
             for (long inode : socketInodes(pid)) {
                 socketOwners.putIfAbsent(inode, pid);
             }
-            pending.addAll(locator.children(pid));
         }
         Path network = proc.resolve(Long.toString(container.initPid())).resolve("net");
         for (String table : List.of("tcp", "tcp6")) {

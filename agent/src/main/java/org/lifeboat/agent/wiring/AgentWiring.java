@@ -210,7 +210,7 @@ public final class AgentWiring {
                 new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), PROC, SYS,
                         commands, users, processes),
                 slurm, config.peer().port(), driver, destinations, processes, new CgroupAdopter(PROC), resumeMarkers, parked,
-                gate, threads.parkedRestores(), new WholeJobCheck(locator, PROC, config.containersDirectory().resolveSibling("jobs")), migrationMetrics::refusedUnmovable);
+                gate, threads.parkedRestores(), new WholeJobCheck(locator, processes, PROC, config.containersDirectory().resolveSibling("jobs")), migrationMetrics::refusedUnmovable);
 
         TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
         AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),

@@ -120,7 +120,7 @@ class MigrationGateTest {
                 new ApptainerInstances("apptainer", directory.resolve("adopt"), proc, directory.resolve("sys"), commands,
                         new SystemUsers(commands), processes()),
                 new SlurmClient(commands), 9465, driver, destinations, processes(), new CgroupAdopter(proc), resumeMarkers(), Optional.empty(),
-                CLOSED, threads, new WholeJobCheck(locator, proc, directory.resolve("jobs")), kind -> { });
+                CLOSED, threads, new WholeJobCheck(locator, processes(), proc, directory.resolve("jobs")), kind -> { });
     }
 
     private ContainerProcesses processes() {

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerLocatorTest;
 import org.lifeboat.agent.container.ContainerManifest;
+import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.process.FakeCommandRunner;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.StepRecord;
 
@@ -149,8 +151,15 @@ class WholeJobCheckTest {
         assertEquals(Optional.empty(), check(1, step("batch", 300L)));
     }
 
-    /** Process pid holds socket inode, a TCP socket in that state in the init's (the node's) network namespace. */
+    /** The process is in the PID namespace of the container whose launcher is that one. */
+    private void inContainersPidNamespace(long pid, long launcher) throws IOException {
+        Path namespaces = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("ns"));
+        Files.createSymbolicLink(namespaces.resolve("pid"), Path.of("pid:[" + (4026530000L + launcher) + "]"));
+    }
+
+    /** Process pid (in container 300) holds socket inode, a TCP socket in that state in the node's network namespace. */
     private void tcp(long pid, long inode, String state) throws IOException {
+        inContainersPidNamespace(pid, 300);
         Path descriptors = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("fd"));
         Files.createSymbolicLink(descriptors.resolve("3"), Path.of("socket:[" + inode + "]"));
         Path network = Files.createDirectories(proc.resolve("301").resolve("net"));
@@ -170,7 +179,8 @@ class WholeJobCheckTest {
             byName.put(step.step(), step);
         }
         JobRecord job = new JobRecord(JOB, OWNER, OWNER, byName, Instant.EPOCH);
-        return new WholeJobCheck(new ContainerLocator(containers, proc), proc, root.resolve("jobs")).whyNotWhole(job, nodes, "node[1-" + nodes + "]",
+        return new WholeJobCheck(new ContainerLocator(containers, proc),
+                new ContainerProcesses(proc, new FakeCommandRunner()), proc, root.resolve("jobs")).whyNotWhole(job, nodes, "node[1-" + nodes + "]",
                 container);
     }
 
@@ -186,6 +196,7 @@ class WholeJobCheckTest {
     private ContainerManifest launcher(long pid) throws IOException {
         command(pid, "lifeboat-run", Long.toString(pid + 1));
         ContainerLocatorTest.init(proc, pid + 1, pid, OWNER, ContainerLocatorTest.INIT_START, CGROUP);
+        inContainersPidNamespace(pid + 1, pid);
         ContainerLocatorTest.manifest(containers, pid, ContainerManifest.SUPPORTED_VERSION, OWNER);
         return new ContainerLocator(containers, proc).find(List.of(pid), JOB, OWNER).orElseThrow().manifest();
     }
