@@ -173,7 +173,7 @@ public final class ApptainerInstances {
         return new ContainerManifest(ContainerManifest.SUPPORTED_VERSION, pid, ProcessStartTime.of(proc, pid),
                 Integer.parseInt(ids[0]), Integer.parseInt(ids[1]),
                 "/", null, List.of(), List.of(), "/", logOut, logErr, null, List.of(apptainer, "instance", "start", image, name),
-                apptainerRoot, null, null);
+                apptainerRoot, null, null, null);
     }
 
     /** The loop device (its sysfs directory) that holds the image, a squashfs partition of it. */

@@ -74,9 +74,9 @@ public final class ContainerLocator {
             return Optional.empty();
         }
         ContainerManifest parsed = read(manifest);
-        if (parsed.version() != ContainerManifest.SUPPORTED_VERSION) {
-            throw new IOException(manifest + " has manifest version " + parsed.version() + "; this agent reads "
-                    + ContainerManifest.SUPPORTED_VERSION);
+        if (parsed.version() < ContainerManifest.OLDEST_SUPPORTED_VERSION || parsed.version() > ContainerManifest.SUPPORTED_VERSION) {
+            throw new IOException(manifest + " has manifest version " + parsed.version() + "; this agent reads versions "
+                    + ContainerManifest.OLDEST_SUPPORTED_VERSION + " to " + ContainerManifest.SUPPORTED_VERSION);
         }
         return isLiveContainerOf(parsed, launcherPid, jobId, uid) ? Optional.of(new LocatedContainer(launcherPid, parsed))
                 : Optional.empty();

@@ -30,13 +30,23 @@ public record ContainerManifest(
         @JsonProperty("argv") List<String> argv,
         @JsonProperty("apptainer") ApptainerRoot apptainer,
         @JsonProperty("job") String job,
-        @JsonProperty("tasks") String tasks) {
+        @JsonProperty("tasks") String tasks,
+        @JsonProperty("network") String network) {
 
     /**
-     * 3: {@code job} and {@code tasks} added, a container holds every task of its job on the node
-     * (launcher/README.md); 2 added {@code init-start} (version 1 cannot be told from a reused pid).
+     * 4: {@code network} added (a container may have a network namespace of its own holding only
+     * loopback); 3: {@code job} and {@code tasks} added, a container holds every task of its job on
+     * the node (launcher/README.md); 2 added {@code init-start} (version 1 cannot be told from a
+     * reused pid).
      */
-    public static final int SUPPORTED_VERSION = 3;
+    public static final int SUPPORTED_VERSION = 4;
+    /**
+     * The oldest version read: a version 3 manifest is a version 4 one without {@code network}, so
+     * containers started before an upgrade of lifeboat-run stay movable.
+     */
+    public static final int OLDEST_SUPPORTED_VERSION = 3;
+    /** {@code network}: the container's network namespace is its own and holds only loopback. */
+    public static final String LOOPBACK_NETWORK = "loopback";
     /**
      * The largest manifest, in bytes of JSON, that the agent reads and sends to a target; lifeboat-run
      * refuses to start a container whose manifest would be larger (MANIFEST_MAX_BYTES in
@@ -53,7 +63,7 @@ public record ContainerManifest(
                              List<SkeletonEntry> skeleton, List<Mount> mounts, String workingDirectory, String stdout,
                              String stderr, String exitStatusFile, List<String> argv) {
         this(version, initPid, initStart, uid, gid, root, networkNamespace, skeleton, mounts, workingDirectory, stdout, stderr,
-                exitStatusFile, argv, null, null, null);
+                exitStatusFile, argv, null, null, null, null);
     }
 
     public ContainerManifest {
@@ -65,7 +75,21 @@ public record ContainerManifest(
     /** The same container, now rooted at another process (after a restore). */
     public ContainerManifest withInit(long pid, long startTime) {
         return new ContainerManifest(version, pid, startTime, uid, gid, root, networkNamespace, skeleton, mounts,
-                workingDirectory, stdout, stderr, exitStatusFile, argv, apptainer, job, tasks);
+                workingDirectory, stdout, stderr, exitStatusFile, argv, apptainer, job, tasks, network);
+    }
+
+    /**
+     * Whether the container's network namespace is its own and holds nothing but loopback
+     * (lifeboat-run --network=loopback): its TCP connections move with it, and the target gives
+     * it a fresh namespace of the same kind.
+     */
+    public boolean hasLoopbackNetwork() {
+        return LOOPBACK_NETWORK.equals(network);
+    }
+
+    /** Whether the container's network namespace is not the node's: named (--netns) or loopback only. */
+    public boolean hasOwnNetwork() {
+        return networkNamespace != null || hasLoopbackNetwork();
     }
 
     /** For `criu dump --external mnt[TARGET]:KEY`: mount target inside the container to key. */

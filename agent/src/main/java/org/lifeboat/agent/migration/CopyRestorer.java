@@ -48,9 +48,9 @@ public final class CopyRestorer {
             // Diskless images are a copy: until the source hears the confirmation it holds the job frozen, and a
             // failed restore resumes it there, so CRIU may free each page as it restores it (the node then holds
             // the job's memory once, not twice). Shared-fs images stay whole, as the shared copy they are.
-            migration.restoredPid = criu.restore(CriuSpecs.restore(migration.manifest, migration.images, migration.root,
-                    Optional.ofNullable(migration.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
-                    CRIU_TIMEOUT, migration.mode == TransferMode.DISKLESS));
+            migration.restoredPid = CriuSpecs.restore(criu, networks, migration.id, migration.manifest, migration.images,
+                    migration.root, Optional.ofNullable(migration.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
+                    CRIU_TIMEOUT, migration.mode == TransferMode.DISKLESS);
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(migration.root);

@@ -9,8 +9,10 @@ import java.util.List;
 import java.util.Optional;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.criu.Checkpointer;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.JobOwner;
+import org.lifeboat.agent.network.JobNetworks;
 
 /**
  * What CRIU is told about a container, from its manifest, the same for a migration and a park:
@@ -23,6 +25,8 @@ final class CriuSpecs {
     private static final Duration DUMP_TIMEOUT = Duration.ofMinutes(30).plus(PostDumpHook.DECISION_LIMIT);
     // Page images are about the resident memory; the rest (tree, files, tmpfs contents) is small, but not zero.
     static final long IMAGE_OVERHEAD_BYTES = 64L << 20;
+    /** The names of the namespaces restores run in, for the moment of the restore alone. */
+    static final String LOOPBACK_NAMESPACE_PREFIX = "lifeboat-restore-";
 
     private CriuSpecs() {
     }
@@ -32,11 +36,18 @@ final class CriuSpecs {
         return processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
     }
 
+    /**
+     * @param networkNamespace the job's named namespace (lifeboat-run --netns), if it has one; a
+     *     container with a loopback-only namespace is dumped from inside that namespace, reached through its init
+     */
     static Criu.DumpSpec dump(ContainerManifest container, Path images, Optional<InetSocketAddress> pageServer,
                               Path actionScript, Optional<Path> networkNamespace) {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
+        Optional<Path> dumpedFrom = container.hasLoopbackNetwork()
+                ? Optional.of(Path.of("/proc", Long.toString(container.initPid()), "ns", "net"))
+                : networkNamespace;
         return new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer, actionScript,
-                networkNamespace, DUMP_TIMEOUT, apptainer != null,
+                dumpedFrom, DUMP_TIMEOUT, apptainer != null,
                 apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList(),
                 owner(container));
     }
@@ -47,6 +58,25 @@ final class CriuSpecs {
         return new Criu.RestoreSpec(images, root, container.externalMountsForRestore(), networkNamespace, timeout,
                 apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer), releasePagesAsRestored,
                 owner(container));
+    }
+
+    /**
+     * Restores the container into a fresh loopback-only namespace when that is what it had (its
+     * name, unique on this node, then goes again: see {@link JobNetworks#createLoopback}), else as
+     * {@code networkNamespace} says.
+     */
+    static long restore(Checkpointer criu, JobNetworks networks, String name, ContainerManifest container,
+                        Path images, Path root, Optional<Path> networkNamespace, Duration timeout,
+                        boolean releasePagesAsRestored) throws Exception {
+        if (!container.hasLoopbackNetwork()) {
+            return criu.restore(restore(container, images, root, networkNamespace, timeout, releasePagesAsRestored));
+        }
+        Path loopback = networks.createLoopback(LOOPBACK_NAMESPACE_PREFIX + name);
+        try {
+            return criu.restore(restore(container, images, root, Optional.of(loopback), timeout, releasePagesAsRestored));
+        } finally {
+            networks.deleteName(loopback.getFileName().toString());
+        }
     }
 
     /** CRIU runs as the job's owner; a job of root's is checkpointed by root. */

@@ -95,7 +95,7 @@ final class LiveDestination implements Destination {
         }
         // CRIU dumps a job with its own network from inside that namespace, where the relay on this
         // node's loopback cannot be reached: its memory goes into the local images and the tar instead.
-        boolean relayPages = mode == TransferMode.DISKLESS && network == null;
+        boolean relayPages = mode == TransferMode.DISKLESS && !container.hasOwnNetwork();
         long expected = CriuSpecs.expectedImageBytes(processes, container);
         if (!relayPages) {
             long free = Files.getFileStore(images).getUsableSpace();

@@ -12,6 +12,7 @@ import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Checkpointer;
 import org.lifeboat.agent.json.AgentJson;
+import org.lifeboat.agent.network.JobNetworks;
 
 /**
  * The parked checkpoints in the shared directory (see {@link ParkedDestination}), as the node that
@@ -27,16 +28,19 @@ public final class ParkedCheckpoints {
     private final Path checkpointDirectory;
     private final Checkpointer criu;
     private final RestoreRoot restoreRoots;
+    private final JobNetworks networks;
 
     /**
      * @param sharedDirectory the shared-directory every node sees: checkpoints go to its {@value #PARKED} directory
      * @param checkpointDirectory this node's checkpoint directory, where restore roots are built
      */
-    public ParkedCheckpoints(Path sharedDirectory, Path checkpointDirectory, Checkpointer criu, RestoreRoot restoreRoots) {
+    public ParkedCheckpoints(Path sharedDirectory, Path checkpointDirectory, Checkpointer criu, RestoreRoot restoreRoots,
+                             JobNetworks networks) {
         this.parkedDirectory = sharedDirectory.resolve(PARKED);
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.criu = Objects.requireNonNull(criu, "criu");
         this.restoreRoots = Objects.requireNonNull(restoreRoots, "restoreRoots");
+        this.networks = Objects.requireNonNull(networks, "networks");
     }
 
     Path parkedDirectory() {
@@ -71,7 +75,8 @@ public final class ParkedCheckpoints {
         CheckpointDirectories.handOverRestoreRoot(root, CriuSpecs.owner(container));
         try {
             // The parked images are the job's only checkpoint until it runs again: CRIU leaves them whole.
-            return criu.restore(CriuSpecs.restore(container, images, root, Optional.empty(), CRIU_TIMEOUT, false));
+            return CriuSpecs.restore(criu, networks, "parked-job" + parked.job(), container, images, root, Optional.empty(),
+                    CRIU_TIMEOUT, false);
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(root);

@@ -22,6 +22,8 @@ import java.util.TreeMap;
 import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.process.CommandException;
+import org.lifeboat.agent.process.UnixSocketPeers;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.StepRecord;
 
@@ -44,6 +46,7 @@ public final class WholeJobCheck {
     private static final Set<String> SCRIPT_COMMANDS = Set.of("srun", "bash", "sh", "dash", "zsh", "ksh", "tcsh", "csh");
     private static final int MAX_PROCESSES_VISITED = 10_000;
     private static final String LAUNCHER = "lifeboat-run";
+    private static final String SLURM_STEP_DAEMON = "slurmstepd";
     // /proc/net/tcp's states (include/net/tcp_states.h, in hex): what CRIU saves without TCP repair.
     private static final String TCP_LISTEN = "0A";
     private static final String TCP_CLOSE = "07";
@@ -53,7 +56,8 @@ public final class WholeJobCheck {
         SEVERAL_NODES("several-nodes"),
         SEVERAL_CONTAINERS("several-containers"),
         OUTSIDE_CONTAINER("outside-container"),
-        NODE_NETWORK_CONNECTIONS("node-network-connections");
+        NODE_NETWORK_CONNECTIONS("node-network-connections"),
+        OUTSIDE_CONNECTIONS("outside-connections");
 
         private final String label;
 
@@ -75,13 +79,16 @@ public final class WholeJobCheck {
     private final ContainerProcesses processes;
     private final Path proc;
     private final Path jobsDirectory;
+    private final UnixSocketPeers socketPeers;
 
     /** @param jobsDirectory where lifeboat-run keeps each job's record, {@code /run/lifeboat/jobs} */
-    public WholeJobCheck(ContainerLocator locator, ContainerProcesses processes, Path proc, Path jobsDirectory) {
+    public WholeJobCheck(ContainerLocator locator, ContainerProcesses processes, Path proc, Path jobsDirectory,
+                         UnixSocketPeers socketPeers) {
         this.locator = Objects.requireNonNull(locator, "locator");
         this.processes = Objects.requireNonNull(processes, "processes");
         this.proc = Objects.requireNonNull(proc, "proc");
         this.jobsDirectory = Objects.requireNonNull(jobsDirectory, "jobsDirectory");
+        this.socketPeers = Objects.requireNonNull(socketPeers, "socketPeers");
     }
 
     /** Held while a job moves: no task of it starts in its container meanwhile. */
@@ -152,31 +159,73 @@ public final class WholeJobCheck {
                 }
             }
         }
-        return container.networkNamespace() == null ? connectionOnTheNodesNetwork(job, container) : Optional.empty();
+        return connections(job, container);
     }
 
     /**
-     * A container in the node's own network namespace cannot take a TCP connection along: CRIU
-     * saves connected TCP sockets only with TCP repair, which needs the connection's namespace to
-     * move too, and refuses them otherwise ("Connected TCP socket, consider using
-     * --tcp-established"). Open MPI's mpirun, for one, holds such connections on the loopback.
-     * Found here, before anything freezes, with a reason the user can act on. Listening sockets
-     * move (CRIU binds them again on the target).
+     * What the container is connected to that cannot come along. A process outside the container
+     * at the other end of a Unix stream socket stays behind (CRIU refuses such a socket; Slurm's
+     * PMI-2 hands each task one to slurmstepd). A container in the node's own network namespace
+     * cannot take a TCP connection along either: CRIU saves connected TCP sockets only with TCP
+     * repair, which needs the connection's namespace to move too, and refuses them otherwise
+     * ("Connected TCP socket, consider using --tcp-established"); Open MPI's mpirun, for one, holds
+     * such connections on the loopback. Found here, before anything freezes, with a reason the user
+     * can act on. Listening sockets move (CRIU binds them again on the target).
      */
-    private Optional<Refusal> connectionOnTheNodesNetwork(JobRecord job, ContainerManifest container) throws IOException {
+    private Optional<Refusal> connections(JobRecord job, ContainerManifest container) throws IOException {
         Map<Long, Long> socketOwners = new HashMap<>();
-        List<Long> members;
         try {
-            members = processes.members(container.initPid());
+            for (long pid : processes.members(container.initPid())) {
+                for (long inode : socketInodes(pid)) {
+                    socketOwners.putIfAbsent(inode, pid);
+                }
+            }
         } catch (NoSuchFileException initEnded) {
             return Optional.empty();
         }
-        for (long pid : members) {
-            for (long inode : socketInodes(pid)) {
-                socketOwners.putIfAbsent(inode, pid);
-            }
+        if (socketOwners.isEmpty()) {
+            return Optional.empty();
         }
+        Optional<Refusal> unix = unixConnectionOutside(job, container, socketOwners);
+        if (unix.isPresent() || container.hasOwnNetwork()) {
+            return unix;
+        }
+        return tcpConnectionOnTheNodesNetwork(job, container, socketOwners);
+    }
+
+    private Optional<Refusal> unixConnectionOutside(JobRecord job, ContainerManifest container, Map<Long, Long> socketOwners)
+            throws IOException {
+        Map<Long, Long> peers = new HashMap<>();
+        try {
+            peers.putAll(socketPeers.connected(Optional.empty()));
+            if (container.hasOwnNetwork()) {
+                // Sockets made inside the container's own namespace are listed there alone.
+                peers.putAll(socketPeers.connected(Optional.of(proc.resolve(Long.toString(container.initPid())).resolve("ns")
+                        .resolve("net"))));
+            }
+        } catch (CommandException e) {
+            throw new IOException("cannot tell what the Unix sockets of job " + job.job() + "'s container are connected to: "
+                    + e.getMessage(), e);
+        }
+        for (Map.Entry<Long, Long> socket : new TreeMap<>(socketOwners).entrySet()) {
+            Long peer = peers.get(socket.getKey());
+            if (peer == null || socketOwners.containsKey(peer)) {
+                continue;
+            }
+            long pid = socket.getValue();
+            Optional<Long> holder = holderOf(peer);
+            String other = holder.isPresent() ? "process " + holder.get() + " (" + command(holder.get()) + ")" : "a socket";
+            return Optional.of(new Refusal(Kind.OUTSIDE_CONNECTIONS, "job " + job.job() + ": process " + pid + " (" + command(pid)
+                    + ") holds a Unix socket connected to " + other + " outside the container, which cannot move with it"
+                    + slurmAdvice(holder)));
+        }
+        return Optional.empty();
+    }
+
+    private Optional<Refusal> tcpConnectionOnTheNodesNetwork(JobRecord job, ContainerManifest container,
+                                                             Map<Long, Long> socketOwners) throws IOException {
         Path network = proc.resolve(Long.toString(container.initPid())).resolve("net");
+        List<String[]> rows = new ArrayList<>();
         for (String table : List.of("tcp", "tcp6")) {
             List<String> lines;
             try {
@@ -186,15 +235,62 @@ public final class WholeJobCheck {
             }
             for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
                 String[] fields = line.trim().split("\\s+");
-                if (fields.length < 10 || fields[3].equals(TCP_LISTEN) || fields[3].equals(TCP_CLOSE)) {
-                    continue;
+                if (fields.length >= 10 && !fields[3].equals(TCP_LISTEN) && !fields[3].equals(TCP_CLOSE)) {
+                    rows.add(fields);
                 }
-                Long owner = socketOwners.get(Long.parseLong(fields[9]));
-                if (owner != null) {
-                    return Optional.of(new Refusal(Kind.NODE_NETWORK_CONNECTIONS, "job " + job.job() + ": process " + owner
-                            + " (" + command(owner) + ") holds a TCP connection on the node's own network, which cannot move"
-                            + " to another node: the job needs a network namespace of its own (lifeboat-run --netns, root's to give today)"));
-                }
+            }
+        }
+        for (String[] row : rows) {
+            Long owner = socketOwners.get(Long.parseLong(row[9]));
+            if (owner == null) {
+                continue;
+            }
+            // The other end, when it is on this node: the row whose addresses are this one's, swapped.
+            Optional<Long> peer = rows.stream().filter(other -> other[1].equals(row[2]) && other[2].equals(row[1]))
+                    .map(other -> Long.parseLong(other[9])).findFirst();
+            Optional<Long> peerHolder = peer.isPresent() ? holderOf(peer.get()) : Optional.empty();
+            String advice;
+            if (peer.isPresent() && socketOwners.containsKey(peer.get())) {
+                advice = ", between two of the container's processes (process " + socketOwners.get(peer.get())
+                        + "): start the container with a network namespace of its own that moves with it,"
+                        + " lifeboat-run --network=loopback";
+            } else if (isSlurmStepDaemon(peerHolder)) {
+                advice = slurmAdvice(peerHolder);
+            } else {
+                advice = ": the job needs a network namespace of its own (lifeboat-run --network=loopback when it talks"
+                        + " only within the node)";
+            }
+            return Optional.of(new Refusal(Kind.NODE_NETWORK_CONNECTIONS, "job " + job.job() + ": process " + owner
+                    + " (" + command(owner) + ") holds a TCP connection on the node's own network, which cannot move"
+                    + " to another node" + advice));
+        }
+        return Optional.empty();
+    }
+
+    /** What to say when the other end is Slurm's step daemon: the task's PMI connection, gone with the requeue. */
+    private String slurmAdvice(Optional<Long> peerHolder) throws IOException {
+        if (!isSlurmStepDaemon(peerHolder)) {
+            return "";
+        }
+        return ": it is the task's PMI connection to Slurm's step daemon (srun --mpi=pmi2 or --mpi=pmix), which the"
+                + " requeue ends; ranks that mpirun starts inside the container move (lifeboat-run --network=loopback"
+                + " -- mpirun ...)";
+    }
+
+    private boolean isSlurmStepDaemon(Optional<Long> pid) throws IOException {
+        return pid.isPresent() && command(pid.get()).equals(SLURM_STEP_DAEMON);
+    }
+
+    /** The process holding the socket with this inode, anywhere on the node; only asked when a job is refused. */
+    private Optional<Long> holderOf(long inode) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (var entries = Files.list(proc)) {
+            entries.map(entry -> entry.getFileName().toString()).filter(name -> name.chars().allMatch(Character::isDigit))
+                    .forEach(name -> pids.add(Long.parseLong(name)));
+        }
+        for (long pid : pids) {
+            if (socketInodes(pid).contains(inode)) {
+                return Optional.of(pid);
             }
         }
         return Optional.empty();

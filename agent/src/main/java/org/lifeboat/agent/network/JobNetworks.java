@@ -149,12 +149,37 @@ public final class JobNetworks {
 
     /** Removes the namespace's name (and with the last process in it, the namespace and its interface). */
     public void delete(JobNetwork network) {
+        deleteName(network.namespace());
+    }
+
+    /**
+     * Before restoring a container whose network held only loopback (lifeboat-run
+     * --network=loopback): a fresh namespace of that kind, named so CRIU can be run inside it, where
+     * the restored tree then lives and its TCP connections come back from repair. Once the restore
+     * is over, {@link #deleteName} takes the name away again: the restored tree keeps the namespace,
+     * as unnamed as lifeboat-run made it, and nothing is left when the job ends.
+     *
+     * @return the namespace's path, for nsenter
+     */
+    public Path createLoopback(String namespace) throws CommandException {
+        ip("netns", "add", namespace);
         try {
-            if (Files.exists(NAMED_NAMESPACES.resolve(network.namespace()))) {
-                ip("netns", "delete", network.namespace());
+            ip("-n", namespace, "link", "set", "lo", "up");
+        } catch (CommandException e) {
+            deleteName(namespace);
+            throw e;
+        }
+        return NAMED_NAMESPACES.resolve(namespace);
+    }
+
+    /** Removes a namespace's name; the namespace itself lives on while a process is in it. */
+    public void deleteName(String namespace) {
+        try {
+            if (Files.exists(NAMED_NAMESPACES.resolve(namespace))) {
+                ip("netns", "delete", namespace);
             }
         } catch (CommandException e) {
-            LOG.warning("cannot delete network namespace " + network.namespace() + ": " + e.getMessage());
+            LOG.warning("cannot delete network namespace " + namespace + ": " + e.getMessage());
         }
     }
 

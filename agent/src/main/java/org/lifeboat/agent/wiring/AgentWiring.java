@@ -74,6 +74,7 @@ import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.process.CommandResult;
 import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.process.SystemUsers;
+import org.lifeboat.agent.process.UnixSocketPeers;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryReconciler;
@@ -198,7 +199,7 @@ public final class AgentWiring {
         MigrationDriver driver = new MigrationDriver(config.nodeName(), config.checkpointDirectory(), criu, processes,
                 postDumpScript, threads.criuDumps(), clock, recordReport);
         Optional<ParkedCheckpoints> parked = config.sharedDirectory().map(shared -> new ParkedCheckpoints(shared,
-                config.checkpointDirectory(), criu, restoreRoots));
+                config.checkpointDirectory(), criu, restoreRoots, networks));
         Destinations destinations = new Destinations(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(),
                 peerConnector, processes, networks, new SlurmHandover(slurm, clock), parked, clock);
         InterruptedMigrations interrupted = new InterruptedMigrations(config.checkpointDirectory(), config.sharedDirectory(),
@@ -210,7 +211,8 @@ public final class AgentWiring {
                 new ApptainerInstances(config.apptainer().path(), helpers.resolve("lifeboat-adopt-instance"), PROC, SYS,
                         commands, users, processes),
                 slurm, config.peer().port(), driver, destinations, processes, new CgroupAdopter(PROC), resumeMarkers, parked,
-                gate, threads.parkedRestores(), new WholeJobCheck(locator, processes, PROC, config.containersDirectory().resolveSibling("jobs")), migrationMetrics::refusedUnmovable);
+                gate, threads.parkedRestores(), new WholeJobCheck(locator, processes, PROC,
+                        config.containersDirectory().resolveSibling("jobs"), new UnixSocketPeers(commands)), migrationMetrics::refusedUnmovable);
 
         TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
         AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),

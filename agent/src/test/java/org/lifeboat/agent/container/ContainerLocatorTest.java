@@ -1,6 +1,7 @@
 package org.lifeboat.agent.container;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -125,6 +126,27 @@ public class ContainerLocatorTest {
         IOException error = assertThrows(IOException.class, this::locate);
 
         assertTrue(error.getMessage().contains("manifest version 1"), error.getMessage());
+    }
+
+    @Test
+    void aManifestOfANewerVersionIsRefused() throws IOException {
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION + 1, OWNER);
+
+        IOException error = assertThrows(IOException.class, this::locate);
+
+        assertTrue(error.getMessage().contains("reads versions 3 to " + ContainerManifest.SUPPORTED_VERSION), error.getMessage());
+    }
+
+    @Test
+    void aVersion3ManifestOfAContainerStartedBeforeAnUpgradeIsReadWithTheNodesNetwork() throws IOException {
+        init(301, 300, OWNER, INIT_START, JOB_CGROUP);
+        manifest(containers, 300, 3, OWNER);
+
+        ContainerManifest found = locate().orElseThrow().manifest();
+
+        assertEquals(3, found.version());
+        assertFalse(found.hasOwnNetwork());
     }
 
     /** A manifest of manifestUid's naming init 301 as given: not the job's container, so none is found. */

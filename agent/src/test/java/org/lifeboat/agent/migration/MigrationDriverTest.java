@@ -289,7 +289,7 @@ class MigrationDriverTest {
 
     private ParkedCheckpoints parkedCheckpoints() throws IOException {
         return new ParkedCheckpoints(Files.createDirectories(directory.resolve("shared")), checkpoints, criu,
-                new RestoreRoot(new FakeCommandRunner()));
+                new RestoreRoot(new FakeCommandRunner()), new JobNetworks(new FakeCommandRunner(), Runnable::run));
     }
 
     private Destination parked(ParkedCheckpoints parked, RecordingHandover slurm) {

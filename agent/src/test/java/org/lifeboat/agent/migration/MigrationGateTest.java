@@ -32,6 +32,7 @@ import org.lifeboat.agent.peer.PeerRequestException;
 import org.lifeboat.agent.peer.UnauthenticatedPeers;
 import org.lifeboat.agent.process.FakeCommandRunner;
 import org.lifeboat.agent.process.SystemUsers;
+import org.lifeboat.agent.process.UnixSocketPeers;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryStore;
 import org.lifeboat.agent.slurm.SlurmClient;
@@ -120,7 +121,8 @@ class MigrationGateTest {
                 new ApptainerInstances("apptainer", directory.resolve("adopt"), proc, directory.resolve("sys"), commands,
                         new SystemUsers(commands), processes()),
                 new SlurmClient(commands), 9465, driver, destinations, processes(), new CgroupAdopter(proc), resumeMarkers(), Optional.empty(),
-                CLOSED, threads, new WholeJobCheck(locator, processes(), proc, directory.resolve("jobs")), kind -> { });
+                CLOSED, threads, new WholeJobCheck(locator, processes(), proc, directory.resolve("jobs"),
+                new UnixSocketPeers(new FakeCommandRunner())), kind -> { });
     }
 
     private ContainerProcesses processes() {

@@ -19,6 +19,7 @@ import org.lifeboat.agent.container.ContainerLocatorTest;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.process.FakeCommandRunner;
+import org.lifeboat.agent.process.UnixSocketPeers;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.StepRecord;
 
@@ -38,6 +39,9 @@ class WholeJobCheckTest {
     private Path proc;
     private Path containers;
     private ContainerManifest container;
+    private final FakeCommandRunner commands = new FakeCommandRunner();
+    /** What ss says about the node's Unix sockets. */
+    private String unixPeers = "";
 
     /** lifeboat-run 300 started the container whose init is 301. */
     @BeforeEach
@@ -151,6 +155,106 @@ class WholeJobCheckTest {
         assertEquals(Optional.empty(), check(1, step("batch", 300L)));
     }
 
+    @Test
+    void aTaskHoldingSlurmsPmiConnectionIsLeftAlone() throws IOException {
+        // srun --mpi=pmi2 hands each task a socket to slurmstepd, which the requeue ends.
+        command(302, "ring-mpich", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        inContainersPidNamespace(302, 300);
+        socket(302, 5001);
+        command(900, "slurmstepd", "");
+        socket(900, 5002);
+        unixPeers = "u_str ESTAB 0 0 * 5001 * 5002\nu_str ESTAB 0 0 * 5002 * 5001\n";
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.OUTSIDE_CONNECTIONS, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("process 302 (ring-mpich) holds a Unix socket connected to process 900"
+                + " (slurmstepd) outside the container"), refusal.get().reason());
+        assertTrue(refusal.get().reason().contains("PMI connection to Slurm's step daemon"), refusal.get().reason());
+    }
+
+    @Test
+    void aUnixConnectionBetweenTheContainersProcessesMoves() throws IOException {
+        // MPICH's hydra proxy and its ranks: both ends move.
+        command(302, "hydra_pmi_proxy", "303");
+        command(303, "ring-mpich", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        inContainersPidNamespace(302, 300);
+        inContainersPidNamespace(303, 300);
+        socket(302, 5001);
+        socket(303, 5002);
+        unixPeers = "u_str ESTAB 0 0 * 5001 * 5002\nu_str ESTAB 0 0 * 5002 * 5001\n";
+
+        assertEquals(Optional.empty(), check(1, step("batch", 300L)));
+    }
+
+    @Test
+    void aTcpConnectionBetweenTheContainersProcessesOnTheNodesNetworkSaysHowToMoveIt() throws IOException {
+        command(302, "mpirun.openmpi", "303");
+        command(303, "ring-ompi", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        tcp(302, 4242, "01");
+        inContainersPidNamespace(303, 300);
+        tcpRow(303, 4243, "0100007F:C350 0100007F:1F90");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.NODE_NETWORK_CONNECTIONS, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("between two of the container's processes (process 303)"), refusal.get().reason());
+        assertTrue(refusal.get().reason().contains("lifeboat-run --network=loopback"), refusal.get().reason());
+    }
+
+    @Test
+    void aTcpConnectionToSlurmsPmixServerIsLeftAloneWithTheReason() throws IOException {
+        // srun --mpi=pmix: PMIx 4 clients reach slurmstepd's server over TCP on the node's loopback.
+        command(302, "ring-ompi", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        tcp(302, 4242, "01");
+        command(900, "slurmstepd", "");
+        tcpRow(900, 4243, "0100007F:C350 0100007F:1F90");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.NODE_NETWORK_CONNECTIONS, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("PMI connection to Slurm's step daemon"), refusal.get().reason());
+    }
+
+    @Test
+    void aContainerWithALoopbackNetworkTakesItsTcpConnectionsAlong() throws IOException {
+        command(302, "mpirun.openmpi", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        tcp(302, 4242, "01");
+        container = withNetwork(container, ContainerManifest.LOOPBACK_NETWORK);
+
+        assertEquals(Optional.empty(), check(1, step("batch", 300L)));
+        // The Unix sockets were looked up in the node's namespace and in the container's own.
+        assertEquals(List.of("nsenter", "--net=" + proc.resolve("301/ns/net"), "--", "ss", "-x", "-a", "-n", "-H"),
+                commands.commands().get(1));
+    }
+
+    private static ContainerManifest withNetwork(ContainerManifest c, String network) {
+        return new ContainerManifest(c.version(), c.initPid(), c.initStart(), c.uid(), c.gid(), c.root(), c.networkNamespace(),
+                c.skeleton(), c.mounts(), c.workingDirectory(), c.stdout(), c.stderr(), c.exitStatusFile(), c.argv(),
+                c.apptainer(), c.job(), c.tasks(), network);
+    }
+
+    /** Process pid holds the socket with this inode (another descriptor each time). */
+    private void socket(long pid, long inode) throws IOException {
+        Path descriptors = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("fd"));
+        try (var existing = Files.list(descriptors)) {
+            Files.createSymbolicLink(descriptors.resolve(Long.toString(3 + existing.count())), Path.of("socket:[" + inode + "]"));
+        }
+    }
+
+    /** One more row of the node's TCP table (as the container's init sees it): "LOCAL REMOTE", established. */
+    private void tcpRow(long pid, long inode, String addresses) throws IOException {
+        socket(pid, inode);
+        Path table = proc.resolve("301").resolve("net").resolve("tcp");
+        Files.writeString(table, Files.readString(table) + "   1: " + addresses + " 01 00000000:00000000 00:00000000 00000000"
+                + "  1000        0 " + inode + " 1 0000000000000000 20 4 30 10 -1\n");
+    }
+
     /** The process is in the PID namespace of the container whose launcher is that one. */
     private void inContainersPidNamespace(long pid, long launcher) throws IOException {
         Path namespaces = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("ns"));
@@ -160,8 +264,7 @@ class WholeJobCheckTest {
     /** Process pid (in container 300) holds socket inode, a TCP socket in that state in the node's network namespace. */
     private void tcp(long pid, long inode, String state) throws IOException {
         inContainersPidNamespace(pid, 300);
-        Path descriptors = Files.createDirectories(proc.resolve(Long.toString(pid)).resolve("fd"));
-        Files.createSymbolicLink(descriptors.resolve("3"), Path.of("socket:[" + inode + "]"));
+        socket(pid, inode);
         Path network = Files.createDirectories(proc.resolve("301").resolve("net"));
         Files.writeString(network.resolve("tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
                 + "   uid  timeout inode\n   0: 0100007F:1F90 0100007F:C350 " + state + " 00000000:00000000 00:00000000 00000000"
@@ -179,9 +282,11 @@ class WholeJobCheckTest {
             byName.put(step.step(), step);
         }
         JobRecord job = new JobRecord(JOB, OWNER, OWNER, byName, Instant.EPOCH);
+        // ss's answers: the node's namespace, then the container's own when it has one.
+        commands.answer(0, unixPeers, "").answer(0, "", "");
         return new WholeJobCheck(new ContainerLocator(containers, proc),
-                new ContainerProcesses(proc, new FakeCommandRunner()), proc, root.resolve("jobs")).whyNotWhole(job, nodes, "node[1-" + nodes + "]",
-                container);
+                new ContainerProcesses(proc, new FakeCommandRunner()), proc, root.resolve("jobs"), new UnixSocketPeers(commands))
+                .whyNotWhole(job, nodes, "node[1-" + nodes + "]", container);
     }
 
     private static StepRecord step(String name, Long... taskPids) {
