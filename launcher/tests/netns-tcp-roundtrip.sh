@@ -233,15 +233,6 @@ start_job() {
     log "$job: $(cat "$dir/job/out") (init pid $(cat "$dir/init.pid")), server has $(last_number "$(seq_file "$address")")"
 }
 
-externals() { # externals JOB dump|restore: the --external options of every bind in the manifest
-    "$PY" -c '
-import json, sys
-for m in json.load(open(sys.argv[1]))["mounts"]:
-    print("--external\nmnt[%s]:%s" % ((m["target"], m["key"]) if sys.argv[2] == "dump" else (m["key"], m["source"])))' \
-        "$work/$1/manifest.copy.json" "$2"
-}
-
-
 # migrate JOB: source lbt-src -> destination lbt-dst, keeping address, MAC and TCP connection.
 migrate() {
     local job=$1 dir=$work/$1 ns=lbt-$1 images=$work/$1/images externals init address mac
