@@ -56,26 +56,18 @@ page_server_pidfile=$work/page-server.pid
 # Kills whatever is left (every container is its own PID namespace: killing its init ends it),
 # then removes the test's directory, so a failed run leaves nothing behind.
 cleanup() {
-    local status=$? file pid
-    # One file at a time: CRIU's --pidfile has no final newline.
-    for file in "$work"/*/init.pid "$work"/*/restored.pid; do
-        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
-            kill -KILL "$(cat "$file")"
-        fi
-    done
+    local status=$?
+    kill_containers
     if [ -s "$page_server_pidfile" ] && [ "$(cat "/proc/$(cat "$page_server_pidfile")/comm" 2>/dev/null)" = criu ]; then
         kill -KILL "$(cat "$page_server_pidfile")"
     fi
     # The launchers still running are this shell's jobs; each removes its state directory once
     # its init is gone.
-    for pid in $(jobs -p); do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    end_jobs
     if [ -s "$work/netns.name" ]; then
         ip netns delete "$(cat "$work/netns.name")" || true
     fi
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    unmount_work
     rm -rf "$work"
     exit $status
 }

@@ -81,6 +81,28 @@ PY
     mount -o remount,ro "$root"
 }
 
+# Ending a test: kill_containers kills every container init it started or restored (the pids in
+# $work/*/init.pid and in CRIU's pidfiles $work/*/restored*.pid, only while they are inits);
+# end_jobs gives this shell's jobs (their launchers, which then remove their state) 5 s to end
+# and kills what is left; unmount_work unmounts everything below $work.
+kill_containers() {
+    local file
+    # One file at a time: CRIU's --pidfile has no final newline.
+    for file in "$work"/*/init.pid "$work"/*/restored*.pid; do
+        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
+            kill -KILL "$(cat "$file")" 2>/dev/null || true
+        fi
+    done
+}
+end_jobs() {
+    local pid
+    for pid in $(jobs -p); do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+unmount_work() { grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true; }
+
 # Job cgroups as Slurm's proctrack/cgroup makes them (a path holding job_ID tells a launcher it runs
 # in that job, see join.c), below a directory of the test's own in the unified hierarchy.
 # job_cgroups NAME sets $cgroups; enter_cgroup PATH moves the calling (sub)shell into

@@ -58,24 +58,17 @@ created_netns=() # what cleanup deletes: only namespaces this run created
 
 
 cleanup() {
-    local status=$? file pid ns
-    for file in "$work"/*/init.pid "$work"/*/restored.pid; do
-        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
-            kill -KILL "$(cat "$file")" 2>/dev/null || true
-        fi
-    done
+    local status=$? ns
+    kill_containers
     if [ -s "$work/server.pid" ]; then
         kill -KILL "$(cat "$work/server.pid")" 2>/dev/null || true
     fi
-    for pid in $(jobs -p); do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    end_jobs
     # Deleting a namespace removes its interfaces (veth pairs, macvlans, the bridge) with it.
     for ns in "${created_netns[@]}"; do
         [ -n "$ns" ] && [ -e "/run/netns/$ns" ] && ip netns delete "$ns" 2>/dev/null || true
     done
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    unmount_work
     rm -rf "$work"
     exit $status
 }

@@ -47,18 +47,11 @@ install -m 4755 "$launcher_dir/lifeboat-run" "$work/lifeboat-run"
 job_cgroups lifeboat-shared
 
 cleanup() {
-    local status=$? pid file
-    for file in "$work"/*/init.pid "$work"/*/restored.pid; do
-        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
-            kill -KILL "$(cat "$file")"
-        fi
-    done
-    for pid in $(jobs -p); do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    local status=$?
+    kill_containers
+    end_jobs
     remove_job_cgroups
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    unmount_work
     # The jobs' records (the orphans' launchers, killed with SIGKILL, leave theirs: stale, harmless).
     rm -f /run/lifeboat/jobs/{910,911,912,913,914}-{0,"$test_uid"}
     rm -rf "$work"
