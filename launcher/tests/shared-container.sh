@@ -226,8 +226,8 @@ scenario_migrate() {
     check_shared "$scenario"
     creator=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
     cp "/run/lifeboat/containers/$creator/manifest.json" "$dir/manifest.copy.json"
-    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 3 and m["job"] == "913" and m["tasks"] == "/.lifeboat/tasks", m' \
-        "$dir/manifest.copy.json" || fail "$scenario: the manifest lacks version 3's job and tasks"
+    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 4 and m["job"] == "913" and m["tasks"] == "/.lifeboat/tasks", m' \
+        "$dir/manifest.copy.json" || fail "$scenario: the manifest is not version 4 with job and tasks"
     mapfile -t dump_ext < <(externals "$scenario" dump)
     mapfile -t restore_ext < <(externals "$scenario" restore)
     mkdir -p "$images"
