@@ -130,3 +130,7 @@ remove_job_cgroups() {
     sleep 0.3
     find "$cgroups" -depth -type d -exec rmdir {} + 2>/dev/null || true
 }
+
+# as_user COMMAND...: COMMAND as the test's user ($test_uid, $test_gid) with no supplementary
+# groups, in $work/job, as Slurm runs a job's step.
+as_user() { (cd "$work/job" && exec setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups "$@"); }
