@@ -1,6 +1,7 @@
 /*
  * The container side of lifeboat-run: the child forked into the new PID namespace, where it is
- * PID 1. As root it joins the network namespace, takes a private mount namespace, builds the root
+ * PID 1. As root it enters its network namespace (joins --netns's, or makes one of its own with
+ * lo up for --network=loopback), takes a private mount namespace, builds the root
  * (container_config.mounts over container_config.nodes), pivots into it and drops to the caller's
  * ids; then, as the caller, it becomes a session leader, reopens stdin/stdout/stderr inside, waits
  * for the outer process to have written the manifest, closes every other descriptor and executes
@@ -17,12 +18,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -512,13 +516,63 @@ static int handshake(void)
 	return 0;
 }
 
+/* --network=loopback: a new network namespace, whose only device, lo, is brought up (it starts
+ * down): the job's processes talk over 127.0.0.1 and ::1, and those TCP connections move with
+ * the container, since CRIU, run inside the namespace, restores them into a fresh one with lo up.
+ * The interface ioctls act on the namespace of the socket they are made on: made after the
+ * unshare, it is the new one's. No external tool: none is run while privileged. */
+static int loopback_network(void)
+{
+	struct ifreq request;
+	int fd;
+	if (unshare(CLONE_NEWNET) != 0) {
+		log_errno("create a network namespace");
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_errno("create a socket in the new network namespace");
+		return -1;
+	}
+	memset(&request, 0, sizeof(request));
+	snprintf(request.ifr_name, sizeof(request.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &request) != 0) {
+		log_errno("read the flags of lo");
+		close(fd);
+		return -1;
+	}
+	request.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &request) != 0) {
+		log_errno("bring lo up");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int enter_network(const struct container_config *config)
+{
+	switch (config->network) {
+	case NETWORK_NODE:
+		return 0;
+	case NETWORK_NETNS:
+		if (setns(config->netns_fd, CLONE_NEWNET) != 0) {
+			log_errno("join the network namespace");
+			return -1;
+		}
+		return 0;
+	case NETWORK_LOOPBACK:
+		return loopback_network();
+	}
+	return -1;
+}
+
 static int setup(void)
 {
 	const struct container_config *config = ct.config;
-	if (config->netns_fd >= 0 && setns(config->netns_fd, CLONE_NEWNET) != 0) {
-		log_errno("join the network namespace");
+	if (enter_network(config) != 0)
 		return -1;
-	}
 	if (unshare(CLONE_NEWNS) != 0) {
 		log_errno("create a mount namespace");
 		return -1;
@@ -547,6 +601,7 @@ static int setup(void)
 	}
 	if (handshake() != 0)
 		return -1;
+	/* srun's PMI-2 socket too, if kept: it is the task's, and the init outlives the task. */
 	if (close_range(3, ~0U, 0) != 0) {
 		log_errno("close inherited descriptors");
 		return -1;

@@ -188,13 +188,15 @@ static int write_record(int tasks, pid_t task, const struct container_config *co
 }
 
 /* In the task: a session of its own inside the container (CRIU refuses a session leader outside
- * the namespace), no signal blocked, no descriptor but 0-2. */
+ * the namespace), no signal blocked, no descriptor but 0-2 and srun's PMI-2 socket, if kept
+ * (main.c, keep_pmi_fd), at its number and inheritable again. */
 static void exec_task(const struct container_config *config)
 {
 	sigset_t none;
 	int error;
 	sigemptyset(&none);
-	if (setsid() < 0 || sigprocmask(SIG_SETMASK, &none, NULL) != 0 || close_range(3, ~0U, 0) != 0) {
+	if (setsid() < 0 || sigprocmask(SIG_SETMASK, &none, NULL) != 0 || close_other_fds(config->pmi_fd) != 0 ||
+	    (config->pmi_fd >= 0 && fcntl(config->pmi_fd, F_SETFD, 0) != 0)) {
 		log_errno("prepare the task");
 		_exit(EXIT_LAUNCH_FAILED);
 	}
@@ -245,7 +247,8 @@ static void join_helper(const struct container_config *config, int init_pidfd, i
 {
 	pid_t child;
 	int status;
-	/* The network namespace too: the init's may be a --netns one, and CRIU dumps one per tree. */
+	/* The network namespace too: the init's may be a --netns or a loopback one, and CRIU dumps
+	 * one per tree (and a task of the node's could not reach the others on 127.0.0.1). */
 	if (setns(init_pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET) != 0) {
 		log_errno("join the container's namespaces");
 		_exit(EXIT_LAUNCH_FAILED);

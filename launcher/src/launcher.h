@@ -85,6 +85,13 @@ struct mount_entry {
 
 enum node_type { NODE_DIRECTORY, NODE_FILE, NODE_SYMLINK };
 
+/* The container's network namespace (--network, --netns). */
+enum network_mode {
+	NETWORK_NODE,     /* the node's: the caller's namespace, kept */
+	NETWORK_NETNS,    /* the one root named with --netns, joined */
+	NETWORK_LOOPBACK, /* a new one of its own holding only lo, up: it moves with the container */
+};
+
 /* One entry of the root's skeleton: what must exist in the (otherwise empty, read-only) root
  * filesystem for the mounts to have mount points. CRIU does not save the root, so the target
  * node recreates exactly this list before `criu restore --root`. */
@@ -123,7 +130,11 @@ struct container_config {
 	struct output status_file;
 	char **argv;
 	char **environment; /* CMD's: the caller's, as given to lifeboat-run (main.c, job_environment) */
-	int netns_fd; /* -1: keep the caller's network namespace */
+	enum network_mode network;
+	int netns_fd; /* NETWORK_NETNS: the namespace to join; -1 otherwise */
+	/* The caller's PMI-2 socket (srun --mpi=pmi2 passes it as PMI_FD), kept at its number for
+	 * the tasks alone, or -1 (main.c, keep_pmi_fd). */
+	int pmi_fd;
 	int sync_fd;  /* the container's end of the handshake socket */
 };
 
@@ -194,6 +205,7 @@ int become_root(void);
 void forwarded_signals(sigset_t *set);
 int process_start_time(pid_t pid, unsigned long long *start);
 int exit_code_of(int wait_status);
+int close_other_fds(int keep);
 
 /* resume.c: 0 with *code set when the job's container was restored here (this launcher's task, or
  * the container, waited for), 1 when it was not, -1 when a marker exists but cannot be used. */

@@ -7,8 +7,10 @@
  * The container: a new PID namespace whose init (ours, PID 1, a session leader) adopts CMD, started
  * in it as a task (join.c); a private mount namespace whose root is a read-only tmpfs holding only mount points, with the
  * host's (or an --image directory's) /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, a
- * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, the working
- * directory and each --bind. The network namespace is kept (or joined with --netns). The outer
+ * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, a read-only view
+ * of the CPU topology (/sys/devices/system/{cpu,node}, for hwloc), the working directory and each
+ * --bind. The network namespace is the node's (or root's --netns), or with --network=loopback a
+ * new one holding only lo, which moves with the container. The outer
  * process stays in the host's namespaces, writes the manifest, forwards signals to its task and
  * exits with the task's status. In a Slurm job, the job's tasks on a node share one container:
  * the first launcher builds it, the others join it (join.c). See README.md for the manifest and
@@ -24,14 +26,17 @@
  *   cannot reach a file the caller could not reach; a bind is a single mount, without submounts,
  *   so a source with mounts below it, or in the host's /proc, /dev or /sys, is refused;
  * - every bind mount is nosuid and nodev (the system and image ones read-only too), the root is
- *   read-only, and only the mounts listed above exist: no /sys, no host /run, no devices but five;
+ *   read-only, and only the mounts listed above exist: of /sys only the CPU and NUMA topology
+ *   (each one mount, read-only, noexec), no host /run, no devices but five;
  * - mount points are created only in the container's own tmpfs mounts, walking the path without
  *   following symlinks, never in a directory bound from the host;
  * - the options that make root write or join something the caller chooses (--manifest,
- *   --state-dir, --netns) are refused unless the caller is root;
+ *   --state-dir, --netns) are refused unless the caller is root; --network=loopback is not: a
+ *   namespace holding only a loopback device grants nothing;
  * - argv and paths are checked (length, UTF-8 for the manifest) before anything is created;
  * - the launcher closes every inherited descriptor and opens 0/1/2 if they are closed, so no
- *   file it opens can land on a standard descriptor.
+ *   file it opens can land on a standard descriptor; the one exception is srun's PMI-2 socket
+ *   (PMI_FD, a socket the caller holds anyway), kept for the task alone (keep_pmi_fd).
  * - CMD gets the environment the caller gave, including what the C library removed at the setuid
  *   start (LD_LIBRARY_PATH, ...): only the init and CMD, run with no privilege left, see it.
  * A SPANK plugin setting the container up in slurmstepd would avoid the setuid binary, but would
@@ -61,8 +66,10 @@
 /* Which task of which container this launcher waits for (write_task_file). */
 #define TASK_FILE_NAME "task"
 /* 2: "init-start" added. 3: "job" and "tasks" added; argv, stdout, stderr and exit-status-file
- * are the first task's (the container's tasks are in its records, see README.md). */
-#define MANIFEST_VERSION 3
+ * are the first task's (the container's tasks are in its records, see README.md). 4: "network"
+ * added (a container may have a namespace of its own, which CRIU must then be run in), and the
+ * mounts "sys-cpu" and "sys-node". */
+#define MANIFEST_VERSION 4
 /* The largest manifest the agent reads and can send to a target (ContainerManifest.MAX_BYTES in
  * the agent, which says how it was derived: argv up to the default ARG_MAX, paths at PATH_MAX).
  * A larger one could start but never migrate, so it is refused before CMD runs. */
@@ -86,6 +93,25 @@ static const struct {
 	{"/dev/stderr", "/proc/self/fd/2"},
 };
 
+/* The CPU and NUMA topology, for hwloc (Open MPI, MPICH), which fails without it ("failed to find
+ * sysfs cpu topology directory"). Each is one mount without its submounts, read-only: the rest
+ * of /sys (the host's devices, its cgroups, kernel settings) stays out. A missing one is skipped
+ * (no NUMA). */
+static const struct {
+	const char *key;
+	const char *path;
+} topology_trees[] = {
+	{"sys-cpu", "/sys/devices/system/cpu"},
+	{"sys-node", "/sys/devices/system/node"},
+};
+
+/* The manifest's "network"; --network takes "node" and "loopback" (--netns FILE gives "netns"). */
+static const char *const network_names[] = {
+	[NETWORK_NODE] = "node",
+	[NETWORK_NETNS] = "netns",
+	[NETWORK_LOOPBACK] = "loopback",
+};
+
 static const char *const node_type_names[] = {
 	[NODE_DIRECTORY] = "directory",
 	[NODE_FILE] = "file",
@@ -101,6 +127,7 @@ static const struct option long_options[] = {
 	{"image", required_argument, NULL, 'i'},
 	{"manifest", required_argument, NULL, 'm'},
 	{"netns", required_argument, NULL, 'n'},
+	{"network", required_argument, NULL, 'N'},
 	{"state-dir", required_argument, NULL, 's'},
 	{"resume-dir", required_argument, NULL, 'r'},
 	{"stderr", required_argument, NULL, 'e'},
@@ -124,6 +151,7 @@ static struct {
 	const char *manifest_option;
 	const char *state_dir_option;
 	const char *netns_option;
+	const char *network_option;
 	const char *resume_dir_option;
 	const char *apptainer_instance_option;
 	const char *bind_options[BIND_MAX];
@@ -155,7 +183,9 @@ static struct {
 			.status_file = {0},
 			.argv = NULL,
 			.environment = NULL,
+			.network = NETWORK_NODE,
 			.netns_fd = -1,
+			.pmi_fd = -1,
 			.sync_fd = -1,
 		},
 	.chdir_option = NULL,
@@ -166,6 +196,7 @@ static struct {
 	.manifest_option = NULL,
 	.state_dir_option = NULL,
 	.netns_option = NULL,
+	.network_option = NULL,
 	.resume_dir_option = NULL,
 	.bind_options = {NULL},
 	.bind_count = 0,
@@ -199,6 +230,9 @@ static void usage(FILE *stream)
 		"  --resume-dir DIR         where the agent marks containers restored here (root only;\n"
 		"                           default " RESUME_DIR ")\n"
 		"  --netns FILE             join this network namespace (root only)\n"
+		"  --network MODE           node: the node's network namespace (default, or --netns);\n"
+		"                           loopback: a namespace of its own with only lo, which moves\n"
+		"                           with the container (TCP on 127.0.0.1 can be migrated)\n"
 		"  --apptainer-instance NAME  CMD starts Apptainer instance NAME (apptainer instance\n"
 		"                           start ... NAME): run it as the caller, then wait for the\n"
 		"                           instance to end, and exit 0; the other options do not apply\n"
@@ -218,6 +252,39 @@ static int ensure_standard_fds(void)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * srun --mpi=pmi2 gives each task its PMI-2 connection to slurmstepd as an inherited socket whose
+ * number is in PMI_FD; without it MPI_Init fails. That one descriptor is kept, at its number (so
+ * PMI_FD still names it), if it is one: a decimal number >= 3 naming an open socket, which the
+ * caller holds anyway. Looked at before anything is opened and kept open from then on, so nothing
+ * the launcher opens can take its number; close-on-exec, it reaches no program but the task,
+ * which gets it back at exec (join.c, exec_task), and the launcher closes it once the task has
+ * started (run_task). Anything else is warned about and closed as every inherited descriptor
+ * is. Returns the descriptor, or -1.
+ */
+static int keep_pmi_fd(void)
+{
+	const char *text = getenv("PMI_FD");
+	struct stat st;
+	int fd;
+	if (text == NULL)
+		return -1;
+	if (text[0] == '\0' || strlen(text) > 9 || strspn(text, "0123456789") != strlen(text) || atoi(text) < 3) {
+		log_error("PMI_FD=%.32s is not a descriptor number of 3 or more: not passed to the task", text);
+		return -1;
+	}
+	fd = atoi(text);
+	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		log_error("PMI_FD=%d names no open socket: not passed to the task", fd);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		log_errno("keep PMI_FD=%d", fd);
+		return -1;
+	}
+	return fd;
 }
 
 /*
@@ -324,6 +391,9 @@ static int parse_options(int argc, char **argv)
 		case 'n':
 			result = set_once(&lb.netns_option, "netns", optarg);
 			break;
+		case 'N':
+			result = set_once(&lb.network_option, "network", optarg);
+			break;
 		case 's':
 			result = set_once(&lb.state_dir_option, "state-dir", optarg);
 			break;
@@ -349,6 +419,25 @@ static int parse_options(int argc, char **argv)
 		return -1;
 	}
 	lb.config.argv = argv + optind;
+	return 0;
+}
+
+/* --network: the node's namespace (or root's --netns), or one of the container's own with only lo. */
+static int choose_network(void)
+{
+	if (lb.netns_option != NULL)
+		lb.config.network = NETWORK_NETNS;
+	if (lb.network_option == NULL || strcmp(lb.network_option, "node") == 0)
+		return 0;
+	if (strcmp(lb.network_option, "loopback") != 0) {
+		log_error("--network %.64s: expected node or loopback", lb.network_option);
+		return -1;
+	}
+	if (lb.netns_option != NULL) {
+		log_error("--network=loopback gives the container a namespace of its own: not with --netns");
+		return -1;
+	}
+	lb.config.network = NETWORK_LOOPBACK;
 	return 0;
 }
 
@@ -417,13 +506,14 @@ static bool normalised_absolute(const char *path)
 	return true;
 }
 
-/* Where a caller's directory or file may be mounted: not over the root, and not in /proc, /dev
- * or /.lifeboat, which the launcher fills itself. */
+/* Where a caller's directory or file may be mounted: not over the root, and not in /proc, /dev,
+ * /sys or /.lifeboat, which the launcher fills itself. */
 static int check_target(const char *what, const char *target)
 {
 	if (!normalised_absolute(target) || strcmp(target, "/") == 0 || path_within("/proc", target) ||
-	    path_within("/dev", target) || path_within("/.lifeboat", target)) {
-		log_error("%s: %s must be an absolute, normalised path other than /, outside /proc, /dev and /.lifeboat",
+	    path_within("/dev", target) || path_within("/sys", target) || path_within("/.lifeboat", target)) {
+		log_error("%s: %s must be an absolute, normalised path other than /, outside /proc, /dev, /sys and "
+			  "/.lifeboat",
 			  what, target);
 		return -1;
 	}
@@ -605,6 +695,30 @@ static int add_devices(void)
 			return -1;
 		}
 		if (add_mount(MOUNT_BIND, key, path, path, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The topology trees (topology_trees) bound read-only at the same paths. Fixed paths of root's,
+ * not the caller's choice: not checked as a --bind is (it lies in /sys). */
+static int add_topology(void)
+{
+	for (size_t i = 0; i < sizeof(topology_trees) / sizeof(topology_trees[0]); i++) {
+		const char *path = topology_trees[i].path;
+		struct stat st;
+		if (lstat(path, &st) != 0) {
+			if (errno == ENOENT)
+				continue;
+			log_errno("inspect %s", path);
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			log_error("%s is not a directory", path);
+			return -1;
+		}
+		if (add_mount(MOUNT_BIND, topology_trees[i].key, path, path, true,
+			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0)
 			return -1;
 	}
 	return 0;
@@ -793,7 +907,7 @@ static int build_config(void)
 {
 	if (add_system_entries() != 0 ||
 	    add_mount(MOUNT_PROC, "", "", "/proc", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0 ||
-	    add_devices() != 0 || add_init() != 0 ||
+	    add_devices() != 0 || add_topology() != 0 || add_init() != 0 ||
 	    add_mount(MOUNT_TASKS, "", "", TASKS_PATH, true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0 ||
 	    add_mount(MOUNT_TMPFS, "", "", "/dev/shm", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0 ||
 	    add_mount(MOUNT_TMPFS, "", "", "/tmp", true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0 ||
@@ -910,6 +1024,7 @@ static void print_manifest(FILE *file)
 	json_member(file, "tasks", TASKS_PATH);
 	json_member(file, "root", config->root);
 	json_member(file, "netns", lb.netns[0] != '\0' ? lb.netns : NULL);
+	json_member(file, "network", network_names[config->network]);
 	fputs("  \"skeleton\": [", file);
 	for (size_t i = 0; i < config->node_count; i++, separator = ",") {
 		const struct node *node = &config->nodes[i];
@@ -1171,7 +1286,7 @@ static void fingerprint(char text[17])
 	for (size_t i = 0; i < config->node_count; i++)
 		hash = mix_text(mix_text(mix(hash, &config->nodes[i].type, sizeof(config->nodes[i].type)), config->nodes[i].path),
 				config->nodes[i].link);
-	hash = mix_text(mix_text(hash, config->chdir), lb.netns);
+	hash = mix_text(mix_text(mix_text(hash, config->chdir), lb.netns), network_names[config->network]);
 	snprintf(text, 17, "%016llx", (unsigned long long)hash);
 }
 
@@ -1227,7 +1342,7 @@ static int run_task(void)
 	if (lock.init_pid > 0) {
 		if (strcmp(lock.fingerprint, print) != 0) {
 			log_error("job %s's container on this node was built from other options (binds, working directory, "
-				  "--image, --netns): every task of a job on a node must give the same",
+				  "--image, --netns, --network): every task of a job on a node must give the same",
 				  lb.job);
 			unlock_job(&lock);
 			return EXIT_LAUNCH_FAILED;
@@ -1244,6 +1359,12 @@ static int run_task(void)
 		started = start_task(&lb.config, lb.init_pid, lb.init_start, &task);
 	}
 	unlock_job(&lock);
+	/* The task has its own copy of srun's PMI-2 socket now. This one would outlive it (the
+	 * launcher that built the container waits for the container's other tasks too), and
+	 * slurmstepd would not see the task's end of the connection close. */
+	if (lb.config.pmi_fd >= 0)
+		close(lb.config.pmi_fd);
+	lb.config.pmi_fd = -1;
 	if (started != 0) {
 		if (lb.init_pid > 0) {
 			kill(lb.init_pid, SIGKILL);
@@ -1279,8 +1400,11 @@ int main(int argc, char **argv)
 		return init_main(argc, argv);
 	if (ensure_standard_fds() != 0)
 		return EXIT_LAUNCH_FAILED;
-	/* Nothing inherited reaches the container (CRIU cannot dump a descriptor of the host's). */
-	if (close_range(3, ~0U, 0) != 0) {
+	/* Nothing inherited reaches the container (CRIU cannot dump a descriptor of the host's), but
+	 * srun's PMI-2 socket, which reaches the task alone (a task holding it cannot be moved: its
+	 * peer is slurmstepd). */
+	lb.config.pmi_fd = keep_pmi_fd();
+	if (close_other_fds(lb.config.pmi_fd) != 0) {
 		log_errno("close inherited descriptors");
 		return EXIT_LAUNCH_FAILED;
 	}
@@ -1291,7 +1415,7 @@ int main(int argc, char **argv)
 		log_errno("block signals");
 		return EXIT_LAUNCH_FAILED;
 	}
-	if (parse_options(argc, argv) != 0 || check_caller() != 0 || job_environment() != 0)
+	if (parse_options(argc, argv) != 0 || choose_network() != 0 || check_caller() != 0 || job_environment() != 0)
 		goto done;
 	/* A requeued job whose container was migrated here: wait for it rather than start CMD again. */
 	switch (resume_if_migrated(lb.resume_dir_option != NULL ? lb.resume_dir_option : RESUME_DIR, lb.status_option,

@@ -258,6 +258,16 @@ const char *slurm_job(void)
 	return NULL;
 }
 
+/* Closes every descriptor from 3 up but KEEP (-1: none); -1 on failure. */
+int close_other_fds(int keep)
+{
+	if (keep < 3)
+		return close_range(3, ~0U, 0);
+	if (keep > 3 && close_range(3, keep - 1, 0) != 0)
+		return -1;
+	return close_range(keep + 1, ~0U, 0);
+}
+
 /* A shell's convention: the exit code, or 128 + the signal that killed the process. */
 int exit_code_of(int wait_status)
 {

@@ -56,26 +56,18 @@ page_server_pidfile=$work/page-server.pid
 # Kills whatever is left (every container is its own PID namespace: killing its init ends it),
 # then removes the test's directory, so a failed run leaves nothing behind.
 cleanup() {
-    local status=$? file pid
-    # One file at a time: CRIU's --pidfile has no final newline.
-    for file in "$work"/*/init.pid "$work"/*/restored.pid; do
-        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
-            kill -KILL "$(cat "$file")"
-        fi
-    done
+    local status=$?
+    kill_containers
     if [ -s "$page_server_pidfile" ] && [ "$(cat "/proc/$(cat "$page_server_pidfile")/comm" 2>/dev/null)" = criu ]; then
         kill -KILL "$(cat "$page_server_pidfile")"
     fi
     # The launchers still running are this shell's jobs; each removes its state directory once
     # its init is gone.
-    for pid in $(jobs -p); do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    end_jobs
     if [ -s "$work/netns.name" ]; then
         ip netns delete "$(cat "$work/netns.name")" || true
     fi
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    unmount_work
     rm -rf "$work"
     exit $status
 }
@@ -120,29 +112,12 @@ manifest_field() {
     python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/$1/manifest.copy.json" "$2"
 }
 
-# The dump's --external options: each bind mount, by its path inside the container, gets the
-# key it will be matched with at restore (CRIU does not save bind mounts of host paths).
-dump_externals() {
-    python3 -c '
-import json, sys
-for mount in json.load(open(sys.argv[1]))["mounts"]:
-    print("--external\nmnt[%s]:%s" % (mount["target"], mount["key"]))' "$work/$1/manifest.copy.json"
-}
-
-# The restore's --external options: each key bound from its path on this (the target) node.
-restore_externals() {
-    python3 -c '
-import json, sys
-for mount in json.load(open(sys.argv[1]))["mounts"]:
-    print("--external\nmnt[%s]:%s" % (mount["key"], mount["source"]))' "$work/$1/manifest.copy.json"
-}
-
 # dump NAME IMAGES [CRIU OPTIONS...]: checkpoints the container, leaving its tree stopped.
 dump() {
     local name=$1 images=$2
     shift 2
     local externals
-    mapfile -t externals < <(dump_externals "$name")
+    mapfile -t externals < <(externals "$name" dump)
     mkdir -p "$images"
     local started
     started=$(now)
@@ -150,7 +125,7 @@ dump() {
     # --leave-stopped: the tree stays frozen after the dump, to be killed once the target has
     #   restored it, or resumed (SIGCONT) if the migration fails: the rollback path.
     # --file-locks: a job may hold flock/fcntl locks; without it CRIU refuses to dump them.
-    # --external mnt[TARGET]:KEY: every bind mount of a host path (see dump_externals).
+    # --external mnt[TARGET]:KEY: every bind mount of a host path (lib.sh, externals).
     # -o/-v4: a full log in the image directory, quoted on failure.
     criu_run "$images/dump.log" dump -t "$(cat "$work/$name/init.pid")" -D "$images" \
         --leave-stopped --file-locks "${externals[@]}" -o dump.log -v4 "$@"
@@ -185,14 +160,14 @@ kill_source() {
 # restore NAME IMAGES: restores the container from IMAGES into a fresh root, detached.
 restore() {
     local name=$1 images=$2 root=$work/$1/target-root externals started
-    mapfile -t externals < <(restore_externals "$name")
+    mapfile -t externals < <(externals "$name" restore)
     make_root "$name" "$root"
     started=$(now)
     # -d: detach; the restored init is nobody's child (the exit-status file reports its end).
     # --root: the container's root, which CRIU needs to restore a mount namespace.
     # --pidfile: the restored init's pid in the host's PID namespace (inside it is PID 1 again).
     # --file-locks: restores the locks the dump saved.
-    # --external mnt[KEY]:SOURCE: every bind mount, from this node's path (see restore_externals).
+    # --external mnt[KEY]:SOURCE: every bind mount, from this node's path (lib.sh, externals).
     criu_run "$images/restore.log" restore -D "$images" -d --root "$root" --pidfile "$work/$name/restored.pid" \
         --file-locks "${externals[@]}" -o restore.log -v4
     restore_seconds=$(elapsed "$started" "$(now)")

@@ -1,4 +1,4 @@
-# Helpers shared by the launcher's CRIU tests. Sourced, never run; the caller sets $work (its
+# Helpers shared by the launcher's tests. Sourced, never run; the caller sets $work (its
 # temporary directory, one subdirectory per container holding manifest.copy.json) and defines
 # fail MESSAGE.
 
@@ -49,6 +49,17 @@ wait_until() {
     done
 }
 
+# externals NAME dump|restore: the --external options of every bind mount in NAME's manifest (CRIU
+# saves no bind mount of a host path): mnt[TARGET]:KEY at dump, each bind by its path inside the
+# container named by its key; mnt[KEY]:SOURCE at restore, each key bound from this node's path.
+externals() {
+    "$PY" -c '
+import json, sys
+for m in json.load(open(sys.argv[1]))["mounts"]:
+    print("--external\nmnt[%s]:%s" % ((m["target"], m["key"]) if sys.argv[2] == "dump" else (m["key"], m["source"])))' \
+        "$work/$1/manifest.copy.json" "$2"
+}
+
 # make_root NAME DIR: the target's root, built from NAME's manifest skeleton as on the source:
 # a tmpfs with every mount point, made read-only (CRIU restores the mounts onto it).
 make_root() {
@@ -69,3 +80,57 @@ for node in manifest["skeleton"]:
 PY
     mount -o remount,ro "$root"
 }
+
+# Ending a test: kill_containers kills every container init it started or restored (the pids in
+# $work/*/init.pid and in CRIU's pidfiles $work/*/restored*.pid, only while they are inits);
+# end_jobs gives this shell's jobs (their launchers, which then remove their state) 5 s to end
+# and kills what is left; unmount_work unmounts everything below $work.
+kill_containers() {
+    local file
+    # One file at a time: CRIU's --pidfile has no final newline.
+    for file in "$work"/*/init.pid "$work"/*/restored*.pid; do
+        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
+            kill -KILL "$(cat "$file")" 2>/dev/null || true
+        fi
+    done
+}
+end_jobs() {
+    local pid
+    for pid in $(jobs -p); do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+unmount_work() { grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true; }
+
+# Job cgroups as Slurm's proctrack/cgroup makes them (a path holding job_ID tells a launcher it runs
+# in that job, see join.c), below a directory of the test's own in the unified hierarchy.
+# job_cgroups NAME sets $cgroups; enter_cgroup PATH moves the calling (sub)shell into
+# $cgroups/PATH, e.g. job_910/step_0; remove_job_cgroups ends what is left in them (SIGTERM, then
+# SIGKILL after 3 s) and removes them.
+job_cgroups() {
+    local root=/sys/fs/cgroup
+    [ -f "$root/cgroup.procs" ] || root=/sys/fs/cgroup/unified
+    cgroups=$root/$1.$$
+}
+enter_cgroup() {
+    mkdir -p "$cgroups/$1"
+    echo "$BASHPID" >"$cgroups/$1/cgroup.procs"
+}
+job_cgroup_pids() { find "$cgroups" -name cgroup.procs -exec cat {} +; }
+remove_job_cgroups() {
+    [ -d "$cgroups" ] || return 0
+    # SIGTERM first: a launcher passes it to its task and removes its state once the task ended.
+    job_cgroup_pids | xargs -r kill -TERM 2>/dev/null || true
+    for _ in $(seq 30); do
+        [ -n "$(job_cgroup_pids)" ] || break
+        sleep 0.1
+    done
+    job_cgroup_pids | xargs -r kill -KILL 2>/dev/null || true
+    sleep 0.3
+    find "$cgroups" -depth -type d -exec rmdir {} + 2>/dev/null || true
+}
+
+# as_user COMMAND...: COMMAND as the test's user ($test_uid, $test_gid) with no supplementary
+# groups, in $work/job, as Slurm runs a job's step.
+as_user() { (cd "$work/job" && exec setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups "$@"); }

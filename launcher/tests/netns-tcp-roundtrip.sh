@@ -58,24 +58,17 @@ created_netns=() # what cleanup deletes: only namespaces this run created
 
 
 cleanup() {
-    local status=$? file pid ns
-    for file in "$work"/*/init.pid "$work"/*/restored.pid; do
-        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
-            kill -KILL "$(cat "$file")" 2>/dev/null || true
-        fi
-    done
+    local status=$? ns
+    kill_containers
     if [ -s "$work/server.pid" ]; then
         kill -KILL "$(cat "$work/server.pid")" 2>/dev/null || true
     fi
-    for pid in $(jobs -p); do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    end_jobs
     # Deleting a namespace removes its interfaces (veth pairs, macvlans, the bridge) with it.
     for ns in "${created_netns[@]}"; do
         [ -n "$ns" ] && [ -e "/run/netns/$ns" ] && ip netns delete "$ns" 2>/dev/null || true
     done
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    unmount_work
     rm -rf "$work"
     exit $status
 }
@@ -232,15 +225,6 @@ start_job() {
     wait_until 20 "$job to send" count_at_least "$(seq_file "$address")" 10
     log "$job: $(cat "$dir/job/out") (init pid $(cat "$dir/init.pid")), server has $(last_number "$(seq_file "$address")")"
 }
-
-externals() { # externals JOB dump|restore: the --external options of every bind in the manifest
-    "$PY" -c '
-import json, sys
-for m in json.load(open(sys.argv[1]))["mounts"]:
-    print("--external\nmnt[%s]:%s" % ((m["target"], m["key"]) if sys.argv[2] == "dump" else (m["key"], m["source"])))' \
-        "$work/$1/manifest.copy.json" "$2"
-}
-
 
 # migrate JOB: source lbt-src -> destination lbt-dst, keeping address, MAC and TCP connection.
 migrate() {

@@ -44,27 +44,14 @@ test_gid=$(id -g "$TEST_USER")
 work=$(mktemp -d /tmp/lifeboat-shared.XXXXXX)
 chmod 755 "$work"
 install -m 4755 "$launcher_dir/lifeboat-run" "$work/lifeboat-run"
-cgroup_root=/sys/fs/cgroup
-[ -f "$cgroup_root/cgroup.procs" ] || cgroup_root=/sys/fs/cgroup/unified
-cgroups=$cgroup_root/lifeboat-shared.$$
+job_cgroups lifeboat-shared
 
 cleanup() {
-    local status=$? pid file
-    for file in "$work"/*/init.pid "$work"/*/restored.pid; do
-        if [ -s "$file" ] && is_container_init "$(cat "$file")"; then
-            kill -KILL "$(cat "$file")"
-        fi
-    done
-    for pid in $(jobs -p); do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    if [ -d "$cgroups" ]; then
-        find "$cgroups" -name cgroup.procs -exec cat {} + | xargs -r kill -KILL 2>/dev/null || true
-        sleep 0.3
-        find "$cgroups" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    fi
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    local status=$?
+    kill_containers
+    end_jobs
+    remove_job_cgroups
+    unmount_work
     # The jobs' records (the orphans' launchers, killed with SIGKILL, leave theirs: stale, harmless).
     rm -f /run/lifeboat/jobs/{910,911,912,913,914}-{0,"$test_uid"}
     rm -rf "$work"
@@ -81,9 +68,8 @@ start_task() {
         launcher=$work/lifeboat-run
         prefix=(setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups)
     fi
-    mkdir -p "$cgroups/job_$job/step_0"
     (
-        echo "$BASHPID" >"$cgroups/job_$job/step_0/cgroup.procs"
+        enter_cgroup "job_$job/step_0"
         cd "$dir"
         export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$procid SLURM_LOCALID=$procid SLURMD_NODENAME=node1
         exec "${prefix[@]}" "$launcher" "${extra_options[@]}" --stdout "out.$procid" --stderr "err.$procid" \
@@ -192,10 +178,10 @@ scenario_share() {
 
 scenario_four_at_once() {
     local dir=$work/four job=914 i code
-    mkdir -p "$dir" "$cgroups/job_$job/step_0"
+    mkdir -p "$dir"
     for i in 0 1 2 3; do
         (
-            echo "$BASHPID" >"$cgroups/job_$job/step_0/cgroup.procs"
+            enter_cgroup "job_$job/step_0"
             cd "$dir"
             export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$i SLURM_LOCALID=$i
             exec "$launcher_dir/lifeboat-run" --stdout "ns.$i" -- sh -c "readlink /proc/self/ns/pid; sleep 2; exit $((20 + i))"
@@ -233,14 +219,6 @@ scenario_orphans() {
     log "$scenario: both launchers SIGKILLed: the container ended"
 }
 
-externals() {
-    python3 -c '
-import json, sys
-for mount in json.load(open(sys.argv[1]))["mounts"]:
-    print("--external\nmnt[%s]:%s" % ((mount["target"], mount["key"]) if sys.argv[2] == "dump" else (mount["key"], mount["source"])))' \
-        "$work/$1/manifest.copy.json" "$2"
-}
-
 scenario_migrate() {
     local scenario=migrate dir=$work/migrate init creator images=$work/migrate/images restored at0 at1 dump_ext restore_ext i
     start_pair "$scenario" root 913
@@ -248,8 +226,8 @@ scenario_migrate() {
     check_shared "$scenario"
     creator=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
     cp "/run/lifeboat/containers/$creator/manifest.json" "$dir/manifest.copy.json"
-    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 3 and m["job"] == "913" and m["tasks"] == "/.lifeboat/tasks", m' \
-        "$dir/manifest.copy.json" || fail "$scenario: the manifest lacks version 3's job and tasks"
+    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 4 and m["job"] == "913" and m["tasks"] == "/.lifeboat/tasks", m' \
+        "$dir/manifest.copy.json" || fail "$scenario: the manifest is not version 4 with job and tasks"
     mapfile -t dump_ext < <(externals "$scenario" dump)
     mapfile -t restore_ext < <(externals "$scenario" restore)
     mkdir -p "$images"

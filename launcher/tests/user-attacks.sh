@@ -10,8 +10,11 @@
 #                      user's own instance in the job's cgroup still gets the signal.
 #   bind-submounts     --bind of a directory whose subdirectory is a mount point shows what the
 #                      mount hides: refused with 125.
-#   bind-host-trees    --bind of /proc, /dev, /sys, of a symlink to /proc, and --chdir /sys give a
-#                      view of the host: refused with 125.
+#   bind-host-trees    --bind of /proc, /dev, /sys, of the CPU topology the container gets (it
+#                      lies in /sys), of a symlink to /proc, and --chdir /sys give a view of the
+#                      host: refused with 125; so is a --bind onto /sys in the container.
+#   network-options    --network=loopback with --netns (root's only anyway), an unknown mode, the
+#                      mode "netns" and --network twice: refused with 125.
 #   orphaned-init      the user SIGKILLs the outer launcher: the container must die with it.
 #   environment        LD_LIBRARY_PATH and TMPDIR (removed by the C library at a setuid start)
 #                      reach the job's command, and the Apptainer command.
@@ -209,6 +212,16 @@ scenario_bind_host_trees() {
     refused "bind-host-trees: --bind /sys" --bind /sys:/host-sys
     refused "bind-host-trees: --bind a symlink to /proc" --bind "$work/job/proc-link:/host-proc"
     refused "bind-host-trees: --chdir /sys" --chdir /sys
+    refused "bind-host-trees: --bind the CPU topology" --bind /sys/devices/system/cpu:/cpu
+    refused "bind-host-trees: --bind onto the container's CPU topology" --bind "$work/job:/sys/devices/system/cpu"
+    refused "bind-host-trees: --bind into the container's /sys" --bind "$work/job:/sys/class"
+}
+
+scenario_network_options() {
+    refused "network-options: --network=loopback with --netns" --network=loopback --netns /proc/self/ns/net
+    refused "network-options: an unknown --network" --network=garbage
+    refused "network-options: --network=netns" --network=netns
+    refused "network-options: --network twice" --network=loopback --network=node
 }
 
 scenario_orphaned_init() {
@@ -350,8 +363,8 @@ scenario_forged_record() {
     kill -KILL "$victim"
 }
 
-for scenario in apptainer_signal bind_submounts bind_host_trees orphaned_init environment join_other_user \
-    join_other_job forged_record; do
+for scenario in apptainer_signal bind_submounts bind_host_trees network_options orphaned_init environment \
+    join_other_user join_other_job forged_record; do
     log "--- ${scenario//_/-}"
     "scenario_$scenario"
 done
