@@ -295,6 +295,13 @@ publish_for_users() {
     for tool in lifeboat-workload lifeboat-workload-static; do
         [ -f "$REPO_DIR/launcher/tests/$tool" ] && publish "$REPO_DIR/launcher/tests/$tool" "$USER_BIN/$tool" 0755
     done
+    # The MPI tests' program (launcher/tests/mpi-ring.c), for Debian's Open MPI and MPICH.
+    local mpi
+    for mpi in openmpi mpich; do
+        mkdir -p "$TESTBED_CACHE/mpi"
+        "mpicc.$mpi" -O2 -Wall -o "$TESTBED_CACHE/mpi/mpi-ring-$mpi" "$REPO_DIR/launcher/tests/mpi-ring.c"
+        publish "$TESTBED_CACHE/mpi/mpi-ring-$mpi" "$USER_BIN/mpi-ring-$mpi" 0755
+    done
     # The lifeboat command for users (lifeboat status, as its owner): the jar and the libraries beside it.
     rm -rf "$USER_AGENT_DIR"
     mkdir -p "$USER_AGENT_DIR"

@@ -24,6 +24,8 @@ PACKAGES=(
     siftool squashfs-tools busybox-static
     # the RPMs (packaging/rpm): rpmbuild and rpmlint; the check's tools (tmpfiles, unit verify, /health)
     rpm rpmlint unzip systemd curl
+    # real MPI jobs (MpiJobsTest): Debian's Open MPI and MPICH, and their compilers
+    openmpi-bin libopenmpi-dev mpich libmpich-dev
     # building CRIU 4.1.1 (Debian 12's CRIU 3.17 fails on current kernels, see README)
     dpkg-dev xz-utils pkg-config libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
     libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler

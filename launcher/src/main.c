@@ -437,6 +437,15 @@ static int choose_network(void)
 		log_error("--network=loopback gives the container a namespace of its own: not with --netns");
 		return -1;
 	}
+	/* srun --mpi=pmix's ranks reach slurmstepd's PMIx server over TCP on the node's loopback,
+	 * which a namespace of the container's own cannot reach: MPI_Init would fail in the job. */
+	for (char **variable = environ; *variable != NULL; variable++) {
+		if (strncmp(*variable, "PMIX_SERVER_URI", strlen("PMIX_SERVER_URI")) == 0) {
+			log_error("--network=loopback: this task's PMIx server (srun --mpi=pmix) is on the node's network,"
+				  " which the container would not reach; start the ranks with mpirun inside the container");
+			return -1;
+		}
+	}
 	lb.config.network = NETWORK_LOOPBACK;
 	return 0;
 }

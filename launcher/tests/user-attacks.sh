@@ -14,7 +14,8 @@
 #                      lies in /sys), of a symlink to /proc, and --chdir /sys give a view of the
 #                      host: refused with 125; so is a --bind onto /sys in the container.
 #   network-options    --network=loopback with --netns (root's only anyway), an unknown mode, the
-#                      mode "netns" and --network twice: refused with 125.
+#                      mode "netns", --network twice, and --network=loopback where srun's PMIx
+#                      server (PMIX_SERVER_URI*) is on the node's network: refused with 125.
 #   orphaned-init      the user SIGKILLs the outer launcher: the container must die with it.
 #   environment        LD_LIBRARY_PATH and TMPDIR (removed by the C library at a setuid start)
 #                      reach the job's command, and the Apptainer command.
@@ -222,6 +223,8 @@ scenario_network_options() {
     refused "network-options: an unknown --network" --network=garbage
     refused "network-options: --network=netns" --network=netns
     refused "network-options: --network twice" --network=loopback --network=node
+    PMIX_SERVER_URI41="pmix-server.1;tcp4://127.0.0.1:40000" \
+        refused "network-options: --network=loopback with srun's PMIx server on the node's network" --network=loopback
 }
 
 scenario_orphaned_init() {

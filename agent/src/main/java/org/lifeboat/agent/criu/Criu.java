@@ -65,6 +65,11 @@ public final class Criu implements Checkpointer {
     private final String binary;
     private final CommandRunner commands;
     private final Optional<Path> withFds;
+    /**
+     * The largest deleted file a dump carries (see dump). Still a limit: a job holding a huge
+     * deleted file fails its dump, and resumes, rather than filling the node's checkpoint tmpfs.
+     */
+    static final long GHOST_LIMIT_BYTES = 256L << 20;
     private final NetworkLock networkLock;
 
     /** A CRIU that restores no files from outside a container (lifeboat-run's containers hold none). */
@@ -123,6 +128,9 @@ public final class Criu implements Checkpointer {
                 "--action-script", spec.actionScript().toString(),
                 // Jobs may hold flock/fcntl locks; without this CRIU refuses to dump them.
                 "--file-locks",
+                // Files deleted while open or mapped travel in the images. CRIU's 1 MiB default refuses
+                // ordinary MPI jobs: MPICH's UCX maps 4 MiB files in /dev/shm that it has unlinked.
+                "--ghost-limit", Long.toString(GHOST_LIMIT_BYTES),
                 // The job's cgroups are Slurm's, on this node: the restored tree belongs in the cgroups of
                 // whoever restores it on the target, never in paths copied from here.
                 "--manage-cgroups=ignore"));

@@ -57,7 +57,8 @@ public final class WholeJobCheck {
         SEVERAL_CONTAINERS("several-containers"),
         OUTSIDE_CONTAINER("outside-container"),
         NODE_NETWORK_CONNECTIONS("node-network-connections"),
-        OUTSIDE_CONNECTIONS("outside-connections");
+        OUTSIDE_CONNECTIONS("outside-connections"),
+        NODE_SHARED_MEMORY("node-shared-memory");
 
         private final String label;
 
@@ -173,15 +174,21 @@ public final class WholeJobCheck {
      * can act on. Listening sockets move (CRIU binds them again on the target).
      */
     private Optional<Refusal> connections(JobRecord job, ContainerManifest container) throws IOException {
-        Map<Long, Long> socketOwners = new HashMap<>();
+        List<Long> members;
         try {
-            for (long pid : processes.members(container.initPid())) {
-                for (long inode : socketInodes(pid)) {
-                    socketOwners.putIfAbsent(inode, pid);
-                }
-            }
+            members = processes.members(container.initPid());
         } catch (NoSuchFileException initEnded) {
             return Optional.empty();
+        }
+        Optional<Refusal> sharedMemory = sharedMemoryOfTheNode(job, container, members);
+        if (sharedMemory.isPresent()) {
+            return sharedMemory;
+        }
+        Map<Long, Long> socketOwners = new HashMap<>();
+        for (long pid : members) {
+            for (long inode : socketInodes(pid)) {
+                socketOwners.putIfAbsent(inode, pid);
+            }
         }
         if (socketOwners.isEmpty()) {
             return Optional.empty();
@@ -191,6 +198,40 @@ public final class WholeJobCheck {
             return unix;
         }
         return tcpConnectionOnTheNodesNetwork(job, container, socketOwners);
+    }
+
+    /**
+     * System V shared memory belongs to an IPC namespace. lifeboat-run's containers share the
+     * node's (one of their own would make CRIU restore as root, see Criu#restoredBy), and CRIU
+     * refuses a segment there ("SysVIPC shmem map doesn't live in IPC ns"). MPICH built on UCX
+     * attaches such segments unless told otherwise ({@code UCX_TLS=^sysv}).
+     */
+    private Optional<Refusal> sharedMemoryOfTheNode(JobRecord job, ContainerManifest container, List<Long> members)
+            throws IOException {
+        Path nodeNamespace = proc.resolve("self").resolve("ns").resolve("ipc");
+        Path containerNamespace = proc.resolve(Long.toString(container.initPid())).resolve("ns").resolve("ipc");
+        try {
+            if (!Files.readSymbolicLink(nodeNamespace).equals(Files.readSymbolicLink(containerNamespace))) {
+                return Optional.empty();
+            }
+        } catch (NoSuchFileException ended) {
+            return Optional.empty();
+        }
+        for (long pid : members) {
+            List<String> maps;
+            try {
+                maps = Files.readAllLines(proc.resolve(Long.toString(pid)).resolve("maps"));
+            } catch (NoSuchFileException ended) {
+                continue;
+            }
+            // The kernel names an attached segment /SYSV followed by its key in hex.
+            if (maps.stream().anyMatch(line -> line.contains(" /SYSV"))) {
+                return Optional.of(new Refusal(Kind.NODE_SHARED_MEMORY, "job " + job.job() + ": process " + pid + " ("
+                        + command(pid) + ") has System V shared memory attached, which lives in the node's IPC namespace"
+                        + " and cannot move (MPICH over UCX uses it unless UCX_TLS=^sysv is set)"));
+            }
+        }
+        return Optional.empty();
     }
 
     private Optional<Refusal> unixConnectionOutside(JobRecord job, ContainerManifest container, Map<Long, Long> socketOwners)
@@ -289,8 +330,12 @@ public final class WholeJobCheck {
                     .forEach(name -> pids.add(Long.parseLong(name)));
         }
         for (long pid : pids) {
-            if (socketInodes(pid).contains(inode)) {
-                return Optional.of(pid);
+            try {
+                if (socketInodes(pid).contains(inode)) {
+                    return Optional.of(pid);
+                }
+            } catch (IOException unreadable) {
+                // Another process's descriptors may be closed to the agent (a node's systemd, say): it only names the peer.
             }
         }
         return Optional.empty();

@@ -91,7 +91,8 @@ class CriuTest {
 
         List<String> command = commands.commands().get(0);
         assertEquals(List.of("/opt/criu/sbin/criu", "dump", "--tree", "4303", "--images-dir", images.toString(),
-                "--action-script", "/var/lib/lifeboat/criu-post-dump.sh", "--file-locks", "--manage-cgroups=ignore", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
+                "--action-script", "/var/lib/lifeboat/criu-post-dump.sh", "--file-locks", "--ghost-limit", "268435456",
+                "--manage-cgroups=ignore", "--external", "mnt[/usr]:usr", "--external", "mnt[/home/alice/run]:chdir",
                 "--page-server", "--address", "127.0.0.1", "--port", "40123", "--log-file", "dump.log", "-v4"), command);
         assertEquals(TIMEOUT, commands.timeouts().get(0));
     }

@@ -233,6 +233,42 @@ class WholeJobCheckTest {
                 commands.commands().get(1));
     }
 
+    @Test
+    void systemVSharedMemoryInTheNodesIpcNamespaceIsLeftAlone() throws IOException {
+        command(302, "ring-mpich", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        inContainersPidNamespace(302, 300);
+        ipcNamespace("self", 4026531839L);
+        ipcNamespace("301", 4026531839L);
+        Files.writeString(proc.resolve("302").resolve("maps"), "7f0000000000-7f0000400000 rw-s 00000000 00:01 98310"
+                + "                      /SYSV00000000 (deleted)\n");
+
+        Optional<WholeJobCheck.Refusal> refusal = check(1, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.NODE_SHARED_MEMORY, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("process 302 (ring-mpich) has System V shared memory attached"),
+                refusal.get().reason());
+        assertTrue(refusal.get().reason().contains("UCX_TLS=^sysv"), refusal.get().reason());
+    }
+
+    @Test
+    void systemVSharedMemoryInAContainersOwnIpcNamespaceMoves() throws IOException {
+        command(302, "sim", "");
+        ContainerLocatorTest.process(proc, 301, 301, "302");
+        inContainersPidNamespace(302, 300);
+        ipcNamespace("self", 4026531839L);
+        ipcNamespace("301", 4026532000L);
+        Files.writeString(proc.resolve("302").resolve("maps"), "7f0000000000-7f0000400000 rw-s 00000000 00:01 98310"
+                + "                      /SYSV00000000 (deleted)\n");
+
+        assertEquals(Optional.empty(), check(1, step("batch", 300L)));
+    }
+
+    private void ipcNamespace(String process, long inode) throws IOException {
+        Path namespaces = Files.createDirectories(proc.resolve(process).resolve("ns"));
+        Files.createSymbolicLink(namespaces.resolve("ipc"), Path.of("ipc:[" + inode + "]"));
+    }
+
     private static ContainerManifest withNetwork(ContainerManifest c, String network) {
         return new ContainerManifest(c.version(), c.initPid(), c.initStart(), c.uid(), c.gid(), c.root(), c.networkNamespace(),
                 c.skeleton(), c.mounts(), c.workingDirectory(), c.stdout(), c.stderr(), c.exitStatusFile(), c.argv(),
