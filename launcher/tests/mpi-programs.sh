@@ -17,8 +17,8 @@
 #               cgroup) starts 4 lifeboat-runs, each with its PMI connection in PMI_FD; they share
 #               one container (the job's), and MPI_Init in each goes through the kept socket.
 #               Without it MPI_Init fails ("Unable to write to PMI_fd").
-# An MPI that is not installed is skipped, and said so (openmpi-bin libopenmpi-dev; mpich
-# libmpich-dev).
+# Both MPIs must be installed (testbed/deps.sh: openmpi-bin libopenmpi-dev mpich libmpich-dev):
+# one that is missing fails the test, which would otherwise prove nothing.
 #
 #   launcher/tests/mpi-programs.sh        (as root; a few seconds)
 set -euo pipefail
@@ -115,22 +115,10 @@ scenario_mpich_pmi() {
     log "mpich-pmi: 4 launchers started by Hydra with PMI_FD, one container: '$EXPECTED', in $(elapsed "$started" "$(now)") s"
 }
 
-passed=0
-skipped=()
-if build openmpi; then
-    chown -R "$test_uid:$test_gid" "$work/job"
-    scenario_openmpi
-    passed=$((passed + 1))
-else
-    skipped+=("openmpi (install openmpi-bin libopenmpi-dev)")
-fi
-if build mpich; then
-    chown -R "$test_uid:$test_gid" "$work/job"
-    scenario_mpich
-    scenario_mpich_pmi
-    passed=$((passed + 2))
-else
-    skipped+=("mpich, mpich-pmi (install libmpich-dev)")
-fi
-for what in "${skipped[@]}"; do log "SKIPPED: $what"; done
-echo "mpi-programs: $passed passed, 0 failed, ${#skipped[@]} MPI skipped"
+build openmpi || fail "Open MPI is not installed (testbed/deps.sh: openmpi-bin libopenmpi-dev)"
+build mpich || fail "MPICH is not installed (testbed/deps.sh: mpich libmpich-dev)"
+chown -R "$test_uid:$test_gid" "$work/job"
+scenario_openmpi
+scenario_mpich
+scenario_mpich_pmi
+echo "mpi-programs: 3 passed, 0 failed"

@@ -92,6 +92,35 @@ final class PredictedFailureTest {
                 () -> "the prediction was not counted once:\n" + scrape.lines().filter(l -> l.contains("predictions")).toList());
     }
 
+    /**
+     * A node's prediction case ends once an administrator has resumed the node: the jobs started
+     * there afterwards are protected by the next prediction as the first ones were.
+     */
+    @Test
+    void aPredictionAfterTheNodeWasResumedMovesTheJobsStartedSince(Testbed testbed) throws Exception {
+        this.testbed = testbed;
+        testbed.restartAgent("node1");
+        for (int round = 1; round <= 2; round++) {
+            int thisRound = round;
+            MigrationEngineTest.Workload workload = MigrationEngineTest.Workload.start(testbed, "node1", 64);
+            workload.awaitContainer(testbed, "node1");
+            workload.awaitSequence(3);
+            CommandResult answer = testbed.lifeboat("predict", "node1", "--within", "5m", "--confidence", "1.0", "--reason",
+                    "round " + round, "--url", testbed.agentUrl("node1", ""), "--token-file",
+                    testbed.predictionToken("node1").toString()).orThrow();
+            assertTrue(answer.stdout().contains("evacuation-started"), answer::describe);
+            Testbed.await(() -> SlurmMigrationTest.isRunningAwayFrom(testbed, workload.jobId, "node1"), Duration.ofSeconds(60),
+                    () -> "round " + thisRound + ": the job did not leave node1: " + testbed.job(workload.jobId));
+            assertEquals("1", testbed.job(workload.jobId).get("Restarts"));
+            workload.awaitSequence(workload.sequence().size() + 3);
+            workload.stop(0);
+            testbed.awaitJobState(workload.jobId, "COMPLETED", Duration.ofSeconds(30));
+            workload.assertSequenceIsUnbroken();
+            // The administrator has looked at node1 and gives it back to Slurm.
+            testbed.run("scontrol", "update", "nodename=node1", "state=resume").orThrow();
+        }
+    }
+
     private boolean isDrainedByLifeboat(Testbed testbed) {
         String reasons = testbed.run("sinfo", "-R", "-h", "-o", "%E|%N").stdout();
         return reasons.lines().anyMatch(line -> line.startsWith("lifeboat: ") && line.endsWith("|node1"));

@@ -24,4 +24,7 @@ public interface NodeDrainer {
      * Slurm's own, a health check's): such a drain is never touched.
      */
     boolean drainedByOthers(String node) throws NodeActionException;
+
+    /** Whether the node takes jobs: neither drained nor draining, by anyone (an administrator resumed it). */
+    boolean inService(String node) throws NodeActionException;
 }

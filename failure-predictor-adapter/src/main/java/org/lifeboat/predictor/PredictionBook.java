@@ -27,6 +27,9 @@ import org.lifeboat.predictor.PredictionOutcomes.Outcome;
  *       drained it already, and the evacuator is told once.</li>
  *   <li>For a node already under evacuation (the same alert repeated, another alert, another source,
  *       a prediction returning within the hold-down): joined to it; an earlier deadline is passed on.</li>
+ *   <li>A node's case ends, and a later prediction starts a new evacuation, once its predicted failure
+ *       is past (the deadline) or once the node is back in service after the case's drain (an
+ *       administrator resumed it and jobs may run there again, which the new prediction must protect).</li>
  *   <li>When the last active prediction of a node is withdrawn, the node stays under evacuation for the
  *       hold-down, so that a flapping alert causes one evacuation. Then the evacuator cancels what has not
  *       started; if nothing had, Lifeboat's own drain is undone (an administrator's never is); if something
@@ -113,8 +116,24 @@ public final class PredictionBook {
             outcomes.record(source, Outcome.RECORDED.label());
             return Decision.RECORDED;
         }
+        // Asked outside the lock (scontrol is slow), and only of a case whose drain is done.
+        NodeCase drained;
+        synchronized (lock) {
+            drained = cases.get(prediction.node());
+        }
+        boolean backInService = drained != null && drained.drainDone && inService(prediction.node());
         synchronized (lock) {
             NodeCase existing = cases.get(prediction.node());
+            Instant now = clock.instant();
+            if (existing != null && (!now.isBefore(existing.deadline) || existing == drained && backInService)) {
+                cases.remove(prediction.node());
+                LOG.info("the earlier evacuation of " + prediction.node() + " is over ("
+                        + (now.isBefore(existing.deadline) ? "the node is back in service" : "its deadline " + existing.deadline
+                        + " has passed") + "): a new prediction starts a new one");
+                NodeCase ended = existing;
+                actions.execute(() -> endEvacuation(ended));
+                existing = null;
+            }
             if (existing == null) {
                 NodeCase started = new NodeCase(prediction);
                 cases.put(prediction.node(), started);
@@ -209,7 +228,29 @@ public final class PredictionBook {
         return Decision.HELD_DOWN;
     }
 
+    private boolean inService(String node) {
+        try {
+            return drainer.inService(node);
+        } catch (NodeActionException e) {
+            // Not knowing, the case goes on: the prediction joins it as before.
+            LOG.warning("cannot read the state of " + node + ": " + e.getMessage());
+            return false;
+        }
+    }
+
     // The actions below run on the actions executor, one at a time, in the order decided.
+
+    /**
+     * A case that is over before its prediction was withdrawn: whatever it left queued is dropped
+     * (its jobs are the new case's now), and the node's state is the administrator's.
+     */
+    private void endEvacuation(NodeCase nodeCase) {
+        try {
+            evacuator.cancel(nodeCase.node);
+        } catch (NodeActionException e) {
+            LOG.warning("cannot close the earlier evacuation of " + nodeCase.node + ": " + e.getMessage());
+        }
+    }
 
     private void startEvacuation(NodeCase nodeCase, Prediction prediction) {
         String source = prediction.source().label();
@@ -221,6 +262,7 @@ public final class PredictionBook {
                 drainer.drain(node, drainReason(prediction));
                 nodeCase.drainedByLifeboat = true;
             }
+            nodeCase.drainDone = true;
         } catch (NodeActionException e) {
             LOG.severe("cannot drain " + node + ", evacuating it anyway: " + e.getMessage());
             outcomes.record(source, Outcome.DRAIN_FAILED.label());
@@ -300,6 +342,9 @@ public final class PredictionBook {
         PredictionSource withdrawnBy;
         // Actions run one at a time but not always on the same thread: volatile makes each see the last one's write.
         volatile boolean drainedByLifeboat;
+        // The node was drained for this case (by Lifeboat or already by others): from then on, a node
+        // in service again means someone resumed it.
+        volatile boolean drainDone;
 
         NodeCase(Prediction first) {
             this.node = first.node();

@@ -41,4 +41,15 @@ public final class FakeDrainer implements NodeDrainer {
         String reason = drainReasons.get(node);
         return reason != null && !reason.startsWith(REASON_PREFIX);
     }
+
+    /** Not recorded in {@link #calls}: a question, not an action. */
+    @Override
+    public boolean inService(String node) {
+        return !isDrained(node);
+    }
+
+    /** An administrator's scontrol update state=resume. */
+    public void resumeAsAdministrator(String node) {
+        drainReasons.remove(node);
+    }
 }

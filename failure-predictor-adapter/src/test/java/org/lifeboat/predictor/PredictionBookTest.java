@@ -145,6 +145,39 @@ class PredictionBookTest {
     }
 
     @Test
+    void aPredictionAfterTheAdministratorResumedTheNodeStartsANewEvacuation() {
+        // predict -> jobs moved -> the node is resumed and runs new jobs -> predict again: they must move too.
+        book.submit(alert("node2", "a1b2"));
+        clock.advance(Duration.ofMinutes(1));
+        drainer.resumeAsAdministrator("node2");
+
+        assertEquals(Decision.EVACUATION_STARTED, book.submit(alert("node2", "a1b2")));
+        assertEquals(2, evacuator.evacuationsOf("node2"));
+        assertEquals(List.of("drain node2", "drain node2"), drainer.calls);
+        assertEquals(List.of("node2"), evacuator.cancellations);
+        assertEquals(1, book.snapshot().evacuating().size());
+    }
+
+    @Test
+    void aPredictionAfterTheDeadlineStartsANewEvacuationEvenOnADrainedNode() {
+        book.submit(alert("node2", "a1b2"));
+        clock.advance(Duration.ofMinutes(10));
+
+        assertEquals(Decision.EVACUATION_STARTED, book.submit(alert("node2", "a1b2")));
+        assertEquals(2, evacuator.evacuationsOf("node2"));
+    }
+
+    @Test
+    void aRepeatedPredictionBeforeTheDeadlineWhileTheNodeIsDrainedJoinsTheEvacuation() {
+        book.submit(alert("node2", "a1b2"));
+        clock.advance(Duration.ofMinutes(9));
+
+        assertEquals(Decision.DEDUPLICATED, book.submit(alert("node2", "a1b2")));
+        assertEquals(1, evacuator.evacuationsOf("node2"));
+        assertEquals(List.of(), evacuator.cancellations);
+    }
+
+    @Test
     void anAdministratorsDrainIsNeverTakenOverNorUndone() {
         drainer.drainAsAdministrator("node2", "bad fan, ticket 4711");
         book.submit(alert("node2", "a1b2"));

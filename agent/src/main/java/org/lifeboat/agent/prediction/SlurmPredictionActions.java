@@ -79,6 +79,15 @@ public final class SlurmPredictionActions implements NodeDirectory, NodeDrainer,
     }
 
     @Override
+    public boolean inService(String node) throws NodeActionException {
+        try {
+            return !SlurmClient.isLeaving(slurm.nodeState(node));
+        } catch (CommandException e) {
+            throw new NodeActionException("cannot read the state of " + node + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
     public void evacuate(Evacuation evacuation) {
         if (evacuation.node().equals(localNode)) {
             localEvacuator.evacuate("prediction from " + evacuation.source() + ", deadline " + evacuation.deadline()

@@ -61,6 +61,11 @@ class PredictCommandTest {
             public boolean drainedByOthers(String node) {
                 return false;
             }
+
+            @Override
+            public boolean inService(String node) {
+                return false;
+            }
         };
         Evacuator evacuator = new Evacuator() {
             @Override
