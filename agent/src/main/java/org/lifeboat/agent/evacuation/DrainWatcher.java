@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 import org.lifeboat.agent.process.CommandException;
@@ -17,6 +18,11 @@ import org.lifeboat.agent.slurm.SlurmClient;
  * is seen within one poll interval. The agent polls rather than relying on a {@code strigger} on the
  * controller: it needs nothing installed there, and a lost trigger cannot leave jobs behind, as each
  * poll sees the drain again while jobs remain.
+ *
+ * <p>It asks Slurm only while the node holds migratable jobs: a drain of a node without any has
+ * nothing to move, and on a large cluster most nodes hold none, so the load on slurmctld follows
+ * the migratable jobs, not the node count (an idle node sends no request at all). A job registered
+ * on a node already drained is seen at the next interval.
  */
 public final class DrainWatcher implements LifeCycleComponent {
 
@@ -31,6 +37,7 @@ public final class DrainWatcher implements LifeCycleComponent {
         thread.setDaemon(true);
         return thread;
     });
+    private final BooleanSupplier holdsMigratableJobs;
     private boolean leaving;
     private String lastError = "";
 
@@ -40,8 +47,11 @@ public final class DrainWatcher implements LifeCycleComponent {
         void evacuate(String reason);
     }
 
-    public DrainWatcher(String nodeName, SlurmClient slurm, Evacuation evacuation, Duration interval) {
+    /** @param holdsMigratableJobs whether any migratable job is registered on this node now */
+    public DrainWatcher(String nodeName, SlurmClient slurm, Evacuation evacuation, Duration interval,
+                        BooleanSupplier holdsMigratableJobs) {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
+        this.holdsMigratableJobs = Objects.requireNonNull(holdsMigratableJobs, "holdsMigratableJobs");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
         this.evacuation = Objects.requireNonNull(evacuation, "evacuation");
         this.interval = Objects.requireNonNull(interval, "interval");
@@ -64,6 +74,11 @@ public final class DrainWatcher implements LifeCycleComponent {
 
     /** One look at the node; package-private so tests can step it without a timer. */
     void poll() {
+        if (!holdsMigratableJobs.getAsBoolean()) {
+            // Nothing to move: the state is not asked, and is told afresh once a job registers.
+            leaving = false;
+            return;
+        }
         String state;
         try {
             state = slurm.nodeState(nodeName);

@@ -224,7 +224,7 @@ public final class AgentWiring {
         EvacuationConfig evacuation = config.evacuation();
         Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.retryPause(), threads.evacuations());
         DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
-                evacuation.drainPollInterval());
+                evacuation.drainPollInterval(), () -> !migrations.registeredJobs().isEmpty());
         SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator,
                 EvacuationPlanner.from(config.predictor().planning()));
         PredictorService predictor = new PredictorService(config.predictor(), config.nodeName(), predictionActions,

@@ -16,8 +16,23 @@ class DrainWatcherTest {
 
     private final FakeCommandRunner commands = new FakeCommandRunner();
     private final List<String> evacuations = new ArrayList<>();
+    private boolean jobsHere = true;
     private final DrainWatcher watcher = new DrainWatcher("node1", new SlurmClient(commands), evacuations::add,
-            Duration.ofSeconds(1));
+            Duration.ofSeconds(1), () -> jobsHere);
+
+    @Test
+    void aNodeWithoutMigratableJobsAsksSlurmNothing() {
+        jobsHere = false;
+        watcher.poll();
+        watcher.poll();
+        assertEquals(List.of(), commands.commands());
+
+        // A job registers on the drained node: the next look sees the drain.
+        jobsHere = true;
+        commands.answer(0, DRAINING, "");
+        watcher.poll();
+        assertEquals(List.of("drain"), evacuations);
+    }
 
     @Test
     void aNodeInServiceIsLeftAlone() {
