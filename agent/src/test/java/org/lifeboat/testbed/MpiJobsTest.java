@@ -63,7 +63,7 @@ final class MpiJobsTest {
             case "mpich" -> MPICH + " -launcher fork";
             default -> throw new IllegalArgumentException(mpi);
         };
-        String unmoved = reference(mpi.equals("openmpi") ? OPEN_MPI : MPICH, ring, STEPS);
+        String unmoved = reference(mpi.equals("openmpi") ? OPEN_MPI : MPICH, ring, STEPS, directory);
         long jobId = testbed.sbatchAs(Testbed.JOB_USER, "--migratable", "--nodelist=node1", "--ntasks=" + RANKS,
                 "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap",
                 UCX_POSIX_SHARED_MEMORY + "exec " + testbed.userBinary("lifeboat-run") + " --network=loopback --bind " + Path.of(ring).getParent()
@@ -127,12 +127,16 @@ final class MpiJobsTest {
         Map<String, String> ended = testbed.job(jobId);
         assertEquals("0", ended.get("Restarts"));
         assertEquals("node1", ended.get("NodeList"));
-        assertEquals(reference(MPICH, ring, STEPS / 3), ringLines(rank0));
+        assertEquals(reference(MPICH, ring, STEPS / 3, directory), ringLines(rank0));
     }
 
-    /** What the program prints in a run that is not moved: on this machine, not under Slurm, without delay. */
-    private String reference(String launch, String ring, int steps) {
-        List<String> argv = new ArrayList<>(List.of("runuser", "-u", Testbed.JOB_USER, "--"));
+    /**
+     * What the program prints in a run that is not moved: on this machine, not under Slurm, without
+     * delay, in the job's directory (MPICH's ranks start in the launcher's, and the checkout may be
+     * one the job's user cannot enter).
+     */
+    private String reference(String launch, String ring, int steps, Path directory) {
+        List<String> argv = new ArrayList<>(List.of("runuser", "-u", Testbed.JOB_USER, "--", "env", "-C", directory.toString()));
         argv.addAll(List.of(launch.split(" ")));
         argv.addAll(List.of("-np", Integer.toString(RANKS), ring, "sum", Integer.toString(steps), "0"));
         return testbed.run(Duration.ofMinutes(2), argv).orThrow().stdout();
