@@ -1,6 +1,6 @@
 /*
  * Shared definitions of lifeboat-run: the container description the outer process builds
- * (main.c) and the container init carries out (container.c), and small helpers (util.c).
+ * (main.c) and the container init carries out (container.c), and small helpers (util.c, cgroup.c).
  */
 #ifndef LIFEBOAT_LAUNCHER_H
 #define LIFEBOAT_LAUNCHER_H
@@ -199,8 +199,6 @@ int become_user(uid_t uid, gid_t gid);
 int drop_privileges(uid_t uid, gid_t gid, bool no_new_privs);
 int read_proc_file(pid_t pid, const char *name, char *text, size_t capacity);
 long real_uid(pid_t pid);
-bool in_job_cgroup(pid_t pid);
-const char *slurm_job(void);
 int become_root(void);
 void forwarded_signals(sigset_t *set);
 int process_start_time(pid_t pid, unsigned long long *start);
@@ -218,5 +216,14 @@ int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
 int run_apptainer_instance(char **argv, char **environment, const char *name, uid_t uid, gid_t gid);
 bool path_within(const char *directory, const char *path);
 bool valid_utf8(const char *text);
+
+/* cgroup.c: which Slurm job's cgroup a process is in, from /proc/PID/cgroup (cgroup v1 or v2). */
+bool in_job_cgroup(pid_t pid);
+const char *slurm_job(void);
+/* The same on texts, which they split in place: whether a process with THEIR_TEXT is in job JOB's
+ * cgroup wherever one with OWN_TEXT is (true when OWN_TEXT is in no cgroup of the job), and
+ * whether TEXT is in job JOB's cgroup. */
+bool cgroups_share_job(char *own_text, char *their_text, const char *job);
+bool cgroups_in_job(char *text, const char *job);
 
 #endif

@@ -1,6 +1,5 @@
 /* Helpers shared by the outer process and the container init: logging, switching the effective
- * ids, the signal set, process facts (start time, uid, Slurm job cgroup), exit codes and path and
- * text checks. */
+ * ids, the signal set, process facts (start time, uid), exit codes and path and text checks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -172,90 +171,6 @@ long real_uid(pid_t pid)
 		return -1;
 	line = strstr(status, "\nUid:\t");
 	return line == NULL ? -1 : strtol(line + strlen("\nUid:\t"), NULL, 10);
-}
-
-/* cgroup v1 has a line per hierarchy, about a dozen; v2 one. */
-#define CGROUP_LINES_MAX 32
-
-struct cgroup_line {
-	const char *hierarchy; /* "ID:CONTROLLERS" */
-	const char *path;
-};
-
-/* Splits a /proc/PID/cgroup text in place into its lines' hierarchy and path; how many. */
-static size_t split_cgroups(char *text, struct cgroup_line *lines, size_t max)
-{
-	size_t count = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line != NULL && count < max; line = strtok_r(NULL, "\n", &save)) {
-		char *first = strchr(line, ':');
-		char *second = first != NULL ? strchr(first + 1, ':') : NULL;
-		if (second == NULL)
-			continue;
-		*second = '\0';
-		lines[count++] = (struct cgroup_line){.hierarchy = line, .path = second + 1};
-	}
-	return count;
-}
-
-/* Whether the process is in this launcher's Slurm job: in every cgroup hierarchy where the
- * launcher's own path holds job_$SLURM_JOB_ID, the process's path lies below that job_ID
- * directory. Outside a Slurm job cgroup there is nothing to compare and the uid check alone
- * applies. (SLURM_JOB_ID is the caller's to set: this keeps out the caller's own other jobs;
- * the uid check and the dropped privileges keep out everyone else's processes.) */
-bool in_job_cgroup(pid_t pid)
-{
-	static char own_text[8192], their_text[8192];
-	struct cgroup_line own[CGROUP_LINES_MAX], theirs[CGROUP_LINES_MAX];
-	const char *job = getenv("SLURM_JOB_ID");
-	char component[64];
-	size_t own_count, their_count;
-	if (job == NULL || snprintf(component, sizeof(component), "/job_%s", job) >= (int)sizeof(component))
-		return true;
-	if (read_proc_file(getpid(), "cgroup", own_text, sizeof(own_text)) != 0 ||
-	    read_proc_file(pid, "cgroup", their_text, sizeof(their_text)) != 0)
-		return false;
-	own_count = split_cgroups(own_text, own, CGROUP_LINES_MAX);
-	their_count = split_cgroups(their_text, theirs, CGROUP_LINES_MAX);
-	for (size_t i = 0; i < own_count; i++) {
-		const char *found = strstr(own[i].path, component);
-		const char *end = found != NULL ? found + strlen(component) : NULL;
-		char job_directory[PATH_MAX];
-		size_t j = 0;
-		if (found == NULL || (*end != '/' && *end != '\0'))
-			continue;
-		snprintf(job_directory, sizeof(job_directory), "%.*s", (int)(end - own[i].path), own[i].path);
-		while (j < their_count && strcmp(theirs[j].hierarchy, own[i].hierarchy) != 0)
-			j++;
-		if (j == their_count || !path_within(job_directory, theirs[j].path))
-			return false;
-	}
-	return true;
-}
-
-/* SLURM_JOB_ID when this process runs in that job's cgroup (a path holding job_$SLURM_JOB_ID as a
- * whole component, in some hierarchy), else NULL: the caller sets the variable, but only Slurm
- * (root) can put a process into a job's cgroup. */
-const char *slurm_job(void)
-{
-	static char text[8192];
-	struct cgroup_line lines[CGROUP_LINES_MAX];
-	const char *job = getenv("SLURM_JOB_ID");
-	char component[64];
-	size_t count;
-	if (job == NULL || job[0] == '\0' || strlen(job) > 20 || strspn(job, "0123456789") != strlen(job))
-		return NULL;
-	snprintf(component, sizeof(component), "/job_%s", job);
-	if (read_proc_file(getpid(), "cgroup", text, sizeof(text)) != 0)
-		return NULL;
-	count = split_cgroups(text, lines, CGROUP_LINES_MAX);
-	for (size_t i = 0; i < count; i++) {
-		const char *found = strstr(lines[i].path, component);
-		const char *end = found != NULL ? found + strlen(component) : NULL;
-		if (found != NULL && (*end == '/' || *end == '\0'))
-			return job;
-	}
-	return NULL;
 }
 
 /* Closes every descriptor from 3 up but KEEP (-1: none); -1 on failure. */

@@ -104,18 +104,20 @@ end_jobs() {
 unmount_work() { grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true; }
 
 # Job cgroups as Slurm's proctrack/cgroup makes them (a path holding job_ID tells a launcher it runs
-# in that job, see join.c), below a directory of the test's own in the unified hierarchy.
+# in that job, see join.c), below a directory of the test's own in the unified hierarchy, and
+# there below a slurmstepd.scope as Slurm's cgroup/v2 makes them: on a cgroup v2 host the launcher
+# takes a job's cgroup only at that place (src/cgroup.c).
 # job_cgroups NAME sets $cgroups; enter_cgroup PATH moves the calling (sub)shell into
-# $cgroups/PATH, e.g. job_910/step_0; remove_job_cgroups ends what is left in them (SIGTERM, then
-# SIGKILL after 3 s) and removes them.
+# $cgroups/slurmstepd.scope/PATH, e.g. job_910/step_0; remove_job_cgroups ends what is left in
+# them (SIGTERM, then SIGKILL after 3 s) and removes them.
 job_cgroups() {
     local root=/sys/fs/cgroup
     [ -f "$root/cgroup.procs" ] || root=/sys/fs/cgroup/unified
     cgroups=$root/$1.$$
 }
 enter_cgroup() {
-    mkdir -p "$cgroups/$1"
-    echo "$BASHPID" >"$cgroups/$1/cgroup.procs"
+    mkdir -p "$cgroups/slurmstepd.scope/$1"
+    echo "$BASHPID" >"$cgroups/slurmstepd.scope/$1/cgroup.procs"
 }
 job_cgroup_pids() { find "$cgroups" -name cgroup.procs -exec cat {} +; }
 remove_job_cgroups() {

@@ -54,6 +54,9 @@ chown "$test_uid:$test_gid" "$work/job"
 cgroup_root=/sys/fs/cgroup
 [ -f "$cgroup_root/cgroup.procs" ] || cgroup_root=/sys/fs/cgroup/unified
 cgroups=$cgroup_root/lifeboat-attacks.$$
+# Jobs' cgroups at the place Slurm's cgroup/v2 gives them (SLICE/slurmstepd.scope/job_ID): on a
+# cgroup v2 host the launcher takes a job's cgroup only there (src/cgroup.c); v1 takes any.
+slurm_scope=$cgroups/slurmstepd.scope
 
 cleanup() {
     local status=$? pid
@@ -78,7 +81,7 @@ trap cleanup EXIT
 as_user() { (cd "$work/job" && exec setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups "$@"); }
 
 # start_as_user LOG [CGROUP] -- COMMAND...: starts COMMAND as the user in the background (in
-# CGROUP, made below $cgroups, when given), output to LOG; its pid in $started.
+# CGROUP, made below $slurm_scope, when given), output to LOG; its pid in $started.
 start_as_user() {
     local log=$1 cgroup=
     shift
@@ -86,8 +89,8 @@ start_as_user() {
     shift
     (
         if [ -n "$cgroup" ]; then
-            mkdir -p "$cgroups/$cgroup"
-            echo "$BASHPID" >"$cgroups/$cgroup/cgroup.procs"
+            mkdir -p "$slurm_scope/$cgroup"
+            echo "$BASHPID" >"$slurm_scope/$cgroup/cgroup.procs"
         fi
         cd "$work/job"
         exec setpriv --reuid="$test_uid" --regid="$test_gid" --clear-groups "$@"
@@ -266,14 +269,14 @@ scenario_environment() {
 }
 
 # job_launcher LOG CGROUP JOB AS OUTPUT -- COMMAND...: a launcher as in a Slurm job (SLURM_JOB_ID=JOB,
-# in CGROUP below $cgroups), as root or the user, COMMAND's stdout to OUTPUT; its pid in $started.
+# in CGROUP below $slurm_scope), as root or the user, COMMAND's stdout to OUTPUT; its pid in $started.
 job_launcher() {
     local log=$1 cgroup=$2 job=$3 as=$4 output=$5
     shift 6
     if [ "$as" = root ]; then
         (
-            mkdir -p "$cgroups/$cgroup"
-            echo "$BASHPID" >"$cgroups/$cgroup/cgroup.procs"
+            mkdir -p "$slurm_scope/$cgroup"
+            echo "$BASHPID" >"$slurm_scope/$cgroup/cgroup.procs"
             cd "$work/job"
             SLURM_JOB_ID=$job exec "$launcher_dir/lifeboat-run" --stdout "$output" -- "$@"
         ) >"$log" 2>&1 &
@@ -346,8 +349,8 @@ scenario_forged_record() {
     cp "/run/lifeboat/jobs/778-$test_uid" "$work/fingerprint"
     wait "$launcher" || true
 
-    mkdir -p "$cgroups/job_778/step_9"
-    (echo "$BASHPID" >"$cgroups/job_778/step_9/cgroup.procs"; exec sleep 1000) &
+    mkdir -p "$slurm_scope/job_778/step_9"
+    (echo "$BASHPID" >"$slurm_scope/job_778/step_9/cgroup.procs"; exec sleep 1000) &
     victim=$!
     sleep 0.2
     forge_record 778 "$victim"

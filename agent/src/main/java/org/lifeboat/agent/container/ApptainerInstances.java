@@ -111,11 +111,7 @@ public final class ApptainerInstances {
     }
 
     private boolean inJob(long pid, long jobId) throws IOException {
-        try {
-            return Files.readString(proc.resolve(Long.toString(pid)).resolve("cgroup")).contains("/job_" + jobId + "/");
-        } catch (NoSuchFileException ended) {
-            return false;
-        }
+        return ProcessCgroups.of(proc, pid).map(cgroups -> cgroups.isInJob(jobId)).orElse(false);
     }
 
     /**

@@ -17,6 +17,13 @@ import java.util.Set;
  * own: {@code scontrol listpids} shows it, {@code scancel} and the job's end kill it, and its limits
  * apply. CRIU restores it in the agent's cgroups ({@code --manage-cgroups=ignore}); the step's
  * cgroups only exist once Slurm has started the requeued job, so the move comes then.
+ *
+ * <p>On cgroup v1 the container joins the task's cgroup in every hierarchy where it is the job's. On
+ * cgroup v2 there is one hierarchy, and a cgroup that hands controllers to children holds no
+ * processes (the no-internal-process rule): the container joins the task's own cgroup, which
+ * Slurm's cgroup/v2 makes a leaf ({@code .../job_J/step_S/user/task_N}), and any other is refused
+ * before a pid moves. The memory the restore already touched stays charged to the agent's cgroup on
+ * both (v2 never moves charges; Slurm does not turn on v1's {@code memory.move_charge_at_immigrate}).
  */
 public final class CgroupAdopter {
 
@@ -28,25 +35,25 @@ public final class CgroupAdopter {
 
     /**
      * Moves every process into each cgroup of the task's that belongs to Slurm's tree for the job
-     * (a path holding {@code /job_ID/}); returns how many cgroups it joined.
+     * ({@link ProcessCgroups#inJob}); returns how many cgroups it joined.
      */
     public int adopt(List<Long> pids, long taskPid, long jobId) throws IOException {
+        ProcessCgroups task = ProcessCgroups.of(proc, taskPid)
+                .orElseThrow(() -> new IOException("task " + taskPid + " of job " + jobId + " has ended"));
         Map<Set<String>, Path> hierarchies = hierarchies();
-        String jobComponent = "/job_" + jobId + "/";
         int joined = 0;
-        for (String line : Files.readAllLines(proc.resolve(Long.toString(taskPid)).resolve("cgroup"))) {
-            // "ID:CONTROLLERS:PATH"; the unified (v2) hierarchy has ID 0 and no controllers.
-            String[] parts = line.split(":", 3);
-            if (parts.length != 3 || !(parts[2] + "/").contains(jobComponent)) {
-                continue;
-            }
-            Set<String> controllers = parts[1].isEmpty() ? Set.of() : Set.of(parts[1].split(","));
+        for (ProcessCgroups.Line line : task.inJob(jobId)) {
+            Set<String> controllers = line.controllers().isEmpty() ? Set.of() : Set.of(line.controllers().split(","));
             Path mount = hierarchies.get(controllers);
             if (mount == null) {
-                throw new IOException("no mount of the cgroup hierarchy '" + parts[1] + "' of task " + taskPid
+                throw new IOException("no mount of the cgroup hierarchy '" + line.controllers() + "' of task " + taskPid
                         + " in " + proc.resolve("self/mountinfo"));
             }
-            Path procs = mount.resolve(parts[2].substring(1)).resolve("cgroup.procs");
+            Path cgroup = mount.resolve(line.path().substring(1));
+            if (task.unified()) {
+                requireLeaf(cgroup, taskPid);
+            }
+            Path procs = cgroup.resolve("cgroup.procs");
             for (long pid : pids) {
                 try {
                     Files.writeString(procs, Long.toString(pid));
@@ -57,6 +64,20 @@ public final class CgroupAdopter {
             joined++;
         }
         return joined;
+    }
+
+    /** A v2 cgroup that enables controllers for its children takes no processes: refused before any moves. */
+    private static void requireLeaf(Path cgroup, long taskPid) throws IOException {
+        String delegated;
+        try {
+            delegated = Files.readString(cgroup.resolve("cgroup.subtree_control")).strip();
+        } catch (NoSuchFileException e) {
+            throw new IOException("the cgroup " + cgroup + " of task " + taskPid + " does not exist", e);
+        }
+        if (!delegated.isEmpty()) {
+            throw new IOException("the cgroup " + cgroup + " of task " + taskPid + " enables controllers for its children ("
+                    + delegated + "): cgroup v2 puts processes only in leaves, so the restored container cannot join it");
+        }
     }
 
     /** Each mounted cgroup hierarchy by its controllers (v1: from the super options; v2: the empty set). */

@@ -143,7 +143,7 @@ public final class ContainerLocator {
                     && ProcessStartTime.of(proc, manifest.initPid()) == manifest.initStart()
                     && statusField(status, "PPid:").equals(Long.toString(launcherPid))
                     && statusField(status, "Uid:").equals(Integer.toString(uid))
-                    && (Files.readString(init.resolve("cgroup")) + "/").contains("/job_" + jobId + "/");
+                    && ProcessCgroups.of(proc, manifest.initPid()).map(cgroups -> cgroups.isInJob(jobId)).orElse(false);
         } catch (NoSuchFileException initEnded) {
             return false;
         }

@@ -132,7 +132,7 @@ public final class Criu implements Checkpointer {
                 // ordinary MPI jobs: MPICH's UCX maps 4 MiB files in /dev/shm that it has unlinked.
                 "--ghost-limit", Long.toString(GHOST_LIMIT_BYTES),
                 // The job's cgroups are Slurm's, on this node: the restored tree belongs in the cgroups of
-                // whoever restores it on the target, never in paths copied from here.
+                // whoever restores it on the target, never in paths copied from here (v1 and v2 alike).
                 "--manage-cgroups=ignore"));
         if (spec.networkNamespace().isPresent()) {
             arguments.addAll(List.of(
@@ -175,7 +175,7 @@ public final class Criu implements Checkpointer {
                 // Stopped until the source's copy is gone for good (Slurm has requeued the job): never two running copies.
                 "--leave-stopped",
                 "--file-locks",
-                // The restored tree joins the cgroups CRIU runs in (see dump).
+                // The restored tree joins the cgroups CRIU runs in, the agent's, until CgroupAdopter moves it (see dump).
                 "--manage-cgroups=ignore"));
         if (spec.networkNamespace().isPresent()) {
             // The connections come back from TCP repair, bound to the job's address, which must be up already.

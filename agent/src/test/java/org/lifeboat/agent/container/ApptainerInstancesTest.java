@@ -60,6 +60,24 @@ class ApptainerInstancesTest {
     }
 
     @Test
+    void onCgroupV2AnInstanceOutsideSlurmsTreeIsNotTheJobs() throws Exception {
+        ApptainerInstances inProc = new ApptainerInstances("apptainer", Path.of("/helpers/lifeboat-adopt-instance"), proc,
+                Path.of("/sys"), commands, new SystemUsers(commands), new ContainerProcesses(proc, commands));
+        Files.createDirectories(proc.resolve("500"));
+        Files.createDirectories(proc.resolve("600"));
+        // Named after job 42 by its owner, in the subtree systemd delegates to them.
+        Files.writeString(proc.resolve("500/cgroup"), "0::/user.slice/user-1000.slice/user@1000.service/app.slice/job_42/step_0\n");
+        // Where Apptainer 1.2 and later start a user's instance when systemd manages cgroups: a scope
+        // "user.slice:apptainer:PID" of the user's systemd (internal/pkg/cgroups/manager_linux.go).
+        Files.writeString(proc.resolve("600/cgroup"), "0::/user.slice/user-1000.slice/user@1000.service/user.slice/"
+                + "apptainer-1234.scope\n");
+        commands.answer(0, LISTING, "");
+
+        assertTrue(inProc.find(42, 0).isEmpty(), "an instance outside Slurm's tree was taken for job 42's");
+        assertEquals(1, commands.commands().size(), "something was run beside the listing: " + commands.commands());
+    }
+
+    @Test
     void noApptainerMeansNoInstance() throws Exception {
         ApptainerInstances inProc = new ApptainerInstances("apptainer", Path.of("/helpers/lifeboat-adopt-instance"), proc,
                 Path.of("/sys"), commands, new SystemUsers(commands), new ContainerProcesses(proc, commands));

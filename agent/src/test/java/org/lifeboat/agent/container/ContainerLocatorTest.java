@@ -88,6 +88,13 @@ public class ContainerLocatorTest {
     }
 
     @Test
+    void onCgroupV2AnInitInADirectoryTheOwnerNamedAfterTheJobIsPassedOver() throws IOException {
+        // systemd delegates user@UID.service to its user, who may name cgroups there as they like.
+        assertPassedOver(300, OWNER, INIT_START, "0::/user.slice/user-1000.slice/user@1000.service/app.slice/job_42/step_batch\n",
+                OWNER);
+    }
+
+    @Test
     void aTaskStartedInAContainerAnotherLauncherOfTheJobBuiltFindsThatContainer() throws IOException {
         init(301, 300, OWNER, INIT_START, JOB_CGROUP);
         manifest(containers, 300, ContainerManifest.SUPPORTED_VERSION, OWNER);

@@ -31,7 +31,7 @@ class WholeJobCheckTest {
 
     private static final long JOB = 42;
     private static final int OWNER = 1000;
-    private static final String CGROUP = "0::/slurm/uid_1000/job_42/step_0/task_0\n";
+    private static final String CGROUP = "0::/system.slice/slurmstepd.scope/job_42/step_0/user/task_0\n";
 
     @TempDir
     Path root;
