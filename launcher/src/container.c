@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "mount_api.h"
 
 /* State of the container side: one copy, in the init process. */
 static struct {
@@ -177,24 +178,24 @@ static int new_filesystem(const char *type, const char *mode, const uid_t *owner
 	char ids[2][16];
 	int context = -1;
 	int mount_fd = -1;
-	context = fsopen(type, FSOPEN_CLOEXEC);
+	context = lb_fsopen(type, FSOPEN_CLOEXEC);
 	if (context < 0) {
 		log_errno("create a %s file system", type);
 		goto fail;
 	}
 	/* The source name shows in mountinfo and in CRIU's logs. */
-	if (fsconfig(context, FSCONFIG_SET_STRING, "source", "lifeboat", 0) != 0 ||
-	    (mode != NULL && fsconfig(context, FSCONFIG_SET_STRING, "mode", mode, 0) != 0) ||
+	if (lb_fsconfig(context, FSCONFIG_SET_STRING, "source", "lifeboat", 0) != 0 ||
+	    (mode != NULL && lb_fsconfig(context, FSCONFIG_SET_STRING, "mode", mode, 0) != 0) ||
 	    (owner != NULL && (snprintf(ids[0], sizeof(ids[0]), "%u", (unsigned)owner[0]) < 0 ||
 			       snprintf(ids[1], sizeof(ids[1]), "%u", (unsigned)owner[1]) < 0 ||
-			       fsconfig(context, FSCONFIG_SET_STRING, "uid", ids[0], 0) != 0 ||
-			       fsconfig(context, FSCONFIG_SET_STRING, "gid", ids[1], 0) != 0 ||
-			       fsconfig(context, FSCONFIG_SET_STRING, "size", "1m", 0) != 0)) ||
-	    fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
+			       lb_fsconfig(context, FSCONFIG_SET_STRING, "uid", ids[0], 0) != 0 ||
+			       lb_fsconfig(context, FSCONFIG_SET_STRING, "gid", ids[1], 0) != 0 ||
+			       lb_fsconfig(context, FSCONFIG_SET_STRING, "size", "1m", 0) != 0)) ||
+	    lb_fsconfig(context, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
 		log_errno("configure a %s file system", type);
 		goto fail;
 	}
-	mount_fd = fsmount(context, FSMOUNT_CLOEXEC, attributes);
+	mount_fd = lb_fsmount(context, FSMOUNT_CLOEXEC, attributes);
 	if (mount_fd < 0) {
 		log_errno("mount a %s file system", type);
 		goto fail;
@@ -218,7 +219,7 @@ static int mount_root(void)
 		log_errno("open %s", ct.config->root);
 		goto fail;
 	}
-	if (move_mount(ct.root_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+	if (lb_move_mount(ct.root_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
 		log_errno("mount the root file system on %s", ct.config->root);
 		goto fail;
 	}
@@ -350,12 +351,12 @@ static int mount_one(size_t index)
 		/* A clone of that one mount, not its submounts: each submount would be one more mount
 		 * for CRIU to be told about, and the manifest lists exactly what is mounted. */
 		struct mount_attr attributes = {.attr_set = mount->attributes};
-		tree = open_tree(ct.source_fds[index], "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		tree = lb_open_tree(ct.source_fds[index], "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (tree < 0) {
 			log_errno("bind %s", mount->source);
 			goto fail;
 		}
-		if (mount_setattr(tree, "", AT_EMPTY_PATH, &attributes, sizeof(attributes)) != 0) {
+		if (lb_mount_setattr(tree, "", AT_EMPTY_PATH, &attributes, sizeof(attributes)) != 0) {
 			log_errno("set the attributes of the bind mount of %s", mount->source);
 			goto fail;
 		}
@@ -380,7 +381,7 @@ static int mount_one(size_t index)
 	target = open_target(mount);
 	if (target < 0)
 		goto fail;
-	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+	if (lb_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
 		log_errno("mount on %s", mount->target);
 		goto fail;
 	}
@@ -424,7 +425,7 @@ static int enter_root(void)
 		log_errno("change to the new root");
 		return -1;
 	}
-	if (mount_setattr(AT_FDCWD, "/", 0, &read_only, sizeof(read_only)) != 0) {
+	if (lb_mount_setattr(AT_FDCWD, "/", 0, &read_only, sizeof(read_only)) != 0) {
 		log_errno("make the root read-only");
 		return -1;
 	}

@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "mount_api.h"
 
 #define STATE_BASE "/run/lifeboat/containers"
 #define MANIFEST_NAME "manifest.json"
