@@ -3,6 +3,7 @@ package org.lifeboat.agent.lifecycle;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,8 @@ public final class SystemdWatchdog implements LifeCycleComponent {
                 return Optional.empty();
             }
         }
-        return positiveNumber(WATCHDOG_USEC, timeout).map(microseconds -> Duration.ofNanos(microseconds * 1000 / 2));
+        return positiveNumber(WATCHDOG_USEC, timeout)
+                .map(microseconds -> Duration.of(Math.max(1, microseconds / 2), ChronoUnit.MICROS));
     }
 
     private static Optional<Long> positiveNumber(String variable, String value) {
@@ -108,7 +110,8 @@ public final class SystemdWatchdog implements LifeCycleComponent {
             return thread;
         });
         // With a fixed delay, not a fixed rate: after a stall the pings do not come in a burst.
-        timer.scheduleWithFixedDelay(this::ping, 0, pinging.get().interval().toNanos(), TimeUnit.NANOSECONDS);
+        timer.scheduleWithFixedDelay(this::ping, 0, TimeUnit.MICROSECONDS.convert(pinging.get().interval()),
+                TimeUnit.MICROSECONDS);
         LOG.info("pinging systemd's watchdog every " + pinging.get().interval().toMillis() + " ms");
     }
 

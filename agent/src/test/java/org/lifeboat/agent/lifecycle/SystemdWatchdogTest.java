@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +37,19 @@ class SystemdWatchdogTest {
     void pingsComeEveryHalfOfWatchdogUsec() {
         assertEquals(Optional.of(Duration.ofSeconds(60)),
                 SystemdWatchdog.pingInterval(Map.of("WATCHDOG_USEC", "120000000"), PID));
-        assertEquals(Optional.of(Duration.ofNanos(500)), SystemdWatchdog.pingInterval(Map.of("WATCHDOG_USEC", "1"), PID));
+        assertEquals(Optional.of(Duration.ofNanos(1000)), SystemdWatchdog.pingInterval(Map.of("WATCHDOG_USEC", "1"), PID),
+                "a microsecond at least");
+    }
+
+    @Test
+    void theLargestTimeoutSystemdCouldPassStartsATimerAllTheSame() {
+        assertEquals(Optional.of(Duration.of(Long.MAX_VALUE / 2, ChronoUnit.MICROS)),
+                SystemdWatchdog.pingInterval(Map.of("WATCHDOG_USEC", Long.toString(Long.MAX_VALUE)), PID));
+        SystemdWatchdog watchdog = new SystemdWatchdog(Optional.of(new SystemdWatchdog.Pinging(recording,
+                Duration.of(Long.MAX_VALUE / 2, ChronoUnit.MICROS))), List.of());
+
+        watchdog.start();
+        watchdog.stop();
     }
 
     @Test
