@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Builds Lifeboat's two RPMs, lifeboat-agent and lifeboat-slurm, with rpmbuild:
+# Builds Lifeboat's source RPM, then its two RPMs, lifeboat-agent and lifeboat-slurm, from that
+# source RPM alone (`rpmbuild --rebuild`, as a site's mock would):
 #
-#   packaging/rpm/build.sh        prints the paths of the RPMs it wrote, one a line
+#   packaging/rpm/build.sh        prints the paths of the RPMs it wrote, one a line, the SRPM last
 #
-# Reuses what is built and up to date, builds the rest: the agent jar and its dependencies with
-# `mvn package -DskipTests` when the jar is missing or older than a POM or a source file;
-# lifeboat-run and lifeboat.so with make (which rebuilds only what changed). Writes only below
-# packaging/rpm/build/ (ignored by git), which it empties first.
+# The SRPM's sources (lifeboat.spec says what each holds and why):
+#   Source0  the checkout's files as they are in the working tree, those git tracks and the new
+#            ones it does not ignore;
+#   Source1  the agent's jars: `mvn package -DskipTests` first, when the jar, its dependency list or
+#            target/lib is missing or older than a POM or a source file;
+#   Source2  the jars' Maven coordinates, from agent/target/runtime-dependencies.txt.
+# Writes only below packaging/rpm/build/ (ignored by git), which it empties first.
 #
-# Needs rpmbuild (Debian's package rpm; testbed/deps.sh installs it), Maven and a JDK 17, gcc, and
-# Slurm's headers (libslurm-dev; another location with SLURM_INCLUDE=DIR). The RPMs require the C
-# library of the host they were built on and the Slurm release of those headers: for production,
-# build on the RHEL release the nodes run, against the Slurm they run.
+# Needs git, rpmbuild (Debian's package rpm; testbed/deps.sh installs it), Maven and a JDK 17, gcc,
+# and Slurm's headers (libslurm-dev; another location with SLURM_INCLUDE=DIR). The RPMs require the
+# C library of the host that rebuilt them and the Slurm release of those headers: for production,
+# rebuild the SRPM on the RHEL release the nodes run, against the Slurm they run. On a host whose
+# rpm database is not the system's (Debian), the rebuild cannot check BuildRequires: --nodeps.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,6 +24,9 @@ PACKAGING=packaging/rpm
 BUILD=$PWD/$PACKAGING/build
 SLURM_INCLUDE=${SLURM_INCLUDE:-/usr/include}
 AGENT_JAR=agent/target/lifeboat-agent.jar
+DEPENDENCY_LIST=agent/target/runtime-dependencies.txt
+# The project's own modules are not bundled software.
+OWN_GROUP=org.lifeboat
 
 log() { printf 'rpm build: %s\n' "$*" >&2; }
 die() {
@@ -27,16 +35,15 @@ die() {
 }
 
 command -v rpmbuild >/dev/null || die "rpmbuild not found: install Debian's package rpm (testbed/deps.sh does)"
+git rev-parse --git-dir >/dev/null 2>&1 || die "not a git checkout: Source0 is made from the files git lists"
 
-if [ ! -f "$AGENT_JAR" ] || [ -n "$(find pom.xml agent/pom.xml agent/src/main -newer "$AGENT_JAR" -print -quit)" ]; then
+if [ ! -f "$AGENT_JAR" ] || [ ! -f "$DEPENDENCY_LIST" ] \
+    || [ -n "$(find pom.xml agent/pom.xml agent/src/main -newer "$AGENT_JAR" -print -quit)" ]; then
     log "building the agent: mvn package -DskipTests"
     mvn -q -B package -DskipTests >&2
 else
     log "reusing $AGENT_JAR: newer than every POM and source file"
 fi
-# Their output goes to stderr, like every message here: stdout carries only the RPMs' paths.
-make -s -C launcher lifeboat-run lifeboat-adopt-instance lifeboat-with-fds >&2
-make -s -C slurm-hooks lifeboat.so SLURM_INCLUDE="$SLURM_INCLUDE" >&2
 
 # The jar's manifest, continuation lines joined (a manifest wraps its lines at 72 bytes).
 manifest=$(unzip -p "$AGENT_JAR" META-INF/MANIFEST.MF | tr -d '\r' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n //g')
@@ -50,48 +57,82 @@ class_path=$(sed -n 's/^Class-Path: //p' <<<"$manifest")
 # RPM versions cannot hold '-': 0.1.0-SNAPSHOT is version 0.1.0 with a pre-release number, which
 # counts commits so that a later snapshot upgrades an earlier one, and names the commit.
 version=${jar_version%-SNAPSHOT}
+spec_version=$(sed -n 's/^%global lifeboat_version //p' "$PACKAGING/lifeboat.spec")
+[ "$spec_version" = "$version" ] || die "lifeboat.spec says version $spec_version, the POM $jar_version: set lifeboat_version to $version there, with a %changelog entry"
 if [ "$version" = "$jar_version" ]; then
     release=1
 else
-    commits=$(git rev-list --count HEAD 2>/dev/null) || die "a snapshot build needs a git checkout (its release number counts commits)"
-    release=0.$commits.g$(git rev-parse --short HEAD)
+    release=0.$(git rev-list --count HEAD).g$(git rev-parse --short HEAD)
 fi
 
-# SLURM_VERSION_NUMBER is 0xMMmmuu; a SPANK plugin loads into the same major.minor only.
-slurm_number=$(sed -n 's/^#define SLURM_VERSION_NUMBER \(0x[0-9a-fA-F]*\)$/\1/p' "$SLURM_INCLUDE/slurm/slurm_version.h")
-[ -n "$slurm_number" ] || die "no SLURM_VERSION_NUMBER in $SLURM_INCLUDE/slurm/slurm_version.h (install libslurm-dev or set SLURM_INCLUDE)"
-slurm_major=$(((slurm_number >> 16) & 0xff))
-slurm_minor=$(((slurm_number >> 8) & 0xff))
-slurm_series=$(printf '%d.%02d' "$slurm_major" "$slurm_minor")
-slurm_series_end=$(printf '%d.%02d' "$slurm_major" $((slurm_minor + 1)))
-
-# Source0: the built programs and the files of packaging/rpm/, in one directory.
 rm -rf "$BUILD"
-stage=$BUILD/stage/lifeboat-$version
-mkdir -p "$stage/lib" "$BUILD/SOURCES"
-cp "$AGENT_JAR" "$stage/"
+mkdir -p "$BUILD/SOURCES" "$BUILD/SPECS" "$BUILD/stage/lifeboat-agent-jars/lib"
+
+# Source0: the files git tracks or would (not those it ignores, such as build outputs), as they
+# are in the working tree, so that what %build compiles is what the jars were built from.
+commit_time=$(git log -1 --format=%ct)
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
+    # A tracked file deleted in the working tree is gone from Source0 too.
+    [ ! -e "$file" ] || printf '%s\0' "$file"
+done | tar --null -T - --transform "flags=r;s,^,lifeboat-$version/," --sort=name --owner=0 --group=0 \
+    --numeric-owner --mtime="@$commit_time" -czf "$BUILD/SOURCES/lifeboat-$version.tar.gz"
+
+# Source1 and Source2: each jar of the Class-Path, and the coordinates of each but the project's
+# own. A jar's file name is copy-dependencies': ARTIFACT-VERSION[-CLASSIFIER].jar.
+declare -A coordinates
+while read -r artifact _; do
+    IFS=: read -r group name _ fourth fifth sixth <<<"$artifact"
+    # GROUP:ARTIFACT:TYPE:VERSION:SCOPE, or GROUP:ARTIFACT:TYPE:CLASSIFIER:VERSION:SCOPE.
+    if [ -n "$sixth" ]; then
+        coordinates["$name-$fifth-$fourth.jar"]="$group:$name $fifth"
+    else
+        coordinates["$name-$fourth.jar"]="$group:$name $fourth"
+    fi
+done < <(grep -E '^ +[^ :]+:[^ :]+:' "$DEPENDENCY_LIST")
+cp "$AGENT_JAR" "$BUILD/stage/lifeboat-agent-jars/"
+bundled=()
 for entry in $class_path; do
     [ -f "agent/target/$entry" ] || die "agent/target/$entry, named in the agent's Class-Path, is missing: run mvn package"
-    cp "agent/target/$entry" "$stage/lib/"
+    cp "agent/target/$entry" "$BUILD/stage/lifeboat-agent-jars/lib/"
+    coordinate=${coordinates[${entry#lib/}]:-}
+    [ -n "$coordinate" ] || die "$entry is not in $DEPENDENCY_LIST: run mvn package"
+    read -r name jar_dependency_version <<<"$coordinate"
+    # An RPM version cannot hold '-' either (Guava's 33.0.0-jre, say).
+    [ "${name%%:*}" = "$OWN_GROUP" ] || bundled+=("bundled(mvn($name)) = ${jar_dependency_version//-/_}")
 done
-cp launcher/lifeboat-run launcher/lifeboat-adopt-instance launcher/lifeboat-with-fds slurm-hooks/lifeboat.so config/agent.yaml README.md "$stage/"
-# The plugin package carries the plugin's own README, not the whole project's.
-cp slurm-hooks/README.md "$stage/README.slurm-plugin.md"
-cp slurm-hooks/plugstack.conf.example "$stage/plugstack.conf"
-cp "$PACKAGING/lifeboat" "$PACKAGING/lifeboat-agent.service" "$PACKAGING/lifeboat-tmpfiles.conf" "$stage/"
-tar -C "$BUILD/stage" -czf "$BUILD/SOURCES/lifeboat-$version.tar.gz" "lifeboat-$version"
+printf '%s\n' "${bundled[@]}" | sort -u >"$BUILD/SOURCES/lifeboat-agent-$version-bundled.txt"
+tar -C "$BUILD/stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$commit_time" \
+    -cf "$BUILD/SOURCES/lifeboat-agent-$version-jars.tar" lifeboat-agent-jars
+
+# The SRPM's spec: this snapshot's release, and a %changelog entry for it (rpmlint checks that the
+# newest entry names the package's version and release), by the commit's committer.
+spec=$BUILD/SPECS/lifeboat.spec
+sed -e "s/^%global lifeboat_release .*/%global lifeboat_release $release/" "$PACKAGING/lifeboat.spec" >"$spec"
+if [ "$release" != 1 ]; then
+    entry=$(git log -1 --date=format:'%a %b %d %Y' --format="* %cd %cn <%ce> - $version-$release%n- Snapshot of commit %h")
+    awk -v entry="$entry" '{ print } /^%changelog$/ { print entry; print "" }' "$spec" >"$spec.new"
+    mv "$spec.new" "$spec"
+fi
 
 macros=()
 if [ -z "$(rpm --eval '%{?systemd_post:defined}')" ]; then
     log "no systemd RPM macros on this host: using $PACKAGING/macros.systemd-fallback"
     macros=(--load "$PACKAGING/macros.systemd-fallback")
 fi
-log "rpmbuild: lifeboat $version-$release, lifeboat.so for Slurm $slurm_series"
-rpmbuild -bb --quiet "${macros[@]}" \
-    --define "_topdir $BUILD" \
-    --define "lifeboat_version $version" \
-    --define "lifeboat_release $release" \
-    --define "slurm_series $slurm_series" \
-    --define "slurm_series_end $slurm_series_end" \
-    "$PACKAGING/lifeboat.spec" >&2
-find "$BUILD/RPMS" -name '*.rpm' | sort
+includes=()
+[ "$SLURM_INCLUDE" = /usr/include ] || includes=(--define "slurm_include $SLURM_INCLUDE")
+log "rpmbuild -bs: lifeboat $version-$release"
+rpmbuild -bs --quiet "${macros[@]}" "${includes[@]}" --define "_topdir $BUILD" "$spec" >&2
+srpm=$(find "$BUILD/SRPMS" -name '*.src.rpm')
+[ -n "$srpm" ] || die "rpmbuild -bs wrote no source RPM"
+
+# A _topdir of its own, which holds nothing but what the SRPM brings.
+nodeps=()
+if ! rpm -q rpm >/dev/null 2>&1; then
+    log "rpm's database does not know this system's packages: rebuilding with --nodeps"
+    nodeps=(--nodeps)
+fi
+log "rpmbuild --rebuild ${srpm##*/}"
+rpmbuild --rebuild --quiet "${macros[@]}" "${includes[@]}" "${nodeps[@]}" --define "_topdir $BUILD/rebuild" "$srpm" >&2
+find "$BUILD/rebuild/RPMS" -name '*.rpm' | sort
+echo "$srpm"

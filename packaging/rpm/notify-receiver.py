@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""systemd's side of sd_notify, for run-installed-agent.sh: binds a Unix datagram socket, prints
-each notification as it arrives, and exits 0 after STOPPING=1, or 1 when none came for TIMEOUT s.
+"""systemd's side of sd_notify, for run-installed-agent.sh: binds a Unix datagram socket and prints
+each notification as it arrives, on one line after the time it arrived (seconds, monotonic clock):
+"12.345 READY=1", fields of one datagram joined by spaces. Exits 0 after STOPPING=1, or 1 when none
+came for TIMEOUT s.
 
     notify-receiver.py SOCKET_PATH TIMEOUT_SECONDS
 """
 import socket
 import sys
+import time
 
 
 def main(path, timeout):
@@ -18,8 +21,9 @@ def main(path, timeout):
         except socket.timeout:
             print(f"no notification for {timeout} s", file=sys.stderr)
             return 1
-        print(message, flush=True)
-        if "STOPPING=1" in message.split("\n"):
+        fields = message.split("\n")
+        print(f"{time.monotonic():.3f} {' '.join(fields)}", flush=True)
+        if "STOPPING=1" in fields:
             return 0
 
 

@@ -8,11 +8,13 @@
 # there at its first start, as on a node) and its /var/lib over /var/lib, so every installed file is
 # at its real path; /run starts empty as at boot, and the checkpoint directory gets a tmpfs, as the
 # README has a site do. Then: systemd-analyze accepts the installed unit; the installed tmpfiles.d file makes
-# /run/lifeboat; the unit's own ExecStart line (the shipped /etc/lifeboat/agent.yaml, unchanged)
-# starts the agent, which sends READY=1 to a stand-in notify socket, has made
-# /etc/lifeboat/prediction-token (0600), answers /health, refuses a prediction without the token
-# (401) and answers `lifeboat status` (no jobs), and on SIGTERM sends STOPPING=1, removes its
-# socket and exits 143.
+# /run/lifeboat; the unit's own ExecStart line (the shipped /etc/lifeboat/agent.yaml, unchanged),
+# with the unit's Environment= and the installed EnvironmentFile= as systemd sets them, starts the
+# agent, whose JVM has the unit's -Xmx; the agent sends READY=1 to a stand-in notify socket, then
+# WATCHDOG=1 every half of the WATCHDOG_USEC given here (and WATCHDOG_PID: the launcher must exec
+# the JVM for it to match), has made /etc/lifeboat/prediction-token (0600), answers /health,
+# refuses a prediction without the token (401) and answers `lifeboat status` (no jobs), and on
+# SIGTERM sends STOPPING=1, removes its socket and exits 143.
 # The namespaces keep it off the machine's ports (the testbed's agents use 9464 and 9465 too) and
 # out of its /run and /var/lib; whatever runs in them ends with this script.
 set -euo pipefail
@@ -22,6 +24,9 @@ HEALTH_URL=http://127.0.0.1:9464/health
 PREDICTIONS_URL=http://127.0.0.1:9464/api/v1/predictions
 STARTUP_LIMIT_SECONDS=60
 UNIT=/usr/lib/systemd/system/lifeboat-agent.service
+# The unit's WatchdogSec is 2 min; 2 s here, so that pings come every second.
+WATCHDOG_MICROSECONDS=2000000
+WATCHDOG_PINGS=3
 
 [ $# -eq 2 ] || { echo "usage: $0 ROOT WORK_DIR" >&2; exit 2; }
 if [ "${LIFEBOAT_RPM_CHECK_NAMESPACES:-}" != 1 ]; then
@@ -57,15 +62,44 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 command=$(sed -n 's/^ExecStart=//p' "$UNIT")
-# Unquoted: the unit's command line, split into words as systemd splits it.
-NOTIFY_SOCKET=$work/notify $command >"$work/agent.log" 2>&1 &
+# The environment systemd gives the agent: the unit's Environment= lines (each one assignment here,
+# quoted as a shell would read it), then the EnvironmentFile, whose assignments win.
+while read -r assignment; do
+    eval "export $assignment"
+done < <(sed -n 's/^Environment=//p' "$UNIT")
+environment_file=$(sed -n 's/^EnvironmentFile=-\{0,1\}//p' "$UNIT")
+[ -f "$environment_file" ] || fail "the unit's EnvironmentFile $environment_file is not installed"
+set -a
+# shellcheck source=/dev/null
+. "$environment_file"
+set +a
+# Unquoted: the unit's command line, split into words as systemd splits it. WATCHDOG_PID is the pid
+# this shell execs into, which the launcher must keep by exec'ing the JVM.
+NOTIFY_SOCKET=$work/notify WATCHDOG_USEC=$WATCHDOG_MICROSECONDS \
+    bash -c 'WATCHDOG_PID=$$ exec "$@"' agent $command >"$work/agent.log" 2>&1 &
 agent=$!
 deadline=$((SECONDS + STARTUP_LIMIT_SECONDS))
-until grep -qx 'READY=1' "$work/notifications"; do
+until grep -q ' READY=1$' "$work/notifications"; do
     kill -0 "$agent" 2>/dev/null || fail "exited before READY=1: $(cat "$work/agent.log")"
     [ $SECONDS -lt $deadline ] || fail "no READY=1 within $STARTUP_LIMIT_SECONDS s: $(cat "$work/agent.log")"
     sleep 0.2
 done
+tr '\0' ' ' <"/proc/$agent/cmdline" | grep -q -- " $JAVA_OPTS " \
+    || fail "the JVM runs without the unit's JAVA_OPTS ($JAVA_OPTS): $(tr '\0' ' ' <"/proc/$agent/cmdline")"
+
+# The watchdog: WATCHDOG=1 keeps coming, every half of WATCHDOG_USEC (within half of that again:
+# this machine may be busy).
+until [ "$(grep -c ' WATCHDOG=1$' "$work/notifications")" -ge $WATCHDOG_PINGS ]; do
+    kill -0 "$agent" 2>/dev/null || fail "exited while pinging the watchdog: $(cat "$work/agent.log")"
+    [ $SECONDS -lt $deadline ] || fail "fewer than $WATCHDOG_PINGS WATCHDOG=1 within $STARTUP_LIMIT_SECONDS s: $(cat "$work/notifications")"
+    sleep 0.2
+done
+interval=$(awk -v pings=$WATCHDOG_PINGS '$2 == "WATCHDOG=1" && ++n <= pings { if (n == 1) first = $1; last = $1 }
+    END { printf "%.3f", (last - first) / (pings - 1) }' "$work/notifications")
+awk -v interval="$interval" -v expected=$((WATCHDOG_MICROSECONDS / 2)) \
+    'BEGIN { exit !(interval * 1e6 >= expected * 0.5 && interval * 1e6 <= expected * 1.5) }' \
+    || fail "WATCHDOG=1 came every $interval s, not every $((WATCHDOG_MICROSECONDS / 2000)) ms: $(cat "$work/notifications")"
+echo "installed agent: WATCHDOG=1 every $interval s for WATCHDOG_USEC=$WATCHDOG_MICROSECONDS; JVM options $JAVA_OPTS" >&2
 # The throwaway root has no CRIU: the agent runs and serves, and /health says it cannot migrate (503)
 # and why, which is what a node whose CRIU is missing must say.
 code=$(curl -sS --max-time 5 -o "$work/health" -w '%{http_code}' "$HEALTH_URL") \
@@ -81,7 +115,7 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: ap
 [ "$code" = 401 ] || fail "a prediction without the token was answered $code, not 401"
 status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
 [ "$(tr -d ' \n' <<<"$status")" = "[]" ] || fail "lifeboat status lists jobs on a fresh agent: $status"
-echo "installed agent: $HEALTH_URL answered $code $health" >&2
+echo "installed agent: $HEALTH_URL answered 503 $health" >&2
 
 kill -TERM "$agent"
 code=0

@@ -61,6 +61,12 @@ public final class Criu implements Checkpointer {
     static final List<String> OWNER_CAPABILITIES = List.of("sys_admin", "sys_chroot", "setpcap");
     /** A job with its own network namespace: TCP repair of its connections and the network lock. */
     static final String NETWORK_CAPABILITY = "net_admin";
+    /**
+     * A restore runs with the OOM killer's ordinary score adjustment, 0, not the agent's (its unit lowers
+     * it, OOMScoreAdjust=): CRIU sets a restored task's adjustment only where the dump saw one other than
+     * 0, and the others keep the one CRIU had, which a restored job must not inherit from the agent.
+     */
+    static final List<String> ORDINARY_OOM_SCORE = List.of("choom", "-n", "0", "--");
 
     private final String binary;
     private final CommandRunner commands;
@@ -155,8 +161,8 @@ public final class Criu implements Checkpointer {
         spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
                 // Memory goes straight to the target's page server instead of into local files.
                 "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
-        run(List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.owner(), spec.imageDirectory(), DUMP_LOG,
-                spec.timeout(), "dump of pid " + spec.initPid());
+        run(List.of(), List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.owner(), spec.imageDirectory(),
+                DUMP_LOG, spec.timeout(), "dump of pid " + spec.initPid());
     }
 
     /** Restores a tree detached from the agent, stopped, and returns its root's pid on this node. */
@@ -200,8 +206,8 @@ public final class Criu implements Checkpointer {
             arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
             descriptor++;
         }
-        run(descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(), spec.imageDirectory(), RESTORE_LOG,
-                spec.timeout(), "restore from " + spec.imageDirectory());
+        run(ORDINARY_OOM_SCORE, descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(), spec.imageDirectory(),
+                RESTORE_LOG, spec.timeout(), "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
         } catch (IOException | NumberFormatException e) {
@@ -270,11 +276,12 @@ public final class Criu implements Checkpointer {
      * otherwise lead root to open, or make, what the owner may not. When root runs CRIU for a job of
      * a user's (see {@link #restoredBy}), lifeboat-with-fds still opens the files as that user (--as).
      *
+     * @param outermost the command the whole run starts under, as root ({@link #ORDINARY_OOM_SCORE}), or none
      * @param descriptors lifeboat-with-fds specifications of files CRIU is handed open
      * @param owner whom CRIU runs as; empty for root
      * @param filesOwner whose files the descriptors are, opened with their permissions; empty for root's
      */
-    private void run(List<String> descriptors, List<String> arguments, Optional<Path> networkNamespace,
+    private void run(List<String> outermost, List<String> descriptors, List<String> arguments, Optional<Path> networkNamespace,
                      Optional<JobOwner> owner, Optional<JobOwner> filesOwner, Path imageDirectory, String logName,
                      Duration timeout, String what) throws CriuException {
         List<String> asRoot = new ArrayList<>();
@@ -291,7 +298,9 @@ public final class Criu implements Checkpointer {
             identity.addAll(withFds(descriptors));
             withOwner.add("--unprivileged");
         }
-        run(withFds(asRoot), identity, withOwner, networkNamespace, imageDirectory.resolve(logName), timeout, what);
+        List<String> prefix = new ArrayList<>(outermost);
+        prefix.addAll(withFds(asRoot));
+        run(prefix, identity, withOwner, networkNamespace, imageDirectory.resolve(logName), timeout, what);
     }
 
     /**

@@ -3,12 +3,16 @@ package org.lifeboat.agent.evacuation;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.lifecycle.Liveness;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.slurm.SlurmClient;
 
@@ -38,6 +42,7 @@ public final class DrainWatcher implements LifeCycleComponent {
         return thread;
     });
     private final BooleanSupplier holdsMigratableJobs;
+    private volatile ScheduledFuture<?> polls;
     private boolean leaving;
     private String lastError = "";
 
@@ -59,7 +64,29 @@ public final class DrainWatcher implements LifeCycleComponent {
 
     @Override
     public void start() {
-        poller.scheduleWithFixedDelay(this::poll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        polls = poller.scheduleWithFixedDelay(this::poll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * For the watchdog: the polls end before a stop only when one throws (the scheduler runs a task
+     * that threw no more), and then a drain would never be seen.
+     */
+    public Liveness polling() {
+        return () -> {
+            ScheduledFuture<?> scheduled = polls;
+            if (scheduled == null || !scheduled.isDone() || poller.isShutdown()) {
+                return Optional.empty();
+            }
+            try {
+                scheduled.get();
+                return Optional.of("the drain watcher no longer polls Slurm");
+            } catch (ExecutionException e) {
+                return Optional.of("the drain watcher no longer polls Slurm: its poll failed with " + e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.of("the drain watcher no longer polls Slurm");
+            }
+        };
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.lifecycle.Liveness;
 
 /**
  * The agent's TCP endpoint for other agents: how a checkpoint moves from the source node to the
@@ -157,6 +159,12 @@ public final class PeerServer implements LifeCycleComponent {
         acceptThread.setDaemon(true);
         acceptThread.start();
         LOG.info("listening for other agents on " + boundAddress());
+    }
+
+    /** For the watchdog: the accept loop ends before a stop only on an error, which it has logged. */
+    public Liveness acceptLoop() {
+        return () -> stopping || acceptThread.isAlive() ? Optional.empty()
+                : Optional.of("the peer server accepts no more connections from other agents (see the error above)");
     }
 
     /** The address actually bound: with port 0, the port the system chose. */

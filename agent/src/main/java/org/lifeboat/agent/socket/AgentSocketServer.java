@@ -15,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +34,7 @@ import jnr.unixsocket.UnixSocketAddress;
 import jnr.unixsocket.UnixSocketChannel;
 import jnr.unixsocket.UnixSocketOptions;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.lifecycle.Liveness;
 
 /**
  * The agent's local socket: how slurmstepd registers migratable steps and how users ask about and
@@ -111,6 +113,12 @@ public final class AgentSocketServer implements LifeCycleComponent {
         acceptThread.setDaemon(true);
         acceptThread.start();
         LOG.info("serving " + socketPath);
+    }
+
+    /** For the watchdog: the accept loop ends before a stop only on an error, which it has logged. */
+    public Liveness acceptLoop() {
+        return () -> stopping || acceptThread.isAlive() ? Optional.empty()
+                : Optional.of("the agent socket " + socketPath + " accepts no more connections (see the error above)");
     }
 
     @Override

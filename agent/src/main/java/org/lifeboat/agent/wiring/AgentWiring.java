@@ -29,6 +29,7 @@ import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
 import org.lifeboat.agent.lifecycle.SystemdNotification;
+import org.lifeboat.agent.lifecycle.SystemdWatchdog;
 import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.metrics.CriuMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
@@ -125,7 +126,7 @@ public final class AgentWiring {
      * migration history, the post-dump script.
      *
      * @param commands the one command runner every tool runs through
-     * @param environment the agent's environment, for systemd's NOTIFY_SOCKET
+     * @param environment the agent's environment, for systemd's NOTIFY_SOCKET and WATCHDOG_USEC
      */
     public static AgentWiring build(AgentConfig config, String version, CommandRunner commands, Map<String, String> environment)
             throws IOException, CommandException {
@@ -238,14 +239,17 @@ public final class AgentWiring {
         // while the agent was away, the target side deals with what it held, then the source side with its
         // interrupted migrations (which may ask other nodes' targets to discard theirs).
         // The drain watcher starts last but one: a drain seen at start finds every server ready.
-        // systemd hears READY=1 last, once everything runs.
+        // The watchdog starts once the loops it watches run, and stops before they do; systemd hears
+        // READY=1 last, once everything runs.
+        SystemdWatchdog watchdog = SystemdWatchdog.fromEnvironment(environment, ProcessHandle.current().pid(),
+                List.of(peerServer.acceptLoop(), socketServer.acceptLoop(), drainWatcher.polling()));
         LifeCycleManager lifeCycle = new LifeCycleManager("lifeboat agent", List.of(
                 threads,
                 new RecoveryStep("registry reconciliation", new RegistryReconciler(registry, slurm, config.nodeName())::reconcile),
                 new RecoveryStep("incoming migrations left at the last stop", targetRecovery::recover),
                 new RecoveryStep("outgoing migrations interrupted at the last stop", interrupted::recover),
                 peerServer, socketServer, httpServer, drainWatcher, new PredictorComponent(predictor),
-                silentMigrationSweeper,
+                silentMigrationSweeper, watchdog,
                 SystemdNotification.fromEnvironment(environment)));
         return new AgentWiring(lifeCycle, httpServer);
     }

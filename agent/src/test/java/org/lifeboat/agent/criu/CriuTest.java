@@ -34,6 +34,8 @@ class CriuTest {
 
     private static final Duration TIMEOUT = Duration.ofMinutes(1);
     private static final String BINARY = "/opt/criu/sbin/criu";
+    // Every restore starts with the OOM killer's ordinary adjustment, whatever the agent's.
+    private static final List<String> CHOOM = List.of("choom", "-n", "0", "--");
 
     @TempDir
     Path images;
@@ -115,8 +117,8 @@ class CriuTest {
         String dump = String.join(" ", commands.commands().get(0));
         assertTrue(dump.contains("--external mnt[]:m --external file[18:3] --external file[1b:f4c00e]"), dump);
         List<String> restore = commands.commands().get(1);
-        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "10:r:/dev/null",
-                "11:A:/root/.apptainer/instances/logs/n1/root/job.out", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 6));
+        assertEquals(withChoom("/usr/libexec/lifeboat/lifeboat-with-fds", "10:r:/dev/null",
+                "11:A:/root/.apptainer/instances/logs/n1/root/job.out", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 10));
         String restoreLine = String.join(" ", restore);
         assertTrue(restoreLine.contains("--ext-mount-map auto --inherit-fd fd[10]:file[18:3] --inherit-fd fd[11]:file[1b:f4c00e]"),
                 restoreLine);
@@ -136,7 +138,7 @@ class CriuTest {
 
         assertEquals(78, pid);
         // Root opens the image directory alone; the files are opened after setpriv, by the owner, with their directories.
-        List<String> expected = List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "100:d:" + images, "--", "setpriv",
+        List<String> expected = withChoom("/usr/libexec/lifeboat/lifeboat-with-fds", "100:d:" + images, "--", "setpriv",
                 "--reuid=1042", "--regid=1043", "--init-groups", "--inh-caps=-all,+sys_admin,+sys_chroot,+setpcap",
                 "--ambient-caps=-all,+sys_admin,+sys_chroot,+setpcap", "--",
                 "/usr/libexec/lifeboat/lifeboat-with-fds", "10:r:/usr/libexec/apptainer/bin/starter",
@@ -171,7 +173,7 @@ class CriuTest {
         assertTrue(String.join(" ", dump).contains("--images-dir /proc/self/fd/100 "), dump.toString());
         assertTrue(dump.contains("--unprivileged"), dump.toString());
         List<String> restore = commands.commands().get(1);
-        assertEquals(asOwner, restore.subList(0, asOwner.size()));
+        assertEquals(withChoom(asOwner.toArray(String[]::new)), restore.subList(0, CHOOM.size() + asOwner.size()));
         assertTrue(String.join(" ", restore).contains("--pidfile /proc/self/fd/100/restored.pid"), restore.toString());
     }
 
@@ -202,8 +204,8 @@ class CriuTest {
                 Optional.of(new JobOwner(1042, 1043))));
 
         List<String> restore = commands.commands().get(0);
-        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "--as=1042:1043", "10:A:/home/u/.apptainer/x.out", "--",
-                BINARY, "restore", "--images-dir", images.toString()), restore.subList(0, 8));
+        assertEquals(withChoom("/usr/libexec/lifeboat/lifeboat-with-fds", "--as=1042:1043", "10:A:/home/u/.apptainer/x.out", "--",
+                BINARY, "restore", "--images-dir", images.toString()), restore.subList(0, 12));
         assertFalse(restore.contains("setpriv") || restore.contains("--unprivileged"), restore.toString());
     }
 
@@ -230,7 +232,7 @@ class CriuTest {
         assertEquals(List.of("nsenter", "--net=/run/netns/lbj-42", "--", "/opt/criu/sbin/criu", "dump"), dump.subList(0, 5));
         assertTrue(dump.containsAll(List.of("--tcp-established", "--network-lock", "nftables")), dump.toString());
         List<String> restore = commands.commands().get(1);
-        assertEquals(List.of("nsenter", "--net=/run/netns/lbj-42", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 5));
+        assertEquals(withChoom("nsenter", "--net=/run/netns/lbj-42", "--", "/opt/criu/sbin/criu", "restore"), restore.subList(0, 9));
         assertTrue(restore.contains("--tcp-established") && !restore.contains("--network-lock"), restore.toString());
     }
 
@@ -265,7 +267,7 @@ class CriuTest {
     }
 
     @Test
-    void restoreDetachesOntoTheRootAndReturnsThePidFromItsPidFile() throws Exception {
+    void restoreRunsWithTheOrdinaryOomScoreDetachesOntoTheRootAndReturnsThePidFromItsPidFile() throws Exception {
         Files.writeString(images.resolve("restored.pid"), "5120\n");
         commands.answer(0, "", "");
 
@@ -273,7 +275,7 @@ class CriuTest {
                 TIMEOUT));
 
         assertEquals(5120, pid);
-        assertEquals(List.of("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
+        assertEquals(withChoom("/opt/criu/sbin/criu", "restore", "--images-dir", images.toString(), "--restore-detached",
                 "--root", "/ckpt/roots/m1", "--pidfile", images.resolve("restored.pid").toString(), "--leave-stopped", "--file-locks",
                 "--manage-cgroups=ignore", "--external", "mnt[usr]:/usr", "--log-file", "restore.log", "-v4"), commands.commands().get(0));
     }
@@ -355,5 +357,12 @@ class CriuTest {
 
         assertEquals("a page server needs lifeboat-with-fds", error.getMessage());
         assertTrue(commands.commands().isEmpty());
+    }
+
+    /** A restore's command line: choom first, then {@code command}. */
+    private static List<String> withChoom(String... command) {
+        List<String> line = new ArrayList<>(CHOOM);
+        line.addAll(List.of(command));
+        return line;
     }
 }

@@ -1,10 +1,12 @@
 package org.lifeboat.agent.evacuation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.process.FakeCommandRunner;
 import org.lifeboat.agent.slurm.SlurmClient;
@@ -58,5 +60,42 @@ class DrainWatcherTest {
         watcher.poll();
         watcher.poll();
         assertEquals(List.of(), evacuations);
+    }
+
+    @Test
+    void aPollThatThrowsEndsThePollingAndTheWatchdogIsToldWhy() throws Exception {
+        commands.answer(0, DRAINING, "");
+        DrainWatcher broken = new DrainWatcher("node1", new SlurmClient(commands), reason -> {
+            throw new IllegalStateException("no evacuation pool");
+        }, Duration.ofMillis(10), () -> true);
+
+        broken.start();
+        Optional<String> failure = Optional.empty();
+        for (int attempt = 0; attempt < 500 && failure.isEmpty(); attempt++) {
+            Thread.sleep(10);
+            failure = broken.polling().failure();
+        }
+        broken.stop();
+
+        assertTrue(failure.orElse("").startsWith("the drain watcher no longer polls Slurm: its poll failed with "
+                + "java.lang.IllegalStateException: no evacuation pool"), failure.toString());
+        assertEquals(1, commands.commands().size(), "no poll after the one that threw");
+        assertEquals(Optional.empty(), broken.polling().failure(), "a stopped watcher is not a failed one");
+    }
+
+    @Test
+    void aWatcherPollingOnItsScheduleIsAlive() throws Exception {
+        for (int answer = 0; answer < 1000; answer++) {
+            commands.answer(0, IDLE, "");
+        }
+        DrainWatcher polling = new DrainWatcher("node1", new SlurmClient(commands), evacuations::add, Duration.ofMillis(10),
+                () -> true);
+
+        polling.start();
+        Thread.sleep(50);
+        Optional<String> failure = polling.polling().failure();
+        polling.stop();
+
+        assertEquals(Optional.empty(), failure);
     }
 }

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.logging.Level;
 import org.junit.jupiter.api.AfterEach;
@@ -398,6 +399,13 @@ class PeerServerTest {
                 () -> client(cluster, closedPort).call("status", WireFormat.JSON.createObjectNode()));
 
         assertTrue(error.getMessage().startsWith("cannot connect to the agent at localhost:" + closedPort), error.getMessage());
+    }
+
+    @Test
+    void theAcceptLoopIsAliveWhileServingAndAStopIsNoFailure() throws Exception {
+        assertEquals(Optional.empty(), server.acceptLoop().failure());
+        server.stop();
+        assertEquals(Optional.empty(), server.acceptLoop().failure());
     }
 
     @Test

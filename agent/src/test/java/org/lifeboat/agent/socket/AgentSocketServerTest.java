@@ -21,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -408,6 +409,14 @@ class AgentSocketServerTest {
         assertEquals(1.0, count("invalid", "unknown-request"));
         assertEquals(1.0, count("invalid", "malformed"));
         assertEquals(5.0, meters.get("lifeboat_socket_requests").counters().stream().mapToDouble(c -> c.count()).sum());
+    }
+
+    @Test
+    void theAcceptLoopIsAliveWhileServingAndAStopIsNoFailure() throws Exception {
+        AgentSocketServer server = start(WAIT);
+        assertEquals(Optional.empty(), server.acceptLoop().failure());
+        server.stop();
+        assertEquals(Optional.empty(), server.acceptLoop().failure());
     }
 
     @Test
