@@ -46,7 +46,7 @@ final class AgentSocketPermissionsTest {
 
         CommandResult own = testbed.lifeboatAs(ALICE, "status", "--json", "--socket", socket, "--job", Long.toString(jobId));
         assertEquals(0, own.exitCode(), own::describe);
-        JsonNode ownJob = JSON.readTree(own.stdout()).get(0);
+        JsonNode ownJob = JSON.readTree(own.stdout()).path("jobs").get(0);
         assertEquals(jobId, ownJob.path("job").asLong());
         assertEquals(uidOf(testbed, ALICE), ownJob.path("uid").asInt());
 
@@ -56,10 +56,10 @@ final class AgentSocketPermissionsTest {
 
         CommandResult listing = testbed.lifeboatAs(BOB, "status", "--json", "--socket", socket);
         assertEquals(0, listing.exitCode(), listing::describe);
-        assertEquals(0, JSON.readTree(listing.stdout()).size(), () -> "bob sees other users' jobs: " + listing.stdout());
+        assertEquals(0, JSON.readTree(listing.stdout()).path("jobs").size(), () -> "bob sees other users' jobs: " + listing.stdout());
 
         CommandResult root = testbed.lifeboat("status", "--json", "--socket", socket);
-        assertTrue(JSON.readTree(root.orThrow().stdout()).size() >= 1, root::describe);
+        assertTrue(JSON.readTree(root.orThrow().stdout()).path("jobs").size() >= 1, root::describe);
         testbed.run("scancel", Long.toString(jobId)).orThrow();
     }
 

@@ -54,7 +54,7 @@ final class LoadTest {
             }
             long millis = (System.nanoTime() - started) / 1_000_000;
             JsonNode jobs = JSON.readTree(testbed.lifeboat("status", "--json", "--socket",
-                    testbed.agentSocket("node3").toString()).orThrow().stdout());
+                    testbed.agentSocket("node3").toString()).orThrow().stdout()).path("jobs");
             long registered = 0;
             for (JsonNode job : jobs) {
                 if (job.path("job").asLong() >= FIRST_JOB) {
@@ -113,7 +113,7 @@ final class LoadTest {
     private static int registeredOn(Testbed testbed, String node) {
         try {
             return JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
-                    .orThrow().stdout()).size();
+                    .orThrow().stdout()).path("jobs").size();
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }

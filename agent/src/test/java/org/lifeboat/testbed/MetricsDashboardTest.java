@@ -105,7 +105,7 @@ final class MetricsDashboardTest {
     private static JsonNode newestInHistory(Testbed testbed) throws Exception {
         CommandResult history = testbed.lifeboat("history", "--json", "--limit", "1", "--socket",
                 testbed.agentSocket(SOURCE).toString()).orThrow();
-        JsonNode migrations = JSON.readTree(history.stdout());
+        JsonNode migrations = JSON.readTree(history.stdout()).path("migrations");
         assertEquals(1, migrations.size(), history::describe);
         return migrations.get(0);
     }

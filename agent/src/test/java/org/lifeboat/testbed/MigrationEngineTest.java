@@ -133,7 +133,7 @@ final class MigrationEngineTest {
 
     static long restoredInit(Testbed testbed, String node, long jobId) throws IOException {
         JsonNode jobs = JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
-                .orThrow().stdout());
+                .orThrow().stdout()).path("jobs");
         for (JsonNode job : jobs) {
             if (job.path("job").asLong() == jobId) {
                 return job.path("container").path("init-pid").asLong();

@@ -209,7 +209,7 @@ final class NetworkPersistenceTest {
 
     private static long restoredInit(Testbed testbed, String node, long jobId) throws IOException {
         for (JsonNode job : JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
-                .orThrow().stdout())) {
+                .orThrow().stdout()).path("jobs")) {
             if (job.path("job").asLong() == jobId) {
                 return job.path("container").path("init-pid").asLong();
             }

@@ -147,7 +147,7 @@ final class SlurmMigrationTest {
 
     private static long restoredInit(Testbed testbed, String node, long jobId) throws Exception {
         JsonNode jobs = JSON.readTree(testbed.lifeboat("status", "--json", "--socket", testbed.agentSocket(node).toString())
-                .orThrow().stdout());
+                .orThrow().stdout()).path("jobs");
         for (JsonNode job : jobs) {
             if (job.path("job").asLong() == jobId && job.path("container").has("init-pid")) {
                 return job.path("container").path("init-pid").asLong();

@@ -61,7 +61,7 @@ final class UserJobsTest {
     }
 
     private static List<Long> jobs(String statusJson) throws Exception {
-        JsonNode jobs = JSON.readTree(statusJson);
+        JsonNode jobs = JSON.readTree(statusJson).path("jobs");
         return java.util.stream.StreamSupport.stream(jobs.spliterator(), false).map(job -> job.path("job").asLong()).toList();
     }
 }

@@ -1,11 +1,13 @@
 package org.lifeboat.agent.cli;
 
 import java.io.PrintWriter;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import org.lifeboat.agent.process.CommandException;
-import org.lifeboat.agent.process.ProcessCommandRunner;
+import org.lifeboat.agent.process.CommandRunner;
 import org.lifeboat.agent.slurm.SlurmClient;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -25,6 +27,12 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:the node is draining", "1:Slurm refused or could not be reached", "2:invalid command line"})
 final class EvacuateCommand implements Callable<Integer> {
 
+    static final int EXIT_SLURM_FAILED = 1;
+    /** The error code of --json when scontrol failed. */
+    static final String SLURM_FAILED = "slurm-failed";
+
+    private final CommandRunner commands;
+
     @Spec
     private CommandSpec spec;
 
@@ -35,19 +43,32 @@ final class EvacuateCommand implements Callable<Integer> {
             description = "The drain reason Slurm shows (default: ${DEFAULT-VALUE}).")
     private String reason;
 
+    @Mixin
+    private JsonOutput output;
+
+    /** @param commands runs scontrol */
+    EvacuateCommand(CommandRunner commands) {
+        this.commands = Objects.requireNonNull(commands, "commands");
+    }
+
+    /** With --json: {@code {"version":1,"node":…,"state":"draining","reason":…}}. */
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         try {
-            new SlurmClient(new ProcessCommandRunner()).drain(node, reason);
+            new SlurmClient(commands).drain(node, reason);
         } catch (CommandException e) {
-            err.println("lifeboat evacuate: " + e.getMessage());
-            return 1;
+            return output.fail(spec, new CommandFailure(EXIT_SLURM_FAILED, SLURM_FAILED, e.getMessage(),
+                    spec.qualifiedName() + ": " + e.getMessage()));
+        }
+        if (output.enabled()) {
+            JsonOutput.print(out, JsonOutput.answer().put("node", node).put("state", "draining").put("reason", reason));
+            return 0;
         }
         out.println(node + " is draining (" + reason + "): its agent moves its migratable jobs to nodes Slurm chooses;"
                 + " `squeue -w " + node + "` shows what is left. `scontrol update nodename=" + node
                 + " state=resume` returns it to service.");
+        out.flush();
         return 0;
     }
 }

@@ -1,12 +1,9 @@
 package org.lifeboat.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
-import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.socket.AgentClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,16 +38,16 @@ final class HistoryCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Show the N newest only (1 to " + MAX_LIMIT + ").")
     private Integer limit;
 
-    @Option(names = "--json", description = "Print the agent's reports as JSON.")
-    private boolean json;
+    @Mixin
+    private JsonOutput output;
 
+    /** With --json: {@code {"version":1,"migrations":[…]}}, the agent's reports as they are. */
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (limit != null && (limit < 1 || limit > MAX_LIMIT)) {
             throw new ParameterException(spec.commandLine(), "--limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         AgentClient client = agent.client();
         ObjectNode request = client.newRequest("history");
         if (limit != null) {
@@ -58,14 +55,17 @@ final class HistoryCommand implements Callable<Integer> {
         }
         JsonNode migrations;
         try {
-            migrations = agent.send(client, request, err, "lifeboat history").path("migrations");
-        } catch (AgentSocketOptions.FailedRequest failed) {
-            return failed.exitCode();
+            migrations = agent.send(client, request, spec).path("migrations");
+        } catch (CommandFailure failure) {
+            return output.fail(spec, failure);
         }
-        if (json) {
-            ObjectMapper mapper = AgentJson.mapper();
-            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(migrations));
-        } else if (migrations.isEmpty()) {
+        if (output.enabled()) {
+            ObjectNode answer = JsonOutput.answer();
+            answer.set("migrations", migrations);
+            JsonOutput.print(out, answer);
+            return 0;
+        }
+        if (migrations.isEmpty()) {
             out.println("no migrations from this node yet");
         } else {
             for (JsonNode report : migrations) {

@@ -1,13 +1,11 @@
 package org.lifeboat.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
-import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.migration.Outcome;
+import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.socket.AgentClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,26 +37,28 @@ final class MigrateCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "JOBID", description = "The job to move.")
+    @Parameters(index = "0", paramLabel = "JOBID", converter = OptionValues.JobId.class, description = "The job to move.")
     private long job;
 
     @Option(names = "--to", paramLabel = "NODE",
             description = "The node to move it to (default: the node Slurm would start the job on now, given its partition, CPUs, memory and constraints).")
     private String target;
 
-    @Option(names = "--mode", paramLabel = "MODE", description = "diskless or shared-fs (default: the agent's transfer-mode).")
-    private String mode;
+    @Option(names = "--mode", paramLabel = "MODE", converter = OptionValues.Mode.class,
+            completionCandidates = OptionValues.Modes.class,
+            description = "${COMPLETION-CANDIDATES} (default: the agent's transfer-mode).")
+    private TransferMode mode;
 
     @Mixin
     private AgentSocketOptions agent;
 
-    @Option(names = "--json", description = "Print the migration report as JSON.")
-    private boolean json;
+    @Mixin
+    private JsonOutput output;
 
+    /** With --json: the migration report's fields after {@code "version":1}. */
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         AgentClient client = agent.client();
         ObjectNode request = client.newRequest("migrate");
         request.put("job", job);
@@ -66,21 +66,24 @@ final class MigrateCommand implements Callable<Integer> {
             request.put("to", target);
         }
         if (mode != null) {
-            request.put("mode", mode);
+            request.put("mode", mode.wireName());
         }
         JsonNode report;
         try {
-            report = agent.send(client, request, err, "lifeboat migrate").path("migration");
-        } catch (AgentSocketOptions.FailedRequest failed) {
-            return failed.exitCode();
+            report = agent.send(client, request, spec).path("migration");
+        } catch (CommandFailure failure) {
+            return output.fail(spec, failure);
         }
-        if (json) {
-            ObjectMapper mapper = AgentJson.mapper();
-            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        if (output.enabled()) {
+            ObjectNode answer = JsonOutput.answer();
+            if (report instanceof ObjectNode fields) {
+                answer.setAll(fields);
+            }
+            JsonOutput.print(out, answer);
         } else {
             MigrationReportFormat.print(out, report);
+            out.flush();
         }
-        out.flush();
         return report.path("outcome").asText().equals(Outcome.ROLLED_BACK.wireName()) ? EXIT_ROLLED_BACK : 0;
     }
 }

@@ -12,9 +12,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.lifeboat.predictor.Durations;
 import org.lifeboat.predictor.http.BearerToken;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -34,13 +37,16 @@ import picocli.CommandLine.Spec;
         exitCodeList = {
             "0:accepted (the agent's decision is printed)",
             "1:the agent could not be reached",
-            "2:invalid command line",
+            "2:invalid command line (also a bad --within, --confidence or --url, or a token file that cannot be read)",
             "4:the agent refused (unknown node, bad value, not authorised)"
         })
 final class PredictCommand implements Callable<Integer> {
 
     static final String PATH = "/api/v1/predictions";
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    // The intake answers with an HTTP status; scripts get the code the agent socket would use for the same refusal.
+    private static final Map<Integer, String> REFUSAL_CODES = Map.of(400, "malformed", 401, "unauthorized",
+            403, "not-permitted", 413, "too-large", 422, "invalid", 503, "unavailable");
 
     @Spec
     private CommandSpec spec;
@@ -48,10 +54,11 @@ final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NODE", description = "The Slurm node expected to fail.")
     private String node;
 
-    @Option(names = "--within", paramLabel = "DURATION", description = "Time left until the failure, e.g. 90s, 5m, 1h30m.")
-    private String within;
+    @Option(names = "--within", paramLabel = "DURATION", converter = OptionValues.Lead.class,
+            description = "Time left until the failure, e.g. 90s, 5m, 1h30m.")
+    private Duration within;
 
-    @Option(names = "--confidence", paramLabel = "P", defaultValue = "1.0",
+    @Option(names = "--confidence", paramLabel = "P", defaultValue = "1.0", converter = OptionValues.Confidence.class,
             description = "How sure, from 0 to 1 (default: ${DEFAULT-VALUE}).")
     private double confidence;
 
@@ -61,19 +68,25 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--cancel", description = "Withdraw every prediction for the node instead.")
     private boolean cancel;
 
-    @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:9464",
-            description = "The agent's HTTP address, as in its http.address and http.port (default: ${DEFAULT-VALUE}).")
+    // The defaults are the agent's own; AgentConfigDefaults puts those of the node's agent.yaml before them.
+    @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:9464", converter = OptionValues.HttpUrl.class,
+            description = "The agent's HTTP address (default: from http.address and http.port in /etc/lifeboat/agent.yaml"
+                    + " if readable, else http://127.0.0.1:9464).")
     private URI url;
 
     // Root's run finds the token where the agent created it; other users cannot read it, which is the point.
     @Option(names = "--token-file", paramLabel = "PATH", defaultValue = "/etc/lifeboat/prediction-token",
-            description = "The file holding the token the agent demands, as in its predictor.token-file (default: ${DEFAULT-VALUE}).")
+            description = "The file holding the token the agent demands (default: predictor.token-file in"
+                    + " /etc/lifeboat/agent.yaml if readable, else /etc/lifeboat/prediction-token).")
     private Path tokenFile;
 
+    @Mixin
+    private JsonOutput output;
+
+    /** With --json: {@code {"version":1,"node":…,"decision":…}}. */
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         if (cancel == (within != null)) {
             throw new ParameterException(spec.commandLine(), "give either --within DURATION or --cancel");
         }
@@ -86,48 +99,59 @@ final class PredictCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new ParameterException(spec.commandLine(), "cannot read the token file: " + e);
         }
-        HttpRequest.Builder request;
+        HttpRequest request = HttpRequest.newBuilder(url.resolve(PATH))
+                .timeout(TIMEOUT)
+                .header("Content-Type", "application/json")
+                .header("Authorization", token.authorizationHeader())
+                .POST(HttpRequest.BodyPublishers.ofString(body().toString()))
+                .build();
+        JsonNode reply;
         try {
-            request = HttpRequest.newBuilder(url.resolve(PATH))
-                    .timeout(TIMEOUT)
-                    .header("Content-Type", "application/json")
-                    .header("Authorization", token.authorizationHeader())
-                    .POST(HttpRequest.BodyPublishers.ofString(body()));
-        } catch (IOException | IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+            reply = send(request);
+        } catch (CommandFailure failure) {
+            return output.fail(spec, failure);
         }
-        HttpResponse<String> response;
-        try {
-            response = HttpClient.newBuilder().connectTimeout(TIMEOUT).build()
-                    .send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            err.println("lifeboat predict: cannot reach the agent at " + url + ": " + e);
-            return AgentSocketOptions.EXIT_UNREACHABLE;
+        if (output.enabled()) {
+            JsonOutput.print(out, JsonOutput.answer().put("node", node).put("decision", reply.path("decision").asText()));
+        } else {
+            out.println(node + ": " + reply.path("decision").asText());
+            out.flush();
         }
-        JsonNode reply = readReply(response.body());
-        if (response.statusCode() != 200) {
-            err.println("lifeboat predict: refused (" + response.statusCode() + "): " + reply.path("error").asText(response.body()));
-            return AgentSocketOptions.EXIT_REFUSED;
-        }
-        out.println(node + ": " + reply.path("decision").asText());
-        out.flush();
         return 0;
     }
 
-    private String body() throws IOException {
+    private JsonNode send(HttpRequest request) throws InterruptedException, CommandFailure {
+        HttpResponse<String> response;
+        try {
+            response = HttpClient.newBuilder().connectTimeout(TIMEOUT).build().send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            String message = "cannot reach the agent at " + url + ": " + e;
+            throw new CommandFailure(AgentSocketOptions.EXIT_UNREACHABLE, JsonOutput.UNREACHABLE, message,
+                    spec.qualifiedName() + ": " + message);
+        }
+        JsonNode reply = readReply(response.body());
+        if (response.statusCode() != 200) {
+            String message = reply.path("error").asText(response.body());
+            throw new CommandFailure(AgentSocketOptions.EXIT_REFUSED, REFUSAL_CODES.getOrDefault(response.statusCode(), "refused"),
+                    message, spec.qualifiedName() + ": refused (" + response.statusCode() + "): " + message);
+        }
+        return reply;
+    }
+
+    private ObjectNode body() {
         ObjectNode body = new ObjectMapper().createObjectNode();
         body.put("node", node);
         body.put("source", "cli");
         if (cancel) {
             body.put("cancel", true);
         } else {
-            body.put("within", within);
+            body.put("within", Durations.format(within));
             body.put("confidence", confidence);
         }
         if (reason != null) {
             body.put("reason", reason);
         }
-        return body.toString();
+        return body;
     }
 
     private static JsonNode readReply(String text) {

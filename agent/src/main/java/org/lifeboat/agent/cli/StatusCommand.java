@@ -1,14 +1,11 @@
 package org.lifeboat.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.lifeboat.agent.json.AgentJson;
 import org.lifeboat.agent.socket.AgentClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,16 +33,16 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     private AgentSocketOptions agent;
 
-    @Option(names = "--job", paramLabel = "JOBID", description = "Show this job only.")
+    @Option(names = "--job", paramLabel = "JOBID", converter = OptionValues.JobId.class, description = "Show this job only.")
     private Long job;
 
-    @Option(names = "--json", description = "Print the agent's answer as JSON.")
-    private boolean json;
+    @Mixin
+    private JsonOutput output;
 
+    /** With --json: {@code {"version":1,"jobs":[…]}}, the one job alone with --job. */
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         AgentClient client = agent.client();
         ObjectNode request = client.newRequest(job == null ? "status" : "job");
         if (job != null) {
@@ -53,9 +50,9 @@ final class StatusCommand implements Callable<Integer> {
         }
         JsonNode reply;
         try {
-            reply = agent.send(client, request, err, "lifeboat status");
-        } catch (AgentSocketOptions.FailedRequest failed) {
-            return failed.exitCode();
+            reply = agent.send(client, request, spec);
+        } catch (CommandFailure failure) {
+            return output.fail(spec, failure);
         }
         List<JsonNode> jobs = new ArrayList<>();
         if (job == null) {
@@ -63,13 +60,14 @@ final class StatusCommand implements Callable<Integer> {
         } else {
             jobs.add(reply.path("job"));
         }
-        if (json) {
-            ObjectMapper mapper = AgentJson.mapper();
-            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(mapper.valueToTree(jobs)));
+        if (output.enabled()) {
+            ObjectNode answer = JsonOutput.answer();
+            answer.putArray("jobs").addAll(jobs);
+            JsonOutput.print(out, answer);
         } else {
             printTable(out, jobs);
+            out.flush();
         }
-        out.flush();
         return 0;
     }
 

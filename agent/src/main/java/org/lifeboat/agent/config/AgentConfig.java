@@ -28,7 +28,7 @@ public final class AgentConfig {
     private static final String DEFAULT_RESUME_DIRECTORY = "/run/lifeboat/resume";
     private static final String DEFAULT_TRANSFER_MODE = "diskless";
     // The usual name of a node's first Ethernet interface; sites with other names set it.
-    private static final String DEFAULT_UPLINK_INTERFACE = "eth0";
+    static final String DEFAULT_UPLINK_INTERFACE = "eth0";
     private static final Pattern INTERFACE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,15}");
     private static final Pattern USER_NAME = Pattern.compile("[A-Za-z0-9._][A-Za-z0-9._-]*\\$?");
     // Node names end up in file names and metric labels, so they are kept to a safe alphabet.
@@ -45,6 +45,7 @@ public final class AgentConfig {
     private final Path sharedDirectory;
     private final String transferMode;
     private final String uplinkInterface;
+    private final boolean uplinkInterfaceGiven;
     private final HttpConfig http;
     private final PeerConfig peer;
     private final EvacuationConfig evacuation;
@@ -90,6 +91,7 @@ public final class AgentConfig {
         if (this.transferMode.equals("shared-fs") && this.sharedDirectory == null) {
             throw new InvalidConfigValueException("transfer-mode", "is 'shared-fs' but no shared-directory is set");
         }
+        this.uplinkInterfaceGiven = uplinkInterface != null;
         this.uplinkInterface = uplinkInterface == null ? DEFAULT_UPLINK_INTERFACE : uplinkInterface;
         if (!INTERFACE_NAME.matcher(this.uplinkInterface).matches()) {
             throw new InvalidConfigValueException("uplink-interface", "must be a network interface name, got '" + uplinkInterface + "'");
@@ -160,6 +162,14 @@ public final class AgentConfig {
     /** The node's interface that jobs' own interfaces (macvlans) are made on, when a job with its own address arrives. */
     public String uplinkInterface() {
         return uplinkInterface;
+    }
+
+    /**
+     * Whether the file names the uplink interface. A site that names it runs jobs with their own addresses and
+     * wants the agent stopped when it is missing; one that does not gets eth0 if the node has it.
+     */
+    public boolean uplinkInterfaceGiven() {
+        return uplinkInterfaceGiven;
     }
 
     public HttpConfig http() {
@@ -235,6 +245,7 @@ public final class AgentConfig {
                 && Objects.equals(sharedDirectory, that.sharedDirectory)
                 && transferMode.equals(that.transferMode)
                 && uplinkInterface.equals(that.uplinkInterface)
+                && uplinkInterfaceGiven == that.uplinkInterfaceGiven
                 && http.equals(that.http)
                 && peer.equals(that.peer)
                 && evacuation.equals(that.evacuation)
@@ -245,7 +256,8 @@ public final class AgentConfig {
     @Override
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
-                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, http, peer, evacuation, predictor, apptainer);
+                containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, uplinkInterfaceGiven, http, peer,
+                evacuation, predictor, apptainer);
     }
 
     @Override
@@ -254,7 +266,8 @@ public final class AgentConfig {
                 + ", checkpointDirectory=" + checkpointDirectory + ", socketPath=" + socketPath
                 + ", slurmUser=" + slurmUser + ", criuPath=" + criuPath + ", containersDirectory=" + containersDirectory
                 + ", resumeDirectory=" + resumeDirectory
-                + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode + ", uplinkInterface=" + uplinkInterface
+                + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode
+                + ", uplinkInterface=" + uplinkInterface + (uplinkInterfaceGiven ? "" : " (default)")
                 + ", http=" + http
                 + ", peer=" + peer + ", evacuation=" + evacuation + ", predictor=" + predictor + ", apptainer=" + apptainer + "]";
     }

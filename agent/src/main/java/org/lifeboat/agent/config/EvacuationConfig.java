@@ -8,34 +8,43 @@ import java.util.Objects;
 /** The {@code evacuation:} section: how a draining node's jobs are moved off. */
 public final class EvacuationConfig {
 
-    // Two at once keep a 2-core node's CPU and link busy without slowing each move down much.
+    // Two at once keep a 2-core node's CPU and link busy without slowing each move down much, and
+    // overlap one job's fixed overhead with the other's transfer; more only split the same link.
     private static final int DEFAULT_CONCURRENCY = 2;
+    // Each migration holds a thread and a share of the link; beyond this it is a typo, not a plan.
+    private static final int MOST_CONCURRENCY = 64;
     // An admin's drain is acted on within about a second, at the cost of one scontrol call a second.
-    private static final long DEFAULT_DRAIN_POLL_MILLIS = 1000;
+    private static final Duration DEFAULT_DRAIN_POLL = Duration.ofSeconds(1);
+    private static final Duration SHORTEST_DRAIN_POLL = Duration.ofMillis(100);
     // A job that could not move (no target, rolled back) is frozen again by each try: not more than once a minute.
-    private static final long DEFAULT_RETRY_PAUSE_SECONDS = 60;
+    private static final Duration DEFAULT_RETRY_PAUSE = Duration.ofMinutes(1);
+    private static final Duration SHORTEST_RETRY_PAUSE = Duration.ofSeconds(1);
 
     private final int concurrency;
     private final Duration drainPollInterval;
     private final Duration retryPause;
 
-    /** Null arguments take the defaults, so a missing key in the file and a missing argument mean the same. */
+    /**
+     * Null arguments take the defaults, so a missing key in the file and a missing argument mean the same.
+     * The durations are written as in the file, e.g. {@code 500ms}, {@code 2m}.
+     */
     @JsonCreator
     public EvacuationConfig(@JsonProperty("concurrency") Integer concurrency,
-                            @JsonProperty("drain-poll-millis") Long drainPollMillis,
-                            @JsonProperty("retry-pause-seconds") Long retryPauseSeconds) {
-        this.concurrency = concurrency == null ? DEFAULT_CONCURRENCY : requireAtLeast("evacuation.concurrency", concurrency, 1);
-        this.drainPollInterval = Duration.ofMillis(drainPollMillis == null ? DEFAULT_DRAIN_POLL_MILLIS
-                : requireAtLeast("evacuation.drain-poll-millis", drainPollMillis, 100));
-        this.retryPause = Duration.ofSeconds(retryPauseSeconds == null ? DEFAULT_RETRY_PAUSE_SECONDS
-                : requireAtLeast("evacuation.retry-pause-seconds", retryPauseSeconds, 1));
+                            @JsonProperty("drain-poll") String drainPoll,
+                            @JsonProperty("retry-pause") String retryPause) {
+        this.concurrency = concurrency == null ? DEFAULT_CONCURRENCY : requireConcurrency(concurrency);
+        this.drainPollInterval = DurationKeys.read("evacuation.drain-poll", drainPoll, DEFAULT_DRAIN_POLL, SHORTEST_DRAIN_POLL);
+        this.retryPause = DurationKeys.read("evacuation.retry-pause", retryPause, DEFAULT_RETRY_PAUSE, SHORTEST_RETRY_PAUSE);
     }
 
     public static EvacuationConfig defaults() {
         return new EvacuationConfig(null, null, null);
     }
 
-    /** How many jobs leave the node at the same time. */
+    /**
+     * How many jobs leave the node at the same time: the evacuator's threads, and so also the lanes a
+     * predicted evacuation is planned with (which predictor.planning.max-concurrent-migrations used to set apart).
+     */
     public int concurrency() {
         return concurrency;
     }
@@ -50,11 +59,12 @@ public final class EvacuationConfig {
         return retryPause;
     }
 
-    private static <T extends Number> T requireAtLeast(String key, T value, long minimum) {
-        if (value.longValue() < minimum) {
-            throw new InvalidConfigValueException(key, "must be at least " + minimum + ", got " + value);
+    private static int requireConcurrency(int concurrency) {
+        if (concurrency < 1 || concurrency > MOST_CONCURRENCY) {
+            throw new InvalidConfigValueException("evacuation.concurrency",
+                    "must be between 1 and " + MOST_CONCURRENCY + ", got " + concurrency);
         }
-        return value;
+        return concurrency;
     }
 
     @Override

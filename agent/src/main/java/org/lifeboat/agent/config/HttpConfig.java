@@ -17,7 +17,7 @@ public final class HttpConfig {
     private static final int DEFAULT_THREADS = 8;
     // A 1 MiB body (predictor.max-body-bytes) crosses any management network in well under a second; a
     // client still sending after ten has stalled, and holds a thread until it is cut off.
-    private static final long DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
+    private static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
     private final String address;
     private final int port;
@@ -28,13 +28,13 @@ public final class HttpConfig {
     @JsonCreator
     public HttpConfig(@JsonProperty("address") String address, @JsonProperty("port") Integer port,
                       @JsonProperty("threads") Integer threads,
-                      @JsonProperty("request-timeout-seconds") Long requestTimeoutSeconds) {
+                      @JsonProperty("request-timeout") String requestTimeout) {
         this.address = address == null ? DEFAULT_ADDRESS : requireNotBlank(address);
         this.port = port == null ? DEFAULT_PORT : requirePort(port);
         // Two at least, so that one slow scrape never holds up a health check.
         this.threads = threads == null ? DEFAULT_THREADS : (int) requireAtLeast("http.threads", threads, 2);
-        this.requestTimeout = Duration.ofSeconds(requestTimeoutSeconds == null ? DEFAULT_REQUEST_TIMEOUT_SECONDS
-                : requireAtLeast("http.request-timeout-seconds", requestTimeoutSeconds, 1));
+        this.requestTimeout = requireWholeSeconds(DurationKeys.read("http.request-timeout", requestTimeout,
+                DEFAULT_REQUEST_TIMEOUT, Duration.ofSeconds(1)), requestTimeout);
     }
 
     public static HttpConfig defaults() {
@@ -55,7 +55,7 @@ public final class HttpConfig {
         return threads;
     }
 
-    /** How long a client may take to send a request's headers and body before its connection is closed. */
+    /** How long a client may take to send a request's headers and body before its connection is closed; whole seconds. */
     public Duration requestTimeout() {
         return requestTimeout;
     }
@@ -72,6 +72,15 @@ public final class HttpConfig {
             throw new InvalidConfigValueException("http.port", "must be between 0 and " + HIGHEST_PORT + ", got " + port);
         }
         return port;
+    }
+
+    // The JDK's HTTP server takes this limit in seconds (sun.net.httpserver.maxReqTime): 1500ms would silently be 1s.
+    private static Duration requireWholeSeconds(Duration timeout, String text) {
+        if (timeout.toMillis() % 1000 != 0) {
+            throw new InvalidConfigValueException("http.request-timeout",
+                    "must be a whole number of seconds such as 10s or 1m, got '" + text + "'");
+        }
+        return timeout;
     }
 
     private static long requireAtLeast(String key, long value, long minimum) {

@@ -227,7 +227,7 @@ public final class AgentWiring {
         DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
                 evacuation.drainPollInterval(), () -> !migrations.registeredJobs().isEmpty());
         SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator,
-                EvacuationPlanner.from(config.predictor().planning()));
+                EvacuationPlanner.from(config.predictor().planning(), config.evacuation().concurrency()));
         PredictorService predictor = new PredictorService(config.predictor(), config.nodeName(), predictionActions,
                 predictionActions, predictionActions, predictionMetrics::record, toolRunner(commands), clock);
         AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters, criuReadiness, Map.of(

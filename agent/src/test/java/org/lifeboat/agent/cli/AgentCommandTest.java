@@ -17,6 +17,7 @@ class AgentCommandTest {
     @TempDir
     Path directory;
 
+    private final StringWriter standardOutput = new StringWriter();
     private final StringWriter standardError = new StringWriter();
 
     @Test
@@ -68,8 +69,60 @@ class AgentCommandTest {
         assertTrue(standardError.toString().contains("Missing required subcommand"), standardError.toString());
     }
 
+    @Test
+    void theShippedConfigurationPassesCheckConfig() {
+        Path shipped = Path.of(System.getProperty("lifeboat.repo"), "config", "agent.yaml");
+
+        assertEquals(0, run("agent", "--check-config", shipped.toString()), standardError::toString);
+        assertEquals(shipped + ": ok" + System.lineSeparator(), standardOutput.toString());
+        // A node without eth0 is warned that uplink-interface is unset; nothing else may be said.
+        assertTrue(standardError.toString().lines().allMatch(line -> line.contains("uplink-interface is not set")), standardError::toString);
+    }
+
+    @Test
+    void checkConfigReportsAnInvalidFileWithExitCode3AndStartsNothing() throws Exception {
+        Path config = Files.writeString(directory.resolve("agent.yaml"),
+                "state-directory: " + directory.resolve("state") + "\nevacuation:\n  drain-poll: often\n");
+
+        assertEquals(3, run("agent", "--check-config", config.toString()));
+        assertEquals("config " + config + ": key 'evacuation.drain-poll' at line 3 must be a duration such as 500ms, 30s, 2m"
+                + " or 1h, got 'often'" + System.lineSeparator(), standardError.toString());
+        assertEquals("", standardOutput.toString());
+        assertTrue(Files.notExists(directory.resolve("state")), "the check created the state directory");
+    }
+
+    @Test
+    void checkConfigWarnsOfADeprecatedKeyAndStillPasses() throws Exception {
+        Path config = Files.writeString(directory.resolve("agent.yaml"), "uplink-interface: lo\nevacuation:\n  retry-pause-seconds: 30\n");
+
+        assertEquals(0, run("agent", "--check-config", config.toString()), standardError::toString);
+        assertEquals(config + ": ok" + System.lineSeparator(), standardOutput.toString());
+        assertEquals("warning: config " + config + ": key 'evacuation.retry-pause-seconds' at line 3 is deprecated and read as"
+                + " 'evacuation.retry-pause: 30s': write that instead, the next release will not know evacuation.retry-pause-seconds"
+                + System.lineSeparator(), standardError.toString());
+    }
+
+    @Test
+    void anUplinkInterfaceThisNodeDoesNotHaveFailsTheCheckAndTheStartWithExitCode3() throws Exception {
+        Path config = Files.writeString(directory.resolve("agent.yaml"), "uplink-interface: nosuch0\n");
+
+        assertEquals(3, run("agent", "--check-config", config.toString()));
+        assertTrue(standardError.toString().startsWith("config " + config + ": key 'uplink-interface' at line 1: this node has no"
+                + " network interface nosuch0 (it has "), standardError::toString);
+        assertEquals(3, run("agent", "--config", config.toString()));
+    }
+
+    @Test
+    void checkConfigAndConfigTogetherAreAUsageError() throws Exception {
+        Path config = Files.writeString(directory.resolve("agent.yaml"), "");
+
+        assertEquals(2, run("agent", "--config", config.toString(), "--check-config", config.toString()));
+        assertTrue(standardError.toString().contains("mutually exclusive"), standardError::toString);
+    }
+
     private int run(String... arguments) {
         CommandLine commandLine = LifeboatCommand.commandLine();
+        commandLine.setOut(new PrintWriter(standardOutput, true));
         commandLine.setErr(new PrintWriter(standardError, true));
         return commandLine.execute(arguments);
     }

@@ -209,7 +209,7 @@ class AgentProcessTest {
                 + "criu-path: " + criu + "\n"
                 + "peer:\n  address: 127.0.0.1\n  port: 0\n  authentication: none\n"
                 + "http:\n  address: 127.0.0.1\n  port: " + port + "\n  threads: " + HTTP_THREADS
-                + "\n  request-timeout-seconds: " + REQUEST_TIMEOUT.toSeconds() + "\n"
+                + "\n  request-timeout: " + REQUEST_TIMEOUT.toSeconds() + "s\n"
                 + "predictor:\n  token-file: " + directory.resolve("prediction-token") + "\n");
         Path output = directory.resolve("agent.log");
 

@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +19,6 @@ import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.Reports;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryStore;
-import org.lifeboat.agent.socket.AgentSocketServer;
 import org.lifeboat.agent.socket.Authorizer;
 import org.lifeboat.agent.socket.RequestHandler;
 import picocli.CommandLine;
@@ -35,7 +32,7 @@ class HistoryCommandTest {
     @TempDir
     Path directory;
 
-    private AgentSocketServer server;
+    private TestAgentSocket agent;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
@@ -45,13 +42,12 @@ class HistoryCommandTest {
         RequestHandler handler = new RequestHandler(registry, new Authorizer(64030), (job, target, mode) -> {
             throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
         }, () -> NEWEST_FIRST);
-        server = new AgentSocketServer(socket(), handler, new SimpleMeterRegistry(), Duration.ofSeconds(5));
-        server.start();
+        agent = TestAgentSocket.start(directory, handler);
     }
 
     @AfterEach
     void stopAgentSocket() throws Exception {
-        server.stop();
+        agent.close();
     }
 
     @Test
@@ -87,7 +83,8 @@ class HistoryCommandTest {
     void jsonIsTheAgentsReportsAsTheyAre() throws Exception {
         assertEquals(0, run("history", "--json", "--socket", socket().toString()), err::toString);
 
-        List<MigrationReport> printed = AgentJson.mapper().readValue(out.toString(), new TypeReference<>() {});
+        List<MigrationReport> printed = AgentJson.mapper().readerFor(new TypeReference<List<MigrationReport>>() {})
+                .readValue(AgentJson.mapper().readTree(out.toString()).path("migrations"));
         assertEquals(NEWEST_FIRST, printed);
     }
 
@@ -104,7 +101,7 @@ class HistoryCommandTest {
     }
 
     private Path socket() {
-        return directory.resolve("agent.sock");
+        return agent.path();
     }
 
     private int run(String... arguments) {

@@ -113,7 +113,8 @@ class PredictCommandTest {
     }
 
     private int run(String... arguments) {
-        CommandLine commandLine = LifeboatCommand.commandLine();
+        // The node's agent.yaml, absent here: the options keep their built-in defaults.
+        CommandLine commandLine = LifeboatCommand.commandLine(directory.resolve("agent.yaml"), TestCommandLine.NO_TOOLS);
         commandLine.setOut(new PrintWriter(standardOutput, true));
         commandLine.setErr(new PrintWriter(standardError, true));
         return commandLine.execute(arguments);
@@ -195,5 +196,68 @@ class PredictCommandTest {
         assertEquals(2, run("predict", "node2"));
         assertEquals(2, run("predict", "node2", "--within", "5m", "--cancel"));
         assertTrue(standardError.toString().contains("give either --within DURATION or --cancel"), standardError.toString());
+    }
+
+    @Test
+    void aBadLeadTimeIsAUsageErrorAndNothingIsSent() throws Exception {
+        Files.writeString(tokenFile(), "t0k3n\n");
+
+        assertEquals(2, predict("http://127.0.0.1:1", "node2", "--within", "5 minutes"));
+        assertTrue(standardError.toString().startsWith("Invalid value for option '--within': '5 minutes' is not a duration like"
+                + " 90s, 5m or 1h30m"), standardError.toString());
+    }
+
+    @Test
+    void aConfidenceOutsideZeroToOneIsAUsageError() throws Exception {
+        Files.writeString(tokenFile(), "t0k3n\n");
+
+        assertEquals(2, predict("http://127.0.0.1:1", "node2", "--within", "5m", "--confidence", "90"));
+        assertTrue(standardError.toString().startsWith("Invalid value for option '--confidence': '90' is not a number from 0 to 1"),
+                standardError.toString());
+    }
+
+    @Test
+    void aUrlWithoutSchemeIsAUsageError() throws Exception {
+        Files.writeString(tokenFile(), "t0k3n\n");
+
+        assertEquals(2, predict("127.0.0.1:9464", "node2", "--within", "5m"));
+        assertEquals(2, predict("localhost:9464", "node2", "--within", "5m"));
+        assertTrue(standardError.toString().contains("'127.0.0.1:9464' is not an http:// or https:// URL with a host"),
+                standardError.toString());
+        assertTrue(standardError.toString().contains("'localhost:9464' is not an http:// or https:// URL with a host"),
+                standardError.toString());
+    }
+
+    @Test
+    void jsonIsTheNodeAndTheAgentsDecisionWithItsVersion() throws Exception {
+        String url = startAgentEndpoint();
+
+        assertEquals(0, predict(url, "node2", "--within", "5m", "--json"), standardError.toString());
+
+        assertEquals("{\"version\":1,\"node\":\"node2\",\"decision\":\"evacuation-started\"}",
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(standardOutput.toString()).toString());
+    }
+
+    @Test
+    void aRefusalWithJsonIsTheErrorObjectWithExitCode4() throws Exception {
+        String url = startAgentEndpoint();
+
+        assertEquals(4, predict(url, "node7", "--within", "5m", "--json"));
+
+        assertEquals("{\"version\":1,\"error\":{\"code\":\"invalid\",\"message\":\"unknown node 'node7' (field node):"
+                + " Slurm has no such node\"}}",
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(standardOutput.toString()).toString());
+        assertEquals("", standardError.toString());
+    }
+
+    @Test
+    void theUrlAndTheTokenFileAreTheAgentsOwnFromItsConfiguration() throws Exception {
+        String url = startAgentEndpoint();
+        int port = java.net.URI.create(url).getPort();
+        Files.writeString(directory.resolve("agent.yaml"), "http:\n  address: 0.0.0.0\n  port: " + port
+                + "\npredictor:\n  token-file: " + tokenFile() + "\n");
+
+        assertEquals(0, run("predict", "node2", "--within", "5m"), standardError.toString());
+        assertEquals(List.of("drain node2", "evacuate node2"), actions);
     }
 }

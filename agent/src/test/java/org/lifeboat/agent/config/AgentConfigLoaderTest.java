@@ -7,6 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,7 +55,11 @@ class AgentConfigLoaderTest {
                 + "  address: 10.1.2.3\n"
                 + "  port: 19464\n"
                 + "  threads: 4\n"
-                + "  request-timeout-seconds: 3\n"));
+                + "  request-timeout: 3s\n"
+                + "evacuation:\n"
+                + "  concurrency: 3\n"
+                + "  drain-poll: 500ms\n"
+                + "  retry-pause: 2m\n"));
 
         assertEquals("node-7", config.nodeName());
         assertEquals(Path.of("/srv/lifeboat"), config.stateDirectory());
@@ -63,7 +72,8 @@ class AgentConfigLoaderTest {
         assertEquals("shared-fs", config.transferMode());
         assertEquals("ib0", config.uplinkInterface());
         assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock", "none"), config.peer());
-        assertEquals(new HttpConfig("10.1.2.3", 19464, 4, 3L), config.http());
+        assertEquals(new HttpConfig("10.1.2.3", 19464, 4, "3s"), config.http());
+        assertEquals(new EvacuationConfig(3, "500ms", "2m"), config.evacuation());
     }
 
     @Test
@@ -89,7 +99,7 @@ class AgentConfigLoaderTest {
 
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
-        assertEquals("config " + file + ": unknown key 'http.prot' at line 3 (known keys: address, port, request-timeout-seconds, threads)", message);
+        assertEquals("config " + file + ": unknown key 'http.prot' at line 3 (known keys: address, port, request-timeout, threads)", message);
     }
 
     @Test
@@ -174,6 +184,142 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": file does not exist", message);
+    }
+
+    @Test
+    void aDurationKeyThatIsNotADurationSaysWhatItExpects() throws Exception {
+        assertEquals("key 'evacuation.drain-poll' at line 2 must be a duration such as 500ms, 30s, 2m or 1h, got '1000'",
+                problemWith("evacuation:\n  drain-poll: 1000\n"));
+    }
+
+    @Test
+    void theRequestTimeoutIsWholeSecondsBecauseTheJdkTakesNothingFiner() throws Exception {
+        assertEquals("key 'http.request-timeout' at line 2 must be a whole number of seconds such as 10s or 1m, got '1500ms'",
+                problemWith("http:\n  request-timeout: 1500ms\n"));
+    }
+
+    @Test
+    void anOldKeyWithItsUnitInTheNameIsReadAsADurationWithAWarningSayingWhatToWrite() throws Exception {
+        Path file = write("http:\n  request-timeout-seconds: 3\nevacuation:\n  drain-poll-millis: 1500\n  retry-pause-seconds: 90\n");
+        List<String> warnings = new ArrayList<>();
+
+        AgentConfig config = loader.load(file, warnings::add);
+
+        assertEquals(Duration.ofMillis(1500), config.evacuation().drainPollInterval());
+        assertEquals(Duration.ofSeconds(90), config.evacuation().retryPause());
+        assertEquals(Duration.ofSeconds(3), config.http().requestTimeout());
+        assertEquals(List.of(
+                "config " + file + ": key 'evacuation.drain-poll-millis' at line 4 is deprecated and read as"
+                        + " 'evacuation.drain-poll: 1s500ms': write that instead, the next release will not know evacuation.drain-poll-millis",
+                "config " + file + ": key 'evacuation.retry-pause-seconds' at line 5 is deprecated and read as"
+                        + " 'evacuation.retry-pause: 1m30s': write that instead, the next release will not know evacuation.retry-pause-seconds",
+                "config " + file + ": key 'http.request-timeout-seconds' at line 2 is deprecated and read as"
+                        + " 'http.request-timeout: 3s': write that instead, the next release will not know http.request-timeout-seconds"),
+                warnings);
+    }
+
+    @Test
+    void anOldMillisecondsKeyGivenADurationSaysItWantsAWholeNumberOfMilliseconds() throws Exception {
+        assertEquals("key 'evacuation.drain-poll-millis' at line 2 must be a whole number of milliseconds, got '1s'",
+                problemWith("evacuation:\n  drain-poll-millis: 1s\n"));
+    }
+
+    @Test
+    void anOldKeysValueOutOfRangeIsNamedByTheOldKeyAndItsLine() throws Exception {
+        assertEquals("key 'evacuation.drain-poll-millis' at line 3 (read as evacuation.drain-poll) must be at least 100ms, got '10ms'",
+                problemWith("node-name: n1\nevacuation:\n  drain-poll-millis: 10\n"));
+    }
+
+    @Test
+    void anOldAndANewNameWithTheSameValueOnlyWarn() throws Exception {
+        List<String> warnings = new ArrayList<>();
+
+        AgentConfig config = loader.load(write("evacuation:\n  drain-poll: 2s\n  drain-poll-millis: 2000\n"), warnings::add);
+
+        assertEquals(Duration.ofSeconds(2), config.evacuation().drainPollInterval());
+        assertEquals(1, warnings.size(), warnings::toString);
+    }
+
+    @Test
+    void anOldAndANewNameWithDifferentValuesAreAnError() throws Exception {
+        assertEquals("key 'evacuation.drain-poll-millis' at line 3 is the old name of evacuation.drain-poll, which is set too,"
+                + " to another value (2s): keep evacuation.drain-poll only",
+                problemWith("evacuation:\n  drain-poll: 2s\n  drain-poll-millis: 500\n"));
+    }
+
+    @Test
+    void thePlannersConcurrencyIsReadAsTheEvacuationsWithAWarning() throws Exception {
+        Path file = write("predictor:\n  planning:\n    max-concurrent-migrations: 4\n");
+        List<String> warnings = new ArrayList<>();
+
+        AgentConfig config = loader.load(file, warnings::add);
+
+        assertEquals(4, config.evacuation().concurrency());
+        assertEquals(List.of("config " + file + ": key 'predictor.planning.max-concurrent-migrations' at line 3 is deprecated"
+                + " and read as 'evacuation.concurrency: 4': write that instead, the next release will not know"
+                + " predictor.planning.max-concurrent-migrations"), warnings);
+    }
+
+    @Test
+    void thePlannersAndTheEvacuationsConcurrencyMustAgree() throws Exception {
+        assertEquals("key 'predictor.planning.max-concurrent-migrations' at line 5 is the old name of evacuation.concurrency,"
+                + " which is set too, to another value (2): keep evacuation.concurrency only",
+                problemWith("evacuation:\n  concurrency: 2\npredictor:\n  planning:\n    max-concurrent-migrations: 4\n"));
+        assertEquals(3, loader.load(write("evacuation:\n  concurrency: 3\npredictor:\n  planning:\n    max-concurrent-migrations: 3\n"),
+                warning -> { }).evacuation().concurrency());
+    }
+
+    @Test
+    void wrongTypesSayWhatTheKeyTakes() throws Exception {
+        assertEquals("key 'predictor.planning.link-bytes-per-second' at line 3 must be a whole number, got '1GB'",
+                problemWith("predictor:\n  planning:\n    link-bytes-per-second: 1GB\n"));
+        assertEquals("key 'predictor.edac.enabled' at line 3 must be true or false, got 'maybe'",
+                problemWith("predictor:\n  edac:\n    enabled: maybe\n"));
+        assertEquals("key 'predictor.accepted-nodes' at line 2 must be a list such as [a, b]",
+                problemWith("predictor:\n  accepted-nodes: node1\n"));
+    }
+
+    @Test
+    void anUplinkInterfaceTheNodeDoesNotHaveIsAnErrorNamingTheOnesItHas() throws Exception {
+        AgentConfigLoader onThisNode = new AgentConfigLoader(() -> new TreeSet<>(Set.of("lo", "ens3")));
+        Path file = write("node-name: n1\nuplink-interface: eth9\n");
+
+        String message = assertThrows(InvalidConfigurationException.class,
+                () -> onThisNode.loadForThisNode(file, warning -> { })).getMessage();
+
+        assertEquals("config " + file + ": key 'uplink-interface' at line 2: this node has no network interface eth9 (it has ens3,"
+                + " lo); name the interface jobs' own addresses are reachable through", message);
+        assertEquals("ens3", onThisNode.loadForThisNode(write("uplink-interface: ens3\n"), warning -> { }).uplinkInterface());
+    }
+
+    @Test
+    void withoutAnUplinkInterfaceAMissingEth0IsOnlyAWarning() throws Exception {
+        AgentConfigLoader onThisNode = new AgentConfigLoader(() -> new TreeSet<>(Set.of("lo", "ens3")));
+        Path file = write("node-name: n1\n");
+        List<String> warnings = new ArrayList<>();
+
+        assertEquals("eth0", onThisNode.loadForThisNode(file, warnings::add).uplinkInterface());
+        assertEquals(List.of("config " + file + ": uplink-interface is not set and this node has no network interface eth0"
+                + " (it has ens3, lo): a job with an address of its own cannot be restored here until uplink-interface names"
+                + " the interface its address is reachable through"), warnings);
+    }
+
+    @Test
+    void loadingTheFileAloneDoesNotLookAtThisNodesInterfaces() throws Exception {
+        AgentConfigLoader elsewhere = new AgentConfigLoader(() -> {
+            throw new AssertionError("interfaces listed");
+        });
+
+        assertEquals("eth9", elsewhere.load(write("uplink-interface: eth9\n"), warning -> { }).uplinkInterface());
+    }
+
+    /** The loader's message for a file holding {@code yaml}, without its "config FILE: " prefix. */
+    private String problemWith(String yaml) throws IOException {
+        Path file = write(yaml);
+        String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
+        String prefix = "config " + file + ": ";
+        assertTrue(message.startsWith(prefix), message);
+        return message.substring(prefix.length());
     }
 
     private Path write(String yaml) throws IOException {

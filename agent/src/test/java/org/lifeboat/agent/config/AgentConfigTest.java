@@ -91,10 +91,12 @@ class AgentConfigTest {
     void evacuationSettingsOutOfRangeNameTheirKey() {
         assertEquals("evacuation.concurrency", assertThrows(InvalidConfigValueException.class,
                 () -> new EvacuationConfig(0, null, null)).key());
-        assertEquals("evacuation.drain-poll-millis", assertThrows(InvalidConfigValueException.class,
-                () -> new EvacuationConfig(null, 10L, null)).key());
-        assertEquals("evacuation.retry-pause-seconds", assertThrows(InvalidConfigValueException.class,
-                () -> new EvacuationConfig(null, null, 0L)).key());
+        assertEquals("evacuation.concurrency", assertThrows(InvalidConfigValueException.class,
+                () -> new EvacuationConfig(65, null, null)).key());
+        assertEquals("evacuation.drain-poll", assertThrows(InvalidConfigValueException.class,
+                () -> new EvacuationConfig(null, "10ms", null)).key());
+        assertEquals("evacuation.retry-pause", assertThrows(InvalidConfigValueException.class,
+                () -> new EvacuationConfig(null, null, "0s")).key());
     }
 
     @Test
@@ -162,8 +164,8 @@ class AgentConfigTest {
     @Test
     void rejectsFewerThanTwoHttpThreadsAndARequestTimeoutUnderASecond() {
         assertEquals("http.threads", assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, null, 1, null)).key());
-        assertEquals("http.request-timeout-seconds",
-                assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, null, null, 0L)).key());
+        assertEquals("http.request-timeout",
+                assertThrows(InvalidConfigValueException.class, () -> new HttpConfig(null, null, null, "0s")).key());
     }
 
     @Test

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.lang.reflect.Parameter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -22,10 +23,19 @@ class ShippedAgentConfigTest {
     }
 
     @Test
+    void usesNoDeprecatedKey() throws Exception {
+        List<String> warnings = new ArrayList<>();
+
+        new AgentConfigLoader().load(shippedConfig, warnings::add);
+
+        assertEquals(List.of(), warnings);
+    }
+
+    @Test
     void mentionsEveryKeySoAdministratorsCanFindThem() throws Exception {
         String text = Files.readString(shippedConfig);
 
-        for (Class<?> section : List.of(AgentConfig.class, HttpConfig.class, PeerConfig.class)) {
+        for (Class<?> section : List.of(AgentConfig.class, HttpConfig.class, PeerConfig.class, EvacuationConfig.class, ApptainerConfig.class)) {
             for (Parameter parameter : section.getConstructors()[0].getParameters()) {
                 String key = parameter.getAnnotation(JsonProperty.class).value();
                 assertTrue(text.contains(key + ":"), "config/agent.yaml does not mention " + key);

@@ -43,9 +43,12 @@ public final class EvacuationPlanner {
         this.maxConcurrentMigrations = maxConcurrentMigrations;
     }
 
-    /** A planner with the configured figures (predictor.planning). */
-    public static EvacuationPlanner from(PlanningConfig config) {
-        return new EvacuationPlanner(config.linkBytesPerSecond(), config.migrationOverhead(), config.maxConcurrentMigrations());
+    /**
+     * A planner with the configured figures (predictor.planning) and as many lanes as the evacuator
+     * really runs migrations at once (the agent's evacuation.concurrency), so that its plan is the one carried out.
+     */
+    public static EvacuationPlanner from(PlanningConfig config, int concurrentMigrations) {
+        return new EvacuationPlanner(config.linkBytesPerSecond(), config.migrationOverhead(), concurrentMigrations);
     }
 
     /** The expected duration of one live migration while {@code concurrent} migrations share the link. */

@@ -97,10 +97,9 @@ class PredictorConfigTest {
     }
 
     @Test
-    void planningAssumes250MegabytesPerSecondTwoSecondsOverheadAndTwoMigrationsAtOnce() {
+    void planningAssumes250MegabytesPerSecondAndTwoSecondsOverhead() {
         assertEquals(250_000_000L, DEFAULTS.planning().linkBytesPerSecond());
         assertEquals(Duration.ofSeconds(2), DEFAULTS.planning().migrationOverhead());
-        assertEquals(2, DEFAULTS.planning().maxConcurrentMigrations());
     }
 
     @Test
@@ -140,7 +139,6 @@ class PredictorConfigTest {
                 planning:
                   link-bytes-per-second: 1000000000
                   migration-overhead: 500ms
-                  max-concurrent-migrations: 4
                 """);
 
         assertEquals(new PredictorConfig(0.5, Duration.ofSeconds(30), 65536, Path.of("/etc/lifeboat/predictor.token"),
@@ -148,7 +146,7 @@ class PredictorConfigTest {
                 new AlertmanagerIntakeConfig(List.of("hostname"), "^node-(\\d+)", "ttf", "p", Duration.ofHours(1), 1.0),
                 new EdacDetectorConfig(false, Path.of("/tmp/fake-edac"), Duration.ofSeconds(10), 3, Duration.ofMinutes(15), 0.85),
                 new IpmiDetectorConfig(false, Path.of("/opt/ipmitool"), Duration.ofMinutes(1), 4, Duration.ofMinutes(20), 0.95),
-                new PlanningConfig(1_000_000_000L, Duration.ofMillis(500), 4)), config);
+                new PlanningConfig(1_000_000_000L, Duration.ofMillis(500))), config);
     }
 
     @Test
@@ -161,6 +159,12 @@ class PredictorConfigTest {
         assertThrows(UnrecognizedPropertyException.class, () -> read("hold-downs: 1m"));
         assertThrows(UnrecognizedPropertyException.class, () -> read("edac: {intervall: 1m}"));
         assertThrows(UnrecognizedPropertyException.class, () -> read("alertmanager: {nodeLabels: [x]}"));
+    }
+
+    @Test
+    void planningLeavesHowManyMigrationsRunAtOnceToTheAgentsEvacuationConcurrency() {
+        // The agent's loader reads an old max-concurrent-migrations as evacuation.concurrency before this section sees it.
+        assertThrows(UnrecognizedPropertyException.class, () -> read("planning: {max-concurrent-migrations: 2}"));
     }
 
     @Test
@@ -181,7 +185,6 @@ class PredictorConfigTest {
         assertEquals("predictor.edac.sysfs-root", invalidKey("edac: {sysfs-root: sys/edac}"));
         assertEquals("predictor.ipmi.interval", invalidKey("ipmi: {interval: 1s}"));
         assertEquals("predictor.planning.link-bytes-per-second", invalidKey("planning: {link-bytes-per-second: 0}"));
-        assertEquals("predictor.planning.max-concurrent-migrations", invalidKey("planning: {max-concurrent-migrations: 0}"));
     }
 
     @Test

@@ -131,8 +131,17 @@ class EvacuationPlannerTest {
     }
 
     @Test
+    void plansAsManyLanesAsTheEvacuatorRunsMigrationsAtOnce() {
+        List<JobToMove> jobs = List.of(new JobToMove("a", GB), new JobToMove("b", GB), new JobToMove("c", GB));
+
+        List<PlannedMove> plan = EvacuationPlanner.from(PlanningConfig.defaults(), 3).plan(jobs, NOW, NOW.plus(Duration.ofHours(1)));
+
+        assertEquals(List.of(0, 1, 2), plan.stream().map(PlannedMove::lane).sorted().toList());
+    }
+
+    @Test
     void isBuiltFromTheConfigurationAndRefusesNonsense() {
-        EvacuationPlanner fromDefaults = EvacuationPlanner.from(PlanningConfig.defaults());
+        EvacuationPlanner fromDefaults = EvacuationPlanner.from(PlanningConfig.defaults(), 2);
         assertEquals(Duration.ofSeconds(6), fromDefaults.estimate(1_000_000_000L, 1));
         assertThrows(IllegalArgumentException.class, () -> new EvacuationPlanner(0, Duration.ZERO, 1));
         assertThrows(IllegalArgumentException.class, () -> new EvacuationPlanner(1, Duration.ofSeconds(-1), 1));
