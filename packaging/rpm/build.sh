@@ -90,6 +90,9 @@ while read -r artifact _; do
     fi
 done < <(grep -E '^ +[^ :]+:[^ :]+:' "$DEPENDENCY_LIST")
 cp "$AGENT_JAR" "$BUILD/stage/lifeboat-agent-jars/"
+# The man page and the bash completion, which the Maven build writes from the CLI's own definition.
+cp agent/target/man/lifeboat.1 "$BUILD/stage/lifeboat-agent-jars/lifeboat.1"
+cp agent/target/bash-completion/lifeboat "$BUILD/stage/lifeboat-agent-jars/lifeboat.bash"
 bundled=()
 for entry in $class_path; do
     [ -f "agent/target/$entry" ] || die "agent/target/$entry, named in the agent's Class-Path, is missing: run mvn package"

@@ -114,7 +114,7 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: ap
     -d '{"node": "any", "within": "5m", "confidence": 1}' "$PREDICTIONS_URL") || fail "POST $PREDICTIONS_URL failed"
 [ "$code" = 401 ] || fail "a prediction without the token was answered $code, not 401"
 status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
-[ "$(tr -d ' \n' <<<"$status")" = "[]" ] || fail "lifeboat status lists jobs on a fresh agent: $status"
+[ "$(tr -d ' \n' <<<"$status")" = '{"version":1,"jobs":[]}' ] || fail "lifeboat status lists jobs on a fresh agent: $status"
 echo "installed agent: $HEALTH_URL answered 503 $health" >&2
 
 kill -TERM "$agent"

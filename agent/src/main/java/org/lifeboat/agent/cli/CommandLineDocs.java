@@ -34,7 +34,12 @@ public final class CommandLineDocs {
         // The built-in defaults, not those of the agent.yaml of the host that builds.
         CommandLine lifeboat = LifeboatCommand.withoutDefaultsFromTheNode(new AgentConfigLoader(), new ProcessCommandRunner());
         writeFile(directory.resolve(MAN_PAGE), new ManPage(lifeboat, version).roff());
-        writeFile(directory.resolve(BASH_COMPLETION), AutoComplete.bash("lifeboat", lifeboat));
+        writeFile(directory.resolve(BASH_COMPLETION), sourcedScript(AutoComplete.bash("lifeboat", lifeboat)));
+    }
+
+    /** bash-completion sources the file, never runs it: without the #! line picocli starts it with. */
+    static String sourcedScript(String script) {
+        return script.startsWith("#!") ? script.substring(script.indexOf('\n') + 1) : script;
     }
 
     private static void writeFile(Path file, String text) throws IOException {

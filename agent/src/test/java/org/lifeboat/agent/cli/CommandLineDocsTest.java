@@ -1,6 +1,7 @@
 package org.lifeboat.agent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -64,6 +65,11 @@ class CommandLineDocsTest {
         assertTrue(groff.waitFor(30, TimeUnit.SECONDS));
         assertEquals(0, groff.exitValue(), output);
         assertEquals("", output);
+    }
+
+    @Test
+    void theCompletionIsSourcedNotRun() throws Exception {
+        assertFalse(Files.readString(completion).startsWith("#!"), "a sourced file has no interpreter line");
     }
 
     @Test

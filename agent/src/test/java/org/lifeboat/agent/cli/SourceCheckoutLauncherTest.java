@@ -70,7 +70,7 @@ class SourceCheckoutLauncherTest {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         Map<String, String> environment = builder.environment();
         environment.put("JAVA_HOME", javaHome.toString());
-        environment.put("LIFEBOAT_JAVA_OPTIONS", "-Xmx64m");
+        environment.put("JAVA_OPTS", "-Xmx64m");
         Process process = builder.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(process.waitFor(30, TimeUnit.SECONDS));
