@@ -24,11 +24,12 @@ public final class EvacuationConfig {
     public EvacuationConfig(@JsonProperty("concurrency") Integer concurrency,
                             @JsonProperty("drain-poll-millis") Long drainPollMillis,
                             @JsonProperty("retry-pause-seconds") Long retryPauseSeconds) {
-        this.concurrency = concurrency == null ? DEFAULT_CONCURRENCY : requireAtLeast("evacuation.concurrency", concurrency, 1);
+        this.concurrency = concurrency == null ? DEFAULT_CONCURRENCY
+                : (int) ConfigValues.requireAtLeast("evacuation.concurrency", concurrency, 1);
         this.drainPollInterval = Duration.ofMillis(drainPollMillis == null ? DEFAULT_DRAIN_POLL_MILLIS
-                : requireAtLeast("evacuation.drain-poll-millis", drainPollMillis, 100));
+                : ConfigValues.requireAtLeast("evacuation.drain-poll-millis", drainPollMillis, 100));
         this.retryPause = Duration.ofSeconds(retryPauseSeconds == null ? DEFAULT_RETRY_PAUSE_SECONDS
-                : requireAtLeast("evacuation.retry-pause-seconds", retryPauseSeconds, 1));
+                : ConfigValues.requireAtLeast("evacuation.retry-pause-seconds", retryPauseSeconds, 1));
     }
 
     public static EvacuationConfig defaults() {
@@ -48,13 +49,6 @@ public final class EvacuationConfig {
     /** How long a job that could not move waits before the next try. */
     public Duration retryPause() {
         return retryPause;
-    }
-
-    private static <T extends Number> T requireAtLeast(String key, T value, long minimum) {
-        if (value.longValue() < minimum) {
-            throw new InvalidConfigValueException(key, "must be at least " + minimum + ", got " + value);
-        }
-        return value;
     }
 
     @Override

@@ -32,9 +32,9 @@ public final class HttpConfig {
         this.address = address == null ? DEFAULT_ADDRESS : requireNotBlank(address);
         this.port = port == null ? DEFAULT_PORT : requirePort(port);
         // Two at least, so that one slow scrape never holds up a health check.
-        this.threads = threads == null ? DEFAULT_THREADS : (int) requireAtLeast("http.threads", threads, 2);
+        this.threads = threads == null ? DEFAULT_THREADS : (int) ConfigValues.requireAtLeast("http.threads", threads, 2);
         this.requestTimeout = Duration.ofSeconds(requestTimeoutSeconds == null ? DEFAULT_REQUEST_TIMEOUT_SECONDS
-                : requireAtLeast("http.request-timeout-seconds", requestTimeoutSeconds, 1));
+                : ConfigValues.requireAtLeast("http.request-timeout-seconds", requestTimeoutSeconds, 1));
     }
 
     public static HttpConfig defaults() {
@@ -72,13 +72,6 @@ public final class HttpConfig {
             throw new InvalidConfigValueException("http.port", "must be between 0 and " + HIGHEST_PORT + ", got " + port);
         }
         return port;
-    }
-
-    private static long requireAtLeast(String key, long value, long minimum) {
-        if (value < minimum) {
-            throw new InvalidConfigValueException(key, "must be at least " + minimum + ", got " + value);
-        }
-        return value;
     }
 
     @Override

@@ -1,13 +1,10 @@
 package org.lifeboat.agent.evacuation;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.lifecycle.PeriodicTask;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.slurm.SlurmClient;
 
@@ -25,12 +22,7 @@ public final class DrainWatcher implements LifeCycleComponent {
     private final String nodeName;
     private final SlurmClient slurm;
     private final Evacuation evacuation;
-    private final Duration interval;
-    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-drain-watcher");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final PeriodicTask poller;
     private boolean leaving;
     private String lastError = "";
 
@@ -44,22 +36,17 @@ public final class DrainWatcher implements LifeCycleComponent {
         this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
         this.evacuation = Objects.requireNonNull(evacuation, "evacuation");
-        this.interval = Objects.requireNonNull(interval, "interval");
+        this.poller = new PeriodicTask("lifeboat-drain-watcher", Duration.ZERO, interval, this::poll);
     }
 
     @Override
     public void start() {
-        poller.scheduleWithFixedDelay(this::poll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        poller.start();
     }
 
     @Override
-    public void stop() throws IOException {
-        poller.shutdownNow();
-        try {
-            poller.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public void stop() {
+        poller.stop();
     }
 
     /** One look at the node; package-private so tests can step it without a timer. */
