@@ -10,7 +10,8 @@
 # README has a site do. Then: systemd-analyze accepts the installed unit; the installed tmpfiles.d file makes
 # /run/lifeboat; the unit's own ExecStart line (the shipped /etc/lifeboat/agent.yaml, unchanged)
 # starts the agent, which sends READY=1 to a stand-in notify socket, has made
-# /etc/lifeboat/prediction-token (0600), answers /health, refuses a prediction without the token
+# /etc/lifeboat/prediction-token (0600), answers /health with 503 naming what the throwaway root
+# lacks (CRIU, munged, slurmctld) and the checkpoint tmpfs ready, refuses a prediction without the token
 # (401) and answers `lifeboat status` (no jobs), and on SIGTERM sends STOPPING=1, removes its
 # socket and exits 143.
 # The namespaces keep it off the machine's ports (the testbed's agents use 9464 and 9465 too) and
@@ -43,7 +44,8 @@ mount -t overlay overlay -o "lowerdir=$root/etc:/etc,upperdir=$work/etc-changes,
 mount --bind "$root/var/lib" /var/lib
 mount -t tmpfs tmpfs /run
 mkdir -m 0700 /var/lib/lifeboat/checkpoints
-mount -t tmpfs -o size=64m,mode=0700 tmpfs /var/lib/lifeboat/checkpoints
+# Above the agent's default health.checkpoint-min-free-bytes (64 MiB), so that the directory counts as ready.
+mount -t tmpfs -o size=128m,mode=0700 tmpfs /var/lib/lifeboat/checkpoints
 
 verify=$(systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify rejects the unit: $verify"
 [ -z "$verify" ] || fail "systemd-analyze verify warns about the unit: $verify"
@@ -66,13 +68,19 @@ until grep -qx 'READY=1' "$work/notifications"; do
     [ $SECONDS -lt $deadline ] || fail "no READY=1 within $STARTUP_LIMIT_SECONDS s: $(cat "$work/agent.log")"
     sleep 0.2
 done
-# The throwaway root has no CRIU: the agent runs and serves, and /health says it cannot migrate (503)
-# and why, which is what a node whose CRIU is missing must say.
-code=$(curl -sS --max-time 5 -o "$work/health" -w '%{http_code}' "$HEALTH_URL") \
+# The throwaway root has no CRIU, no munged (/run starts empty) and no slurmctld (this network namespace
+# reaches nothing): the agent runs and serves, and /health says it cannot migrate (503), naming each of
+# the three and why, which is what a node missing them must say; its checkpoint tmpfs is ready.
+health_code=$(curl -sS --max-time 5 -o "$work/health" -w '%{http_code}' "$HEALTH_URL") \
     || fail "GET $HEALTH_URL failed: $(cat "$work/agent.log")"
 health=$(cat "$work/health")
-[ "$code" = 503 ] && grep -q '"ready":false' <<<"$health" && grep -q 'CRIU' <<<"$health" \
-    || fail "GET $HEALTH_URL answered $code $health, not 503 naming the missing CRIU"
+readiness=$(python3 -c 'import json, sys
+health = json.load(sys.stdin)
+print(health["ready"], *(name + "=" + str(state["ready"]) for name, state in health["dependencies"].items()))' \
+    <<<"$health" 2>&1) || fail "GET $HEALTH_URL answered $health_code $health, which is not /health's JSON: $readiness"
+expected="False criu=False munge=False slurm=False checkpoint-directory=True"
+[ "$health_code" = 503 ] && [ "$readiness" = "$expected" ] && grep -q 'CRIU' <<<"$health" \
+    || fail "GET $HEALTH_URL answered $health_code $health ($readiness), not 503 with $expected"
 [ -S /run/lifeboat/agent.sock ] || fail "no socket at /run/lifeboat/agent.sock"
 token_file=/etc/lifeboat/prediction-token
 [ "$(stat -c '%a %U' "$token_file" 2>&1)" = "600 root" ] || fail "$token_file is $(stat -c '%a %U' "$token_file" 2>&1), not 600 root"
@@ -81,7 +89,7 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: ap
 [ "$code" = 401 ] || fail "a prediction without the token was answered $code, not 401"
 status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
 [ "$(tr -d ' \n' <<<"$status")" = "[]" ] || fail "lifeboat status lists jobs on a fresh agent: $status"
-echo "installed agent: $HEALTH_URL answered $code $health" >&2
+echo "installed agent: $HEALTH_URL answered $health_code $health" >&2
 
 kill -TERM "$agent"
 code=0

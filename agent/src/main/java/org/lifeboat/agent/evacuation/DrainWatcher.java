@@ -23,7 +23,8 @@ public final class DrainWatcher implements LifeCycleComponent {
     private final SlurmClient slurm;
     private final Evacuation evacuation;
     private final PeriodicTask poller;
-    private boolean leaving;
+    // Written by the poller, read by scrapes (lifeboat_node_draining).
+    private volatile boolean leaving;
     private String lastError = "";
 
     /** What the watcher does while its node is leaving; {@link Evacuator} moves the jobs. */
@@ -47,6 +48,14 @@ public final class DrainWatcher implements LifeCycleComponent {
     @Override
     public void stop() {
         poller.stop();
+    }
+
+    /**
+     * Whether Slurm, at the last poll that reached it, showed the node drained, draining, down or
+     * failing: while it does, the agent evacuates the node. False until a poll has reached Slurm.
+     */
+    public boolean nodeLeaving() {
+        return leaving;
     }
 
     /** One look at the node; package-private so tests can step it without a timer. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,7 +51,10 @@ class AgentConfigLoaderTest {
                 + "  address: 10.1.2.3\n"
                 + "  port: 19464\n"
                 + "  threads: 4\n"
-                + "  request-timeout-seconds: 3\n"));
+                + "  request-timeout-seconds: 3\n"
+                + "health:\n"
+                + "  interval-seconds: 5\n"
+                + "  checkpoint-min-free-bytes: 1048576\n"));
 
         assertEquals("node-7", config.nodeName());
         assertEquals(Path.of("/srv/lifeboat"), config.stateDirectory());
@@ -64,13 +68,16 @@ class AgentConfigLoaderTest {
         assertEquals("ib0", config.uplinkInterface());
         assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock", "none"), config.peer());
         assertEquals(new HttpConfig("10.1.2.3", 19464, 4, 3L), config.http());
+        assertEquals(new HealthConfig(5L, 1048576L), config.health());
+        assertEquals(Duration.ofSeconds(5), config.health().interval());
+        assertEquals(1048576, config.health().checkpointMinFreeBytes());
     }
 
     @Test
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null, null), config);
     }
 
     @Test
@@ -80,7 +87,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
+                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, health, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
     }
 
     @Test

@@ -1,6 +1,8 @@
 package org.lifeboat.agent.evacuation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,6 +36,21 @@ class DrainWatcherTest {
         watcher.poll();
         watcher.poll();
         assertEquals(List.of("drain", "drain"), evacuations, "jobs that found no target are tried again while drained");
+    }
+
+    @Test
+    void theNodeCountsAsLeavingFromThePollThatSeesItDrainedToTheOneThatSeesItResumed() {
+        commands.answer(0, DRAINING, "")
+                .answer(1, "", "slurm_load_node error: Unable to contact slurm controller (connect failure)\n")
+                .answer(0, IDLE, "");
+        assertFalse(watcher.nodeLeaving(), "before any poll");
+
+        watcher.poll();
+        assertTrue(watcher.nodeLeaving());
+        watcher.poll();
+        assertTrue(watcher.nodeLeaving(), "a poll that cannot reach Slurm keeps what the last one saw");
+        watcher.poll();
+        assertFalse(watcher.nodeLeaving());
     }
 
     @Test

@@ -29,8 +29,8 @@ import org.lifeboat.agent.slurm.SlurmClient;
 class AgentWiringTest {
 
     private static final String CRIU = "/opt/criu/sbin/criu";
-    // Several on purpose: one per recovery step, one per periodic task (drain watcher, silent migration sweep),
-    // one problem log per detector, one endpoint per path.
+    // Several on purpose: one per recovery step, one per periodic task (drain watcher, dependency checks, silent
+    // migration sweep), one problem log per detector, one endpoint per path.
     private static final Set<String> MANY_BY_DESIGN = Set.of(RecoveryStep.class.getName(), PeriodicTask.class.getName(),
             "org.lifeboat.predictor.detect.ProblemLog", "org.lifeboat.predictor.http.JsonEndpoint");
     // What the old wiring built twice, and the engine, which shows the walk reached that deep.
