@@ -81,7 +81,8 @@ final class MetricsDashboardTest {
             prometheus.ruleGroups().forEach(group -> group.path("rules").forEach(rule ->
                     assertEquals("ok", rule.path("health").asText(), rule.toString())));
             assertEquals(0, prometheus.value("count(ALERTS{alertname=~\"LifeboatMigrationsFailing|LifeboatAgentDown"
-                    + "|LifeboatCriuMissing\"})", 0), "an alert fired on a healthy testbed");
+                    + "|LifeboatCriuMissing|LifeboatSlurmUnreachable|LifeboatMungeUnavailable"
+                    + "|LifeboatCheckpointDirectoryNotReady|LifeboatEvacuationStuck\"})", 0), "an alert fired on a healthy testbed");
             assertEquals(0, prometheus.value("count(lifeboat_dependency_ready == 0)", 0), "a dependency not ready on the testbed");
         }
     }
