@@ -387,6 +387,11 @@ peer:
   address: $(node_address "$node")
   port: $AGENT_PEER_PORT
   munge-socket: $MUNGE_SOCKET
+# Dependencies (CRIU, munged, slurmctld, the checkpoint tmpfs) checked every 5 s rather than 30: a
+# test that stops slurmctld or munged and then runs 'up', which waits 30 s for every agent's /health
+# to say ok, finds the agents seeing them back within that wait.
+health:
+  interval: 5s
 # The prediction intake's token, created by the agent at its first start (mode 0600) as on a fresh
 # install; the tests read it as an admin would (lifeboat predict --token-file, Alertmanager's
 # credentials_file). Each node's own, as each node's /etc/lifeboat would be.

@@ -71,7 +71,8 @@ mkdir -p "$BUILD/SOURCES" "$BUILD/SPECS" "$BUILD/stage/lifeboat-agent-jars/lib"
 # Source0: the files git tracks or would (not those it ignores, such as build outputs), as they
 # are in the working tree, so that what %build compiles is what the jars were built from.
 commit_time=$(git log -1 --format=%ct)
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
+# Sorted and unique: during a merge, git lists a conflicted file once per side.
+git ls-files -z --cached --others --exclude-standard | sort -zu | while IFS= read -r -d '' file; do
     # A tracked file deleted in the working tree is gone from Source0 too.
     [ ! -e "$file" ] || printf '%s\0' "$file"
 done | tar --null -T - --transform "flags=r;s,^,lifeboat-$version/," --sort=name --owner=0 --group=0 \

@@ -92,5 +92,5 @@ log "installed into a throwaway root; rpm -V clean; the plugstack line names the
 
 started_agent=$SECONDS
 "$PACKAGING/run-installed-agent.sh" "$root" "$work" || die "the installed agent did not start, serve and stop as expected (above)"
-log "the installed agent started from the shipped config with the unit's JVM options, pinged the watchdog, answered /health (503: no CRIU in the throwaway root) and stopped with 143 ($((SECONDS - started_agent)) s)"
+log "the installed agent started from the shipped config with the unit's JVM options, pinged the watchdog, answered /health (503: no CRIU, munged or slurmctld in the throwaway root) and stopped with 143 ($((SECONDS - started_agent)) s)"
 log "passed in $((SECONDS - started)) s"

@@ -12,7 +12,8 @@
 # with the unit's Environment= and the installed EnvironmentFile= as systemd sets them, starts the
 # agent, whose JVM has the unit's -Xmx; the agent sends READY=1 to a stand-in notify socket, then
 # WATCHDOG=1 every half of the WATCHDOG_USEC given here (and WATCHDOG_PID: the launcher must exec
-# the JVM for it to match), has made /etc/lifeboat/prediction-token (0600), answers /health,
+# the JVM for it to match), has made /etc/lifeboat/prediction-token (0600), answers /health with 503
+# naming what the throwaway root lacks (CRIU, munged, slurmctld) and the checkpoint tmpfs ready,
 # refuses a prediction without the token (401) and answers `lifeboat status` (no jobs), and on
 # SIGTERM sends STOPPING=1, removes its socket and exits 143.
 # The namespaces keep it off the machine's ports (the testbed's agents use 9464 and 9465 too) and
@@ -48,7 +49,8 @@ mount -t overlay overlay -o "lowerdir=$root/etc:/etc,upperdir=$work/etc-changes,
 mount --bind "$root/var/lib" /var/lib
 mount -t tmpfs tmpfs /run
 mkdir -m 0700 /var/lib/lifeboat/checkpoints
-mount -t tmpfs -o size=64m,mode=0700 tmpfs /var/lib/lifeboat/checkpoints
+# Above the agent's default health.checkpoint-min-free-bytes (64 MiB), so that the directory counts as ready.
+mount -t tmpfs -o size=128m,mode=0700 tmpfs /var/lib/lifeboat/checkpoints
 
 verify=$(systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify rejects the unit: $verify"
 [ -z "$verify" ] || fail "systemd-analyze verify warns about the unit: $verify"
@@ -100,13 +102,19 @@ awk -v interval="$interval" -v expected=$((WATCHDOG_MICROSECONDS / 2)) \
     'BEGIN { exit !(interval * 1e6 >= expected * 0.5 && interval * 1e6 <= expected * 1.5) }' \
     || fail "WATCHDOG=1 came every $interval s, not every $((WATCHDOG_MICROSECONDS / 2000)) ms: $(cat "$work/notifications")"
 echo "installed agent: WATCHDOG=1 every $interval s for WATCHDOG_USEC=$WATCHDOG_MICROSECONDS; JVM options $JAVA_OPTS" >&2
-# The throwaway root has no CRIU: the agent runs and serves, and /health says it cannot migrate (503)
-# and why, which is what a node whose CRIU is missing must say.
-code=$(curl -sS --max-time 5 -o "$work/health" -w '%{http_code}' "$HEALTH_URL") \
+# The throwaway root has no CRIU, no munged (/run starts empty) and no slurmctld (this network namespace
+# reaches nothing): the agent runs and serves, and /health says it cannot migrate (503), naming each of
+# the three and why, which is what a node missing them must say; its checkpoint tmpfs is ready.
+health_code=$(curl -sS --max-time 5 -o "$work/health" -w '%{http_code}' "$HEALTH_URL") \
     || fail "GET $HEALTH_URL failed: $(cat "$work/agent.log")"
 health=$(cat "$work/health")
-[ "$code" = 503 ] && grep -q '"ready":false' <<<"$health" && grep -q 'CRIU' <<<"$health" \
-    || fail "GET $HEALTH_URL answered $code $health, not 503 naming the missing CRIU"
+readiness=$(python3 -c 'import json, sys
+health = json.load(sys.stdin)
+print(health["ready"], *(name + "=" + str(state["ready"]) for name, state in health["dependencies"].items()))' \
+    <<<"$health" 2>&1) || fail "GET $HEALTH_URL answered $health_code $health, which is not /health's JSON: $readiness"
+expected="False criu=False munge=False slurm=False checkpoint-directory=True"
+[ "$health_code" = 503 ] && [ "$readiness" = "$expected" ] && grep -q 'CRIU' <<<"$health" \
+    || fail "GET $HEALTH_URL answered $health_code $health ($readiness), not 503 with $expected"
 [ -S /run/lifeboat/agent.sock ] || fail "no socket at /run/lifeboat/agent.sock"
 token_file=/etc/lifeboat/prediction-token
 [ "$(stat -c '%a %U' "$token_file" 2>&1)" = "600 root" ] || fail "$token_file is $(stat -c '%a %U' "$token_file" 2>&1), not 600 root"
@@ -115,7 +123,7 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: ap
 [ "$code" = 401 ] || fail "a prediction without the token was answered $code, not 401"
 status=$(/usr/bin/lifeboat status --json 2>&1) || fail "lifeboat status failed: $status"
 [ "$(tr -d ' \n' <<<"$status")" = '{"version":1,"jobs":[]}' ] || fail "lifeboat status lists jobs on a fresh agent: $status"
-echo "installed agent: $HEALTH_URL answered 503 $health" >&2
+echo "installed agent: $HEALTH_URL answered $health_code $health" >&2
 
 kill -TERM "$agent"
 code=0

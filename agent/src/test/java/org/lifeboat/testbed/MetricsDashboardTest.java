@@ -81,7 +81,9 @@ final class MetricsDashboardTest {
             prometheus.ruleGroups().forEach(group -> group.path("rules").forEach(rule ->
                     assertEquals("ok", rule.path("health").asText(), rule.toString())));
             assertEquals(0, prometheus.value("count(ALERTS{alertname=~\"LifeboatMigrationsFailing|LifeboatAgentDown"
-                    + "|LifeboatCriuMissing\"})", 0), "an alert fired on a healthy testbed");
+                    + "|LifeboatCriuMissing|LifeboatSlurmUnreachable|LifeboatMungeUnavailable"
+                    + "|LifeboatCheckpointDirectoryNotReady|LifeboatEvacuationStuck\"})", 0), "an alert fired on a healthy testbed");
+            assertEquals(0, prometheus.value("count(lifeboat_dependency_ready == 0)", 0), "a dependency not ready on the testbed");
         }
     }
 
@@ -96,8 +98,7 @@ final class MetricsDashboardTest {
         figures.put("total", prometheus.value("lifeboat_migration_duration_seconds_sum{" + selector + ", result=\"migrated\"}", 0));
         figures.put("downtime", prometheus.value("lifeboat_migration_downtime_seconds_sum{" + selector + "}", 0));
         figures.put("pages", prometheus.value("lifeboat_migration_transferred_bytes_total{" + selector + ", kind=\"pages\"}", 0));
-        figures.put("pages-on-link", prometheus.value("lifeboat_migration_transferred_bytes_total{" + selector
-                + ", kind=\"pages-on-link\"}", 0));
+        figures.put("pages-on-link", prometheus.value("lifeboat_migration_pages_on_link_bytes_total{" + selector + "}", 0));
         figures.put("migrated", prometheus.value("lifeboat_migrations_total{" + selector + ", result=\"migrated\"}", 0));
         return figures;
     }

@@ -197,6 +197,16 @@ public final class PredictionBook {
         }
     }
 
+    /**
+     * Whether the node is under evacuation for a predicted failure: from the prediction that started
+     * it until its last prediction was withdrawn and the hold-down passed (or a new case replaced it).
+     */
+    public boolean evacuating(String node) {
+        synchronized (lock) {
+            return cases.containsKey(node);
+        }
+    }
+
     /** The book as it stands, for the HTTP API and tests. */
     public Snapshot snapshot() {
         synchronized (lock) {

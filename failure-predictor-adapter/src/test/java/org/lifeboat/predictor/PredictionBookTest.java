@@ -59,6 +59,23 @@ class PredictionBookTest {
     }
 
     @Test
+    void aNodeIsUnderEvacuationFromItsPredictionUntilTheHoldDownAfterItsWithdrawal() {
+        assertFalse(book.evacuating("node2"));
+        book.submit(prediction("node3", 0.5, PredictionSource.HTTP, "http:node3", Duration.ofMinutes(5)));
+        assertFalse(book.evacuating("node3"), "a prediction below the threshold evacuates nothing");
+
+        book.submit(alert("node2", "a1b2"));
+        assertTrue(book.evacuating("node2"));
+        assertFalse(book.evacuating("node1"));
+
+        book.withdraw("node2", "alertmanager:a1b2", PredictionSource.ALERTMANAGER);
+        assertTrue(book.evacuating("node2"), "during the hold-down");
+        clock.advance(HOLD_DOWN);
+        book.expireHoldDowns();
+        assertFalse(book.evacuating("node2"));
+    }
+
+    @Test
     void theSameAlertRepeatedCausesOneEvacuation() {
         for (int repeat = 0; repeat < 5; repeat++) {
             book.submit(alert("node2", "a1b2"));

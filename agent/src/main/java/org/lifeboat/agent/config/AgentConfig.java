@@ -49,6 +49,7 @@ public final class AgentConfig {
     private final HttpConfig http;
     private final PeerConfig peer;
     private final EvacuationConfig evacuation;
+    private final HealthConfig health;
     private final PredictorConfig predictor;
     private final ApptainerConfig apptainer;
 
@@ -69,6 +70,7 @@ public final class AgentConfig {
             @JsonProperty("http") HttpConfig http,
             @JsonProperty("peer") PeerConfig peer,
             @JsonProperty("evacuation") EvacuationConfig evacuation,
+            @JsonProperty("health") HealthConfig health,
             @JsonProperty("predictor") PredictorConfig predictor,
             @JsonProperty("apptainer") ApptainerConfig apptainer) {
         this.nodeName = requireValidNodeName(nodeName == null ? shortHostName() : nodeName);
@@ -99,12 +101,13 @@ public final class AgentConfig {
         this.http = http == null ? HttpConfig.defaults() : http;
         this.peer = peer == null ? PeerConfig.defaults() : peer;
         this.evacuation = evacuation == null ? EvacuationConfig.defaults() : evacuation;
+        this.health = health == null ? HealthConfig.defaults() : health;
         this.predictor = predictor == null ? PredictorConfig.defaults() : predictor;
         this.apptainer = apptainer == null ? ApptainerConfig.defaults() : apptainer;
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public ApptainerConfig apptainer() {
@@ -184,6 +187,11 @@ public final class AgentConfig {
         return evacuation;
     }
 
+    /** The {@code health:} section: the dependency checks behind /health and lifeboat_dependency_ready. */
+    public HealthConfig health() {
+        return health;
+    }
+
     /** The {@code predictor:} section: failure predictions in (see the failure-predictor-adapter module). */
     public PredictorConfig predictor() {
         return predictor;
@@ -249,6 +257,7 @@ public final class AgentConfig {
                 && http.equals(that.http)
                 && peer.equals(that.peer)
                 && evacuation.equals(that.evacuation)
+                && health.equals(that.health)
                 && predictor.equals(that.predictor)
                 && apptainer.equals(that.apptainer);
     }
@@ -257,7 +266,7 @@ public final class AgentConfig {
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
                 containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, uplinkInterfaceGiven, http, peer,
-                evacuation, predictor, apptainer);
+                evacuation, health, predictor, apptainer);
     }
 
     @Override
@@ -269,6 +278,6 @@ public final class AgentConfig {
                 + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode
                 + ", uplinkInterface=" + uplinkInterface + (uplinkInterfaceGiven ? "" : " (default)")
                 + ", http=" + http
-                + ", peer=" + peer + ", evacuation=" + evacuation + ", predictor=" + predictor + ", apptainer=" + apptainer + "]";
+                + ", peer=" + peer + ", evacuation=" + evacuation + ", health=" + health + ", predictor=" + predictor + ", apptainer=" + apptainer + "]";
     }
 }

@@ -32,7 +32,7 @@ public final class HttpConfig {
         this.address = address == null ? DEFAULT_ADDRESS : requireNotBlank(address);
         this.port = port == null ? DEFAULT_PORT : requirePort(port);
         // Two at least, so that one slow scrape never holds up a health check.
-        this.threads = threads == null ? DEFAULT_THREADS : (int) requireAtLeast("http.threads", threads, 2);
+        this.threads = threads == null ? DEFAULT_THREADS : (int) ConfigValues.requireAtLeast("http.threads", threads, 2);
         this.requestTimeout = requireWholeSeconds(DurationKeys.read("http.request-timeout", requestTimeout,
                 DEFAULT_REQUEST_TIMEOUT, Duration.ofSeconds(1)), requestTimeout);
     }
@@ -81,13 +81,6 @@ public final class HttpConfig {
                     "must be a whole number of seconds such as 10s or 1m, got '" + text + "'");
         }
         return timeout;
-    }
-
-    private static long requireAtLeast(String key, long value, long minimum) {
-        if (value < minimum) {
-            throw new InvalidConfigValueException(key, "must be at least " + minimum + ", got " + value);
-        }
-        return value;
     }
 
     @Override

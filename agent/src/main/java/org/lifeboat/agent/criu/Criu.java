@@ -99,19 +99,29 @@ public final class Criu implements Checkpointer {
      * back from. Static, because what the probe finds decides how the agent's one Criu is built.
      */
     public static CriuCapabilities probe(String binary, CommandRunner commands) throws CriuException {
+        String version = version(binary, commands);
         try {
-            CommandResult version = commands.run(List.of(binary, "--version"), PROBE_TIMEOUT).requireSuccess();
-            Matcher matcher = VERSION.matcher(version.stdout());
-            if (!matcher.find()) {
-                throw new CriuException(binary + " --version printed no version: " + version.stdout().strip());
-            }
             boolean checkPassed = commands.run(List.of(binary, "check"), PROBE_TIMEOUT).succeeded();
             Map<String, Boolean> features = new LinkedHashMap<>();
             for (Map.Entry<String, String> feature : FEATURES.entrySet()) {
                 features.put(feature.getKey(), commands.run(List.of(binary, "check", "--feature", feature.getValue()),
                         PROBE_TIMEOUT).succeeded());
             }
-            return new CriuCapabilities(matcher.group(1), checkPassed, features);
+            return new CriuCapabilities(version, checkPassed, features);
+        } catch (CommandException e) {
+            throw new CriuException("cannot run CRIU (" + binary + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** The version {@code binary --version} prints: that CRIU is there and runs, without probing the kernel. */
+    public static String version(String binary, CommandRunner commands) throws CriuException {
+        try {
+            CommandResult version = commands.run(List.of(binary, "--version"), PROBE_TIMEOUT).requireSuccess();
+            Matcher matcher = VERSION.matcher(version.stdout());
+            if (!matcher.find()) {
+                throw new CriuException(binary + " --version printed no version: " + version.stdout().strip());
+            }
+            return matcher.group(1);
         } catch (CommandException e) {
             throw new CriuException("cannot run CRIU (" + binary + "): " + e.getMessage(), e);
         }

@@ -1,18 +1,12 @@
 package org.lifeboat.agent.evacuation;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 import org.lifeboat.agent.lifecycle.Liveness;
+import org.lifeboat.agent.lifecycle.PeriodicTask;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.slurm.SlurmClient;
 
@@ -31,19 +25,16 @@ import org.lifeboat.agent.slurm.SlurmClient;
 public final class DrainWatcher implements LifeCycleComponent {
 
     private static final Logger LOG = Logger.getLogger(DrainWatcher.class.getName());
+    /** A poll is a scontrol call (with its own time limit) and queueing migrations: one this long has hung. */
+    static final Duration HUNG_POLL = Duration.ofMinutes(5);
 
     private final String nodeName;
     private final SlurmClient slurm;
     private final Evacuation evacuation;
-    private final Duration interval;
-    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "lifeboat-drain-watcher");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final PeriodicTask poller;
     private final BooleanSupplier holdsMigratableJobs;
-    private volatile ScheduledFuture<?> polls;
-    private boolean leaving;
+    // Written by the poller, read by scrapes (lifeboat_node_draining).
+    private volatile boolean leaving;
     private String lastError = "";
 
     /** What the watcher does while its node is leaving; {@link Evacuator} moves the jobs. */
@@ -59,44 +50,30 @@ public final class DrainWatcher implements LifeCycleComponent {
         this.holdsMigratableJobs = Objects.requireNonNull(holdsMigratableJobs, "holdsMigratableJobs");
         this.slurm = Objects.requireNonNull(slurm, "slurm");
         this.evacuation = Objects.requireNonNull(evacuation, "evacuation");
-        this.interval = Objects.requireNonNull(interval, "interval");
+        this.poller = new PeriodicTask("lifeboat-drain-watcher", Duration.ZERO, interval, this::poll);
     }
 
     @Override
     public void start() {
-        polls = poller.scheduleWithFixedDelay(this::poll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /**
-     * For the watchdog: the polls end before a stop only when one throws (the scheduler runs a task
-     * that threw no more), and then a drain would never be seen.
-     */
-    public Liveness polling() {
-        return () -> {
-            ScheduledFuture<?> scheduled = polls;
-            if (scheduled == null || !scheduled.isDone() || poller.isShutdown()) {
-                return Optional.empty();
-            }
-            try {
-                scheduled.get();
-                return Optional.of("the drain watcher no longer polls Slurm");
-            } catch (ExecutionException e) {
-                return Optional.of("the drain watcher no longer polls Slurm: its poll failed with " + e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return Optional.of("the drain watcher no longer polls Slurm");
-            }
-        };
+        poller.start();
     }
 
     @Override
-    public void stop() throws IOException {
-        poller.shutdownNow();
-        try {
-            poller.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public void stop() {
+        poller.stop();
+    }
+
+    /** For the watchdog: a poll that has not ended for {@link #HUNG_POLL} means no drain would be seen. */
+    public Liveness polling() {
+        return poller.liveness(HUNG_POLL);
+    }
+
+    /**
+     * Whether Slurm, at the last poll that reached it, showed the node drained, draining, down or
+     * failing: while it does, the agent evacuates the node. False until a poll has reached Slurm.
+     */
+    public boolean nodeLeaving() {
+        return leaving;
     }
 
     /** One look at the node; package-private so tests can step it without a timer. */

@@ -22,13 +22,17 @@ import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.HttpConfig;
-import org.lifeboat.agent.criu.CriuReadiness;
+import org.lifeboat.agent.health.Dependency;
+import org.lifeboat.agent.health.DependencyState;
+import org.lifeboat.agent.health.HealthReport;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 
 /**
- * Serves GET /health and GET /metrics for Prometheus. /health answers 200 while the agent can do its
- * work, and 503, with the reason, while it runs but cannot migrate (CRIU missing or `criu check`
- * failed): a node that cannot move jobs is one a monitor should name, not one it should take as fine.
+ * Serves GET /health and GET /metrics for Prometheus. /health answers 200 while every dependency the
+ * agent needs to move jobs is ready, and 503 while one is not (CRIU missing or `criu check` failed,
+ * munged or slurmctld not answering, the checkpoint directory gone or full), naming each dependency
+ * and why: a node that cannot move jobs is one a monitor should name, not one it should take as fine.
+ * It reports the dependency monitor's last round, so answering it costs no check.
  *
  * <p>Every local user can reach the port. The JDK server reads a request's headers and body on one of
  * the {@code http.threads} threads, blocking, so a client that announces a body and sends nothing holds
@@ -48,8 +52,9 @@ public final class AgentHttpServer implements LifeCycleComponent {
 
     private final HttpConfig config;
     private final PrometheusMeterRegistry registry;
-    private final int healthStatus;
-    private final byte[] healthBody;
+    private final String nodeName;
+    private final String version;
+    private final Supplier<HealthReport> health;
     private final Map<String, Supplier<Response>> routes;
     // Handlers of their own (the prediction intake), each mounted at its path with its own methods.
     private final Map<String, HttpHandler> apiHandlers;
@@ -59,13 +64,13 @@ public final class AgentHttpServer implements LifeCycleComponent {
     private final ExecutorService handlerThreads;
 
     public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry,
-                           CriuReadiness criu) {
-        this(config, nodeName, version, registry, criu, Map.of());
+                           Supplier<HealthReport> health) {
+        this(config, nodeName, version, registry, health, Map.of());
     }
 
-    /** @param criu what the probe at start found: it decides /health's answer for the agent's whole run */
+    /** @param health the dependencies' last report (the dependency monitor's), read at each GET /health */
     public AgentHttpServer(HttpConfig config, String nodeName, String version, PrometheusMeterRegistry registry,
-                           CriuReadiness criu, Map<String, HttpHandler> apiHandlers) {
+                           Supplier<HealthReport> health, Map<String, HttpHandler> apiHandlers) {
         this.apiHandlers = Map.copyOf(apiHandlers);
         this.config = Objects.requireNonNull(config, "config");
         this.handlerThreads = new ThreadPoolExecutor(config.threads(), config.threads(), 0, TimeUnit.MILLISECONDS,
@@ -75,10 +80,9 @@ public final class AgentHttpServer implements LifeCycleComponent {
                     return thread;
                 });
         this.registry = Objects.requireNonNull(registry, "registry");
-        Optional<String> unready = Objects.requireNonNull(criu, "criu").unusableBecause();
-        this.healthStatus = unready.isEmpty() ? 200 : 503;
-        this.healthBody = healthBody(Objects.requireNonNull(nodeName, "nodeName"), Objects.requireNonNull(version, "version"),
-                unready);
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
+        this.version = Objects.requireNonNull(version, "version");
+        this.health = Objects.requireNonNull(health, "health");
         this.routes = Map.of("/health", this::health, "/metrics", this::metrics);
     }
 
@@ -147,7 +151,8 @@ public final class AgentHttpServer implements LifeCycleComponent {
     }
 
     private Response health() {
-        return new Response(healthStatus, JSON_CONTENT_TYPE, healthBody);
+        HealthReport report = health.get();
+        return new Response(report.ready() ? 200 : 503, JSON_CONTENT_TYPE, healthBody(report));
     }
 
     private Response metrics() {
@@ -155,17 +160,30 @@ public final class AgentHttpServer implements LifeCycleComponent {
         return new Response(200, PROMETHEUS_TEXT_CONTENT_TYPE, text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static byte[] healthBody(String nodeName, String version, Optional<String> unready) {
+    /**
+     * The fields /health always had (status, node, version, ready, and reason when not ready: every
+     * dependency that is not, with why), then each dependency's state by its label.
+     */
+    private byte[] healthBody(HealthReport report) {
+        Optional<String> unready = report.reason();
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("status", unready.isEmpty() ? "ok" : "unready");
         fields.put("node", nodeName);
         fields.put("version", version);
         fields.put("ready", unready.isEmpty());
         unready.ifPresent(reason -> fields.put("reason", reason));
+        Map<String, Object> dependencies = new LinkedHashMap<>();
+        for (Map.Entry<Dependency, DependencyState> dependency : report.dependencies().entrySet()) {
+            Map<String, Object> state = new LinkedHashMap<>();
+            state.put("ready", dependency.getValue().ready());
+            state.put("detail", dependency.getValue().detail());
+            dependencies.put(dependency.getKey().label(), state);
+        }
+        fields.put("dependencies", dependencies);
         try {
             return new ObjectMapper().writeValueAsBytes(fields);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a map of strings and booleans always serialises", e);
+            throw new IllegalStateException("maps of strings and booleans always serialise", e);
         }
     }
 

@@ -13,8 +13,9 @@ import java.util.Set;
 import java.util.Objects;
 
 /**
- * The agent's own meters: which version runs on which node, plus cheap JVM and process basics.
- * Each label has one value per agent process, so the number of series stays fixed.
+ * The agent's own meters: which version runs on which node, plus cheap JVM and process basics (the
+ * process under Prometheus' conventional names: see ProcessMetrics). Each label has one value per
+ * agent process, so the number of series stays fixed.
  */
 public final class AgentMetrics implements MeterBinder {
 
@@ -42,7 +43,7 @@ public final class AgentMetrics implements MeterBinder {
                 .tag("version", version)
                 .tag("node", nodeName)
                 .register(registry);
-        List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), new ProcessorMetrics(), new UptimeMetrics())
+        List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), new ProcessorMetrics(), new UptimeMetrics(), new ProcessMetrics())
                 .forEach(binder -> binder.bindTo(registry));
     }
 }

@@ -38,14 +38,18 @@ public final class MigrationMetrics implements MigrationObserver {
     static final String DURATION = "lifeboat.migration.duration";
     static final String DOWNTIME = "lifeboat.migration.downtime";
     static final String TRANSFERRED = "lifeboat.migration.transferred";
+    /**
+     * The memory as it crossed the link, compressed or not: against the "pages" kind of the bytes
+     * counter it gives the compression. A meter of its own, so that the bytes counter sums to what
+     * moved, without counting the memory twice.
+     */
+    static final String PAGES_ON_LINK = "lifeboat.migration.pages.on.link";
     static final String OUTCOMES = "lifeboat.migrations";
     static final String IN_FLIGHT = "lifeboat.migrations.in.flight";
     static final String TAKEN_OVER = "lifeboat.migrations.taken.over";
     static final String UNMOVABLE = "lifeboat.migrations.unmovable";
     static final String NO_REASON = "none";
     static final String PAGES = "pages";
-    /** The memory as it crossed the link, compressed or not: against "pages" it gives the compression. */
-    static final String PAGES_ON_LINK = "pages-on-link";
     static final String IMAGES = "images";
     // Histogram buckets from a short phase (preparing the target, ~10 ms) to the longest a job may
     // stay frozen (CRIU's post-dump decision limit, 15 min).
@@ -69,8 +73,8 @@ public final class MigrationMetrics implements MigrationObserver {
             RESULTS.forEach(result -> duration(mode, result));
             downtime(mode);
             transferred(mode, PAGES);
-            transferred(mode, PAGES_ON_LINK);
             transferred(mode, IMAGES);
+            pagesOnLink(mode);
             outcomes(mode, Outcome.MIGRATED.wireName(), NO_REASON);
             for (FailureReason reason : FailureReason.values()) {
                 if (reason != FailureReason.CLEANUP_FAILED) {
@@ -129,7 +133,7 @@ public final class MigrationMetrics implements MigrationObserver {
         }
         // What crossed the wire counts even when the migration was rolled back afterwards.
         transferred(mode, PAGES).increment(report.pageBytes());
-        transferred(mode, PAGES_ON_LINK).increment(report.pageWireBytes());
+        pagesOnLink(mode).increment(report.pageWireBytes());
         transferred(mode, IMAGES).increment(report.imageBytes());
         outcomes(mode, report.outcome().wireName(), report.reason() == null ? NO_REASON : report.reason().wireName()).increment();
     }
@@ -164,6 +168,14 @@ public final class MigrationMetrics implements MigrationObserver {
                 .baseUnit(BaseUnits.BYTES)
                 .tag("mode", mode)
                 .tag("kind", kind)
+                .register(registry);
+    }
+
+    private Counter pagesOnLink(String mode) {
+        return Counter.builder(PAGES_ON_LINK)
+                .description("Bytes of memory pages as they crossed the link to the target, after compression if any")
+                .baseUnit(BaseUnits.BYTES)
+                .tag("mode", mode)
                 .register(registry);
     }
 

@@ -2,11 +2,8 @@ package org.lifeboat.agent.migration;
 
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
+import org.lifeboat.agent.lifecycle.PeriodicTask;
 
 /**
  * Deals with the incoming migrations whose source has gone silent. Every two seconds, a copy
@@ -18,7 +15,6 @@ import org.lifeboat.agent.lifecycle.LifeCycleComponent;
  */
 public final class SilentMigrationSweeper implements LifeCycleComponent {
 
-    private static final Logger LOG = Logger.getLogger(SilentMigrationSweeper.class.getName());
     // Slurm has requeued a lost node's jobs (SlurmdTimeout) long before; two seconds more is what it costs them.
     private static final Duration INTERVAL = Duration.ofSeconds(2);
     private static final int SWEEPS_PER_DISCARD = 30;
@@ -26,7 +22,8 @@ public final class SilentMigrationSweeper implements LifeCycleComponent {
     private final OrphanTakeOver takeOver;
     private final SilenceSweep silence;
     private final String nodeName;
-    private ScheduledExecutorService executor;
+    // A failed sweep does not end the schedule (PeriodicTask logs it): the next one tries again.
+    private final PeriodicTask sweeper = new PeriodicTask("silent-migration-sweeper", INTERVAL, INTERVAL, this::sweep);
     private int sweeps;
 
     public SilentMigrationSweeper(OrphanTakeOver takeOver, SilenceSweep silence, String nodeName) {
@@ -37,30 +34,18 @@ public final class SilentMigrationSweeper implements LifeCycleComponent {
 
     @Override
     public void start() {
-        executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "silent-migration-sweeper");
-            thread.setDaemon(true);
-            return thread;
-        });
-        executor.scheduleWithFixedDelay(this::sweep, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        sweeper.start();
     }
 
     private void sweep() {
-        try {
-            takeOver.takeOverOrphans(IncomingMigrations.SOURCE_SILENCE, nodeName);
-            if (++sweeps % SWEEPS_PER_DISCARD == 0) {
-                silence.discardSilent(IncomingMigrations.SILENCE_LIMIT);
-            }
-        } catch (RuntimeException e) {
-            // A failed sweep must not end the schedule: the next one tries again.
-            LOG.warning("sweeping silent migrations failed: " + e);
+        takeOver.takeOverOrphans(IncomingMigrations.SOURCE_SILENCE, nodeName);
+        if (++sweeps % SWEEPS_PER_DISCARD == 0) {
+            silence.discardSilent(IncomingMigrations.SILENCE_LIMIT);
         }
     }
 
     @Override
     public void stop() {
-        if (executor != null) {
-            executor.shutdownNow();
-        }
+        sweeper.stop();
     }
 }

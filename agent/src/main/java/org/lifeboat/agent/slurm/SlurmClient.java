@@ -21,6 +21,8 @@ public final class SlurmClient {
 
     // slurmctld answers in well under a second; a busy controller may take a few.
     private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(30);
+    // scontrol gives a controller that does not answer MessageTimeout (10 s by default), then tries the backup.
+    private static final Duration PING_TIMEOUT = Duration.ofSeconds(25);
     // Job states in which a job still has processes on its nodes.
     private static final String ACTIVE_STATES = "RUNNING,COMPLETING,SUSPENDED,CONFIGURING";
 
@@ -42,6 +44,23 @@ public final class SlurmClient {
 
     public SlurmClient(CommandRunner commands) {
         this(commands, LocalDateTime::now);
+    }
+
+    /**
+     * Whether a slurmctld answers this node ({@code scontrol ping}, which needs munged as every Slurm
+     * request does): the controllers' lines, e.g. "Slurmctld(primary) at ctl1 is UP". scontrol exits 0
+     * once one controller answered; otherwise the exception gives its lines and what it printed on stderr.
+     */
+    public String ping() throws CommandException {
+        CommandResult result = commands.run(List.of("scontrol", "ping"), PING_TIMEOUT);
+        List<String> said = new ArrayList<>(result.stdout().lines().filter(line -> line.startsWith("Slurmctld(")).toList());
+        if (result.succeeded()) {
+            return String.join("; ", said);
+        }
+        result.stderr().lines().map(String::strip).filter(line -> !line.isEmpty()).reduce((first, last) -> last)
+                .ifPresent(said::add);
+        throw new CommandException("scontrol ping exited " + result.exitCode() + (said.isEmpty() ? " with no output" : ": "
+                + String.join("; ", said)));
     }
 
     /** The job as Slurm sees it now. */

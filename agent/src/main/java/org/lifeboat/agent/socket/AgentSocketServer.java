@@ -65,6 +65,8 @@ public final class AgentSocketServer implements LifeCycleComponent {
     // A 500-task job array starting at once must not be turned away: its registrations queue here.
     static final int WAITING_CONNECTIONS = 1024;
     private static final Logger LOG = Logger.getLogger(AgentSocketServer.class.getName());
+    // The result label of a request that succeeded; a refused one's is its error code.
+    private static final String OK = "ok";
 
     private final Path socketPath;
     private final RequestHandler handler;
@@ -84,6 +86,15 @@ public final class AgentSocketServer implements LifeCycleComponent {
         this.handler = Objects.requireNonNull(handler, "handler");
         this.meters = Objects.requireNonNull(meters, "meters");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        // Every request and result at zero from the start, so that rate() and increase() see the first of each.
+        for (String request : handler.requestNames()) {
+            if (!request.equals(RequestHandler.INVALID_REQUEST)) {
+                requestCounter(request, OK);
+            }
+            for (ErrorCode code : ErrorCode.values()) {
+                requestCounter(request, code.wireName());
+            }
+        }
     }
 
     public Path socketPath() {
@@ -274,12 +285,15 @@ public final class AgentSocketServer implements LifeCycleComponent {
     }
 
     private void count(Reply reply) {
-        Counter.builder("lifeboat_socket_requests")
+        requestCounter(reply.request(), reply.succeeded() ? OK : reply.error().wireName()).increment();
+    }
+
+    private Counter requestCounter(String request, String result) {
+        return Counter.builder("lifeboat_socket_requests")
                 .description("Requests on the agent's Unix socket, by request type and result")
-                .tag("request", reply.request())
-                .tag("result", reply.succeeded() ? "ok" : reply.error().wireName())
-                .register(meters)
-                .increment();
+                .tag("request", request)
+                .tag("result", result)
+                .register(meters);
     }
 
     private static PeerCredentials credentials(UnixSocketChannel connection) throws IOException {

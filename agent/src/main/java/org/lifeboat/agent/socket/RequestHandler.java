@@ -99,6 +99,13 @@ public final class RequestHandler {
     }
 
     /** The reply when the agent cannot take another connection now. */
+    /** The request types a reply may name, "invalid" (for requests that name none it knows) included. */
+    public Set<String> requestNames() {
+        Set<String> names = new TreeSet<>(requestTypes.keySet());
+        names.add(INVALID_REQUEST);
+        return names;
+    }
+
     public Reply busy(PeerCredentials peer) {
         return refuse(peer, INVALID_REQUEST, ErrorCode.BUSY, "the agent is busy; try again");
     }

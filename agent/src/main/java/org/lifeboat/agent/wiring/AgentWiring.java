@@ -1,18 +1,15 @@
 package org.lifeboat.agent.wiring;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.EvacuationConfig;
 import org.lifeboat.agent.config.PeerConfig;
@@ -25,6 +22,13 @@ import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.CriuReadiness;
 import org.lifeboat.agent.evacuation.DrainWatcher;
 import org.lifeboat.agent.evacuation.Evacuator;
+import org.lifeboat.agent.health.CheckpointDirectoryCheck;
+import org.lifeboat.agent.health.CriuCheck;
+import org.lifeboat.agent.health.Dependency;
+import org.lifeboat.agent.health.DependencyCheck;
+import org.lifeboat.agent.health.DependencyMonitor;
+import org.lifeboat.agent.health.MungeCheck;
+import org.lifeboat.agent.health.SlurmCheck;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 import org.lifeboat.agent.lifecycle.LifeCycleManager;
@@ -32,7 +36,9 @@ import org.lifeboat.agent.lifecycle.SystemdNotification;
 import org.lifeboat.agent.lifecycle.SystemdWatchdog;
 import org.lifeboat.agent.metrics.AgentMetrics;
 import org.lifeboat.agent.metrics.CriuMetrics;
+import org.lifeboat.agent.metrics.DependencyMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
+import org.lifeboat.agent.metrics.NodeMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
 import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.CheckpointDirectories;
@@ -65,7 +71,6 @@ import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.migration.WholeJobCheck;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
-import org.lifeboat.agent.peer.PeerAuthenticationException;
 import org.lifeboat.agent.peer.PeerAuthenticator;
 import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.peer.PeerServer;
@@ -100,7 +105,6 @@ public final class AgentWiring {
     private static final Duration PEER_TIMEOUT = Duration.ofMinutes(30);
     private static final Path PROC = Path.of("/proc");
     private static final Path SYS = Path.of("/sys");
-    private static final Logger LOG = Logger.getLogger(AgentWiring.class.getName());
 
     private final LifeCycleManager lifeCycle;
     private final AgentHttpServer httpServer;
@@ -122,8 +126,10 @@ public final class AgentWiring {
 
     /**
      * Builds the agent. Besides building, this checks what a start needs and does not yet change
-     * anything a job sees: the directories, the SlurmUser's uid, CRIU (probed once), MUNGE, the
-     * migration history, the post-dump script.
+     * anything a job sees: the directories, the SlurmUser's uid, CRIU (probed once), the migration
+     * history, the post-dump script. MUNGE, Slurm and the checkpoint directory are the dependency
+     * monitor's: checked as the agent starts (a munged that does not answer is named then, not at the
+     * first migration), and again every health.interval.
      *
      * @param commands the one command runner every tool runs through
      * @param environment the agent's environment, for systemd's NOTIFY_SOCKET and WATCHDOG_USEC
@@ -150,9 +156,6 @@ public final class AgentWiring {
         int slurmUserUid = users.uidOf(config.slurmUser());
         SlurmClient slurm = new SlurmClient(commands);
         JobRegistry registry = new JobRegistry(new RegistryStore(config.stateDirectory()), clock);
-        Gauge.builder("lifeboat_registered_jobs", registry, JobRegistry::size)
-                .description("Migratable jobs registered on this node")
-                .register(meters);
 
         Path helpers = config.apptainer().helperDirectory();
         CriuReadiness criuReadiness = CriuReadiness.probe(config.criuPath(), commands);
@@ -171,7 +174,6 @@ public final class AgentWiring {
         PeerAuthenticator peers = config.peer().authentication().equals(PeerConfig.MUNGE)
                 ? new MungeAuthenticator(config.peer().mungeSocket())
                 : new UnauthenticatedPeers();
-        checkPeerAuthentication(peers, config.peer().mungeSocket());
         ContainerProcesses processes = new ContainerProcesses(PROC, commands);
         RestoreRoot restoreRoots = new RestoreRoot(commands);
         JobNetworks networks = new JobNetworks(commands, threads.arpAnnouncements());
@@ -230,7 +232,12 @@ public final class AgentWiring {
                 EvacuationPlanner.from(config.predictor().planning(), config.evacuation().concurrency()));
         PredictorService predictor = new PredictorService(config.predictor(), config.nodeName(), predictionActions,
                 predictionActions, predictionActions, predictionMetrics::record, toolRunner(commands), clock);
-        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters, criuReadiness, Map.of(
+        new NodeMetrics(registry::size, drainWatcher::nodeLeaving, () -> predictor.book().evacuating(config.nodeName()))
+                .bindTo(meters);
+        DependencyMonitor dependencies = dependencyMonitor(config, criuReadiness, peers, slurm, commands);
+        new DependencyMetrics(dependencies::report).bindTo(meters);
+        AgentHttpServer httpServer = new AgentHttpServer(config.http(), config.nodeName(), version, meters, dependencies::report,
+                Map.of(
                 "/api/v1/alertmanager", predictor.handlers().alertmanager(),
                 "/api/v1/predictions", predictor.handlers().predictions()));
 
@@ -238,6 +245,7 @@ public final class AgentWiring {
         // order it always ran, before any server lets a request in: the registry loses the jobs that ended
         // while the agent was away, the target side deals with what it held, then the source side with its
         // interrupted migrations (which may ask other nodes' targets to discard theirs).
+        // The dependency checks run their first round just before the HTTP server reports it.
         // The drain watcher starts last but one: a drain seen at start finds every server ready.
         // The watchdog starts once the loops it watches run, and stops before they do; systemd hears
         // READY=1 last, once everything runs.
@@ -248,23 +256,25 @@ public final class AgentWiring {
                 new RecoveryStep("registry reconciliation", new RegistryReconciler(registry, slurm, config.nodeName())::reconcile),
                 new RecoveryStep("incoming migrations left at the last stop", targetRecovery::recover),
                 new RecoveryStep("outgoing migrations interrupted at the last stop", interrupted::recover),
-                peerServer, socketServer, httpServer, drainWatcher, new PredictorComponent(predictor),
+                peerServer, socketServer, dependencies, httpServer, drainWatcher, new PredictorComponent(predictor),
                 silentMigrationSweeper, watchdog,
                 SystemdNotification.fromEnvironment(environment)));
         return new AgentWiring(lifeCycle, httpServer);
     }
 
-    /**
-     * Makes one credential at start: a munged that does not answer is named now, not at the first
-     * migration, and that migration does not pay for binding libmunge either.
-     */
-    private static void checkPeerAuthentication(PeerAuthenticator peers, Path mungeSocket) {
-        try {
-            peers.seal("lifeboat agent start".getBytes(StandardCharsets.US_ASCII));
-        } catch (PeerAuthenticationException e) {
-            LOG.severe("peer authentication does not work (" + e.getMessage() + "): migrations from and to this node"
-                    + " will fail until munged answers on " + mungeSocket);
-        }
+    /** What /health and lifeboat_dependency_ready report: each dependency checked as the agent itself uses it. */
+    private static DependencyMonitor dependencyMonitor(AgentConfig config, CriuReadiness criuReadiness, PeerAuthenticator peers,
+                                                       SlurmClient slurm, CommandRunner commands) {
+        DependencyCheck munge = config.peer().authentication().equals(PeerConfig.MUNGE)
+                ? new MungeCheck(peers, config.peer().mungeSocket())
+                : DependencyCheck.notUsed("peer.authentication is " + config.peer().authentication());
+        return new DependencyMonitor(Map.of(
+                Dependency.CRIU, new CriuCheck(criuReadiness, config.criuPath(), commands),
+                Dependency.MUNGE, munge,
+                Dependency.SLURM, new SlurmCheck(slurm),
+                Dependency.CHECKPOINT_DIRECTORY,
+                new CheckpointDirectoryCheck(config.checkpointDirectory(), config.health().checkpointMinFreeBytes())),
+                config.health().interval());
     }
 
     /** The predictor's detectors run tools (ipmitool) through the agent's one command runner. */

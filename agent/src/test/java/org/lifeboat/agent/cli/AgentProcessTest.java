@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -42,6 +44,8 @@ class AgentProcessTest {
     // Short, so that the test of slow requests need not wait long for it.
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(1);
     private static final int HTTP_THREADS = 8;
+    // Short, so that the test of a dependency lost and found sees each change within a second or two.
+    private static final Duration HEALTH_INTERVAL = Duration.ofSeconds(1);
 
     @TempDir
     Path directory;
@@ -74,6 +78,32 @@ class AgentProcessTest {
     }
 
     @Test
+    void healthNamesEachDependencyAndAnswers503WhileSlurmDoesNotAnswerThen200Again() throws Exception {
+        int port = startAgent();
+        Path output = directory.resolve("agent.log");
+        JsonNode ready = new ObjectMapper().readTree(health(port).body());
+        assertEquals(List.of("criu", "munge", "slurm", "checkpoint-directory"), fieldNames(ready.path("dependencies")));
+        assertEquals("Slurmctld(primary) at process-test-controller is UP", ready.path("dependencies").path("slurm").path("detail").asText());
+        assertEquals("not used: peer.authentication is none", ready.path("dependencies").path("munge").path("detail").asText());
+
+        Files.createFile(slurmctldDown());
+        awaitHealth(port, output, 503);
+        JsonNode unready = new ObjectMapper().readTree(health(port).body());
+        assertEquals("unready", unready.path("status").asText());
+        assertTrue(unready.path("reason").asText().startsWith("slurm: scontrol ping exited 1: Slurmctld(primary) at"
+                + " process-test-controller is DOWN"), unready.toString());
+        assertEquals(false, unready.path("dependencies").path("slurm").path("ready").asBoolean());
+        assertEquals(true, unready.path("dependencies").path("criu").path("ready").asBoolean());
+        assertTrue(metrics(port).contains("lifeboat_dependency_ready{dependency=\"slurm\"} 0"));
+
+        Files.delete(slurmctldDown());
+        awaitHealth(port, output, 200);
+        assertTrue(metrics(port).contains("lifeboat_dependency_ready{dependency=\"slurm\"} 1"));
+        String log = Files.readString(output);
+        assertTrue(log.contains("slurm is not ready: scontrol ping exited 1") && log.contains("slurm is ready again"), log);
+    }
+
+    @Test
     void itsMetricsPassPromtoolAndIncludeEveryMetricTheDashboardUses() throws Exception {
         int port = startAgent();
         StringWriter history = new StringWriter();
@@ -83,8 +113,7 @@ class AgentProcessTest {
         assertEquals(0, lifeboat.execute("history", "--socket", directory.resolve("agent.sock").toString()));
         assertEquals("no migrations from this node yet" + System.lineSeparator(), history.toString());
 
-        String scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        String scrape = metrics(port);
 
         Promtool.check(scrape, "check", "metrics");
         for (String metric : GrafanaDashboard.load(Testbed.locateRepository()).lifeboatMetrics()) {
@@ -194,6 +223,28 @@ class AgentProcessTest {
     }
 
     /**
+     * A stand-in for Slurm's scontrol, first on the agent's PATH: `scontrol ping` finds the controller
+     * up unless the test has made the file {@link #slurmctldDown()}; everything else fails, as with no
+     * controller at all (the drain watcher's polls, the reconciliation at start).
+     */
+    private Path fakeScontrol() throws IOException {
+        Path bin = Files.createDirectories(directory.resolve("bin"));
+        Path scontrol = Files.writeString(bin.resolve("scontrol"), "#!/bin/sh\n"
+                + "if [ \"$1\" = ping ] && [ ! -e '" + slurmctldDown() + "' ]; then\n"
+                + "    echo 'Slurmctld(primary) at process-test-controller is UP'; exit 0\n"
+                + "fi\n"
+                + "[ \"$1\" = ping ] && echo 'Slurmctld(primary) at process-test-controller is DOWN'\n"
+                + "echo 'scontrol: error: Unable to contact slurm controller (connect failure)' >&2\n"
+                + "exit 1\n");
+        Files.setPosixFilePermissions(scontrol, PosixFilePermissions.fromString("rwx------"));
+        return bin;
+    }
+
+    private Path slurmctldDown() {
+        return directory.resolve("slurmctld-down");
+    }
+
+    /**
      * Starts the agent as its own JVM with a configuration in the test's directory; returns its HTTP port once
      * /health answers with {@code healthStatus}.
      */
@@ -210,16 +261,18 @@ class AgentProcessTest {
                 + "peer:\n  address: 127.0.0.1\n  port: 0\n  authentication: none\n"
                 + "http:\n  address: 127.0.0.1\n  port: " + port + "\n  threads: " + HTTP_THREADS
                 + "\n  request-timeout: " + REQUEST_TIMEOUT.toSeconds() + "s\n"
+                + "health:\n  interval: " + HEALTH_INTERVAL.toSeconds() + "s\n"
                 + "predictor:\n  token-file: " + directory.resolve("prediction-token") + "\n");
         Path output = directory.resolve("agent.log");
 
-        agent = new ProcessBuilder(
+        ProcessBuilder java = new ProcessBuilder(
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                         "-cp", System.getProperty("java.class.path"),
                         LifeboatCommand.class.getName(), "agent", "--config", config.toString())
                 .redirectErrorStream(true)
-                .redirectOutput(output.toFile())
-                .start();
+                .redirectOutput(output.toFile());
+        java.environment().put("PATH", fakeScontrol() + ":" + System.getenv("PATH"));
+        agent = java.start();
         awaitHealth(port, output, healthStatus);
         return port;
     }
@@ -245,6 +298,22 @@ class AgentProcessTest {
         }
         fail("agent did not answer /health with " + healthStatus + " within " + STARTUP_LIMIT + ":\n"
                 + Files.readString(output));
+    }
+
+    private static HttpResponse<String> health(int port) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String metrics(int port) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static List<String> fieldNames(JsonNode object) {
+        List<String> names = new ArrayList<>();
+        object.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     private static int freePort() throws IOException {

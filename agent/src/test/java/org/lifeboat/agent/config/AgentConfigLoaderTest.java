@@ -59,7 +59,10 @@ class AgentConfigLoaderTest {
                 + "evacuation:\n"
                 + "  concurrency: 3\n"
                 + "  drain-poll: 500ms\n"
-                + "  retry-pause: 2m\n"));
+                + "  retry-pause: 2m\n"
+                + "health:\n"
+                + "  interval: 5s\n"
+                + "  checkpoint-min-free-bytes: 1048576\n"));
 
         assertEquals("node-7", config.nodeName());
         assertEquals(Path.of("/srv/lifeboat"), config.stateDirectory());
@@ -74,13 +77,16 @@ class AgentConfigLoaderTest {
         assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock", "none"), config.peer());
         assertEquals(new HttpConfig("10.1.2.3", 19464, 4, "3s"), config.http());
         assertEquals(new EvacuationConfig(3, "500ms", "2m"), config.evacuation());
+        assertEquals(new HealthConfig("5s", 1048576L), config.health());
+        assertEquals(Duration.ofSeconds(5), config.health().interval());
+        assertEquals(1048576, config.health().checkpointMinFreeBytes());
     }
 
     @Test
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null, null), config);
     }
 
     @Test
@@ -90,7 +96,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
+                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, health, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
     }
 
     @Test

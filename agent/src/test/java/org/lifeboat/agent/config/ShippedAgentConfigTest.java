@@ -35,7 +35,8 @@ class ShippedAgentConfigTest {
     void mentionsEveryKeySoAdministratorsCanFindThem() throws Exception {
         String text = Files.readString(shippedConfig);
 
-        for (Class<?> section : List.of(AgentConfig.class, HttpConfig.class, PeerConfig.class, EvacuationConfig.class, ApptainerConfig.class)) {
+        for (Class<?> section : List.of(AgentConfig.class, HttpConfig.class, PeerConfig.class, EvacuationConfig.class,
+                HealthConfig.class, ApptainerConfig.class)) {
             for (Parameter parameter : section.getConstructors()[0].getParameters()) {
                 String key = parameter.getAnnotation(JsonProperty.class).value();
                 assertTrue(text.contains(key + ":"), "config/agent.yaml does not mention " + key);

@@ -1,12 +1,15 @@
 package org.lifeboat.agent.evacuation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.lifeboat.agent.process.FakeCommandRunner;
 import org.lifeboat.agent.slurm.SlurmClient;
@@ -54,6 +57,21 @@ class DrainWatcherTest {
     }
 
     @Test
+    void theNodeCountsAsLeavingFromThePollThatSeesItDrainedToTheOneThatSeesItResumed() {
+        commands.answer(0, DRAINING, "")
+                .answer(1, "", "slurm_load_node error: Unable to contact slurm controller (connect failure)\n")
+                .answer(0, IDLE, "");
+        assertFalse(watcher.nodeLeaving(), "before any poll");
+
+        watcher.poll();
+        assertTrue(watcher.nodeLeaving());
+        watcher.poll();
+        assertTrue(watcher.nodeLeaving(), "a poll that cannot reach Slurm keeps what the last one saw");
+        watcher.poll();
+        assertFalse(watcher.nodeLeaving());
+    }
+
+    @Test
     void anUnreachableControllerEvacuatesNothing() {
         commands.answer(1, "", "slurm_load_node error: Unable to contact slurm controller (connect failure)\n")
                 .failToRun("scontrol: not found");
@@ -63,24 +81,30 @@ class DrainWatcherTest {
     }
 
     @Test
-    void aPollThatThrowsEndsThePollingAndTheWatchdogIsToldWhy() throws Exception {
-        commands.answer(0, DRAINING, "");
-        DrainWatcher broken = new DrainWatcher("node1", new SlurmClient(commands), reason -> {
-            throw new IllegalStateException("no evacuation pool");
+    void aPollThatThrowsDoesNotEndThePollingAndAHungOneIsReported() throws Exception {
+        CountDownLatch hung = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        commands.answer(0, DRAINING, "").answer(0, DRAINING, "");
+        List<String> reasons = new ArrayList<>();
+        DrainWatcher watcher = new DrainWatcher("node1", new SlurmClient(commands), reason -> {
+            reasons.add(reason);
+            if (reasons.size() == 1) {
+                throw new IllegalStateException("no evacuation pool");
+            }
+            hung.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }, Duration.ofMillis(10), () -> true);
 
-        broken.start();
-        Optional<String> failure = Optional.empty();
-        for (int attempt = 0; attempt < 500 && failure.isEmpty(); attempt++) {
-            Thread.sleep(10);
-            failure = broken.polling().failure();
-        }
-        broken.stop();
-
-        assertTrue(failure.orElse("").startsWith("the drain watcher no longer polls Slurm: its poll failed with "
-                + "java.lang.IllegalStateException: no evacuation pool"), failure.toString());
-        assertEquals(1, commands.commands().size(), "no poll after the one that threw");
-        assertEquals(Optional.empty(), broken.polling().failure(), "a stopped watcher is not a failed one");
+        watcher.start();
+        assertTrue(hung.await(10, TimeUnit.SECONDS), "the poll after the one that threw never ran");
+        assertEquals(Optional.empty(), watcher.polling().failure(), "a poll under way for less than the limit");
+        release.countDown();
+        watcher.stop();
+        assertEquals(Optional.empty(), watcher.polling().failure(), "a stopped watcher is not a failed one");
     }
 
     @Test

@@ -15,18 +15,21 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import java.util.Map;
 import org.lifeboat.agent.config.HttpConfig;
-import org.lifeboat.agent.criu.CriuCapabilities;
-import org.lifeboat.agent.criu.CriuReadiness;
+import org.lifeboat.agent.health.Dependency;
+import org.lifeboat.agent.health.DependencyState;
+import org.lifeboat.agent.health.HealthReport;
 import org.lifeboat.agent.metrics.AgentMetrics;
 
 class AgentHttpServerTest {
 
-    private static final CriuReadiness USABLE_CRIU = CriuReadiness.found(new CriuCapabilities("4.1.1", true, Map.of()));
+    private static final HealthReport ALL_READY = HealthReport.all(DependencyState.ready("fine"));
+    // What the dependency monitor last found; a test changes it as the monitor would.
+    private final AtomicReference<HealthReport> health = new AtomicReference<>(ALL_READY);
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private AgentHttpServer server;
 
@@ -34,7 +37,7 @@ class AgentHttpServerTest {
     void startServer() throws IOException {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new AgentMetrics("1.2.3", "node-7").bindTo(registry);
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3", registry, USABLE_CRIU);
+        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3", registry, health::get);
         server.start();
     }
 
@@ -49,42 +52,55 @@ class AgentHttpServerTest {
     }
 
     @Test
-    void healthSaysOkWithNodeAndVersionAsJson() throws Exception {
+    void healthSaysOkWithNodeVersionAndEveryDependencyAsJson() throws Exception {
         HttpResponse<String> response = get("/health");
 
         assertEquals(200, response.statusCode());
         assertEquals("application/json", response.headers().firstValue("Content-Type").orElseThrow());
-        assertEquals("{\"status\":\"ok\",\"node\":\"node-7\",\"version\":\"1.2.3\",\"ready\":true}", response.body());
-    }
-
-    @Test
-    void healthIsUnavailableAndSaysWhyWhenCriuCheckFailed() throws Exception {
-        server.stop();
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3",
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-                CriuReadiness.found(new CriuCapabilities("4.1.1", false, Map.of())));
-        server.start();
-
-        HttpResponse<String> response = get("/health");
-
-        assertEquals(503, response.statusCode());
-        assertEquals("{\"status\":\"unready\",\"node\":\"node-7\",\"version\":\"1.2.3\",\"ready\":false,"
-                + "\"reason\":\"`criu check` failed with CRIU 4.1.1\"}", response.body());
-    }
-
-    @Test
-    void healthIsUnavailableAndSaysWhyWhenCriuIsMissing() throws Exception {
-        server.stop();
-        server = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node-7", "1.2.3",
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-                CriuReadiness.missing("cannot run CRIU (/usr/sbin/criu): No such file or directory"));
-        server.start();
-
-        HttpResponse<String> response = get("/health");
-
-        assertEquals(503, response.statusCode());
-        assertTrue(response.body().contains("\"ready\":false,\"reason\":\"no usable CRIU: cannot run CRIU (/usr/sbin/criu)"),
+        assertEquals("{\"status\":\"ok\",\"node\":\"node-7\",\"version\":\"1.2.3\",\"ready\":true,\"dependencies\":{"
+                + "\"criu\":{\"ready\":true,\"detail\":\"fine\"},\"munge\":{\"ready\":true,\"detail\":\"fine\"},"
+                + "\"slurm\":{\"ready\":true,\"detail\":\"fine\"},\"checkpoint-directory\":{\"ready\":true,\"detail\":\"fine\"}}}",
                 response.body());
+    }
+
+    @Test
+    void healthIsUnavailableWhenCriuIsNotReadyAndSaysWhy() throws Exception {
+        health.set(ALL_READY.with(Dependency.CRIU, DependencyState.notReady("`criu check` failed with CRIU 4.1.1")));
+
+        HttpResponse<String> response = get("/health");
+
+        assertEquals(503, response.statusCode());
+        assertTrue(response.body().startsWith("{\"status\":\"unready\",\"node\":\"node-7\",\"version\":\"1.2.3\",\"ready\":false,"
+                + "\"reason\":\"criu: `criu check` failed with CRIU 4.1.1\",\"dependencies\":{"
+                + "\"criu\":{\"ready\":false,\"detail\":\"`criu check` failed with CRIU 4.1.1\"},"), response.body());
+    }
+
+    @Test
+    void healthIsUnavailableAndNamesEveryDependencyThatIsNotReadyWithWhy() throws Exception {
+        health.set(ALL_READY
+                .with(Dependency.MUNGE, DependencyState.notReady("munge could not make a credential: Socket communication error"))
+                .with(Dependency.SLURM, DependencyState.notReady("scontrol ping exited 1: Slurmctld(primary) at ctl is DOWN")));
+
+        HttpResponse<String> response = get("/health");
+
+        assertEquals(503, response.statusCode());
+        assertTrue(response.body().contains("\"reason\":\"munge: munge could not make a credential: Socket communication error;"
+                + " slurm: scontrol ping exited 1: Slurmctld(primary) at ctl is DOWN\""), response.body());
+        assertTrue(response.body().contains("\"criu\":{\"ready\":true,\"detail\":\"fine\"},"
+                + "\"munge\":{\"ready\":false,\"detail\":\"munge could not make a credential: Socket communication error\"},"
+                + "\"slurm\":{\"ready\":false,\"detail\":\"scontrol ping exited 1: Slurmctld(primary) at ctl is DOWN\"},"
+                + "\"checkpoint-directory\":{\"ready\":true,\"detail\":\"fine\"}"), response.body());
+    }
+
+    @Test
+    void healthFollowsTheLatestChecksWithoutARestart() throws Exception {
+        assertEquals(200, get("/health").statusCode());
+
+        health.set(ALL_READY.with(Dependency.CHECKPOINT_DIRECTORY, DependencyState.notReady("/ckpt does not exist")));
+        assertEquals(503, get("/health").statusCode());
+
+        health.set(ALL_READY);
+        assertEquals(200, get("/health").statusCode());
     }
 
     @Test
@@ -117,7 +133,7 @@ class AgentHttpServerTest {
     void aPortInUseFailsTheStartNamingAddressAndPort() throws Exception {
         int taken = server.boundAddress().getPort();
         AgentHttpServer second = new AgentHttpServer(new HttpConfig("127.0.0.1", taken, null, null), "node-7", "1.2.3",
-                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), USABLE_CRIU);
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), health::get);
 
         IOException error = assertThrows(IOException.class, second::start);
 

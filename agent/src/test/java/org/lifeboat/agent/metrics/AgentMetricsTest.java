@@ -26,7 +26,8 @@ class AgentMetricsTest {
 
         String scrape = registry.scrape();
         for (String name : new String[] {"jvm_memory_used_bytes", "jvm_classes_loaded_classes", "process_cpu_usage",
-                "process_uptime_seconds"}) {
+                "process_uptime_seconds", "process_start_time_seconds", "process_resident_memory_bytes",
+                "process_virtual_memory_bytes", "process_open_fds", "process_max_fds", "process_cpu_seconds_total"}) {
             assertTrue(scrape.contains(name), name + " missing from\n" + scrape);
         }
         // Named against Prometheus' rules (see AgentMetrics), so left out.

@@ -5,11 +5,15 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Map;
 import java.util.Optional;
 import org.lifeboat.agent.criu.CriuCapabilities;
+import org.lifeboat.agent.health.Dependency;
+import org.lifeboat.agent.health.DependencyState;
+import org.lifeboat.agent.health.HealthReport;
 import org.lifeboat.agent.migration.Reports;
 
 /**
  * A registry with the metrics package's meters after one migration that worked and one rolled
- * back: what a real agent serves only once it has migrated (AgentProcessTest scrapes a real one).
+ * back, on a draining node whose agent cannot reach Slurm: what a real agent serves only once it
+ * has migrated (AgentProcessTest scrapes a real one).
  */
 final class AgentScrape {
 
@@ -25,6 +29,10 @@ final class AgentScrape {
         migrations.migrationEnded(Reports.migrated("job42-aaaa", 42, 0));
         migrations.migrationEnded(Reports.rolledBack("job43-bbbb", 43, 0));
         new PredictionMetrics(registry).record("edac", "evacuation-started");
+        new NodeMetrics(() -> 2, () -> true, () -> false).bindTo(registry);
+        HealthReport health = HealthReport.all(DependencyState.ready("fine"))
+                .with(Dependency.SLURM, DependencyState.notReady("scontrol ping exited 1"));
+        new DependencyMetrics(() -> health).bindTo(registry);
         return registry;
     }
 }

@@ -2,7 +2,6 @@ package org.lifeboat.agent.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
@@ -18,7 +17,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.config.HttpConfig;
 import org.lifeboat.agent.criu.CriuCapabilities;
-import org.lifeboat.agent.criu.CriuReadiness;
+import org.lifeboat.agent.health.DependencyState;
+import org.lifeboat.agent.health.HealthReport;
 import org.lifeboat.agent.http.AgentHttpServer;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.Reports;
@@ -54,17 +54,16 @@ class DashboardQueriesTest {
         migrations.watchInFlight("target", () -> 0);
         new PredictionMetrics(meters);
         JobRegistry registry = new JobRegistry(new RegistryStore(directory), Clock.systemUTC());
-        // As AgentCommand registers it.
-        Gauge.builder("lifeboat_registered_jobs", registry, JobRegistry::size)
-                .description("Migratable jobs registered on this node")
-                .register(meters);
+        new NodeMetrics(registry::size, () -> false, () -> false).bindTo(meters);
+        HealthReport health = HealthReport.all(DependencyState.ready("fine"));
+        new DependencyMetrics(() -> health).bindTo(meters);
         Path socket = directory.resolve("agent.sock");
         AgentSocketServer socketServer = new AgentSocketServer(socket, new RequestHandler(registry, new Authorizer(64030),
                 (job, target, mode) -> {
                     throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
                 }, List::of), meters, Duration.ofSeconds(5));
         AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node1", "1.2.3", meters,
-                CriuReadiness.found(new CriuCapabilities("4.1.1", true, Map.of())));
+                () -> health);
         socketServer.start();
         http.start();
         try (RealPrometheus prometheus = RealPrometheus.start(Files.createDirectory(directory.resolve("prometheus")),

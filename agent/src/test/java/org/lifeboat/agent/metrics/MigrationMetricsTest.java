@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,8 +33,19 @@ class MigrationMetricsTest {
             assertEquals(0, outcomes(mode, "migrated-cleanup-failed", "cleanup-failed"));
             assertEquals(0, registry.get(MigrationMetrics.DOWNTIME).tag("mode", mode).timer().count());
             assertEquals(0, transferred(mode, "pages"));
-            assertEquals(0, transferred(mode, "pages-on-link"));
+            assertEquals(0, transferred(mode, "images"));
+            assertEquals(0, pagesOnLink(mode));
         }
+    }
+
+    @Test
+    void theBytesCounterHoldsEachByteOnceAndTheMemoryOnTheLinkHasAMeterOfItsOwn() {
+        metrics.migrationEnded(Reports.migrated("job42-aaaa", 42, 0));
+
+        double moved = registry.get(MigrationMetrics.TRANSFERRED).counters().stream().mapToDouble(Counter::count).sum();
+        assertEquals(268_435_456 + 350_000, moved, "pages and images, the memory counted once");
+        assertNull(registry.find(MigrationMetrics.TRANSFERRED).tag("kind", "pages-on-link").counter());
+        assertEquals(140_000_000, pagesOnLink("diskless"));
     }
 
     @Test
@@ -58,7 +70,7 @@ class MigrationMetricsTest {
         assertEquals(1.877, total.totalTime(TimeUnit.SECONDS), 1e-9);
         assertEquals(1.448, registry.get(MigrationMetrics.DOWNTIME).tag("mode", "diskless").timer().totalTime(TimeUnit.SECONDS), 1e-9);
         assertEquals(268_435_456, transferred("diskless", "pages"));
-        assertEquals(140_000_000, transferred("diskless", "pages-on-link"));
+        assertEquals(140_000_000, pagesOnLink("diskless"));
         assertEquals(350_000, transferred("diskless", "images"));
         assertEquals(1, outcomes("diskless", "migrated", "none"));
     }
@@ -118,6 +130,10 @@ class MigrationMetricsTest {
 
     private double outcomes(String mode, String result, String reason) {
         return registry.get(MigrationMetrics.OUTCOMES).tag("mode", mode).tag("result", result).tag("reason", reason).counter().count();
+    }
+
+    private double pagesOnLink(String mode) {
+        return registry.get(MigrationMetrics.PAGES_ON_LINK).tag("mode", mode).counter().count();
     }
 
     private double transferred(String mode, String kind) {

@@ -48,8 +48,9 @@ class AgentSocketServerRandomInputTest {
     private static final Duration PER_CONNECTION = Duration.ofSeconds(10);
     private static final int CLIENTS = 8;
     private static final ObjectMapper JSON = AgentJson.mapper();
+    // The request types the handler knows, and "invalid": every one is counted, from zero, from the start.
     private static final Set<String> REQUEST_LABELS =
-            Set.of("step-start", "task-start", "step-end", "job-end", "status", "job", "invalid");
+            Set.of("step-start", "task-start", "step-end", "job-end", "status", "job", "migrate", "history", "invalid");
 
     @TempDir
     Path directory;

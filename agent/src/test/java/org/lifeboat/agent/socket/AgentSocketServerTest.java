@@ -1,6 +1,7 @@
 package org.lifeboat.agent.socket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -388,6 +389,22 @@ class AgentSocketServerTest {
         assertEquals(1.0, count("invalid", "busy"));
         assertEquals("ok", new AgentClient(socket).send(statusRequest()).get("status").asText(),
                 "once the idle connections are gone the agent serves again");
+    }
+
+    @Test
+    void everyRequestAndResultIsCountedFromZeroBeforeTheFirstRequest() {
+        new AgentSocketServer(socket, handler(), meters, WAIT);
+
+        for (String request : List.of("step-start", "task-start", "step-end", "job-end", "status", "job", "migrate", "history")) {
+            assertEquals(0.0, count(request, "ok"), request);
+            for (ErrorCode code : ErrorCode.values()) {
+                assertEquals(0.0, count(request, code.wireName()), request + " " + code.wireName());
+            }
+        }
+        assertEquals(0.0, count("invalid", "malformed"));
+        assertEquals(0.0, count("invalid", "busy"));
+        assertNull(meters.find("lifeboat_socket_requests").tag("request", "invalid").tag("result", "ok").counter(),
+                "a request no one could name never succeeds");
     }
 
     @Test

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.AgentConfigLoader;
 import org.lifeboat.agent.container.RestoreRoot;
+import org.lifeboat.agent.lifecycle.PeriodicTask;
 import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.MigrationService;
 import org.lifeboat.agent.migration.MigrationDriver;
@@ -28,8 +29,9 @@ import org.lifeboat.agent.slurm.SlurmClient;
 class AgentWiringTest {
 
     private static final String CRIU = "/opt/criu/sbin/criu";
-    // Several on purpose: one per recovery step, one problem log per detector, one endpoint per path.
-    private static final Set<String> MANY_BY_DESIGN = Set.of(RecoveryStep.class.getName(),
+    // Several on purpose: one per recovery step, one per periodic task (drain watcher, dependency checks, silent
+    // migration sweep), one problem log per detector, one endpoint per path.
+    private static final Set<String> MANY_BY_DESIGN = Set.of(RecoveryStep.class.getName(), PeriodicTask.class.getName(),
             "org.lifeboat.predictor.detect.ProblemLog", "org.lifeboat.predictor.http.JsonEndpoint");
     // What the old wiring built twice, and the engine, which shows the walk reached that deep.
     private static final List<Class<?>> ONCE = List.of(SlurmClient.class, RestoreRoot.class, SystemUsers.class,
