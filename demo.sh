@@ -92,10 +92,10 @@ scontrol update nodename=node1 state=resume
 say "what to try next"
 cat <<NEXT
   export SLURM_CONF=$SLURM_CONF
-  sbatch --migratable --open-mode=append ...          # your own job; see README "Slurm integration"
-  java -jar agent/target/lifeboat-agent.jar migrate JOBID --socket $(node_dir node1)/agent.sock
+  sbatch --migratable --open-mode=append ...          # your own job; see README "A user's job"
+  bin/lifeboat migrate JOBID --socket $(node_dir node1)/agent.sock
                                                       # move a job now, to the node Slurm picks
-  java -jar agent/target/lifeboat-agent.jar evacuate node2   # drain node2: its jobs leave
+  bin/lifeboat evacuate node2                          # drain node2: its jobs leave
   curl http://$(node_address node2):$AGENT_HTTP_PORT/metrics   # an agent's Prometheus metrics
   testbed/cluster.sh status                          # every daemon, agent and tmpfs
   testbed/cluster.sh down                            # removes everything the demo started
