@@ -6,13 +6,16 @@
  *
  * MODE is r (read), w (write), a (append, creating the file 0644 if missing), A (as a, and first
  * creating the missing directories on the way, one at a time, 0755 less the umask), d (a
- * directory, not through a symbolic link), or u: connect to the Unix stream socket at PATH. The
+ * directory, not through a symbolic link), u: connect to the Unix stream socket at PATH, or t:
+ * connect over TCP to PORT on the loopback (FD:t:PORT). The
  * agent runs `criu restore` through it to hand CRIU the files an Apptainer instance holds from
  * outside its mount namespace (its log files, the starter binary and its libraries): CRIU takes
  * them with --inherit-fd fd[FD]:KEY. It runs CRIU as a job's owner with the image directory on a
  * descriptor (d): the owner's CRIU writes there, the owner cannot reach it by any path. It runs `criu page-server --ps-socket FD` with a connection
  * to the agent's owner-only socket, so that the page server listens on nothing another user can
- * reach. The JVM cannot pass descriptors other than 0-2 to a child, and a shell does not reliably
+ * reach. It runs `criu dump --page-server --ps-socket FD` of a job with a network namespace of its
+ * own with a connection to the agent's page relay on the node's loopback (t), opened before CRIU
+ * enters the job's namespace, from where the node's loopback cannot be reached. The JVM cannot pass descriptors other than 0-2 to a child, and a shell does not reliably
  * keep numbers above 9 open across exec.
  *
  * A socket PATH is resolved without following any symbolic link (openat2 RESOLVE_NO_SYMLINKS):
@@ -41,6 +44,8 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +163,27 @@ fail:
     return -1;
 }
 
+/* A TCP connection to 127.0.0.1:port_text, or -1 with a message printed. */
+static int connect_loopback(const char *port_text)
+{
+    char *end;
+    long port = strtol(port_text, &end, 10);
+    if (end == port_text || *end != '\0' || port < 1 || port > 65535) {
+        fprintf(stderr, "lifeboat-with-fds: '%s' is not a TCP port\n", port_text);
+        return -1;
+    }
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0 || connect(sock, (struct sockaddr *)&address, sizeof(address)) < 0) {
+        fprintf(stderr, "lifeboat-with-fds: cannot connect to 127.0.0.1:%ld: %s\n", port, strerror(errno));
+        if (sock >= 0)
+            close(sock);
+        return -1;
+    }
+    return sock;
+}
+
 /* No effective capability: permitted, inheritable and ambient stay, for the command's exec. */
 static int drop_effective_capabilities(void)
 {
@@ -219,8 +245,9 @@ int main(int argc, char **argv)
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         char *spec = argv[i], *end;
         long fd = strtol(spec, &end, 10);
-        if (end == spec || fd < 3 || fd > 1023 || end[0] != ':' || end[1] == '\0' || end[2] != ':' || end[3] != '/') {
-            fprintf(stderr, "lifeboat-with-fds: '%s' is not FD:MODE:/PATH with FD >= 3\n", spec);
+        if (end == spec || fd < 3 || fd > 1023 || end[0] != ':' || end[1] == '\0' || end[2] != ':' ||
+            (end[3] != '/' && end[1] != 't')) {
+            fprintf(stderr, "lifeboat-with-fds: '%s' is not FD:MODE:/PATH (or FD:t:PORT) with FD >= 3\n", spec);
             return 125;
         }
         int flags, parents = 0;
@@ -233,14 +260,15 @@ int main(int argc, char **argv)
          * its images into a directory the agent made for that owner below one only root may enter. */
         case 'd': flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW; break;
         case 'u': flags = -1; break;
+        case 't': flags = -2; break;
         default:
             fprintf(stderr, "lifeboat-with-fds: unknown mode '%c' in '%s'\n", end[1], spec);
             return 125;
         }
         const char *path = end + 3;
         int opened;
-        if (flags == -1) {
-            opened = connect_unix(path);
+        if (flags == -1 || flags == -2) {
+            opened = flags == -1 ? connect_unix(path) : connect_loopback(path);
             if (opened < 0)
                 return 125;
         } else if (parents) {

@@ -162,6 +162,31 @@ refused "a socket that does not exist" "No such file" "$with_fds" 3:u:"$work/pri
 refused "a relative path" "is not FD:MODE:/PATH" "$with_fds" 3:u:page-server.sock
 refused "an unknown mode" "unknown mode" "$with_fds" 3:x:"$socket"
 
+# A TCP connection to a port on the loopback (t), as the agent hands `criu dump --ps-socket` the page
+# relay before CRIU enters a job's own network namespace.
+python3 - "$work/tcp-port" "$work/tcp-connections" <<'PY' &
+import socket, sys
+server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+open(sys.argv[1], "w").write(str(server.getsockname()[1]))
+connection, peer = server.accept()
+connection.sendall(b"pong\n")
+received = connection.recv(4096)
+open(sys.argv[2], "w").write(peer[0] + " " + received.decode().strip() + "\n")
+PY
+tcp_listener=$!
+for _ in $(seq 50); do [ -s "$work/tcp-port" ] && break; sleep 0.1; done
+port=$(cat "$work/tcp-port")
+answer=$("$with_fds" 4:t:"$port" -- sh -c 'echo ping >&4; head -n1 <&4')
+[ "$answer" = pong ] || fail "the TCP connection did not carry the listener's answer: '$answer'"
+wait "$tcp_listener"
+[ "$(cat "$work/tcp-connections")" = "127.0.0.1 ping" ] || fail "the TCP listener got: $(cat "$work/tcp-connections")"
+log "tcp: connected to 127.0.0.1:$port on descriptor 4, both ways"
+refused "a port that is not a number" "is not a TCP port" "$with_fds" 4:t:http
+refused "a port out of range" "is not a TCP port" "$with_fds" 4:t:70000
+refused "a port nobody listens on" "cannot connect to 127.0.0.1:$port" "$with_fds" 4:t:"$port"
+
 # Another user cannot reach root's socket, not even with the name in hand; the listener sees nothing.
 chmod 0755 "$work"
 status=0

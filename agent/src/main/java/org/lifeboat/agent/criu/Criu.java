@@ -168,11 +168,21 @@ public final class Criu implements Checkpointer {
         }
         // Files opened outside the container's mount namespace, which CRIU cannot reopen by path.
         spec.externalFiles().forEach(key -> arguments.addAll(List.of("--external", key)));
-        spec.pageServer().ifPresent(server -> arguments.addAll(List.of(
-                // Memory goes straight to the target's page server instead of into local files.
-                "--page-server", "--address", server.getHostString(), "--port", Integer.toString(server.getPort()))));
-        run(List.of(), List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.owner(), spec.imageDirectory(),
-                DUMP_LOG, spec.timeout(), "dump of pid " + spec.initPid());
+        // Memory goes straight to the target's page server instead of into local files.
+        List<String> connections = new ArrayList<>();
+        spec.pageServer().ifPresent(server -> {
+            if (spec.networkNamespace().isEmpty()) {
+                arguments.addAll(List.of("--page-server", "--address", server.getHostString(), "--port",
+                        Integer.toString(server.getPort())));
+            } else {
+                // CRIU runs inside the job's own namespace, whose loopback is not the node's: it gets the
+                // connection to the relay made, as root, before it enters (the relay takes root's).
+                connections.add(PAGE_SERVER_FD + ":t:" + server.getPort());
+                arguments.addAll(List.of("--page-server", "--ps-socket", Integer.toString(PAGE_SERVER_FD)));
+            }
+        });
+        run(List.of(), connections, List.of(), arguments, spec.networkNamespace(), spec.owner(), spec.owner(),
+                spec.imageDirectory(), DUMP_LOG, spec.timeout(), "dump of pid " + spec.initPid());
     }
 
     /** Restores a tree detached from the agent, stopped, and returns its root's pid on this node. */
@@ -216,7 +226,7 @@ public final class Criu implements Checkpointer {
             arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
             descriptor++;
         }
-        run(ORDINARY_OOM_SCORE, descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(), spec.imageDirectory(),
+        run(ORDINARY_OOM_SCORE, List.of(), descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(), spec.imageDirectory(),
                 RESTORE_LOG, spec.timeout(), "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
@@ -287,13 +297,14 @@ public final class Criu implements Checkpointer {
      * a user's (see {@link #restoredBy}), lifeboat-with-fds still opens the files as that user (--as).
      *
      * @param outermost the command the whole run starts under, as root ({@link #ORDINARY_OOM_SCORE}), or none
+     * @param connections lifeboat-with-fds specifications of connections root makes for CRIU, in the node's namespace
      * @param descriptors lifeboat-with-fds specifications of files CRIU is handed open
      * @param owner whom CRIU runs as; empty for root
      * @param filesOwner whose files the descriptors are, opened with their permissions; empty for root's
      */
-    private void run(List<String> outermost, List<String> descriptors, List<String> arguments, Optional<Path> networkNamespace,
-                     Optional<JobOwner> owner, Optional<JobOwner> filesOwner, Path imageDirectory, String logName,
-                     Duration timeout, String what) throws CriuException {
+    private void run(List<String> outermost, List<String> connections, List<String> descriptors, List<String> arguments,
+                     Optional<Path> networkNamespace, Optional<JobOwner> owner, Optional<JobOwner> filesOwner,
+                     Path imageDirectory, String logName, Duration timeout, String what) throws CriuException {
         List<String> asRoot = new ArrayList<>();
         if (owner.isPresent()) {
             asRoot.add(IMAGES_FD + ":d:" + imageDirectory);
@@ -301,6 +312,7 @@ public final class Criu implements Checkpointer {
             filesOwner.ifPresent(user -> asRoot.add("--as=" + user.uid() + ":" + user.gid()));
             asRoot.addAll(descriptors);
         }
+        asRoot.addAll(connections);
         List<String> identity = new ArrayList<>();
         List<String> withOwner = new ArrayList<>(arguments);
         if (owner.isPresent()) {

@@ -93,9 +93,7 @@ final class LiveDestination implements Destination {
         if (container.networkNamespace() != null) {
             network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
         }
-        // CRIU dumps a job with its own network from inside that namespace, where the relay on this
-        // node's loopback cannot be reached: its memory goes into the local images and the tar instead.
-        boolean relayPages = mode == TransferMode.DISKLESS && !container.hasOwnNetwork();
+        boolean relayPages = mode == TransferMode.DISKLESS;
         long expected = CriuSpecs.expectedImageBytes(processes, container);
         if (!relayPages) {
             long free = Files.getFileStore(images).getUsableSpace();
@@ -109,7 +107,9 @@ final class LiveDestination implements Destination {
         targetPrepared = true;
         if (relayPages) {
             // CRIU dumps as the job's owner (root for root's jobs): the relay takes that uid's connection alone.
-            relay = target.relayPages(CriuSpecs.owner(container).map(JobOwner::uid).orElse(0));
+            // A job with its own network is dumped from inside it, where the node's loopback cannot be reached:
+            // root connects CRIU to the relay before it enters (see Criu#dump), so the relay takes root's.
+            relay = target.relayPages(container.hasOwnNetwork() ? 0 : CriuSpecs.owner(container).map(JobOwner::uid).orElse(0));
         }
     }
 

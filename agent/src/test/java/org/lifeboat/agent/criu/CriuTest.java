@@ -237,6 +237,24 @@ class CriuTest {
     }
 
     @Test
+    void aJobWithItsOwnNetworkSendsItsPagesThroughAConnectionRootMadeOnTheNodesLoopback() throws Exception {
+        commands.answer(0, "", "");
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+
+        withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.of(new InetSocketAddress("127.0.0.1", 40123)),
+                Path.of("/hook"), Optional.of(Path.of("/proc/10/ns/net")), TIMEOUT));
+
+        List<String> dump = commands.commands().get(0);
+        // Connected before nsenter: inside the job's namespace 127.0.0.1 is the job's own loopback.
+        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "10:t:40123", "--", "nsenter", "--net=/proc/10/ns/net",
+                "--", "/opt/criu/sbin/criu", "dump"), dump.subList(0, 8));
+        int pageServer = dump.indexOf("--page-server");
+        assertEquals(List.of("--page-server", "--ps-socket", "10"), dump.subList(pageServer, pageServer + 3));
+        assertTrue(!dump.contains("--address") && !dump.contains("--port"), dump.toString());
+    }
+
+    @Test
     void aNodeWhoseCriuHasNoNftablesLockSilencesTheJobsNetworkWithIptables() throws Exception {
         commands.answer(0, "", "");
         Criu withoutNftables = new Criu(BINARY, commands, NetworkLock.IPTABLES);
