@@ -387,6 +387,11 @@ peer:
   address: $(node_address "$node")
   port: $AGENT_PEER_PORT
   munge-socket: $MUNGE_SOCKET
+# Addresses for jobs that ask for their own (--migratable=net): ten per node, none shared, on the
+# nodes' subnet (root-made test networks use .101-.103, the outside test server .200).
+job-network:
+  addresses: $SUBNET_PREFIX.$((100 + 10 * $(node_index "$node")))-$SUBNET_PREFIX.$((109 + 10 * $(node_index "$node")))
+  prefix-length: 24
 # Dependencies (CRIU, munged, slurmctld, the checkpoint tmpfs) checked every 5 s rather than 30: a
 # test that stops slurmctld or munged and then runs 'up', which waits 30 s for every agent's /health
 # to say ok, finds the agents seeing them back within that wait.

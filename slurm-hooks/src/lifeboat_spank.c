@@ -35,9 +35,12 @@ static int on_migratable_option(int value, const char *argument, int remote);
 
 static struct spank_option migratable_option = {
 	.name = "migratable",
-	.arginfo = NULL,
-	.usage = "Let Lifeboat live-migrate this job to another node when its node is drained or predicted to fail.",
-	.has_arg = 0,
+	.arginfo = "net",
+	.usage = "Let Lifeboat live-migrate this job to another node when its node is drained or predicted to fail. "
+		 "--migratable=net also gives the job an address of its own on each of its nodes, which moves with it "
+		 "(lifeboat-run --network=job joins it).",
+	/* Optional: --migratable alone, or --migratable=net (getopt's optional_argument). */
+	.has_arg = 2,
 	.val = 0,
 	.cb = on_migratable_option,
 };
@@ -46,6 +49,8 @@ static struct spank_option migratable_option = {
 static struct {
 	struct plugin_args args;
 	bool migratable;
+	/* --migratable=net: the agent makes the job a network namespace with an address of its own. */
+	bool own_network;
 	/* The agent acknowledged this step's registration: task pids and the step's end follow. */
 	bool registered;
 	/* Set in init_post_opt when required=1 and registration failed; reported in task_init (see there). */
@@ -54,6 +59,7 @@ static struct {
 	uint32_t step_id;
 } lifeboat = {
 	.migratable = false,
+	.own_network = false,
 	.registered = false,
 	.registration_failure = "",
 	.job_id = 0,
@@ -63,9 +69,13 @@ static struct {
 static int on_migratable_option(int value, const char *argument, int remote)
 {
 	(void)value;
-	(void)argument;
 	(void)remote;
+	if (argument != NULL && argument[0] != '\0' && strcmp(argument, "net") != 0) {
+		slurm_error(LOG_PREFIX "--migratable=%.64s: the only value is net (an address of the job's own)", argument);
+		return -1;
+	}
 	lifeboat.migratable = true;
+	lifeboat.own_network = argument != NULL && strcmp(argument, "net") == 0;
 	return 0;
 }
 
@@ -148,8 +158,9 @@ int slurm_spank_init_post_opt(spank_t spank, int argc, char **argv)
 	format_step_id(lifeboat.step_id, step, sizeof(step));
 	snprintf(request, sizeof(request),
 		 "{\"version\":%d,\"request\":\"step-start\",\"job\":%" PRIu32 ",\"step\":%s,\"uid\":%u,\"gid\":%u,"
-		 "\"restart-count\":%" PRIu32 ",\"tasks\":%" PRIu32 "}",
-		 LIFEBOAT_PROTOCOL_VERSION, lifeboat.job_id, step, (unsigned)uid, (unsigned)gid, restart_count, task_count);
+		 "\"restart-count\":%" PRIu32 ",\"tasks\":%" PRIu32 "%s}",
+		 LIFEBOAT_PROTOCOL_VERSION, lifeboat.job_id, step, (unsigned)uid, (unsigned)gid, restart_count, task_count,
+		 lifeboat.own_network ? ",\"network\":\"job\"" : "");
 	if (agent_request(lifeboat.args.socket_path, request, error, sizeof(error)) < 0)
 		goto fail;
 	lifeboat.registered = true;
@@ -228,9 +239,11 @@ int slurm_spank_exit(spank_t spank, int argc, char **argv)
 int slurm_spank_job_epilog(spank_t spank, int argc, char **argv)
 {
 	char request[REQUEST_MAX], error[ERROR_MAX];
+	char *value = NULL;
 	uint32_t job_id;
 
-	if (spank_option_getopt(spank, &migratable_option, NULL) != ESPANK_SUCCESS)
+	/* An option that takes an argument must be asked with somewhere to put it, even if unused. */
+	if (spank_option_getopt(spank, &migratable_option, &value) != ESPANK_SUCCESS)
 		return 0;
 	/* slurmd runs the epilog in a process where slurm_spank_init has not parsed the arguments. */
 	if (load_args(argc, argv) < 0)

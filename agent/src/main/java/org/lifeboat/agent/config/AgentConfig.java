@@ -50,6 +50,7 @@ public final class AgentConfig {
     private final PeerConfig peer;
     private final EvacuationConfig evacuation;
     private final HealthConfig health;
+    private final JobNetworkConfig jobNetwork;
     private final PredictorConfig predictor;
     private final ApptainerConfig apptainer;
 
@@ -67,6 +68,7 @@ public final class AgentConfig {
             @JsonProperty("shared-directory") String sharedDirectory,
             @JsonProperty("transfer-mode") String transferMode,
             @JsonProperty("uplink-interface") String uplinkInterface,
+            @JsonProperty("job-network") JobNetworkConfig jobNetwork,
             @JsonProperty("http") HttpConfig http,
             @JsonProperty("peer") PeerConfig peer,
             @JsonProperty("evacuation") EvacuationConfig evacuation,
@@ -98,6 +100,7 @@ public final class AgentConfig {
         if (!INTERFACE_NAME.matcher(this.uplinkInterface).matches()) {
             throw new InvalidConfigValueException("uplink-interface", "must be a network interface name, got '" + uplinkInterface + "'");
         }
+        this.jobNetwork = jobNetwork == null ? JobNetworkConfig.defaults() : jobNetwork;
         this.http = http == null ? HttpConfig.defaults() : http;
         this.peer = peer == null ? PeerConfig.defaults() : peer;
         this.evacuation = evacuation == null ? EvacuationConfig.defaults() : evacuation;
@@ -107,7 +110,7 @@ public final class AgentConfig {
     }
 
     public static AgentConfig defaults() {
-        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public ApptainerConfig apptainer() {
@@ -187,6 +190,11 @@ public final class AgentConfig {
         return evacuation;
     }
 
+    /** The {@code job-network:} section: addresses for jobs that ask for a network of their own. */
+    public JobNetworkConfig jobNetwork() {
+        return jobNetwork;
+    }
+
     /** The {@code health:} section: the dependency checks behind /health and lifeboat_dependency_ready. */
     public HealthConfig health() {
         return health;
@@ -258,6 +266,7 @@ public final class AgentConfig {
                 && peer.equals(that.peer)
                 && evacuation.equals(that.evacuation)
                 && health.equals(that.health)
+                && jobNetwork.equals(that.jobNetwork)
                 && predictor.equals(that.predictor)
                 && apptainer.equals(that.apptainer);
     }
@@ -266,7 +275,7 @@ public final class AgentConfig {
     public int hashCode() {
         return Objects.hash(nodeName, stateDirectory, checkpointDirectory, socketPath, slurmUser, criuPath,
                 containersDirectory, resumeDirectory, sharedDirectory, transferMode, uplinkInterface, uplinkInterfaceGiven, http, peer,
-                evacuation, health, predictor, apptainer);
+                evacuation, health, jobNetwork, predictor, apptainer);
     }
 
     @Override
@@ -278,6 +287,6 @@ public final class AgentConfig {
                 + ", sharedDirectory=" + sharedDirectory + ", transferMode=" + transferMode
                 + ", uplinkInterface=" + uplinkInterface + (uplinkInterfaceGiven ? "" : " (default)")
                 + ", http=" + http
-                + ", peer=" + peer + ", evacuation=" + evacuation + ", health=" + health + ", predictor=" + predictor + ", apptainer=" + apptainer + "]";
+                + ", peer=" + peer + ", evacuation=" + evacuation + ", health=" + health + ", jobNetwork=" + jobNetwork + ", predictor=" + predictor + ", apptainer=" + apptainer + "]";
     }
 }

@@ -174,13 +174,23 @@ public final class JobNetworks {
 
     /** Removes a namespace's name; the namespace itself lives on while a process is in it. */
     public void deleteName(String namespace) {
+        if (Files.exists(NAMED_NAMESPACES.resolve(namespace))) {
+            removeName(namespace);
+        }
+    }
+
+    /** Removes the name of a namespace known to be named (listed just now); a failure is only logged. */
+    public void removeName(String namespace) {
         try {
-            if (Files.exists(NAMED_NAMESPACES.resolve(namespace))) {
-                ip("netns", "delete", namespace);
-            }
+            ip("netns", "delete", namespace);
         } catch (CommandException e) {
             LOG.warning("cannot delete network namespace " + namespace + ": " + e.getMessage());
         }
+    }
+
+    /** Whether any process is in the named namespace (on a host with several slurmd, another node's job may be). */
+    public boolean hasProcesses(String namespace) throws CommandException {
+        return !ip("netns", "pids", namespace).isBlank();
     }
 
     private String ip(String... arguments) throws CommandException {

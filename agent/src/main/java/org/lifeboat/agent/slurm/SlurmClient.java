@@ -25,6 +25,9 @@ public final class SlurmClient {
     private static final Duration PING_TIMEOUT = Duration.ofSeconds(25);
     // Job states in which a job still has processes on its nodes.
     private static final String ACTIVE_STATES = "RUNNING,COMPLETING,SUSPENDED,CONFIGURING";
+    // Job states from which a job never runs again (squeue --states=all also lists these until MinJobAge).
+    private static final Set<String> FINAL_STATES = Set.of("BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED",
+            "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "REVOKED", "TIMEOUT");
 
     // "sbatch: Job 12 to start at 2026-11-22T04:11:38 using 1 processors on nodes node2 in partition batch"
     private static final Pattern TEST_ONLY_ANSWER =
@@ -247,6 +250,29 @@ public final class SlurmClient {
             }
         }
         throw new CommandException(String.join(" ", command) + " printed no NodeAddr: " + output.strip());
+    }
+
+    /**
+     * Ids of every job in the cluster that is not over: pending (a requeued one too), running,
+     * suspended, completing. A job Slurm has forgotten (older than MinJobAge) is over as well.
+     */
+    public Set<Long> jobsNotOver() throws CommandException {
+        List<String> command = List.of("squeue", "--noheader", "--states=all", "--format=%A %T");
+        String output = commands.run(command, QUERY_TIMEOUT).requireSuccess().stdout();
+        Set<Long> jobs = new TreeSet<>();
+        for (String line : output.strip().lines().toList()) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] fields = line.strip().split("\\s+");
+            if (fields.length != 2 || !fields[0].matches("[0-9]+")) {
+                throw new CommandException(String.join(" ", command) + " printed an unexpected line: " + line);
+            }
+            if (!FINAL_STATES.contains(fields[1])) {
+                jobs.add(Long.parseLong(fields[0]));
+            }
+        }
+        return jobs;
     }
 
     /** Ids of the jobs that Slurm says are active on the node. */

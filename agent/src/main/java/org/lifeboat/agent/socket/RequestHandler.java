@@ -46,11 +46,12 @@ public final class RequestHandler {
     private final JobRegistry registry;
     private final Authorizer authorizer;
     private final JobMigrations migrations;
+    private final JobNetworkRequests networks;
     private final Supplier<List<MigrationReport>> history;
     // One object per line: anything after it (a second object, stray text) makes the line malformed.
     private final ObjectMapper json = AgentJson.mapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final Map<String, RequestType> requestTypes = Map.of(
-            "step-start", new RequestType(Set.of("job", "step", "uid", "gid", "restart-count", "tasks"), this::stepStart),
+            "step-start", new RequestType(Set.of("job", "step", "uid", "gid", "restart-count", "tasks", "network"), this::stepStart),
             "task-start", new RequestType(Set.of("job", "step", "task", "pid"), this::taskStart),
             "step-end", new RequestType(Set.of("job", "step"), this::stepEnd),
             "job-end", new RequestType(Set.of("job"), this::jobEnd),
@@ -60,11 +61,12 @@ public final class RequestHandler {
             "history", new RequestType(Set.of("limit"), this::history));
 
     /** @param history the reports of the migrations this node started, newest first */
-    public RequestHandler(JobRegistry registry, Authorizer authorizer, JobMigrations migrations,
+    public RequestHandler(JobRegistry registry, Authorizer authorizer, JobMigrations migrations, JobNetworkRequests networks,
                           Supplier<List<MigrationReport>> history) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
         this.migrations = Objects.requireNonNull(migrations, "migrations");
+        this.networks = Objects.requireNonNull(networks, "networks");
         this.history = Objects.requireNonNull(history, "history");
     }
 
@@ -184,11 +186,34 @@ public final class RequestHandler {
         int gid = (int) number(message, "gid", 0, MAX_ID);
         int restartCount = (int) number(message, "restart-count", 0, MAX_ID);
         int tasks = (int) number(message, "tasks", 0, MAX_ID);
+        boolean ownNetwork = ownNetworkAsked(message);
+        if (ownNetwork && !networks.available()) {
+            throw new ProtocolException(ErrorCode.NOT_CONFIGURED, "job " + job + " asks for a network of its own (--migratable=net), "
+                    + "but this node has no addresses to give: job-network.addresses is not set in agent.yaml");
+        }
         JobRecord record = registryCall(() -> registry.stepStarted(job, uid, gid, step, restartCount, tasks));
+        // Before the reply: the step's tasks start once the plugin has it, and lifeboat-run --network=job joins the namespace.
+        String namespace = ownNetwork ? networks.provide(job) : null;
         LOG.info("job " + job + " step " + step + " registered (uid " + uid + ", restart " + restartCount + ", "
-                + tasks + " tasks) by " + peer);
+                + tasks + " tasks" + (namespace == null ? "" : ", network " + namespace) + ") by " + peer);
         migrations.stepStarted(record, step);
-        return registrationReply();
+        ObjectNode reply = registrationReply();
+        if (namespace != null) {
+            reply.put("network-namespace", namespace);
+        }
+        return reply;
+    }
+
+    /** The step-start's "network": absent for a job on the node's network, "job" for one of its own. */
+    private static boolean ownNetworkAsked(ObjectNode message) throws ProtocolException {
+        JsonNode network = message.get("network");
+        if (network == null) {
+            return false;
+        }
+        if (!network.isTextual() || !network.textValue().equals("job")) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "\"network\" must be \"job\" (a network of the job's own) or absent");
+        }
+        return true;
     }
 
     private ObjectNode taskStart(PeerCredentials peer, ObjectNode message) throws ProtocolException, IOException {
@@ -216,6 +241,7 @@ public final class RequestHandler {
         long job = number(message, "job", 1, MAX_JOB_ID);
         registry.jobEnded(job);
         migrations.jobEnded(job);
+        networks.jobEnded(job);
         LOG.info("job " + job + " ended on this node");
         return registrationReply();
     }

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.EvacuationConfig;
 import org.lifeboat.agent.config.PeerConfig;
@@ -69,6 +70,8 @@ import org.lifeboat.agent.migration.SlurmHandover;
 import org.lifeboat.agent.migration.SlurmTargetScheduler;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.migration.WholeJobCheck;
+import org.lifeboat.agent.network.JobAddressPool;
+import org.lifeboat.agent.network.JobNetworkProvider;
 import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
 import org.lifeboat.agent.peer.PeerAuthenticator;
@@ -89,6 +92,8 @@ import org.lifeboat.agent.slurm.SlurmClient;
 import org.lifeboat.agent.socket.AgentSocketServer;
 import org.lifeboat.agent.socket.Authorizer;
 import org.lifeboat.agent.socket.JobMigrations;
+import org.lifeboat.agent.socket.JobNetworkRequests;
+import org.lifeboat.agent.socket.JobNetworkRequests;
 import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.agent.storage.AgentDirectories;
 import org.lifeboat.predictor.detect.ToolRunner;
@@ -104,6 +109,7 @@ public final class AgentWiring {
     // A control request between agents; a dump of many GiB is a separate, longer wait in the engine.
     private static final Duration PEER_TIMEOUT = Duration.ofMinutes(30);
     private static final Path PROC = Path.of("/proc");
+    private static final Logger LOG = Logger.getLogger(AgentWiring.class.getName());
     private static final Path SYS = Path.of("/sys");
 
     private final LifeCycleManager lifeCycle;
@@ -219,7 +225,7 @@ public final class AgentWiring {
 
         TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
         AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
-                new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode),
+                new RequestHandler(registry, new Authorizer(slurmUserUid), new SocketMigrations(migrations, defaultMode), jobNetworks(config, networks, slurm, clock),
                         history::recent),
                 meters, AgentSocketServer.REQUEST_TIMEOUT);
         PeerServer peerServer = new PeerServer(config.nodeName(), new InetSocketAddress(config.peer().address(), config.peer().port()),
@@ -300,6 +306,48 @@ public final class AgentWiring {
         public void stop() {
             predictor.stop();
         }
+    }
+
+    /**
+     * Networks for jobs that ask for their own, if the site gave this node addresses. Leases and names
+     * left by jobs that ended while the agent was away are given back now; Slurm may not answer yet at
+     * boot, so that is only logged: the next lease asks Slurm again.
+     */
+    private static JobNetworkRequests jobNetworks(AgentConfig config, JobNetworks networks, SlurmClient slurm, Clock clock) {
+        if (!config.jobNetwork().enabled()) {
+            return JobNetworkRequests.NONE;
+        }
+        JobAddressPool.LiveJobs liveJobs = () -> {
+            try {
+                return slurm.jobsNotOver();
+            } catch (CommandException e) {
+                throw new IOException("Slurm cannot say which jobs are over: " + e.getMessage(), e);
+            }
+        };
+        JobNetworkProvider provider = new JobNetworkProvider(networks,
+                new JobAddressPool(config.jobNetwork(), config.stateDirectory().resolve("job-addresses"), liveJobs, clock),
+                config.jobNetwork(), config.nodeName(), config.uplinkInterface(), JobNetworks.NAMED_NAMESPACES, liveJobs);
+        try {
+            provider.reclaim();
+        } catch (IOException e) {
+            LOG.warning("job networks of ended jobs not reclaimed at start: " + e.getMessage());
+        }
+        return new JobNetworkRequests() {
+            @Override
+            public boolean available() {
+                return true;
+            }
+
+            @Override
+            public String provide(long job) throws IOException {
+                return provider.provide(job);
+            }
+
+            @Override
+            public void jobEnded(long job) {
+                provider.jobEnded(job);
+            }
+        };
     }
 
     /** The socket's view of the migration service: the agent's default mode fills in for requests naming none. */

@@ -20,6 +20,7 @@ import org.lifeboat.agent.migration.Reports;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryStore;
 import org.lifeboat.agent.socket.Authorizer;
+import org.lifeboat.agent.socket.JobNetworkRequests;
 import org.lifeboat.agent.socket.RequestHandler;
 import picocli.CommandLine;
 
@@ -41,7 +42,7 @@ class HistoryCommandTest {
         JobRegistry registry = new JobRegistry(new RegistryStore(directory), Clock.systemUTC());
         RequestHandler handler = new RequestHandler(registry, new Authorizer(64030), (job, target, mode) -> {
             throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
-        }, () -> NEWEST_FIRST);
+        }, JobNetworkRequests.NONE, () -> NEWEST_FIRST);
         agent = TestAgentSocket.start(directory, handler);
     }
 

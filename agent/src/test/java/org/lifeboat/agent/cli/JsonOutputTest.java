@@ -18,6 +18,7 @@ import org.lifeboat.agent.migration.Reports;
 import org.lifeboat.agent.registry.JobRegistry;
 import org.lifeboat.agent.registry.RegistryStore;
 import org.lifeboat.agent.socket.Authorizer;
+import org.lifeboat.agent.socket.JobNetworkRequests;
 import org.lifeboat.agent.socket.RequestHandler;
 
 /** --json of the commands that talk to the agent's socket: one object, its version first, an error object on failure. */
@@ -38,7 +39,7 @@ class JsonOutputTest {
                 throw new MigrationException(MigrationException.Reason.NO_TARGET, "Slurm has no node free for job " + job);
             }
             return Reports.migrated("job42-aaaa", job, 1000);
-        }, () -> List.of(Reports.migrated("job42-aaaa", 42, 1000))));
+        }, JobNetworkRequests.NONE, () -> List.of(Reports.migrated("job42-aaaa", 42, 1000))));
         lifeboat = new TestCommandLine(directory.resolve("no-agent.yaml"), TestCommandLine.NO_TOOLS);
     }
 

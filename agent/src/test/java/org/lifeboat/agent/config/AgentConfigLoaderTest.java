@@ -86,7 +86,7 @@ class AgentConfigLoaderTest {
     void keysLeftOutKeepTheirDefaults() throws Exception {
         AgentConfig config = loader.load(write("http:\n  port: 0\n"));
 
-        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null, null), config);
+        assertEquals(new AgentConfig(null, null, null, null, null, null, null, null, null, null, null, null, new HttpConfig(null, 0, null, null), null, null, null, null, null), config);
     }
 
     @Test
@@ -96,7 +96,7 @@ class AgentConfigLoaderTest {
         String message = assertThrows(InvalidConfigurationException.class, () -> loader.load(file)).getMessage();
 
         assertEquals("config " + file + ": unknown key 'htp' at line 3"
-                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, health, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
+                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, health, http, job-network, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)", message);
     }
 
     @Test

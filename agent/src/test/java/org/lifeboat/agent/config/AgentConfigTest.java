@@ -59,9 +59,9 @@ class AgentConfigTest {
     @Test
     void rejectsARelativeSocketPathAndAMalformedUser() {
         assertEquals("socket-path", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, "agent.sock", null, null, null, null, null, null, null, null, null, null, null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, "agent.sock", null, null, null, null, null, null, null, null, null, null, null, null, null, null)).key());
         assertEquals("slurm-user", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, "slurm user", null, null, null, null, null, null, null, null, null, null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, null, "slurm user", null, null, null, null, null, null, null, null, null, null, null, null, null)).key());
     }
 
     @Test
@@ -125,18 +125,18 @@ class AgentConfigTest {
     @Test
     void sharedFsModeNeedsASharedDirectory() {
         assertEquals("transfer-mode", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "shared-fs", null, null, null, null, null, null, null)).key());
-        assertEquals("shared-fs", new AgentConfig("n1", null, null, null, null, null, null, null, "/shared", "shared-fs", null, null, null, null, null, null, null)
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "shared-fs", null, null, null, null, null, null, null, null)).key());
+        assertEquals("shared-fs", new AgentConfig("n1", null, null, null, null, null, null, null, "/shared", "shared-fs", null, null, null, null, null, null, null, null)
                 .transferMode());
         assertEquals("transfer-mode", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "rsync", null, null, null, null, null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, "rsync", null, null, null, null, null, null, null, null)).key());
     }
 
     @Test
     void jobInterfacesAreMadeOnEth0ByDefaultAndTheNameIsChecked() {
         assertEquals("eth0", AgentConfig.defaults().uplinkInterface());
         assertEquals("uplink-interface", assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, null, "eth0; reboot", null, null, null, null, null, null)).key());
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, null, "eth0; reboot", null, null, null, null, null, null, null)).key());
     }
 
     @Test
@@ -188,7 +188,7 @@ class AgentConfigTest {
     @Test
     void rejectsANodeNameWithCharactersOutsideTheSafeAlphabet() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("node 1", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("node 1", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -196,7 +196,7 @@ class AgentConfigTest {
     @Test
     void rejectsAnEmptyNodeName() {
         InvalidConfigValueException error = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("node-name", error.key());
     }
@@ -204,9 +204,9 @@ class AgentConfigTest {
     @Test
     void rejectsRelativeDirectories() {
         InvalidConfigValueException state = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("n1", "var/lib/lifeboat", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
         InvalidConfigValueException checkpoints = assertThrows(InvalidConfigValueException.class,
-                () -> new AgentConfig("n1", null, "checkpoints", null, null, null, null, null, null, null, null, null, null, null, null, null, null));
+                () -> new AgentConfig("n1", null, "checkpoints", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
 
         assertEquals("state-directory", state.key());
         assertEquals("checkpoint-directory", checkpoints.key());

@@ -27,6 +27,7 @@ import org.lifeboat.agent.registry.RegistryStore;
 import org.lifeboat.agent.socket.AgentClient;
 import org.lifeboat.agent.socket.AgentSocketServer;
 import org.lifeboat.agent.socket.Authorizer;
+import org.lifeboat.agent.socket.JobNetworkRequests;
 import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.testbed.Testbed;
 
@@ -61,7 +62,7 @@ class DashboardQueriesTest {
         AgentSocketServer socketServer = new AgentSocketServer(socket, new RequestHandler(registry, new Authorizer(64030),
                 (job, target, mode) -> {
                     throw new MigrationException(MigrationException.Reason.CONFLICT, "not part of this test");
-                }, List::of), meters, Duration.ofSeconds(5));
+                }, JobNetworkRequests.NONE, List::of), meters, Duration.ofSeconds(5));
         AgentHttpServer http = new AgentHttpServer(new HttpConfig("127.0.0.1", 0, null, null), "node1", "1.2.3", meters,
                 () -> health);
         socketServer.start();

@@ -29,6 +29,21 @@ class SlurmClientTest {
     }
 
     @Test
+    void jobsNotOverAreEveryJobOfTheClusterNotInAFinalState() throws Exception {
+        commands.answer(0, "12 RUNNING\n13 PENDING\n14 COMPLETED\n15 CANCELLED\n  16 SUSPENDED\n17 NODE_FAIL\n18 COMPLETING\n", "");
+
+        assertEquals(Set.of(12L, 13L, 16L, 18L), slurm.jobsNotOver());
+        assertEquals(List.of(List.of("squeue", "--noheader", "--states=all", "--format=%A %T")), commands.commands());
+    }
+
+    @Test
+    void jobsNotOverRefusesALineItCannotRead() {
+        commands.answer(0, "12 RUNNING\nJOBID STATE\n", "");
+
+        assertThrows(CommandException.class, slurm::jobsNotOver);
+    }
+
+    @Test
     void parsesOneIdPerLineIgnoringPaddingAndBlankLines() throws Exception {
         commands.answer(0, "  345\n12\n\n      7 \n4294967295\n", "");
 

@@ -62,7 +62,7 @@ class AgentSocketServerRandomInputTest {
         JobRegistry registry = new JobRegistry(new RegistryStore(Files.createDirectory(directory.resolve("state"))),
                 Clock.systemUTC());
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        AgentSocketServer server = new AgentSocketServer(socket, new RequestHandler(registry, new Authorizer(64030), RequestHandlerTest::refuseMigrations, List::of),
+        AgentSocketServer server = new AgentSocketServer(socket, new RequestHandler(registry, new Authorizer(64030), RequestHandlerTest::refuseMigrations, JobNetworkRequests.NONE, List::of),
                 meters, AgentSocketServer.REQUEST_TIMEOUT);
         int threadsBefore = Thread.activeCount();
         AtomicInteger repliesReceived = new AtomicInteger();

@@ -493,7 +493,7 @@ class AgentSocketServerTest {
     }
 
     private RequestHandler handler() {
-        return new RequestHandler(registry, new Authorizer(64030), RequestHandlerTest::refuseMigrations, List::of);
+        return new RequestHandler(registry, new Authorizer(64030), RequestHandlerTest::refuseMigrations, JobNetworkRequests.NONE, List::of);
     }
 
     private com.fasterxml.jackson.databind.node.ObjectNode statusRequest() {

@@ -67,7 +67,7 @@ class RequestHandlerTest {
     void setUp() throws IOException {
         registry = new JobRegistry(new RegistryStore(state), Clock.fixed(NOW, ZoneOffset.UTC));
         history = MigrationHistory.load(state, MigrationHistory.DEFAULT_CAPACITY, Clock.fixed(NOW, ZoneOffset.UTC));
-        handler = new RequestHandler(registry, new Authorizer(SLURM_USER), RequestHandlerTest::refuseMigrations, history::recent);
+        handler = new RequestHandler(registry, new Authorizer(SLURM_USER), RequestHandlerTest::refuseMigrations, JobNetworkRequests.NONE, history::recent);
         quiet = QuietLogs.socketWarnings();
     }
 
@@ -85,6 +85,53 @@ class RequestHandlerTest {
         assertEquals(List.of("version", "status"), fieldNames(reply));
         assertEquals(new JobRecord(42, ALICE_UID, 100, Map.of("batch", new StepRecord("batch", 2, 4, Map.of(), NOW)), NOW),
                 registry.job(42).orElseThrow());
+    }
+
+    @Test
+    void aStepAskingForItsJobsOwnNetworkGetsItBeforeTheReply() throws Exception {
+        List<Long> provided = new ArrayList<>();
+        List<Long> ended = new ArrayList<>();
+        RequestHandler withNetworks = new RequestHandler(registry, new Authorizer(SLURM_USER), RequestHandlerTest::refuseMigrations,
+                new JobNetworkRequests() {
+                    @Override
+                    public boolean available() {
+                        return true;
+                    }
+
+                    @Override
+                    public String provide(long job) {
+                        provided.add(job);
+                        return "lifeboat-job-" + job + "-node1";
+                    }
+
+                    @Override
+                    public void jobEnded(long job) {
+                        ended.add(job);
+                    }
+                }, history::recent);
+
+        JsonNode reply = parseReply(withNetworks.handle(ROOT, stepStart(42, "batch", ALICE_UID).replace("}", ",\"network\":\"job\"}")));
+        parseReply(withNetworks.handle(ROOT, stepStart(43, "batch", ALICE_UID)));
+        parseReply(withNetworks.handle(ROOT, line("job-end", "'job':42")));
+
+        assertEquals("ok", reply.path("status").asText(), reply.toString());
+        assertEquals("lifeboat-job-42-node1", reply.path("network-namespace").asText());
+        assertEquals(List.of(42L), provided);
+        assertEquals(List.of(42L), ended);
+    }
+
+    @Test
+    void aStepAskingForAnOwnNetworkWhereNoneIsGivenIsRefusedAndNotRegistered() {
+        JsonNode reply = error(ROOT, stepStart(42, "batch", ALICE_UID).replace("}", ",\"network\":\"job\"}"), "not-configured");
+
+        assertTrue(reply.at("/error/message").asText().contains("job-network.addresses"), reply.toString());
+        assertTrue(registry.job(42).isEmpty());
+    }
+
+    @Test
+    void anUnknownNetworkKindIsMalformed() {
+        error(ROOT, stepStart(42, "batch", ALICE_UID).replace("}", ",\"network\":\"host\"}"), "malformed");
+        error(ROOT, stepStart(42, "batch", ALICE_UID).replace("}", ",\"network\":1}"), "malformed");
     }
 
     @Test
@@ -153,7 +200,7 @@ class RequestHandlerTest {
             public Optional<String> whyNotMovable(long job) {
                 return Optional.of("job " + job + " runs on 2 nodes (node[1-2])");
             }
-        }, history::recent);
+        }, JobNetworkRequests.NONE, history::recent);
         ok(ROOT, stepStart(42, "batch", ALICE_UID));
 
         JsonNode job = JSON.readTree(unmovable.handle(ALICE, line("job", "'job':42")).line()).get("job");
@@ -316,7 +363,7 @@ class RequestHandlerTest {
             asked.add(job + " " + target + " " + mode);
             return new MigrationReport("m1", job, "n1", target, TransferMode.DISKLESS, Outcome.MIGRATED, null,
                     Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 100, 10, 1000, null, null, null);
-        }, List::of);
+        }, JobNetworkRequests.NONE, List::of);
 
         JsonNode reply = parseReply(migrating.handle(new PeerCredentials(1, 1000, 1000),
                 line("migrate", "'job':77,'to':'n2','mode':'shared-fs'")));
@@ -337,7 +384,7 @@ class RequestHandlerTest {
         registry.stepStarted(77, 1000, 1000, "batch", 0, 1);
         RequestHandler busy = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
             throw new MigrationException(MigrationException.Reason.NO_CONTAINER, "job 77 runs no container started by lifeboat-run");
-        }, List::of);
+        }, JobNetworkRequests.NONE, List::of);
 
         JsonNode reply = parseReply(busy.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
 
@@ -351,7 +398,7 @@ class RequestHandlerTest {
         RequestHandler refusing = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
             closed.requireOpenToSend(job);
             throw new AssertionError("the gate let the migration through");
-        }, List::of);
+        }, JobNetworkRequests.NONE, List::of);
 
         JsonNode reply = parseReply(refusing.handle(ROOT, line("migrate", "'job':77,'to':'n2'")));
 
