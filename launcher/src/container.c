@@ -1,11 +1,12 @@
 /*
  * The container side of lifeboat-run: the child forked into the new PID namespace, where it is
- * PID 1. As root it enters its network namespace (joins --netns's, or makes one of its own with
- * lo up for --network=loopback), takes a private mount namespace, builds the root
- * (container_config.mounts over container_config.nodes), pivots into it and drops to the caller's
- * ids; then, as the caller, it becomes a session leader, reopens stdin/stdout/stderr inside, waits
- * for the outer process to have written the manifest, closes every other descriptor and executes
- * the container init (init.c) from the container's own copy of this program.
+ * PID 1. As root it enters its network namespace (joins the named one, --netns's or
+ * --network=job's, or makes one of its own with lo up for --network=loopback), takes a private
+ * mount namespace, builds the root (container_config.mounts over container_config.nodes), pivots
+ * into it and drops to the caller's ids; then, as the caller, it becomes a session leader,
+ * reopens stdin/stdout/stderr inside, waits for the outer process to have written the manifest,
+ * closes every other descriptor and executes the container init (init.c) from the container's
+ * own copy of this program.
  *
  * What CRIU needs from this tree (see shared/FIELD-NOTES.md) and why the order below is as it is:
  * - the tree's root is the PID namespace's init and a session leader (setsid), or CRIU refuses

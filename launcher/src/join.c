@@ -247,8 +247,9 @@ static void join_helper(const struct container_config *config, int init_pidfd, i
 {
 	pid_t child;
 	int status;
-	/* The network namespace too: the init's may be a --netns or a loopback one, and CRIU dumps
-	 * one per tree (and a task of the node's could not reach the others on 127.0.0.1). */
+	/* The network namespace too: the init's may be a named one (--netns, --network=job) or a
+	 * loopback one, and CRIU dumps one per tree (and a task of the node's could not reach the
+	 * others on 127.0.0.1). */
 	if (setns(init_pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET) != 0) {
 		log_errno("join the container's namespaces");
 		_exit(EXIT_LAUNCH_FAILED);

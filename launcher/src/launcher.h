@@ -88,7 +88,7 @@ enum node_type { NODE_DIRECTORY, NODE_FILE, NODE_SYMLINK };
 /* The container's network namespace (--network, --netns). */
 enum network_mode {
 	NETWORK_NODE,     /* the node's: the caller's namespace, kept */
-	NETWORK_NETNS,    /* the one root named with --netns, joined */
+	NETWORK_NETNS,    /* a named one, joined: root's --netns, or the job's (--network=job) */
 	NETWORK_LOOPBACK, /* a new one of its own holding only lo, up: it moves with the container */
 };
 
@@ -216,6 +216,10 @@ int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
 int run_apptainer_instance(char **argv, char **environment, const char *name, uid_t uid, gid_t gid);
 bool path_within(const char *directory, const char *path);
 bool valid_utf8(const char *text);
+
+/* job-network.c: --network=job's namespace, the one the agent made for the caller's Slurm job on
+ * this node, checked (see there) and opened; its descriptor with its path in PATH, or -1. */
+int open_job_network(char path[PATH_MAX]);
 
 /* cgroup.c: which Slurm job's cgroup a process is in, from /proc/PID/cgroup (cgroup v1 or v2). */
 bool in_job_cgroup(pid_t pid);

@@ -9,8 +9,9 @@
  * host's (or an --image directory's) /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, a
  * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, a read-only view
  * of the CPU topology (/sys/devices/system/{cpu,node}, for hwloc), the working directory and each
- * --bind. The network namespace is the node's (or root's --netns), or with --network=loopback a
- * new one holding only lo, which moves with the container. The outer
+ * --bind. The network namespace is the node's (or root's --netns), with --network=job the one the
+ * agent made for the caller's Slurm job (job-network.c), or with --network=loopback a new one
+ * holding only lo, which moves with the container. The outer
  * process stays in the host's namespaces, writes the manifest, forwards signals to its task and
  * exits with the task's status. In a Slurm job, the job's tasks on a node share one container:
  * the first launcher builds it, the others join it (join.c). See README.md for the manifest and
@@ -32,7 +33,8 @@
  *   following symlinks, never in a directory bound from the host;
  * - the options that make root write or join something the caller chooses (--manifest,
  *   --state-dir, --netns) are refused unless the caller is root; --network=loopback is not: a
- *   namespace holding only a loopback device grants nothing;
+ *   namespace holding only a loopback device grants nothing; nor is --network=job, which joins
+ *   only the namespace made for the job whose cgroup the caller is in (job-network.c);
  * - argv and paths are checked (length, UTF-8 for the manifest) before anything is created;
  * - the launcher closes every inherited descriptor and opens 0/1/2 if they are closed, so no
  *   file it opens can land on a standard descriptor; the one exception is srun's PMI-2 socket
@@ -106,7 +108,8 @@ static const struct {
 	{"sys-node", "/sys/devices/system/node"},
 };
 
-/* The manifest's "network"; --network takes "node" and "loopback" (--netns FILE gives "netns"). */
+/* The manifest's "network"; --network takes "node", "loopback" and "job" (--netns FILE and
+ * --network=job give "netns": both join a named namespace, which the agent treats alike). */
 static const char *const network_names[] = {
 	[NETWORK_NODE] = "node",
 	[NETWORK_NETNS] = "netns",
@@ -157,7 +160,8 @@ static struct {
 	const char *apptainer_instance_option;
 	const char *bind_options[BIND_MAX];
 	size_t bind_count;
-	char netns[PATH_MAX];
+	char netns[PATH_MAX]; /* the namespace joined: --netns's real path, or --network=job's */
+	bool job_network;     /* --network=job: netns is the job's namespace (job-network.c) */
 	char state_dir[PATH_MAX];
 	char manifest[PATH_MAX];
 	bool state_dir_created;
@@ -202,6 +206,7 @@ static struct {
 	.bind_options = {NULL},
 	.bind_count = 0,
 	.netns = "",
+	.job_network = false,
 	.state_dir = "",
 	.manifest = "",
 	.state_dir_created = false,
@@ -233,7 +238,10 @@ static void usage(FILE *stream)
 		"  --netns FILE             join this network namespace (root only)\n"
 		"  --network MODE           node: the node's network namespace (default, or --netns);\n"
 		"                           loopback: a namespace of its own with only lo, which moves\n"
-		"                           with the container (TCP on 127.0.0.1 can be migrated)\n"
+		"                           with the container (TCP on 127.0.0.1 can be migrated);\n"
+		"                           job: the namespace the agent made for this Slurm job on this\n"
+		"                           node (sbatch --migratable=net): its own address, which moves\n"
+		"                           with it; for a task of that job only\n"
 		"  --apptainer-instance NAME  CMD starts Apptainer instance NAME (apptainer instance\n"
 		"                           start ... NAME): run it as the caller, then wait for the\n"
 		"                           instance to end, and exit 0; the other options do not apply\n"
@@ -423,31 +431,41 @@ static int parse_options(int argc, char **argv)
 	return 0;
 }
 
-/* --network: the node's namespace (or root's --netns), or one of the container's own with only lo. */
+/* --network: the node's namespace (or root's --netns), one of the container's own with only lo,
+ * or the job's (named; opened in build_config, after a requeued job's launcher has looked for its
+ * restored container, which needs no namespace of this node). */
 static int choose_network(void)
 {
 	if (lb.netns_option != NULL)
 		lb.config.network = NETWORK_NETNS;
 	if (lb.network_option == NULL || strcmp(lb.network_option, "node") == 0)
 		return 0;
-	if (strcmp(lb.network_option, "loopback") != 0) {
-		log_error("--network %.64s: expected node or loopback", lb.network_option);
+	if (strcmp(lb.network_option, "loopback") != 0 && strcmp(lb.network_option, "job") != 0) {
+		log_error("--network %.64s: expected node, loopback or job", lb.network_option);
 		return -1;
 	}
 	if (lb.netns_option != NULL) {
-		log_error("--network=loopback gives the container a namespace of its own: not with --netns");
+		log_error("--network=%s gives the container %s: not with --netns", lb.network_option,
+			  strcmp(lb.network_option, "job") == 0 ? "the job's namespace" : "a namespace of its own");
 		return -1;
 	}
-	/* srun --mpi=pmix's ranks reach slurmstepd's PMIx server over TCP on the node's loopback,
-	 * which a namespace of the container's own cannot reach: MPI_Init would fail in the job. */
+	/* srun --mpi=pmix's ranks reach slurmstepd's PMIx server over TCP on the node's address, which
+	 * neither a namespace of the container's own nor the job's (a macvlan cannot reach its own
+	 * node) can reach: MPI_Init would fail in the job. */
 	for (char **variable = environ; *variable != NULL; variable++) {
 		if (strncmp(*variable, "PMIX_SERVER_URI", strlen("PMIX_SERVER_URI")) == 0) {
-			log_error("--network=loopback: this task's PMIx server (srun --mpi=pmix) is on the node's network,"
-				  " which the container would not reach; start the ranks with mpirun inside the container");
+			log_error("--network=%s: this task's PMIx server (srun --mpi=pmix) is on the node's network,"
+				  " which the container would not reach; start the ranks with mpirun inside the container",
+				  lb.network_option);
 			return -1;
 		}
 	}
-	lb.config.network = NETWORK_LOOPBACK;
+	if (strcmp(lb.network_option, "job") == 0) {
+		lb.config.network = NETWORK_NETNS;
+		lb.job_network = true;
+	} else {
+		lb.config.network = NETWORK_LOOPBACK;
+	}
 	return 0;
 }
 
@@ -898,6 +916,10 @@ static int check_manifest_text(void)
 static int open_netns(void)
 {
 	struct stat st;
+	if (lb.job_network) {
+		lb.config.netns_fd = open_job_network(lb.netns);
+		return lb.config.netns_fd >= 0 ? 0 : -1;
+	}
 	if (lb.netns_option == NULL)
 		return 0;
 	if (realpath(lb.netns_option, lb.netns) == NULL || stat(lb.netns, &st) != 0) {
