@@ -1,7 +1,8 @@
 /*
  * lifeboat.so: the SPANK plugin that tells the node's Lifeboat agent which job steps it may migrate.
  *
- * It adds --migratable to srun, sbatch and salloc. In slurmstepd (remote context) it registers each
+ * It adds --migratable[=net] to srun, sbatch and salloc (=net: the agent gives the job a network
+ * namespace with an address of its own on each node). In slurmstepd (remote context) it registers each
  * step of a migratable job with the agent (job, step, uid, gid, restart count, then each task's
  * pid) and reports the step's end; in the job epilog it reports the job's end, so the agent can drop
  * the job and its checkpoint data. A job without --migratable never makes a connection.

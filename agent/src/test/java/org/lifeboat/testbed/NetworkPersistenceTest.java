@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,7 +20,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A job with its own address (a network namespace with a macvlan on its node's interface) keeps
  * its address and an established TCP connection to a server on another host across a migration:
- * the server sees one connection and an unbroken counter.
+ * the server sees one connection and an unbroken counter. The address is either one an ordinary
+ * user's job got from its node's pool (--migratable=net, lifeboat-run --network=job) or one a
+ * root batch script set up itself (lifeboat-run --netns).
  */
 @TestbedIntegration
 final class NetworkPersistenceTest {
@@ -31,6 +34,8 @@ final class NetworkPersistenceTest {
 
     private Path work;
     private Process server;
+    // Connections (ADDRESS:PORT) already attributed to a job by awaitConnection.
+    private final List<String> claimed = new ArrayList<>();
 
     @BeforeEach
     void startServerOnAnotherHost(Testbed testbed) throws IOException {
@@ -89,6 +94,60 @@ final class NetworkPersistenceTest {
         migrate(testbed, jobId);
 
         assertConnectionCarriedOn(testbed, jobId, "10.241.0.101");
+    }
+
+    @Test
+    void anOrdinaryUsersJobGetsAnAddressOfItsOwnThatMovesWithItAndIsGivenBackAtItsEnd(Testbed testbed) throws Exception {
+        Path directory = work.resolve("alice");
+        Files.createDirectory(directory);
+        testbed.run("chown", Testbed.JOB_USER + ":", directory.toString()).orThrow();
+        long first = submitUserClient(testbed, directory.resolve("first"));
+        long second = submitUserClient(testbed, directory.resolve("second"));
+        String firstAddress = awaitConnection(first);
+        String secondAddress = awaitConnection(second);
+        assertTrue(firstAddress.startsWith("10.241.0.11"), "not from node1's range: " + firstAddress);
+        assertFalse(firstAddress.equals(secondAddress), "two jobs hold " + firstAddress);
+        awaitCounting(firstAddress, 10);
+
+        migrate(testbed, first);
+
+        String namespace = "lifeboat-job-" + first + "-node1";
+        int atMove = received(firstAddress).size();
+        awaitCounting(firstAddress, atMove + 20);
+        assertOneUnbrokenConnection(firstAddress);
+        assertEquals(netnsInode(Path.of("/run/netns/" + namespace)), netnsOf(restoredInit(testbed, "node2", first)),
+                "the restored job is not in its rebuilt namespace");
+        assertEquals("node2", testbed.job(first).get("NodeList"));
+
+        // Its end on node2 removes the namespace there; its address is free for node1's next job.
+        testbed.run("scancel", Long.toString(first), Long.toString(second)).orThrow();
+        testbed.awaitJobState(first, "CANCELLED", Duration.ofSeconds(30));
+        Testbed.await(() -> !Files.exists(Path.of("/run/netns/" + namespace)), Duration.ofSeconds(30),
+                () -> namespace + " outlived its job");
+        long third = submitUserClient(testbed, directory.resolve("third"));
+        String thirdAddress = awaitConnection(third);
+        assertTrue(thirdAddress.equals(firstAddress) || thirdAddress.equals(secondAddress),
+                () -> "job " + third + " got " + thirdAddress + ", not an address given back (" + firstAddress + ", " + secondAddress + ")");
+        testbed.run("scancel", Long.toString(third)).orThrow();
+        testbed.awaitJobState(third, "CANCELLED", Duration.ofSeconds(30));
+    }
+
+    @Test
+    void aUserJobAskingForANetworkWithoutLifeboatRunOnItIsToldWhy(Testbed testbed) throws Exception {
+        Path directory = work.resolve("bob");
+        Files.createDirectory(directory);
+        testbed.run("chown", Testbed.JOB_USER + ":", directory.toString()).orThrow();
+        // Asked of a job that did not ask for one: lifeboat-run refuses and says what to do.
+        long jobId = testbed.sbatchAs(Testbed.JOB_USER, "--migratable", "--nodelist=node1", "--output=" + directory.resolve("slurm.out"),
+                "--chdir=" + directory, "--wrap", "exec " + testbed.userBinary("lifeboat-run") + " --network=job -- /bin/true");
+        testbed.awaitJobState(jobId, "FAILED", Duration.ofSeconds(30));
+        String output = read(directory.resolve("slurm.out"));
+        assertTrue(output.contains("--migratable=net"), () -> "lifeboat-run did not say how to get a network:\n" + output);
+        // And --migratable takes no other value: the submission fails, saying so.
+        CommandResult bogus = testbed.run("runuser", "-u", Testbed.JOB_USER, "--", "sbatch", "--migratable=host", "--output=/dev/null",
+                "--chdir=" + directory, "--wrap", "true");
+        assertFalse(bogus.succeeded(), bogus::describe);
+        assertTrue(bogus.stderr().contains("--migratable=host: the only value is net"), bogus::describe);
     }
 
     @Test
@@ -164,6 +223,48 @@ final class NetworkPersistenceTest {
     private void assertConnectionCarriedOn(Testbed testbed, long jobId, String address) throws IOException {
         int atMove = received(address).size();
         awaitCounting(address, atMove + 20);
+        assertOneUnbrokenConnection(address);
+        long restoredInit = restoredInit(testbed, "node2", jobId);
+        assertEquals(netnsInode(Path.of("/run/netns/lbj-" + jobId)), netnsOf(restoredInit),
+                "the restored job is not in its rebuilt namespace");
+        testbed.run("kill", "-KILL", Long.toString(restoredInit)).orThrow();
+        testbed.run("ip", "netns", "delete", "lbj-" + jobId);
+    }
+
+    /** An ordinary user's client on node1 with an address from node1's pool; its output in the directory. */
+    private long submitUserClient(Testbed testbed, Path directory) {
+        testbed.run("runuser", "-u", Testbed.JOB_USER, "--", "mkdir", directory.toString()).orThrow();
+        // Inside the container only the working directory (and --bind's) is there: the client comes along.
+        testbed.run("runuser", "-u", Testbed.JOB_USER, "--", "cp", work.resolve("client.py").toString(), directory.toString()).orThrow();
+        long jobId = testbed.sbatchAs(Testbed.JOB_USER, "--migratable=net", "--nodelist=node1",
+                "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap",
+                "exec " + testbed.userBinary("lifeboat-run") + " --network=job --stdout " + directory.resolve("client.out")
+                        + " --stderr " + directory.resolve("client.err") + " -- /usr/bin/python3 -u " + directory.resolve("client.py") + " "
+                        + SERVER_ADDRESS + " " + SERVER_PORT);
+        testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
+        return jobId;
+    }
+
+    /** The address the job's client connected from, as the server saw it. */
+    private String awaitConnection(long jobId) {
+        String[] address = new String[1];
+        Testbed.await(() -> {
+            List<String> accepted = read(work.resolve("server.log")).lines().filter(line -> line.startsWith("accept "))
+                    .map(line -> line.substring("accept ".length())).toList();
+            for (String connection : accepted) {
+                if (!claimed.contains(connection)) {
+                    claimed.add(connection);
+                    address[0] = connection.substring(0, connection.indexOf(':'));
+                    return true;
+                }
+            }
+            return false;
+        }, Duration.ofSeconds(60), () -> "job " + jobId + "'s client never connected: " + read(work.resolve("server.log")));
+        return address[0];
+    }
+
+    /** The server saw one connection from the address, never closed, and 1, 2, 3, ... on it. */
+    private void assertOneUnbrokenConnection(String address) {
         String log = read(work.resolve("server.log"));
         assertEquals(1, log.lines().filter(line -> line.startsWith("accept " + address + ":")).count(),
                 () -> "the server saw a reconnect from " + address + ":\n" + log);
@@ -172,11 +273,6 @@ final class NetworkPersistenceTest {
         for (int i = 0; i < numbers.size(); i++) {
             assertEquals(i + 1L, numbers.get(i), "the counter from " + address + " broke at " + (i + 1) + ": " + numbers);
         }
-        long restoredInit = restoredInit(testbed, "node2", jobId);
-        assertEquals(netnsInode(Path.of("/run/netns/lbj-" + jobId)), netnsOf(restoredInit),
-                "the restored job is not in its rebuilt namespace");
-        testbed.run("kill", "-KILL", Long.toString(restoredInit)).orThrow();
-        testbed.run("ip", "netns", "delete", "lbj-" + jobId);
     }
 
     private long submitClient(Testbed testbed, String node, String address, String mac) {

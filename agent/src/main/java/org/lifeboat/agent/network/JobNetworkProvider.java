@@ -3,6 +3,7 @@ package org.lifeboat.agent.network;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -32,6 +33,8 @@ public final class JobNetworkProvider {
     static final String INTERFACE = "eth0";
     private static final Pattern NAME = Pattern.compile(Pattern.quote(PREFIX) + "([0-9]{1,10})-.+");
     private static final Logger LOG = Logger.getLogger(JobNetworkProvider.class.getName());
+    private static final Duration LINGERING_DEVICE_WAIT = Duration.ofSeconds(10);
+    private static final Duration LINGERING_DEVICE_POLL = Duration.ofMillis(200);
 
     private final JobNetworks networks;
     private final JobAddressPool pool;
@@ -71,13 +74,32 @@ public final class JobNetworkProvider {
         String address = pool.lease(job);
         JobNetwork network = new JobNetwork(name, INTERFACE, mac(address), List.of(address + "/" + config.prefixLength()),
                 config.gateway().orElse(null));
-        try {
-            networks.create(network, uplink);
-        } catch (CommandException e) {
-            throw new IOException("cannot make job " + job + "'s network (" + address + " on " + uplink + "): " + e.getMessage(), e);
+        long deadline = System.nanoTime() + LINGERING_DEVICE_WAIT.toNanos();
+        while (true) {
+            try {
+                networks.create(network, uplink);
+                break;
+            } catch (CommandException e) {
+                // The kernel tears a namespace down after its last process is gone, in the background: the
+                // interface (and MAC) of the address's last job may linger a moment after its end.
+                if (!e.getMessage().contains("Address already in use") || System.nanoTime() > deadline) {
+                    throw new IOException("cannot make job " + job + "'s network (" + address + " on " + uplink + "): "
+                            + e.getMessage(), e);
+                }
+            }
+            sleep();
         }
         LOG.info("job " + job + " has its own network " + name + ": " + address + "/" + config.prefixLength() + " on " + uplink);
         return name;
+    }
+
+    private static void sleep() throws IOException {
+        try {
+            Thread.sleep(LINGERING_DEVICE_POLL.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a job network's old interface to go", e);
+        }
     }
 
     /**

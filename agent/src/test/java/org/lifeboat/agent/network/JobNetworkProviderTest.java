@@ -83,6 +83,20 @@ class JobNetworkProviderTest {
     }
 
     @Test
+    void theInterfaceOfTheAddressesLastJobMayLingerAMoment() throws IOException {
+        // ip netns add, sysctl, lo up, then the macvlan's MAC is still taken; the failed attempt is undone.
+        commands.answer(0, "", "").answer(0, "", "").answer(0, "", "").answer(2, "", "RTNETLINK answers: Address already in use");
+        for (int i = 0; i < 9; i++) {
+            commands.answer(0, "", "");
+        }
+
+        assertEquals("lifeboat-job-42-node1", provider(leases()).provide(42));
+
+        assertEquals(List.of("ip", "-n", "lifeboat-job-42-node1", "route", "add", "default", "via", "10.241.0.254"),
+                commands.commands().get(commands.commands().size() - 1));
+    }
+
+    @Test
     void atJobEndItsEmptyNamesGoAndOtherJobsAndUsedNamesStay() throws IOException {
         for (String name : new String[] {"lifeboat-job-5-node1", "lifeboat-job-5-node3", "lifeboat-job-55-node1", "lbj-5"}) {
             Files.createFile(named.resolve(name));
