@@ -150,32 +150,13 @@ int open_task(pid_t init_pid, pid_t inside, uid_t uid, pid_t *host)
 	return pidfd;
 }
 
-/* The task's identity in its record: step=, procid= and localid= lines from SLURM_STEP_ID,
- * SLURM_PROCID and SLURM_LOCALID, those that are set and numbers (anything else, the caller's, is
- * left out). Its length. */
-static int identity(char **environment, char *text, size_t size)
-{
-	static const char *const variables[][2] = {
-		{"step", "SLURM_STEP_ID"}, {"procid", "SLURM_PROCID"}, {"localid", "SLURM_LOCALID"}};
-	int length = 0;
-	text[0] = '\0';
-	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++) {
-		size_t name_length = strlen(variables[i][1]);
-		const char *value = NULL;
-		for (char **variable = environment; *variable != NULL; variable++)
-			if (strncmp(*variable, variables[i][1], name_length) == 0 && (*variable)[name_length] == '=')
-				value = *variable + name_length + 1;
-		if (value != NULL && value[0] != '\0' && strlen(value) <= 10 && strspn(value, "0123456789") == strlen(value))
-			length += snprintf(text + length, size - length, "%s=%s\n", variables[i][0], value);
-	}
-	return length;
-}
-
-/* The task's record: how the agent and a launcher started again after a migration find it. */
+/* The task's record: how the agent and a launcher started again after a migration find it. Every
+ * task writes its identity (identity.c), whether it built the container or joined it; only a
+ * resumed launcher compares it (find_record). */
 static int write_record(int tasks, pid_t task, const struct container_config *config)
 {
-	char name[32], text[PATH_MAX + 256];
-	int length = identity(config->environment, text, sizeof(text)), fd;
+	char name[32], text[PATH_MAX + TASK_IDENTITY_SIZE];
+	int length = task_identity(config->environment, text, sizeof(text)), fd;
 	if (config->status_file.set)
 		length += snprintf(text + length, sizeof(text) - length, "exit-status-file=%s\n", config->status_file.inside);
 	snprintf(name, sizeof(name), "task-%d", (int)task);
@@ -558,7 +539,8 @@ void forget_job(const char *job, uid_t uid, pid_t init_pid, unsigned long long i
 	unlock_job(&lock);
 }
 
-/* The pid inside of the task whose record begins with WANTED, as the caller; -1 if none. */
+/* The pid inside of the task whose record names the identity WANTED (same_task: its step and local
+ * id, its rank aside), as the caller; -1 if none. */
 static pid_t find_record(const struct task *task, const char *wanted, uid_t uid, gid_t gid)
 {
 	struct dirent *entry;
@@ -588,10 +570,7 @@ static pid_t find_record(const struct task *task, const char *wanted, uid_t uid,
 		}
 		if (length > 0) {
 			text[length] = '\0';
-			/* The identity lines come first: all of them must be this launcher's. */
-			const char *rest = strstr(text, "exit-status-file=");
-			size_t identity_length = rest != NULL ? (size_t)(rest - text) : (size_t)length;
-			if (identity_length == strlen(wanted) && strncmp(text, wanted, identity_length) == 0)
+			if (same_task(text, wanted))
 				found = (pid_t)strtol(entry->d_name + 5, NULL, 10);
 		}
 	}
@@ -606,8 +585,8 @@ int wait_restored_task(pid_t init_pid, unsigned long long init_start, int init_p
 		       gid_t gid, task_announcer announce, int *code)
 {
 	struct task task = {.init_pid = init_pid, .init_start = init_start, .init_pidfd = -1, .inside_pid = -1, .host_pid = -1, .pidfd = -1, .watcher = -1};
-	char wanted[256];
-	if (identity(environment, wanted, sizeof(wanted)) == 0)
+	char wanted[TASK_IDENTITY_SIZE];
+	if (task_identity(environment, wanted, sizeof(wanted)) == 0)
 		return 1;
 	task.init_pidfd = fcntl(init_pidfd, F_DUPFD_CLOEXEC, 0);
 	if (task.init_pidfd < 0) {

@@ -1,6 +1,7 @@
 /*
  * Shared definitions of lifeboat-run: the container description the outer process builds
- * (main.c) and the container init carries out (container.c), and small helpers (util.c, cgroup.c).
+ * (main.c) and the container init carries out (container.c), and small helpers (util.c, cgroup.c,
+ * identity.c).
  */
 #ifndef LIFEBOAT_LAUNCHER_H
 #define LIFEBOAT_LAUNCHER_H
@@ -176,8 +177,9 @@ int wait_task(struct task *task, uid_t uid, gid_t gid);
 /* Called with a launcher's task before it is waited for: main.c writes the task file. */
 typedef int (*task_announcer)(const struct task *task);
 /* After a migration: waits for this launcher's task in the restored container, the one whose
- * record names this launcher's SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID (in environment),
- * announced first; 0 with *code set, 1 if there is no such task, -1 on failure. */
+ * record names this launcher's SLURM_STEP_ID and SLURM_LOCALID (in environment; its SLURM_PROCID
+ * may have changed, see identity.c), announced first; 0 with *code set, 1 if there is no such
+ * task, -1 on failure. */
 int wait_restored_task(pid_t init_pid, unsigned long long init_start, int init_pidfd, char **environment, uid_t uid,
 		       gid_t gid, task_announcer announce, int *code);
 /* Finds task N of a running container (its records) by pid inside: the task's pidfd, *host set. */
@@ -188,6 +190,15 @@ int publish_job(struct job_lock *lock, pid_t init_pid, unsigned long long init_s
 void unlock_job(struct job_lock *lock);
 /* Removes the record if it still names this container (the creator, once the container ended). */
 void forget_job(const char *job, uid_t uid, pid_t init_pid, unsigned long long init_start);
+
+/* identity.c: a task's identity lines in its record. task_identity writes step=, procid= and
+ * localid= from SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID in environment (those set to a
+ * number; anything else, the caller's, is left out) and returns their length. same_task says
+ * whether a record (its text) is the task of that identity: the same step and local id, procid=
+ * ignored on both sides; with no localid= line, the same lines. An empty identity has no task. */
+#define TASK_IDENTITY_SIZE 256
+int task_identity(char **environment, char *text, size_t size);
+bool same_task(const char *record, const char *identity);
 
 /* init.c: the container init, run as `INIT_PATH INIT_OPTION ...`. Returns its exit code. */
 int init_main(int argc, char **argv);

@@ -4,10 +4,11 @@
  * script again from the top, so lifeboat-run is started again with the same arguments; the agent
  * has left a marker RESUME_DIR/NODE/JOBID naming the restored container's init. Instead of
  * starting CMD from scratch, lifeboat-run waits for its own task in that container (the one whose
- * record names its SLURM_STEP_ID, SLURM_PROCID and SLURM_LOCALID, join.c), forwarding signals to
- * it, and exits with its status; when there is no such task (it ended before the requeued job
- * started), it waits for the init and reads the --exit-status-file the init writes when a task
- * ends (the restored init has no parent here that could wait for it).
+ * record names its SLURM_STEP_ID and SLURM_LOCALID, join.c and identity.c: a job moved to another
+ * set of nodes may have its ranks, SLURM_PROCID, numbered anew), forwarding signals to it, and
+ * exits with its status; when there is no such task (it ended before the requeued job started, or
+ * the launcher is not in a Slurm step), it waits for the init and reads the --exit-status-file the
+ * init writes when a task ends (the restored init has no parent here that could wait for it).
  *
  * The marker is trusted only if root owns it and only root can write it and its directory, and
  * only for the caller's own job (its uid line must be the caller's); the init is identified by pid
@@ -266,7 +267,7 @@ int resume_if_migrated(const char *resume_dir, const char *status_path, bool ins
 		}
 		/* It ended before the requeued job started: its status is already written. */
 	} else {
-		/* A container of several tasks: this launcher's own (found by its Slurm task ids). */
+		/* A container of several tasks: this launcher's own (found by its step and local id). */
 		int found = instance ? 1 : wait_restored_task(pid, marker.init_start, pidfd, environment, uid, gid, announce, code);
 		if (found <= 0) {
 			close(pidfd);

@@ -18,8 +18,14 @@
 #   migrate      as root: one `criu dump` of the init takes both tasks; the tree is killed (both
 #                launchers exit 137), restored into a root rebuilt from the manifest, and both
 #                tasks count on from where they stopped; the requeued job's launchers, started
-#                again with a resume marker, each wait for their own task (found by SLURM_PROCID)
-#                and exit with its status (10, then 11).
+#                again with a resume marker, each wait for their own task (found by its step and
+#                SLURM_LOCALID) and exit with its status (10, then 11).
+#   migrate-renumbered
+#                the same for this node's part of a job on two nodes that moves to another pair:
+#                its tasks were ranks 2 and 3 (SLURM_PROCID; local ids 0 and 1), and the requeued
+#                job, whose node list now begins with this node, runs them as ranks 0 and 1. The
+#                restored records still say procid=2 and procid=3; each requeued launcher finds
+#                the task of its own local id all the same and exits with its status (10, 11).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,16 +59,18 @@ cleanup() {
     remove_job_cgroups
     unmount_work
     # The jobs' records (the orphans' launchers, killed with SIGKILL, leave theirs: stale, harmless).
-    rm -f /run/lifeboat/jobs/{910,911,912,913,914}-{0,"$test_uid"}
+    rm -f /run/lifeboat/jobs/{910,911,912,913,914,915}-{0,"$test_uid"}
     rm -rf "$work"
     exit $status
 }
 trap cleanup EXIT
 
-# start_task SCENARIO AS JOB PROCID: task PROCID of JOB's step 0, as root or as the user ("user"),
-# running the workload in $work/SCENARIO; its launcher's pid in $work/SCENARIO/PROCID.outer.
+# start_task SCENARIO AS JOB LOCALID [PROCID]: task LOCALID on this node of JOB's step 0, rank
+# PROCID (LOCALID if not given) of the job, as root or as the user ("user"), running the workload in
+# $work/SCENARIO; its files and its launcher's pid ($work/SCENARIO/LOCALID.outer) are named after
+# LOCALID, which a move keeps (the rank may change).
 start_task() {
-    local scenario=$1 as=$2 job=$3 procid=$4 dir=$work/$1
+    local scenario=$1 as=$2 job=$3 localid=$4 procid=${5:-$4} dir=$work/$1
     local launcher=$launcher_dir/lifeboat-run prefix=()
     if [ "$as" = user ]; then
         launcher=$work/lifeboat-run
@@ -71,16 +79,17 @@ start_task() {
     (
         enter_cgroup "job_$job/step_0"
         cd "$dir"
-        export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$procid SLURM_LOCALID=$procid SLURMD_NODENAME=node1
-        exec "${prefix[@]}" "$launcher" "${extra_options[@]}" --stdout "out.$procid" --stderr "err.$procid" \
-            --exit-status-file "status.$procid" -- ./lifeboat-workload "seq.$procid" "stop.$procid" "$MIB"
-    ) >"$dir/$procid.log" 2>&1 &
-    echo $! >"$dir/$procid.outer"
+        export SLURM_JOB_ID=$job SLURM_STEP_ID=0 SLURM_PROCID=$procid SLURM_LOCALID=$localid SLURMD_NODENAME=node1
+        exec "${prefix[@]}" "$launcher" "${extra_options[@]}" --stdout "out.$localid" --stderr "err.$localid" \
+            --exit-status-file "status.$localid" -- ./lifeboat-workload "seq.$localid" "stop.$localid" "$MIB"
+    ) >"$dir/$localid.log" 2>&1 &
+    echo $! >"$dir/$localid.outer"
+    echo "$procid" >"$dir/$localid.procid"
 }
 
 extra_options=() # --resume-dir for the requeued job's launchers (root only)
 
-# The task whose workload counts into seq.PROCID of SCENARIO, among the processes of INIT's namespace.
+# The task whose workload counts into seq.LOCALID, among the processes of INIT's namespace.
 task_pid() {
     local pid
     for pid in $(pgrep --ns "$2" --nslist pid); do
@@ -92,7 +101,8 @@ task_pid() {
     return 1
 }
 
-# start_pair SCENARIO AS JOB: tasks 0 and 1 of JOB, both counting; the init's pid in SCENARIO/init.pid.
+# start_pair SCENARIO AS JOB [PROCID0 PROCID1]: tasks 0 and 1 on this node of JOB (ranks PROCID0
+# and PROCID1, else 0 and 1), both counting; the init's pid in SCENARIO/init.pid.
 start_pair() {
     local scenario=$1 as=$2 job=$3 dir=$work/$1 uid=0 record
     [ "$as" = root ] || uid=$test_uid
@@ -100,9 +110,9 @@ start_pair() {
     cp "$launcher_dir/tests/lifeboat-workload" "$dir/"
     [ "$as" = root ] || chown -R "$test_uid:$test_gid" "$dir"
     record=/run/lifeboat/jobs/$job-$uid
-    start_task "$scenario" "$as" "$job" 0
+    start_task "$scenario" "$as" "$job" 0 "${4:-0}"
     wait_until 10 "the job's record $record" test -s "$record"
-    start_task "$scenario" "$as" "$job" 1
+    start_task "$scenario" "$as" "$job" 1 "${5:-1}"
     wait_until 30 "$scenario: task 0 to count" count_at_least "$dir/seq.0" 3
     wait_until 30 "$scenario: task 1 to count" count_at_least "$dir/seq.1" 3
     sed -n 's/^init-pid=//p' "$record" >"$dir/init.pid"
@@ -131,8 +141,9 @@ check_shared() {
     [ "$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")" = "$(cat "$dir/0.outer")" ] ||
         fail "$scenario: the init is not task 0's launcher's child"
     [ -z "$(pgrep -P "$(cat "$dir/1.outer")" -f '^lifeboat-init ' || true)" ] || fail "$scenario: task 1's launcher built a container too"
-    grep -qx 'procid=1' "/proc/$init/root/.lifeboat/tasks/task-$(awk '/^NSpid:/ { print $3 }' "/proc/$t1/status")" ||
-        fail "$scenario: task 1's record does not name SLURM_PROCID 1"
+    file=/proc/$init/root/.lifeboat/tasks/task-$(awk '/^NSpid:/ { print $3 }' "/proc/$t1/status")
+    [ "$(grep -v '^exit-status-file=' "$file")" = "$(printf 'step=0\nprocid=%s\nlocalid=1' "$(cat "$dir/1.procid")")" ] ||
+        fail "$scenario: task 1's record does not name its step, SLURM_PROCID $(cat "$dir/1.procid") and local id 1: $(cat "$file")"
     # Each launcher's task file tells the agent which task of which container it waits for.
     for what in "0 $t0" "1 $t1"; do
         set -- $what
@@ -219,15 +230,21 @@ scenario_orphans() {
     log "$scenario: both launchers SIGKILLed: the container ended"
 }
 
+# scenario_migrate SCENARIO JOB "PROCID0 PROCID1" "PROCID0 PROCID1": JOB's tasks 0 and 1 on this node
+# run as the first two ranks, are moved (dump, kill, restore), and the requeued job's launchers
+# run them as the second two.
 scenario_migrate() {
-    local scenario=migrate dir=$work/migrate init creator images=$work/migrate/images restored at0 at1 dump_ext restore_ext i
-    start_pair "$scenario" root 913
+    local scenario=$1 job=$2 dir=$work/$1 init creator images=$work/$1/images restored at0 at1 dump_ext restore_ext i record
+    local -a before after
+    read -r -a before <<<"$3"
+    read -r -a after <<<"$4"
+    start_pair "$scenario" root "$job" "${before[@]}"
     init=$(cat "$dir/init.pid")
     check_shared "$scenario"
     creator=$(awk '/^PPid:/ { print $2 }' "/proc/$init/status")
     cp "/run/lifeboat/containers/$creator/manifest.json" "$dir/manifest.copy.json"
-    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 4 and m["job"] == "913" and m["tasks"] == "/.lifeboat/tasks", m' \
-        "$dir/manifest.copy.json" || fail "$scenario: the manifest is not version 4 with job and tasks"
+    python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["version"] == 4 and m["job"] == sys.argv[2] and m["tasks"] == "/.lifeboat/tasks", m' \
+        "$dir/manifest.copy.json" "$job" || fail "$scenario: the manifest is not version 4 with job and tasks"
     mapfile -t dump_ext < <(externals "$scenario" dump)
     mapfile -t restore_ext < <(externals "$scenario" restore)
     mkdir -p "$images"
@@ -253,15 +270,20 @@ scenario_migrate() {
     check_sequence "$dir/seq.0"
     check_sequence "$dir/seq.1"
     [ "$(ls "/proc/$restored/root/.lifeboat/tasks/" | grep -c '^task-')" = 2 ] || fail "$scenario: the task records did not move"
+    # Written by the first launchers, they name the ranks those had.
+    for i in 0 1; do
+        record=$(grep -lx "localid=$i" "/proc/$restored/root/.lifeboat/tasks/"task-*) && grep -qx "procid=${before[$i]}" "$record" ||
+            fail "$scenario: the restored record of local id $i does not say procid=${before[$i]}"
+    done
     log "$scenario: restored as init $restored, both tasks count on without a gap"
     # The requeued job's launchers, started again on this node, as the agent's resume marker
     # says: each must find and wait for its own task, and exit with its status.
     mkdir -p "$work/resume/node1"
-    printf 'job=913\nuid=0\ninit-pid=%s\ninit-start=%s\n' "$restored" \
-        "$(sed 's/.*) //' "/proc/$restored/stat" | cut -d' ' -f20)" >"$work/resume/node1/913"
+    printf 'job=%s\nuid=0\ninit-pid=%s\ninit-start=%s\n' "$job" "$restored" \
+        "$(sed 's/.*) //' "/proc/$restored/stat" | cut -d' ' -f20)" >"$work/resume/node1/$job"
     extra_options=(--resume-dir "$work/resume")
-    start_task "$scenario" root 913 0
-    start_task "$scenario" root 913 1
+    start_task "$scenario" root "$job" 0 "${after[0]}"
+    start_task "$scenario" root "$job" 1 "${after[1]}"
     extra_options=()
     wait_until 10 "$scenario: the requeued launchers to find their tasks" \
         bash -c "[ \$(cat $dir/0.log $dir/1.log | grep -c 'waiting for this launcher.s task') = 2 ]"
@@ -275,7 +297,7 @@ scenario_migrate() {
     echo 11 >"$dir/stop.1"
     outer_exit "$scenario" 1 11
     wait_until 10 "$scenario: the restored container to end" bash -c "! kill -0 $restored 2>/dev/null"
-    log "$scenario: the requeued job's launchers each waited for their own task and exited 10 and 11"
+    log "$scenario: the requeued job's launchers (ranks ${after[*]}) each waited for their own task (ranks ${before[*]} before) and exited 10 and 11"
 }
 
 log "CRIU $("$CRIU" --version | awk '/^Version/ { print $2 }'), user $TEST_USER, work directory $work"
@@ -283,5 +305,6 @@ scenario_share root 910
 scenario_share user 911
 scenario_four_at_once
 scenario_orphans
-scenario_migrate
-echo "5 passed, 0 failed"
+scenario_migrate migrate 913 "0 1" "0 1"
+scenario_migrate migrate-renumbered 915 "2 3" "0 1"
+echo "6 passed, 0 failed"
