@@ -6,7 +6,7 @@
  * job whose container on this node is already up, in that one, so a job step's tasks (`srun -n 2
  * lifeboat-run -- CMD`) share one PID namespace, /dev/shm and /tmp, and one CRIU run dumps them.
  *
- * Rendezvous. JOBS_DIR/JOB-UID (root's, in a directory only root writes) names the job's container:
+ * Rendezvous. JOBS_DIR/JOB-UID-NODE (JOB-UID outside a Slurm step; root's, in a directory only root writes) names the job's container:
  * its init's pid and start time and the fingerprint of its mounts. The launcher takes an exclusive
  * lock on it (an OFD lock, see lock_whole_file): the holder either finds a live container of its own uid in its job's cgroup and
  * joins it, or builds one and publishes it before letting go. So exactly one launcher of the job
@@ -477,7 +477,13 @@ int lock_job(const char *job, uid_t uid, struct job_lock *lock)
 		log_error("%s must be a directory only root can write", JOBS_DIR);
 		return -1;
 	}
-	snprintf(lock->path, sizeof(lock->path), "%s/%s-%u", JOBS_DIR, job, (unsigned)uid);
+	/* Per node as well: several slurmd on one host (Slurm's multiple-slurmd, the testbed) share /run, and each
+	 * node's part of a job on several nodes is a container of its own, whose agent holds its record alone. */
+	const char *node = getenv("SLURMD_NODENAME");
+	if (node != NULL && safe_node_name(node))
+		snprintf(lock->path, sizeof(lock->path), "%s/%s-%u-%s", JOBS_DIR, job, (unsigned)uid, node);
+	else
+		snprintf(lock->path, sizeof(lock->path), "%s/%s-%u", JOBS_DIR, job, (unsigned)uid);
 	/* Removed by a creator between our open and our lock: that file is no longer the record. */
 	for (;;) {
 		lock->fd = open(lock->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);

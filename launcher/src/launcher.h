@@ -220,6 +220,8 @@ int close_other_fds(int keep);
  * the container, waited for), 1 when it was not, -1 when a marker exists but cannot be used. */
 int resume_if_migrated(const char *resume_dir, const char *status_path, bool instance, char **environment, uid_t uid,
 		       gid_t gid, task_announcer announce, int *code);
+/* Whether text is usable as a Slurm node name in a path: [A-Za-z0-9._-], not starting with a dot (resume.c). */
+bool safe_node_name(const char *text);
 /* Waits for the process behind pidfd to end, passing on the signals lifeboat-run forwards (resume.c). */
 int wait_forwarding_signals(pid_t pid, int pidfd, const char *what);
 /* Apptainer mode (apptainer.c): drops to the caller for good, runs CMD, which starts the instance,

@@ -49,7 +49,7 @@ static bool digits(const char *text, size_t max)
 	return strspn(text, "0123456789") == length;
 }
 
-static bool safe_name(const char *text)
+bool safe_node_name(const char *text)
 {
 	size_t length = strlen(text);
 	return length > 0 && length < 64 && strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == length && text[0] != '.';
@@ -116,7 +116,7 @@ static int find_marker(const char *resume_dir, struct marker *marker)
 	int fd, result;
 	if (job == NULL || node == NULL)
 		return 1; /* not a Slurm job step: nothing can have been migrated for it */
-	if (!digits(job, 20) || !safe_name(node)) {
+	if (!digits(job, 20) || !safe_node_name(node)) {
 		log_error("SLURM_JOB_ID or SLURMD_NODENAME is malformed");
 		return -1;
 	}

@@ -80,7 +80,7 @@ cleanup() {
         umount "$path" 2>/dev/null || true
         if [ -d "$path" ]; then rmdir "$path"; else rm -f "$path"; fi
     done
-    for job in "${JOBS[@]}"; do rm -f "/run/lifeboat/jobs/$job-$test_uid" "/run/lifeboat/jobs/$job-0"; done
+    for job in "${JOBS[@]}"; do rm -f "/run/lifeboat/jobs/$job-$test_uid"* "/run/lifeboat/jobs/$job-0"*; done
     rm -rf "$work"
     exit $status
 }

@@ -57,7 +57,7 @@ cleanup() {
         for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
-    for job in "${JOBS[@]}"; do rm -f "/run/lifeboat/jobs/$job-$test_uid"; done
+    for job in "${JOBS[@]}"; do rm -f "/run/lifeboat/jobs/$job-$test_uid"*; done
     [ -z "$netns" ] || ip netns delete "$netns" 2>/dev/null || true
     rm -rf "$work"
     exit $status

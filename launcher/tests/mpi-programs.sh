@@ -52,7 +52,7 @@ cleanup() {
     local status=$? pid
     for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null || true; done
     remove_job_cgroups
-    rm -f "/run/lifeboat/jobs/$JOB-$test_uid"
+    rm -f "/run/lifeboat/jobs/$JOB-$test_uid"*
     rm -rf "$work"
     exit $status
 }

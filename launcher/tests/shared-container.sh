@@ -59,7 +59,7 @@ cleanup() {
     remove_job_cgroups
     unmount_work
     # The jobs' records (the orphans' launchers, killed with SIGKILL, leave theirs: stale, harmless).
-    rm -f /run/lifeboat/jobs/{910,911,912,913,914,915}-{0,"$test_uid"}
+    rm -f /run/lifeboat/jobs/{910,911,912,913,914,915}-{0,"$test_uid"}*
     rm -rf "$work"
     exit $status
 }
@@ -109,7 +109,7 @@ start_pair() {
     mkdir -p "$dir"
     cp "$launcher_dir/tests/lifeboat-workload" "$dir/"
     [ "$as" = root ] || chown -R "$test_uid:$test_gid" "$dir"
-    record=/run/lifeboat/jobs/$job-$uid
+    record=/run/lifeboat/jobs/$job-$uid-node1
     start_task "$scenario" "$as" "$job" 0 "${4:-0}"
     wait_until 10 "the job's record $record" test -s "$record"
     start_task "$scenario" "$as" "$job" 1 "${5:-1}"
@@ -180,7 +180,7 @@ scenario_share() {
     echo 10 >"$dir/stop.0"
     outer_exit "$scenario" 0 10
     wait_until 10 "$scenario: the container to end" bash -c "! kill -0 $init 2>/dev/null"
-    [ ! -e "/run/lifeboat/jobs/$job-$uid" ] || fail "$scenario: the job's record is left behind"
+    [ ! -e "/run/lifeboat/jobs/$job-$uid-node1" ] || fail "$scenario: the job's record is left behind"
     [ ! -e "/run/lifeboat/containers/$(cat "$dir/0.outer")" ] && [ ! -e "/run/lifeboat/containers/$(cat "$dir/1.outer")" ] ||
         fail "$scenario: a launcher's state directory is left behind"
     check_sequence "$dir/seq.0"

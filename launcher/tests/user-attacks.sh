@@ -68,7 +68,7 @@ cleanup() {
     fi
     grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     # The jobs' records (a launcher killed with SIGKILL leaves its record, stale but harmless).
-    rm -f /run/lifeboat/jobs/{777,778,779,780,781}-{0,"$test_uid"}
+    rm -f /run/lifeboat/jobs/{777,778,779,780,781}-{0,"$test_uid"}*
     if [ -d "$cgroups" ]; then
         find "$cgroups" -depth -type d -exec rmdir {} + 2>/dev/null || true
     fi

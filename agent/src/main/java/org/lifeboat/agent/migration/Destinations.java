@@ -56,6 +56,12 @@ public final class Destinations {
     /** Another node's agent, reached at {@code targetPeer}. */
     public Destination live(String migrationId, long jobId, ContainerManifest container, String targetNode,
                             InetSocketAddress targetPeer, TransferMode mode) {
+        return live(migrationId, jobId, container, targetNode, targetPeer, mode, handover);
+    }
+
+    /** The same with its own hand-over: one node's part of a job on several nodes (see {@link StayingParts}). */
+    Destination live(String migrationId, long jobId, ContainerManifest container, String targetNode, InetSocketAddress targetPeer,
+                     TransferMode mode, JobHandover handover) {
         Path images = mode == TransferMode.DISKLESS
                 ? CheckpointDirectories.dumps(checkpointDirectory).resolve(migrationId)
                 : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
@@ -63,6 +69,16 @@ public final class Destinations {
         TargetAgent target = new PeerTargetAgent(peers.connect(targetNode, targetPeer), new MigrationRequest(migrationId, jobId));
         return new LiveDestination(migrationId, jobId, container, nodeName, targetNode, targetPeer, mode, images, target,
                 processes, networks, handover);
+    }
+
+    /** The Slurm hand-over every move shares, which a move across nodes wraps. */
+    JobHandover handover() {
+        return handover;
+    }
+
+    /** Another node's agent, for requests outside a migration's own (the staying parts of a job on several nodes). */
+    PeerClient agent(String node, InetSocketAddress peer) {
+        return peers.connect(node, peer);
     }
 
     /** The shared directory's parked checkpoints; only where {@link #canPark()}. */

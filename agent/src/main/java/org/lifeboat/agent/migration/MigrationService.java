@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -21,6 +22,7 @@ import org.lifeboat.agent.container.ContainerLocator;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Criu;
+import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.process.CommandException;
 import org.lifeboat.agent.registry.JobRecord;
 import org.lifeboat.agent.registry.JobRegistry;
@@ -38,6 +40,8 @@ import org.lifeboat.agent.slurm.SlurmJob;
 public final class MigrationService {
 
     private static final Logger LOG = Logger.getLogger(MigrationService.class.getName());
+    // A staying part waits this long, frozen, for the coordinator's word before it asks Slurm.
+    private static final Duration PART_DECISION_TIMEOUT = Duration.ofMinutes(5);
 
     private final String nodeName;
     private final JobRegistry registry;
@@ -58,6 +62,12 @@ public final class MigrationService {
     private final WholeJobCheck wholeJobs;
     /** Counts each move refused because the job cannot move whole (the metric). */
     private final Consumer<WholeJobCheck.Kind> refusedUnmovable;
+    /** The coordinators' words for the staying parts held here, by migration id (see {@link StayingParts}). */
+    private final Map<String, CompletableFuture<Boolean>> partDecisions = new ConcurrentHashMap<>();
+    /** Jobs whose part was restored in place here: the old run's end (its epilog) is not the job's. */
+    private final Set<Long> oldRunEndsExpected = ConcurrentHashMap.newKeySet();
+    /** Restored containers already taken into a step's cgroups (the first task of the requeued job here does it). */
+    private final Set<Long> adoptedInits = ConcurrentHashMap.newKeySet();
 
     /**
      * @param gate refuses migrations and parking while this node cannot checkpoint (CRIU unusable)
@@ -105,6 +115,12 @@ public final class MigrationService {
                 new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> {
             SlurmJob slurmJob = requireRequeueable(jobId);
+            if (slurmJob.nodeCount() > 1) {
+                refusedUnmovable.accept(WholeJobCheck.Kind.SEVERAL_NODES);
+                throw new MigrationException(MigrationException.Reason.UNMOVABLE, "job " + jobId + " runs on " + slurmJob.nodeCount()
+                        + " nodes (" + slurmJob.nodeList() + "): it is not parked, since one consistent checkpoint of every node's"
+                        + " part is not built; it stays where it is");
+            }
             try {
                 ContainerManifest container = container(job);
                 requireWhole(job, slurmJob, container);
@@ -258,17 +274,36 @@ public final class MigrationService {
      * starting the requeued job: its batch step takes the container into its cgroups.
      */
     public void taskStarted(JobRecord job, String step, long taskPid) {
-        if (job.container() == null || !step.equals("batch") || !processes.isAlive(job.container().initPid())) {
+        if (job.container() == null || !processes.isAlive(job.container().initPid())) {
             return;
         }
+        long init = job.container().initPid();
         try {
-            List<Long> members = processes.members(job.container().initPid());
+            // Only a copy restored here, once: its resume marker names it. On a node that is not the job's batch
+            // host (a job on several nodes) the requeued job's first task here is an srun step's.
+            if (!resumeMarkers.names(job.job(), init) || !adoptedInits.add(init)) {
+                return;
+            }
+            List<Long> members = processes.members(init);
             int cgroups = adopter.adopt(members, taskPid, job.job());
             LOG.info("job " + job.job() + ": restored container (" + members.size() + " processes) joined " + cgroups
-                    + " cgroups of its requeued batch step");
+                    + " cgroups of its requeued step " + step);
         } catch (IOException e) {
+            adoptedInits.remove(init);
             LOG.warning("job " + job.job() + ": cannot move the restored container into the step's cgroups: " + e.getMessage());
         }
+    }
+
+    /**
+     * Whether a job's end reported here is only its old run's: Slurm ends that run on every node of a job
+     * on several nodes when one part moves, while the part restored in place here lives on.
+     */
+    public boolean livesOnAfterItsEnd(long jobId) {
+        boolean livesOn = oldRunEndsExpected.remove(jobId);
+        if (livesOn) {
+            LOG.info("job " + jobId + ": the end of its run before the move; its part restored here lives on");
+        }
+        return livesOn;
     }
 
     /** The job ended on this node: its resume marker, if any, goes with it. */
@@ -283,7 +318,10 @@ public final class MigrationService {
     private MigrationReport start(JobRecord job, String targetNode, TransferMode mode) throws MigrationException {
         long jobId = job.job();
         SlurmJob slurmJob = requireRequeueable(jobId);
-        String target = targetNode == null ? chooseTarget(slurmJob) : targetNode;
+        if (slurmJob.nodeCount() > 1) {
+            return startAcrossNodes(job, slurmJob, targetNode, mode);
+        }
+        String target = targetNode == null ? chooseTarget(slurmJob, Set.of(nodeName)) : targetNode;
         if (target.equals(nodeName)) {
             throw new MigrationException(MigrationException.Reason.MALFORMED, "job " + jobId + " already runs on " + nodeName);
         }
@@ -291,17 +329,12 @@ public final class MigrationService {
             ContainerManifest container = container(job);
             requireWhole(job, slurmJob, container);
             requireRestorableFrom(mode, container, jobId);
-            String address;
-            try {
-                address = slurm.nodeAddress(target);
-            } catch (CommandException e) {
-                throw new MigrationException(MigrationException.Reason.UNKNOWN_NODE, "cannot find node " + target + " in Slurm: " + e.getMessage());
-            }
+            InetSocketAddress targetPeer = peerAddress(target);
             String migrationId = Destinations.newMigrationId(jobId, "");
             MigrationReport report;
             try (WholeJobCheck.TaskStartHold noTaskStarts = wholeJobs.holdTaskStarts(jobId, job.uid())) {
                 report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container, target,
-                        new InetSocketAddress(address, peerPort), mode), () -> requireStillWhole(jobId, slurmJob, container));
+                        targetPeer, mode), () -> requireStillWhole(jobId, slurmJob, container));
             }
             if (report.outcome().jobLeft()) {
                 registry.migratedAway(jobId);
@@ -309,6 +342,154 @@ public final class MigrationService {
             return report;
         } catch (IOException e) {
             throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Moves this node's part of a job on several nodes to a node Slurm chooses (never one of the
+     * job's), keeping the job's id. Slurm 22.05 cannot give a running job another node, and its
+     * requeue ends every step on every node; so the parts on the job's other nodes ("staying") are
+     * each checkpointed and restored in place by their own agents, held frozen, while this part
+     * crosses; then the job is requeued once, pinned to the staying nodes and the target, and every
+     * part resumes, its connections to the others restored at both ends. Until the requeue any
+     * failure gives every part back where it was.
+     */
+    private MigrationReport startAcrossNodes(JobRecord job, SlurmJob slurmJob, String targetNode, TransferMode mode)
+            throws MigrationException {
+        long jobId = job.job();
+        List<String> nodes = hostnames(slurmJob);
+        String target = targetNode == null ? chooseTarget(slurmJob.onePart(), Set.copyOf(nodes)) : targetNode;
+        if (nodes.contains(target)) {
+            throw new MigrationException(MigrationException.Reason.MALFORMED, "job " + jobId + " already runs on " + target
+                    + " (" + slurmJob.nodeList() + ")");
+        }
+        try {
+            ContainerManifest container = container(job);
+            requireWhole(job, slurmJob, container);
+            requireRestorableFrom(mode, container, jobId);
+            String migrationId = Destinations.newMigrationId(jobId, "");
+            Map<String, PeerClient> agents = new LinkedHashMap<>();
+            List<String> newNodes = new ArrayList<>();
+            for (String node : nodes) {
+                if (!node.equals(nodeName)) {
+                    agents.put(node, destinations.agent(node, peerAddress(node)));
+                    newNodes.add(node);
+                }
+            }
+            newNodes.add(target);
+            StayingParts staying = new StayingParts(migrationId, jobId, agents);
+            LOG.info("migration " + migrationId + ": job " + jobId + "'s part on " + nodeName + " moves to " + target + "; its parts on "
+                    + staying.nodes() + " are held in place; afterwards it runs on " + newNodes);
+            staying.start(nodeName);
+            MigrationReport report;
+            try (WholeJobCheck.TaskStartHold noTaskStarts = wholeJobs.holdTaskStarts(jobId, job.uid())) {
+                report = driver.move(migrationId, jobId, container, destinations.live(migrationId, jobId, container, target,
+                        peerAddress(target), mode, new GroupHandover(destinations.handover(), staying, newNodes)),
+                        () -> requireStillWhole(jobId, slurmJob, container));
+            } finally {
+                // Only parts not yet told: a requeued job's were told to resume already.
+                staying.decide(false);
+            }
+            if (report.outcome().jobLeft()) {
+                registry.migratedAway(jobId);
+            }
+            return report;
+        } catch (IOException e) {
+            throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * A staying part of a job on several nodes ({@link StayingParts}), asked by the coordinator on
+     * the job's moving node: this node's part is checkpointed and restored here, and held. Returns
+     * once it is held ready; the move itself goes on beside, waiting for {@link #decidePart}.
+     */
+    public void holdPartInPlace(String migrationId, long jobId, String coordinator) throws MigrationException {
+        gate.requireOpenToSend(jobId);
+        JobRecord job = registry.job(jobId).orElseThrow(() ->
+                new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
+        CompletableFuture<Void> ready = new CompletableFuture<>();
+        CompletableFuture<Boolean> decision = partDecisions.computeIfAbsent(migrationId, id -> new CompletableFuture<>());
+        Thread mover = new Thread(() -> {
+            try {
+                MigrationReport report = alone(jobId, () -> movePartInPlace(job, migrationId, coordinator, ready, decision));
+                if (!report.outcome().jobLeft()) {
+                    ready.completeExceptionally(new MigrationException(MigrationException.Reason.INTERNAL, String.valueOf(report.cause())));
+                }
+            } catch (MigrationException | RuntimeException e) {
+                ready.completeExceptionally(e);
+            } finally {
+                partDecisions.remove(migrationId);
+            }
+        }, "part-in-place-" + jobId);
+        mover.setDaemon(true);
+        mover.start();
+        try {
+            ready.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException(MigrationException.Reason.INTERNAL, "interrupted while holding job " + jobId + "'s part");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof MigrationException cause) {
+                throw cause;
+            }
+            throw new MigrationException(MigrationException.Reason.INTERNAL, String.valueOf(e.getCause().getMessage()));
+        }
+    }
+
+    /** The coordinator's word for a staying part held here: resume the restored copy (commit) or go on as before. */
+    public void decidePart(String migrationId, boolean commit) {
+        partDecisions.computeIfAbsent(migrationId, id -> new CompletableFuture<>()).complete(commit);
+    }
+
+    private MigrationReport movePartInPlace(JobRecord job, String migrationId, String coordinator, CompletableFuture<Void> ready,
+                                            CompletableFuture<Boolean> decision) throws MigrationException {
+        long jobId = job.job();
+        SlurmJob slurmJob = requireRequeueable(jobId);
+        if (slurmJob.nodeCount() < 2) {
+            throw new MigrationException(MigrationException.Reason.MALFORMED, "job " + jobId + " runs on one node: it has no part to hold");
+        }
+        try {
+            ContainerManifest container = container(job);
+            requireWhole(job, slurmJob, container);
+            String partId = migrationId + "-held";
+            JobHandover handover = new InPlaceHandover(coordinator, ready, decision, PART_DECISION_TIMEOUT, slurmJob.restarts(),
+                    restarts -> slurm.job(jobId).restarts() > restarts);
+            oldRunEndsExpected.add(jobId);
+            MigrationReport report;
+            try (WholeJobCheck.TaskStartHold noTaskStarts = wholeJobs.holdTaskStarts(jobId, job.uid())) {
+                report = driver.move(partId, jobId, container, destinations.live(partId, jobId, container, nodeName,
+                        peerAddress(nodeName), TransferMode.DISKLESS, handover), () -> requireStillWhole(jobId, slurmJob, container));
+            }
+            if (!report.outcome().jobLeft()) {
+                oldRunEndsExpected.remove(jobId);
+            }
+            // No migratedAway: the copy restored here is the job's registered container now.
+            return report;
+        } catch (IOException e) {
+            oldRunEndsExpected.remove(jobId);
+            throw new MigrationException(MigrationException.Reason.INTERNAL, "job " + jobId + ": " + e.getMessage());
+        }
+    }
+
+    private InetSocketAddress peerAddress(String node) throws MigrationException {
+        try {
+            return new InetSocketAddress(slurm.nodeAddress(node), peerPort);
+        } catch (CommandException e) {
+            throw new MigrationException(MigrationException.Reason.UNKNOWN_NODE, "cannot find node " + node + " in Slurm: " + e.getMessage());
+        }
+    }
+
+    private List<String> hostnames(SlurmJob slurmJob) throws MigrationException {
+        try {
+            List<String> nodes = slurm.hostnames(slurmJob.nodeList());
+            if (!nodes.contains(nodeName)) {
+                throw new MigrationException(MigrationException.Reason.MALFORMED, "job " + slurmJob.id() + " does not run on " + nodeName
+                        + " (" + slurmJob.nodeList() + ")");
+            }
+            return nodes;
+        } catch (CommandException e) {
+            throw new MigrationException(MigrationException.Reason.INTERNAL, "cannot read job " + slurmJob.id() + "'s nodes: " + e.getMessage());
         }
     }
 
@@ -394,9 +575,9 @@ public final class MigrationService {
         }
     }
 
-    private String chooseTarget(SlurmJob job) throws MigrationException {
+    private String chooseTarget(SlurmJob job, Set<String> excluded) throws MigrationException {
         try {
-            Optional<String> target = slurm.chooseTarget(job, Set.of(nodeName));
+            Optional<String> target = slurm.chooseTarget(job, excluded);
             if (target.isEmpty()) {
                 throw new MigrationException(MigrationException.Reason.NO_TARGET, "Slurm has no node that could take job " + job.id()
                         + " now (partition " + job.partition() + ", " + job.cpus() + " CPUs): it keeps running on " + nodeName);

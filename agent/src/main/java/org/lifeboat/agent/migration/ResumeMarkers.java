@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -57,6 +58,15 @@ public final class ResumeMarkers {
     /** Removes the job's marker, if any: the job ended here, or its container left. */
     public void remove(long jobId) throws IOException {
         Files.deleteIfExists(marker(jobId));
+    }
+
+    /** Whether the job's marker here names this init: the container is a copy restored here for the job. */
+    public boolean names(long jobId, long initPid) throws IOException {
+        try {
+            return Files.readAllLines(marker(jobId), StandardCharsets.US_ASCII).contains("init-pid=" + initPid);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
     }
 
     Path marker(long jobId) {

@@ -80,15 +80,20 @@ public final class WholeJobCheck {
     private final ContainerProcesses processes;
     private final Path proc;
     private final Path jobsDirectory;
+    private final String nodeName;
     private final UnixSocketPeers socketPeers;
 
-    /** @param jobsDirectory where lifeboat-run keeps each job's record, {@code /run/lifeboat/jobs} */
-    public WholeJobCheck(ContainerLocator locator, ContainerProcesses processes, Path proc, Path jobsDirectory,
+    /**
+     * @param jobsDirectory where lifeboat-run keeps each job's record, {@code /run/lifeboat/jobs}
+     * @param nodeName this node's Slurm name, which lifeboat-run puts in a job's record name (SLURMD_NODENAME)
+     */
+    public WholeJobCheck(ContainerLocator locator, ContainerProcesses processes, Path proc, Path jobsDirectory, String nodeName,
                          UnixSocketPeers socketPeers) {
         this.locator = Objects.requireNonNull(locator, "locator");
         this.processes = Objects.requireNonNull(processes, "processes");
         this.proc = Objects.requireNonNull(proc, "proc");
         this.jobsDirectory = Objects.requireNonNull(jobsDirectory, "jobsDirectory");
+        this.nodeName = Objects.requireNonNull(nodeName, "nodeName");
         this.socketPeers = Objects.requireNonNull(socketPeers, "socketPeers");
     }
 
@@ -100,12 +105,12 @@ public final class WholeJobCheck {
 
     /**
      * Takes the lock every lifeboat-run of the job takes to start a task in the job's container
-     * (its record JOB-UID, launcher/README.md): a task starting during the dump would have its
+     * (its record JOB-UID-NODE, launcher/README.md): a task starting during the dump would have its
      * parent outside the container for a moment, and be missed. Held until the dumped tree is
      * killed or resumed. A job with no record (no container shared yet) has nothing to hold.
      */
     public TaskStartHold holdTaskStarts(long jobId, int uid) throws IOException {
-        Path record = jobsDirectory.resolve(jobId + "-" + uid);
+        Path record = jobsDirectory.resolve(jobId + "-" + uid + "-" + nodeName);
         FileChannel channel;
         try {
             channel = FileChannel.open(record, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
@@ -146,8 +151,10 @@ public final class WholeJobCheck {
     public Optional<Refusal> whyNotWhole(JobRecord job, int nodeCount, String nodeList, ContainerManifest container)
             throws IOException {
         if (nodeCount > 1) {
-            return Optional.of(new Refusal(Kind.SEVERAL_NODES, "job " + job.job() + " runs on " + nodeCount + " nodes ("
-                    + nodeList + "): only a job on one node moves whole"));
+            Optional<Refusal> refusal = whyThisPartCannotMoveAlone(job, nodeCount, nodeList, container);
+            if (refusal.isPresent()) {
+                return refusal;
+            }
         }
         for (StepRecord step : new TreeMap<>(job.steps()).values()) {
             if (step.step().equals(EXTERN_STEP)) {
@@ -161,6 +168,32 @@ public final class WholeJobCheck {
             }
         }
         return connections(job, container);
+    }
+
+    /**
+     * A job on several nodes moves one node's part at a time (the others are checkpointed in place
+     * around the requeue, see {@link MigrationService}): the part must have an address of its own,
+     * which the other parts' connections follow, and must not be the batch step's, since Slurm
+     * runs the requeued batch script on the job's first node, which may then be another.
+     */
+    private Optional<Refusal> whyThisPartCannotMoveAlone(JobRecord job, int nodeCount, String nodeList, ContainerManifest container)
+            throws IOException {
+        String where = "job " + job.job() + " runs on " + nodeCount + " nodes (" + nodeList + "): ";
+        if (container.networkNamespace() == null) {
+            return Optional.of(new Refusal(Kind.SEVERAL_NODES, where + "a node's part moves alone only with an address of its"
+                    + " own, which its ranks' connections follow (sbatch --migratable=net, lifeboat-run --network=job)"));
+        }
+        StepRecord batch = job.steps().get(BATCH_STEP);
+        if (batch != null) {
+            for (long task : batch.taskPids().values()) {
+                if (locator.find(List.of(task), job.job(), job.uid()).isPresent()) {
+                    return Optional.of(new Refusal(Kind.SEVERAL_NODES, where + "its batch script runs lifeboat-run itself, and"
+                            + " Slurm runs the requeued script on the job's first node, which may be another: start the work"
+                            + " with srun"));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -275,6 +275,19 @@ public final class SlurmClient {
         return jobs;
     }
 
+    /** The node names of a Slurm host list such as {@code node[1-3],gpu7}, in Slurm's order. */
+    public List<String> hostnames(String hostList) throws CommandException {
+        List<String> command = List.of("scontrol", "show", "hostnames", hostList);
+        List<String> names = commands.run(command, QUERY_TIMEOUT).requireSuccess().stdout().lines().map(String::strip)
+                .filter(line -> !line.isEmpty()).toList();
+        for (String name : names) {
+            if (!name.matches("[A-Za-z0-9._-]{1,255}")) {
+                throw new CommandException(String.join(" ", command) + " printed an unexpected line: " + name);
+            }
+        }
+        return names;
+    }
+
     /** Ids of the jobs that Slurm says are active on the node. */
     public Set<Long> activeJobsOn(String node) throws CommandException {
         // %A is the numeric job id even for array tasks, where %i would print "123_4".

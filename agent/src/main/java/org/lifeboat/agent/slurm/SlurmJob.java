@@ -21,6 +21,16 @@ public record SlurmJob(long id, String state, String partition, String nodeList,
     // Keys whose values never hold spaces; Command=, WorkDir=, Comment= and friends may, and are not read.
     private static final Pattern FIELD = Pattern.compile("(?:^|\\s)([A-Za-z:/]+)=(\\S*)");
 
+    /**
+     * What one node of the job holds, for choosing a node to take one node's part: its CPUs shared
+     * out over its nodes (memory is asked per node or per CPU already).
+     */
+    public SlurmJob onePart() {
+        int cpusPerNode = nodeCount <= 1 ? cpus : (cpus + nodeCount - 1) / nodeCount;
+        return new SlurmJob(id, state, partition, nodeList, 1, cpusPerNode, memoryPerNode, memoryPerCpu, features, batch, requeueable,
+                restarts, adminComment);
+    }
+
     /** Parses one job's line of {@code scontrol --oneliner show job ID}. */
     public static SlurmJob parse(String line) {
         Map<String, String> fields = new HashMap<>();

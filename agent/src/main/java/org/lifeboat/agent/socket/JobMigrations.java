@@ -28,6 +28,14 @@ public interface JobMigrations {
     default void jobEnded(long job) {
     }
 
+    /**
+     * Whether the job's end reported here was only the end of its run before a move, while its part
+     * restored in place on this node lives on (a job on several nodes): then nothing of it is dropped.
+     */
+    default boolean livesOnAfterItsEnd(long job) {
+        return false;
+    }
+
     /** Why the job cannot move whole from this node; empty when it can. */
     default Optional<String> whyNotMovable(long job) {
         return Optional.empty();

@@ -239,6 +239,9 @@ public final class RequestHandler {
     private ObjectNode jobEnd(PeerCredentials peer, ObjectNode message) throws ProtocolException, IOException {
         requireRegistrar(peer, "job-end");
         long job = number(message, "job", 1, MAX_JOB_ID);
+        if (migrations.livesOnAfterItsEnd(job)) {
+            return registrationReply();
+        }
         registry.jobEnded(job);
         migrations.jobEnded(job);
         networks.jobEnded(job);

@@ -1,9 +1,12 @@
 package org.lifeboat.agent.wiring;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,33 +44,34 @@ import org.lifeboat.agent.metrics.DependencyMetrics;
 import org.lifeboat.agent.metrics.MigrationMetrics;
 import org.lifeboat.agent.metrics.NodeMetrics;
 import org.lifeboat.agent.metrics.PredictionMetrics;
-import org.lifeboat.agent.migration.IncomingMigrations;
 import org.lifeboat.agent.migration.CheckpointDirectories;
 import org.lifeboat.agent.migration.ConfirmedCopies;
 import org.lifeboat.agent.migration.CopyRestorer;
+import org.lifeboat.agent.migration.Destinations;
 import org.lifeboat.agent.migration.IncomingCleanup;
 import org.lifeboat.agent.migration.IncomingMigrationTable;
-import org.lifeboat.agent.migration.OrphanTakeOver;
-import org.lifeboat.agent.migration.PageServers;
-import org.lifeboat.agent.migration.RestoredCopies;
-import org.lifeboat.agent.migration.SilenceSweep;
-import org.lifeboat.agent.migration.TargetRecovery;
-import org.lifeboat.agent.migration.TargetScheduler;
+import org.lifeboat.agent.migration.IncomingMigrations;
+import org.lifeboat.agent.migration.InterruptedMigrations;
+import org.lifeboat.agent.migration.MigrationDriver;
 import org.lifeboat.agent.migration.MigrationException;
 import org.lifeboat.agent.migration.MigrationGate;
 import org.lifeboat.agent.migration.MigrationHistory;
 import org.lifeboat.agent.migration.MigrationObserver;
 import org.lifeboat.agent.migration.MigrationReport;
 import org.lifeboat.agent.migration.MigrationService;
-import org.lifeboat.agent.migration.Destinations;
-import org.lifeboat.agent.migration.InterruptedMigrations;
-import org.lifeboat.agent.migration.MigrationDriver;
+import org.lifeboat.agent.migration.OrphanTakeOver;
+import org.lifeboat.agent.migration.PageServers;
 import org.lifeboat.agent.migration.ParkedCheckpoints;
+import org.lifeboat.agent.migration.PartRequests;
 import org.lifeboat.agent.migration.PostDumpHook;
+import org.lifeboat.agent.migration.RestoredCopies;
 import org.lifeboat.agent.migration.ResumeMarkers;
+import org.lifeboat.agent.migration.SilenceSweep;
 import org.lifeboat.agent.migration.SilentMigrationSweeper;
 import org.lifeboat.agent.migration.SlurmHandover;
 import org.lifeboat.agent.migration.SlurmTargetScheduler;
+import org.lifeboat.agent.migration.TargetRecovery;
+import org.lifeboat.agent.migration.TargetScheduler;
 import org.lifeboat.agent.migration.TransferMode;
 import org.lifeboat.agent.migration.WholeJobCheck;
 import org.lifeboat.agent.network.JobAddressPool;
@@ -76,6 +80,8 @@ import org.lifeboat.agent.network.JobNetworks;
 import org.lifeboat.agent.peer.MungeAuthenticator;
 import org.lifeboat.agent.peer.PeerAuthenticator;
 import org.lifeboat.agent.peer.PeerClient;
+import org.lifeboat.agent.peer.PeerRequestException;
+import org.lifeboat.agent.peer.PeerRequestHandler;
 import org.lifeboat.agent.peer.PeerServer;
 import org.lifeboat.agent.peer.UnauthenticatedPeers;
 import org.lifeboat.agent.prediction.SlurmPredictionActions;
@@ -92,7 +98,6 @@ import org.lifeboat.agent.slurm.SlurmClient;
 import org.lifeboat.agent.socket.AgentSocketServer;
 import org.lifeboat.agent.socket.Authorizer;
 import org.lifeboat.agent.socket.JobMigrations;
-import org.lifeboat.agent.socket.JobNetworkRequests;
 import org.lifeboat.agent.socket.JobNetworkRequests;
 import org.lifeboat.agent.socket.RequestHandler;
 import org.lifeboat.agent.storage.AgentDirectories;
@@ -221,7 +226,7 @@ public final class AgentWiring {
                         commands, users, processes),
                 slurm, config.peer().port(), driver, destinations, processes, new CgroupAdopter(PROC), resumeMarkers, parked,
                 gate, threads.parkedRestores(), new WholeJobCheck(locator, processes, PROC,
-                        config.containersDirectory().resolveSibling("jobs"), new UnixSocketPeers(commands)), migrationMetrics::refusedUnmovable);
+                        config.containersDirectory().resolveSibling("jobs"), config.nodeName(), new UnixSocketPeers(commands)), migrationMetrics::refusedUnmovable);
 
         TransferMode defaultMode = TransferMode.fromWireName(config.transferMode());
         AgentSocketServer socketServer = new AgentSocketServer(config.socketPath(),
@@ -229,7 +234,7 @@ public final class AgentWiring {
                         history::recent),
                 meters, AgentSocketServer.REQUEST_TIMEOUT);
         PeerServer peerServer = new PeerServer(config.nodeName(), new InetSocketAddress(config.peer().address(), config.peer().port()),
-                peers, incoming);
+                peers, new PeerRequests(incoming, new PartRequests(migrations)));
         EvacuationConfig evacuation = config.evacuation();
         Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.retryPause(), threads.evacuations());
         DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
@@ -308,6 +313,24 @@ public final class AgentWiring {
         }
     }
 
+    /** Requests from other agents: a move's own to its target, and those of a job's staying parts (see PartRequests). */
+    private record PeerRequests(IncomingMigrations incoming, PartRequests parts) implements PeerRequestHandler {
+        @Override
+        public ObjectNode call(String request, ObjectNode message) throws PeerRequestException {
+            return PartRequests.handles(request) ? parts.call(request, message) : incoming.call(request, message);
+        }
+
+        @Override
+        public ObjectNode receive(String request, ObjectNode message, InputStream body) throws PeerRequestException, IOException {
+            return incoming.receive(request, message, body);
+        }
+
+        @Override
+        public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
+            return incoming.pipe(request, message);
+        }
+    }
+
     /**
      * Networks for jobs that ask for their own, if the site gave this node addresses. Leases and names
      * left by jobs that ended while the agent was away are given back now; Slurm may not answer yet at
@@ -375,6 +398,11 @@ public final class AgentWiring {
         @Override
         public Optional<String> whyNotMovable(long job) {
             return migrations.whyNotMovable(job);
+        }
+
+        @Override
+        public boolean livesOnAfterItsEnd(long job) {
+            return migrations.livesOnAfterItsEnd(job);
         }
     }
 }

@@ -28,7 +28,7 @@ class AgentCommandTest {
 
         assertEquals(3, exitCode);
         assertEquals("config " + config + ": unknown key 'htp' at line 1"
-                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, health, http, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)" + System.lineSeparator(),
+                + " (known keys: apptainer, checkpoint-directory, containers-directory, criu-path, evacuation, health, http, job-network, node-name, peer, predictor, resume-directory, shared-directory, slurm-user, socket-path, state-directory, transfer-mode, uplink-interface)" + System.lineSeparator(),
                 standardError.toString());
     }
 

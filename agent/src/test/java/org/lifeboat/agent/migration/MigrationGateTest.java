@@ -121,7 +121,7 @@ class MigrationGateTest {
                 new ApptainerInstances("apptainer", directory.resolve("adopt"), proc, directory.resolve("sys"), commands,
                         new SystemUsers(commands), processes()),
                 new SlurmClient(commands), 9465, driver, destinations, processes(), new CgroupAdopter(proc), resumeMarkers(), Optional.empty(),
-                CLOSED, threads, new WholeJobCheck(locator, processes(), proc, directory.resolve("jobs"),
+                CLOSED, threads, new WholeJobCheck(locator, processes(), proc, directory.resolve("jobs"), "node1",
                 new UnixSocketPeers(new FakeCommandRunner())), kind -> { });
     }
 

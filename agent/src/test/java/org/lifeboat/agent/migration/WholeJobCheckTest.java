@@ -321,7 +321,7 @@ class WholeJobCheckTest {
         // ss's answers: the node's namespace, then the container's own when it has one.
         commands.answer(0, unixPeers, "").answer(0, "", "");
         return new WholeJobCheck(new ContainerLocator(containers, proc),
-                new ContainerProcesses(proc, new FakeCommandRunner()), proc, root.resolve("jobs"), new UnixSocketPeers(commands))
+                new ContainerProcesses(proc, new FakeCommandRunner()), proc, root.resolve("jobs"), "node1", new UnixSocketPeers(commands))
                 .whyNotWhole(job, nodes, "node[1-" + nodes + "]", container);
     }
 

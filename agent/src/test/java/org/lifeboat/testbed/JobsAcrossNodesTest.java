@@ -1,0 +1,150 @@
+package org.lifeboat.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A job on two nodes, each node's part in its own container with its own address
+ * (--migratable=net, lifeboat-run --network=job), the two parts talking over one TCP connection
+ * without a pause. Draining one node moves its part to a node Slurm chooses; the other part is
+ * checkpointed and restored in place around the requeue; the connection survives, no exchange is
+ * lost or repeated, the job keeps its id and Slurm's node list names the new node.
+ */
+@TestbedIntegration
+final class JobsAcrossNodesTest {
+
+    /**
+     * Part 0 listens on its address and writes it where part 1 finds it; part 1 connects; then
+     * part 1 sends 1, 2, 3, ... and part 0 answers each number back. Each prints what it saw,
+     * prefixed with its part; a gap, a repeat or a wrong answer ends it with an error.
+     */
+    private static final String PING_PONG = String.join("\n",
+            "import os, socket, sys, time",
+            "part = int(os.environ['SLURM_NODEID'])",
+            "probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+            "probe.connect(('10.241.0.254', 9))",
+            "me = probe.getsockname()[0]",
+            "if part == 0:",
+            "    listener = socket.socket()",
+            "    listener.bind((me, 7200))",
+            "    listener.listen(1)",
+            "    open('address.tmp', 'w').write(me)",
+            "    os.rename('address.tmp', 'address')",
+            "    connection, peer = listener.accept()",
+            "    print('part0 accepted %s' % peer[0], flush=True)",
+            "    expected = 1",
+            "    for line in connection.makefile():",
+            "        number = int(line)",
+            "        if number != expected:",
+            "            sys.exit('part0: got %d, expected %d' % (number, expected))",
+            "        connection.sendall(b'%d\\n' % number)",
+            "        print('part0 %d' % number, flush=True)",
+            "        expected += 1",
+            "else:",
+            "    while not os.path.exists('address'):",
+            "        time.sleep(0.05)",
+            "    connection = socket.create_connection((open('address').read(), 7200))",
+            "    replies = connection.makefile()",
+            "    number = 0",
+            "    while True:",
+            "        number += 1",
+            "        connection.sendall(b'%d\\n' % number)",
+            "        answer = int(replies.readline())",
+            "        if answer != number:",
+            "            sys.exit('part1: sent %d, got %d back' % (number, answer))",
+            "        print('part1 %d' % number, flush=True)",
+            "        time.sleep(0.05)",
+            "");
+
+    private Testbed testbed;
+
+    @AfterEach
+    void undrain() {
+        if (testbed != null) {
+            testbed.resumeNodes();
+        }
+    }
+
+    @Test
+    void drainingOneNodeMovesItsPartAndTheConnectionBetweenThePartsSurvives(Testbed testbed) throws Exception {
+        this.testbed = testbed;
+        Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "across-");
+        Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(directory.resolve("pingpong.py"), PING_PONG);
+        testbed.run("chown", "-R", Testbed.JOB_USER + ":", directory.toString()).orThrow();
+        long jobId = testbed.sbatchAs(Testbed.JOB_USER, "--migratable=net", "--nodes=2", "--ntasks-per-node=1",
+                "--nodelist=node1,node2", "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap",
+                "srun " + testbed.userBinary("lifeboat-run") + " --network=job --stdout " + directory.resolve("pingpong.out")
+                        + " --stderr " + directory.resolve("pingpong.err") + " -- /usr/bin/python3 -u " + directory.resolve("pingpong.py"));
+        testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
+        awaitExchanges(directory, 20, jobId);
+        CommandResult status = testbed.lifeboat("status", "--job", Long.toString(jobId), "--socket",
+                testbed.agentSocket("node1").toString());
+        assertTrue(status.stdout().contains("job " + jobId + ": movable"), status::describe);
+
+        long drained = System.nanoTime();
+        testbed.run("scontrol", "update", "nodename=node1", "state=drain", "reason=lifeboat-across-test").orThrow();
+        Testbed.await(() -> runsAgainOn(jobId, "node[2-3]"), Duration.ofSeconds(120),
+                () -> "job " + jobId + "'s part did not move off node1: " + testbed.job(jobId) + "\n"
+                        + UnmovableJobsTest.read(directory.resolve("pingpong.err")) + UnmovableJobsTest.read(testbed.agentLog("node1")));
+        int atMove = exchanges(directory);
+        System.out.printf("job on node1,node2: drain of node1 -> RUNNING on %s after %d ms, at exchange %d%n",
+                testbed.job(jobId).get("NodeList"), (System.nanoTime() - drained) / 1_000_000, atMove);
+        awaitExchanges(directory, atMove + 40, jobId);
+
+        assertEquals("node[2-3]", testbed.job(jobId).get("NodeList"));
+        assertEquals("1", testbed.job(jobId).get("Restarts"));
+        assertUnbroken(directory);
+        String output = UnmovableJobsTest.read(directory.resolve("pingpong.out"));
+        assertEquals(1, output.lines().filter(line -> line.startsWith("part0 accepted")).count(), () -> "a reconnect:\n" + output);
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+
+        testbed.run("scancel", Long.toString(jobId)).orThrow();
+        testbed.awaitJobState(jobId, "CANCELLED", Duration.ofSeconds(60));
+        Testbed.await(() -> !testbed.run("pgrep", "-f", directory.resolve("pingpong.py").toString()).succeeded(),
+                Duration.ofSeconds(30), () -> "a part outlived scancel: "
+                        + testbed.run("pgrep", "-af", directory.resolve("pingpong.py").toString()).stdout());
+    }
+
+    /** Requeued after the move and running again, on these nodes. */
+    private boolean runsAgainOn(long jobId, String nodeList) {
+        Map<String, String> job = testbed.job(jobId);
+        return "RUNNING".equals(job.get("JobState")) && !"0".equals(job.get("Restarts")) && nodeList.equals(job.get("NodeList"));
+    }
+
+    private void awaitExchanges(Path directory, int count, long jobId) {
+        Testbed.await(() -> exchanges(directory) >= count, Duration.ofSeconds(60), () -> "job " + jobId + " never reached exchange "
+                + count + ": " + testbed.job(jobId) + "\n" + UnmovableJobsTest.read(directory.resolve("pingpong.err"))
+                + UnmovableJobsTest.read(directory.resolve("slurm.out")));
+    }
+
+    /** The exchanges part 1 has seen answered. */
+    private static int exchanges(Path directory) {
+        return (int) UnmovableJobsTest.read(directory.resolve("pingpong.out")).lines().filter(line -> line.startsWith("part1 ")).count();
+    }
+
+    /** Both parts saw 1, 2, 3, ... without a gap or a repeat, and neither failed. */
+    private static void assertUnbroken(Path directory) throws IOException {
+        String output = Files.readString(directory.resolve("pingpong.out"));
+        for (String part : List.of("part0 ", "part1 ")) {
+            List<Long> numbers = output.lines().filter(line -> line.startsWith(part) && !line.contains("accepted"))
+                    .map(line -> Long.parseLong(line.substring(part.length()).strip())).toList();
+            for (int i = 0; i < numbers.size(); i++) {
+                assertEquals(i + 1L, numbers.get(i), part + "broke at " + (i + 1) + ": " + numbers);
+            }
+        }
+        assertFalse(UnmovableJobsTest.read(directory.resolve("pingpong.err")).contains("part"),
+                () -> UnmovableJobsTest.read(directory.resolve("pingpong.err")));
+    }
+}
