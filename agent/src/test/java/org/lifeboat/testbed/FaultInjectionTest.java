@@ -331,17 +331,17 @@ final class FaultInjectionTest {
         return migration;
     }
 
-    private static void throttle(Testbed testbed, String node) {
+    static void throttle(Testbed testbed, String node) {
         testbed.runOnNode(node, "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", "100mbit", "burst", "256kb",
                 "latency", "100ms").orThrow();
     }
 
-    private static void unthrottle(Testbed testbed, String node) {
+    static void unthrottle(Testbed testbed, String node) {
         testbed.runOnNode(node, "tc", "qdisc", "delete", "dev", "eth0", "root");
     }
 
     /** Returns once the node's agent has logged the text, looking every 10 ms: a fault must land within the phase it starts. */
-    private static void awaitLog(Testbed testbed, String node, long offset, String text) throws InterruptedException {
+    static void awaitLog(Testbed testbed, String node, long offset, String text) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (!logSince(testbed, node, offset).contains(text)) {
             assertTrue(System.nanoTime() < deadline, () -> "the migration never logged '" + text + "':\n" + logSince(testbed, node, offset));

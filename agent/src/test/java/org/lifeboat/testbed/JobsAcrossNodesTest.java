@@ -4,13 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,12 +31,16 @@ final class JobsAcrossNodesTest {
 
     /**
      * Part 0 listens on its address and writes it where part 1 finds it; part 1 connects; then
-     * part 1 sends 1, 2, 3, ... and part 0 answers each number back. Each prints what it saw,
-     * prefixed with its part; a gap, a repeat or a wrong answer ends it with an error.
+     * part 1 sends 1, 2, 3, ... and part 0 answers each number back. Each logs what it saw to
+     * partN.log; a gap, a repeat or a wrong answer ends it with an error.
      */
     private static final String PING_PONG = String.join("\n",
             "import os, socket, sys, time",
             "part = int(os.environ['SLURM_NODEID'])",
+            "# Each part its own log: the parts' common --stdout has no order between two nodes' writes.",
+            "log = open('part%d.log' % part, 'a', buffering=1)",
+            "# Memory of part 0's to move, MiB, so that a transfer lasts long enough for a fault to land in it.",
+            "ballast = bytearray(os.urandom(int(sys.argv[1]) << 20)) if part == 0 else None",
             "probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
             "probe.connect(('10.241.0.254', 9))",
             "me = probe.getsockname()[0]",
@@ -42,14 +51,14 @@ final class JobsAcrossNodesTest {
             "    open('address.tmp', 'w').write(me)",
             "    os.rename('address.tmp', 'address')",
             "    connection, peer = listener.accept()",
-            "    print('part0 accepted %s' % peer[0], flush=True)",
+            "    print('part0 accepted %s' % peer[0], file=log)",
             "    expected = 1",
             "    for line in connection.makefile():",
             "        number = int(line)",
             "        if number != expected:",
             "            sys.exit('part0: got %d, expected %d' % (number, expected))",
             "        connection.sendall(b'%d\\n' % number)",
-            "        print('part0 %d' % number, flush=True)",
+            "        print('part0 %d' % number, file=log)",
             "        expected += 1",
             "else:",
             "    while not os.path.exists('address'):",
@@ -63,9 +72,11 @@ final class JobsAcrossNodesTest {
             "        answer = int(replies.readline())",
             "        if answer != number:",
             "            sys.exit('part1: sent %d, got %d back' % (number, answer))",
-            "        print('part1 %d' % number, flush=True)",
+            "        print('part1 %d' % number, file=log)",
             "        time.sleep(0.05)",
             "");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Testbed testbed;
 
@@ -79,16 +90,8 @@ final class JobsAcrossNodesTest {
     @Test
     void drainingOneNodeMovesItsPartAndTheConnectionBetweenThePartsSurvives(Testbed testbed) throws Exception {
         this.testbed = testbed;
-        Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "across-");
-        Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.writeString(directory.resolve("pingpong.py"), PING_PONG);
-        testbed.run("chown", "-R", Testbed.JOB_USER + ":", directory.toString()).orThrow();
-        long jobId = testbed.sbatchAs(Testbed.JOB_USER, "--migratable=net", "--nodes=2", "--ntasks-per-node=1",
-                "--nodelist=node1,node2", "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap",
-                "srun " + testbed.userBinary("lifeboat-run") + " --network=job --stdout " + directory.resolve("pingpong.out")
-                        + " --stderr " + directory.resolve("pingpong.err") + " -- /usr/bin/python3 -u " + directory.resolve("pingpong.py"));
-        testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
-        awaitExchanges(directory, 20, jobId);
+        Path directory = jobDirectory();
+        long jobId = startTalking(directory, 0);
         CommandResult status = testbed.lifeboat("status", "--job", Long.toString(jobId), "--socket",
                 testbed.agentSocket("node1").toString());
         assertTrue(status.stdout().contains("job " + jobId + ": movable"), status::describe);
@@ -106,7 +109,7 @@ final class JobsAcrossNodesTest {
         assertEquals("node[2-3]", testbed.job(jobId).get("NodeList"));
         assertEquals("1", testbed.job(jobId).get("Restarts"));
         assertUnbroken(directory);
-        String output = UnmovableJobsTest.read(directory.resolve("pingpong.out"));
+        String output = UnmovableJobsTest.read(directory.resolve("part0.log"));
         assertEquals(1, output.lines().filter(line -> line.startsWith("part0 accepted")).count(), () -> "a reconnect:\n" + output);
         MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
 
@@ -115,6 +118,102 @@ final class JobsAcrossNodesTest {
         Testbed.await(() -> !testbed.run("pgrep", "-f", directory.resolve("pingpong.py").toString()).succeeded(),
                 Duration.ofSeconds(30), () -> "a part outlived scancel: "
                         + testbed.run("pgrep", "-af", directory.resolve("pingpong.py").toString()).stdout());
+    }
+
+    @Test
+    void theTargetAgentKilledDuringTheRestoreGivesEveryPartBackWhereItWas(Testbed testbed) throws Exception {
+        this.testbed = testbed;
+        Path directory = jobDirectory();
+        long jobId = startTalking(directory, 0);
+        JsonNode report;
+        try {
+            CompletableFuture<CommandResult> migration = migrateToNode3Until(jobId, "RESTORE started");
+            testbed.killAgent("node3");
+            CommandResult result = migration.join();
+            assertEquals(5, result.exitCode(), result::describe);
+            report = JSON.readTree(result.stdout());
+        } finally {
+            testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
+        }
+        assertEquals("rolled-back", report.path("outcome").asText(), report::toString);
+        assertGoesOnWhereItWas(directory, jobId);
+    }
+
+    @Test
+    void aLinkCutDuringTheTransferGivesEveryPartBackWhereItWas(Testbed testbed) throws Exception {
+        this.testbed = testbed;
+        Path directory = jobDirectory();
+        // 128 MiB at 100 Mbit/s keeps the moving part's DUMP open for about ten seconds.
+        long jobId = startTalking(directory, 128);
+        JsonNode report;
+        FaultInjectionTest.throttle(testbed, "node1");
+        try {
+            CompletableFuture<CommandResult> migration = migrateToNode3Until(jobId, "DUMP started");
+            Thread.sleep(2000);
+            // node3's end of its link goes down mid-transfer, as a pulled cable would.
+            testbed.run("ip", "link", "set", "lbv-node3", "down").orThrow();
+            report = JSON.readTree(migration.join().stdout());
+        } finally {
+            testbed.run("ip", "link", "set", "lbv-node3", "up");
+            FaultInjectionTest.unthrottle(testbed, "node1");
+        }
+        assertEquals("rolled-back", report.path("outcome").asText(), report::toString);
+        assertTrue(report.path("cause").asText().contains("no page reached the target"), report::toString);
+        assertGoesOnWhereItWas(directory, jobId);
+        // node3 never heard the abort: it keeps the half-received migration until its agent restarts.
+        testbed.restartAgent("node3");
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node3");
+    }
+
+    /** After a move rolled back: both parts exchange on, unbroken, on node1 and node2, the job never requeued. */
+    private void assertGoesOnWhereItWas(Path directory, long jobId) throws IOException {
+        awaitExchanges(directory, exchanges(directory) + 40, jobId);
+        assertUnbroken(directory);
+        Map<String, String> job = testbed.job(jobId);
+        assertEquals("RUNNING", job.get("JobState"));
+        assertEquals("node[1-2]", job.get("NodeList"));
+        assertEquals("0", job.get("Restarts"));
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
+        MigrationEngineTest.assertNothingLeftOn(testbed, "node2");
+        testbed.run("scancel", Long.toString(jobId)).orThrow();
+        testbed.awaitJobState(jobId, "CANCELLED", Duration.ofSeconds(60));
+    }
+
+    /** The job on node1 and node2, its parts past their 20th exchange. */
+    private long startTalking(Path directory, int ballastMib) {
+        long jobId = submit(directory, "node1,node2", ballastMib);
+        awaitExchanges(directory, 20, jobId);
+        return jobId;
+    }
+
+    private Path jobDirectory() throws IOException {
+        Path directory = Files.createTempDirectory(testbed.runDirectory().resolve("shared"), "across-");
+        Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(directory.resolve("pingpong.py"), PING_PONG);
+        testbed.run("chown", "-R", Testbed.JOB_USER + ":", directory.toString()).orThrow();
+        return directory;
+    }
+
+    /** lbalice's job: one part per node, each in lifeboat-run with an address of its own. */
+    private long submit(Path directory, String nodes, int ballastMib, String... options) {
+        List<String> sbatch = new ArrayList<>(List.of("--migratable=net", "--nodes=" + nodes.split(",").length,
+                "--ntasks-per-node=1", "--nodelist=" + nodes, "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory));
+        sbatch.addAll(List.of(options));
+        sbatch.addAll(List.of("--wrap", "srun " + testbed.userBinary("lifeboat-run") + " --network=job --stdout "
+                + directory.resolve("pingpong.out") + " --stderr " + directory.resolve("pingpong.err") + " -- /usr/bin/python3 -u "
+                + directory.resolve("pingpong.py") + " " + ballastMib));
+        long jobId = testbed.sbatchAs(Testbed.JOB_USER, sbatch.toArray(String[]::new));
+        testbed.awaitJobState(jobId, "RUNNING", Duration.ofSeconds(30));
+        return jobId;
+    }
+
+    /** `lifeboat migrate JOB --to node3` on node1, returned once node1's agent has logged the text. */
+    private CompletableFuture<CommandResult> migrateToNode3Until(long jobId, String logText) throws Exception {
+        long logStart = Files.size(testbed.agentLog("node1"));
+        CompletableFuture<CommandResult> migration = CompletableFuture.supplyAsync(() -> testbed.lifeboat("migrate",
+                Long.toString(jobId), "--to", "node3", "--json", "--socket", testbed.agentSocket("node1").toString()));
+        FaultInjectionTest.awaitLog(testbed, "node1", logStart, logText);
+        return migration;
     }
 
     /** Requeued after the move and running again, on these nodes. */
@@ -131,13 +230,13 @@ final class JobsAcrossNodesTest {
 
     /** The exchanges part 1 has seen answered. */
     private static int exchanges(Path directory) {
-        return (int) UnmovableJobsTest.read(directory.resolve("pingpong.out")).lines().filter(line -> line.startsWith("part1 ")).count();
+        return (int) UnmovableJobsTest.read(directory.resolve("part1.log")).lines().filter(line -> line.startsWith("part1 ")).count();
     }
 
     /** Both parts saw 1, 2, 3, ... without a gap or a repeat, and neither failed. */
     private static void assertUnbroken(Path directory) throws IOException {
-        String output = Files.readString(directory.resolve("pingpong.out"));
         for (String part : List.of("part0 ", "part1 ")) {
+            String output = Files.readString(directory.resolve(part.strip() + ".log"));
             List<Long> numbers = output.lines().filter(line -> line.startsWith(part) && !line.contains("accepted"))
                     .map(line -> Long.parseLong(line.substring(part.length()).strip())).toList();
             for (int i = 0; i < numbers.size(); i++) {

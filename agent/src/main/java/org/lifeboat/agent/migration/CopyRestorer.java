@@ -7,6 +7,7 @@ import java.util.logging.Logger;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.JobOwner;
+import org.lifeboat.agent.network.JobNetwork;
 import org.lifeboat.agent.network.JobNetworks;
 
 /** Restores an incoming migration's images as a stopped copy on this node. */
@@ -38,9 +39,10 @@ public final class CopyRestorer {
         CheckpointDirectories.prepareRestoreRoot(migration.root);
         restoreRoots.build(migration.root, migration.manifest);
         CheckpointDirectories.handOverRestoreRoot(migration.root, owner);
-        if (migration.network != null) {
+        Optional<JobNetwork> restoring = Optional.ofNullable(migration.network).map(n -> JobNetworks.restoring(n, migration.id));
+        if (restoring.isPresent()) {
             // The source released the address after its dump: it comes up here before the sockets bind to it.
-            networks.create(migration.network, uplink);
+            networks.createDeaf(restoring.get(), uplink, migration.id);
             migration.networkCreated = true;
         }
         long started = System.nanoTime();
@@ -49,16 +51,13 @@ public final class CopyRestorer {
             // failed restore resumes it there, so CRIU may free each page as it restores it (the node then holds
             // the job's memory once, not twice). Shared-fs images stay whole, as the shared copy they are.
             migration.restoredPid = CriuSpecs.restore(criu, networks, migration.id, migration.manifest, migration.images,
-                    migration.root, Optional.ofNullable(migration.network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
+                    migration.root, restoring.map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
                     CRIU_TIMEOUT, migration.mode == TransferMode.DISKLESS);
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(migration.root);
         }
         migration.criuMillis = (System.nanoTime() - started) / 1_000_000;
-        if (migration.network != null) {
-            networks.announce(migration.network);
-        }
         LOG.info("migration " + migration.id + ": job " + migration.jobId + " restored as pid " + migration.restoredPid);
     }
 }

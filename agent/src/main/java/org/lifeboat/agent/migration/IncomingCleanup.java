@@ -10,7 +10,6 @@ import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.network.JobNetworks;
-import org.lifeboat.agent.process.CommandException;
 
 /** Removes what an incoming migration set up here, whichever way it ended. */
 public final class IncomingCleanup {
@@ -57,7 +56,7 @@ public final class IncomingCleanup {
                 // Down before the copy dies: its sockets' ends must not reach the peers with a FIN or RST, since
                 // those peers stay connected to the source's copy, which resumes (and, for a staying part of a job
                 // on several nodes, the peers are the job's other parts).
-                releaseQuietly(migration);
+                networks.releaseRestored(migration.network, migration.id);
             }
             if (migration.restoredPid != 0 && processes.isAlive(migration.restoredPid)) {
                 processes.kill(migration.restoredPid);
@@ -74,15 +73,6 @@ public final class IncomingCleanup {
             }
         } catch (Exception e) {
             LOG.warning("migration " + migration.id + ": discarding it left something behind: " + e.getMessage());
-        }
-    }
-
-    private void releaseQuietly(IncomingMigration migration) {
-        try {
-            networks.release(migration.network);
-        } catch (CommandException e) {
-            LOG.warning("migration " + migration.id + ": cannot take the restored copy's interface down: " + e.getMessage());
-            networks.delete(migration.network);
         }
     }
 

@@ -278,7 +278,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
     /** After the point of no return: the job is this node's now, and its container goes on. */
     private ObjectNode resume(IncomingMigration migration) throws PeerRequestException, IOException {
         try {
-            restoredCopies.resume(migration.jobId, migration.uid, migration.gid, migration.manifest, migration.restoredPid);
+            restoredCopies.resume(migration.id, migration.jobId, migration.uid, migration.gid, migration.manifest, migration.network,
+                    migration.restoredPid);
         } catch (CommandException e) {
             throw new PeerRequestException("internal", "cannot resume the restored container: " + e.getMessage());
         }

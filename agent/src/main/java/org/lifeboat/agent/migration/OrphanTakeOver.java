@@ -150,7 +150,8 @@ public final class OrphanTakeOver {
 
     private void resumeHere(IncomingMigration migration, String source) throws Exception {
         migration.transition(Event.RESUME_HERE, () -> {
-            restoredCopies.resume(migration.jobId, migration.uid, migration.gid, migration.manifest, migration.restoredPid);
+            restoredCopies.resume(migration.id, migration.jobId, migration.uid, migration.gid, migration.manifest, migration.network,
+                    migration.restoredPid);
             return null;
         });
         tookOver.run();

@@ -129,7 +129,8 @@ public final class TargetRecovery {
                 }
                 if (now > migration.restartsBefore()) {
                     // The source requeued the job and killed its copy: the one here is resumed, as the source's resume would have.
-                    restoredCopies.resume(migration.job(), migration.uid(), migration.gid(), migration.manifest(), migration.pid());
+                    restoredCopies.resume(migration.migration(), migration.job(), migration.uid(), migration.gid(), migration.manifest(),
+                            migration.network(), migration.pid());
                     LOG.warning("migration " + migration.migration() + ": job " + migration.job() + " was requeued by its source:"
                             + " its copy restored here before this agent stopped runs now (pid " + migration.pid() + ")");
                     break;
@@ -137,10 +138,10 @@ public final class TargetRecovery {
                 if (System.nanoTime() - unchangedSince > requeueWait.toNanos()) {
                     LOG.info("migration " + migration.migration() + ": job " + migration.job() + " was never requeued: the"
                             + " source kept it; its copy here goes");
-                    processes.kill(migration.pid());
                     if (migration.network() != null) {
-                        networks.delete(migration.network());
+                        networks.releaseRestored(migration.network(), migration.migration());
                     }
+                    processes.kill(migration.pid());
                     resumeMarkers.remove(migration.job());
                     break;
                 }

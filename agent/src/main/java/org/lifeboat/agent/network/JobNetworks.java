@@ -98,11 +98,83 @@ public final class JobNetworks {
     }
 
     /**
+     * The name a target restores a job's network under, until the job runs there: its own name may
+     * still be taken where several nodes share /run/netns (several slurmd on a host), and a rollback
+     * must find the source's name free to put back.
+     */
+    public static String restoringName(String migrationId) {
+        return "lifeboat-in-" + migrationId;
+    }
+
+    /** The network as the target restores it: the same but for the namespace's name (see {@link #restoringName}). */
+    public static JobNetwork restoring(JobNetwork network, String migrationId) {
+        return new JobNetwork(restoringName(migrationId), network.interfaceName(), network.mac(), network.addresses(), network.gateway());
+    }
+
+    /**
+     * Target, once the restored job runs here: its namespace, restored under {@link #restoringName},
+     * takes the job's own name (a bind of the same namespace; the restoring name then goes), so the
+     * next move finds it as the job's manifest names it.
+     */
+    public void nameRestored(JobNetwork network, String migrationId) throws CommandException, IOException {
+        Path restoring = NAMED_NAMESPACES.resolve(restoringName(migrationId));
+        if (!Files.exists(restoring)) {
+            return; // named already (a restarted agent resuming a copy it named before)
+        }
+        Path name = NAMED_NAMESPACES.resolve(network.namespace());
+        if (!Files.exists(name)) {
+            Files.createFile(name);
+        }
+        run(List.of("mount", "--bind", restoring.toString(), name.toString()));
+        removeName(restoringName(migrationId));
+    }
+
+    /**
+     * Target, discarding a restored copy: its interface down first, so that its sockets, killed next,
+     * say nothing (no FIN, no RST) to peers that stay connected to the source's copy. Under whichever
+     * name it has: the restoring one, or the job's once it ran here.
+     */
+    public void releaseRestored(JobNetwork network, String migrationId) {
+        String name = Files.exists(NAMED_NAMESPACES.resolve(restoringName(migrationId))) ? restoringName(migrationId)
+                : network.namespace();
+        try {
+            release(new JobNetwork(name, network.interfaceName(), network.mac(), network.addresses(), network.gateway()));
+        } catch (CommandException e) {
+            LOG.warning("cannot take the restored copy's interface in " + name + " down: " + e.getMessage());
+            deleteName(name);
+        }
+    }
+
+    /**
      * Target, before the restore: the same namespace, interface, MAC, addresses and route, on this
      * node's uplink. IPv6 is off before the link comes up, so nothing is sent from the address
      * before the job's sockets exist here.
      */
     public void create(JobNetwork network, String uplink) throws CommandException {
+        create(network, uplink, network.mac(), false);
+    }
+
+    /**
+     * Target, before a restore: the namespace as {@link #create} makes it, but deaf until
+     * {@link #reveal}: its interface has a MAC of its own for now and answers no ARP, so nothing
+     * reaches the address here before the restored sockets exist (the kernel would answer a
+     * segment for a socket not yet restored with a reset, ending the connection at the peer,
+     * which may be another part of the same job restored at the same moment). The address and
+     * routes are there, so CRIU can restore the connections on it.
+     */
+    public void createDeaf(JobNetwork network, String uplink, String migrationId) throws CommandException {
+        int hash = migrationId.hashCode();
+        String deafMac = String.format("02:01:%02x:%02x:%02x:%02x", hash >>> 24 & 0xff, hash >>> 16 & 0xff, hash >>> 8 & 0xff, hash & 0xff);
+        create(network, uplink, deafMac, true);
+    }
+
+    /** After the restore: the interface takes the job's MAC and answers ARP; what it resolved meanwhile is forgotten. */
+    public void reveal(JobNetwork network) throws CommandException {
+        ip("-n", network.namespace(), "link", "set", network.interfaceName(), "address", network.mac(), "arp", "on");
+        ip("-n", network.namespace(), "neigh", "flush", "dev", network.interfaceName());
+    }
+
+    private void create(JobNetwork network, String uplink, String mac, boolean deaf) throws CommandException {
         String namespace = network.namespace();
         String temporaryName = "lbm" + Integer.toHexString(namespace.hashCode() & 0xfffff);
         ip("netns", "add", namespace);
@@ -110,11 +182,14 @@ public final class JobNetworks {
             run(List.of("nsenter", "--net=" + NAMED_NAMESPACES.resolve(namespace), "--", "sysctl", "-qw",
                     "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"));
             ip("-n", namespace, "link", "set", "lo", "up");
-            ip("link", "add", "link", uplink, "name", temporaryName, "address", network.mac(), "type", "macvlan", "mode", "bridge");
+            ip("link", "add", "link", uplink, "name", temporaryName, "address", mac, "type", "macvlan", "mode", "bridge");
             ip("link", "set", temporaryName, "netns", namespace);
             ip("-n", namespace, "link", "set", temporaryName, "name", network.interfaceName());
             for (String address : network.addresses()) {
                 ip("-n", namespace, "address", "add", address, "dev", network.interfaceName());
+            }
+            if (deaf) {
+                ip("-n", namespace, "link", "set", network.interfaceName(), "arp", "off");
             }
             ip("-n", namespace, "link", "set", network.interfaceName(), "up");
             if (network.gateway() != null) {
@@ -130,15 +205,16 @@ public final class JobNetworks {
      * Target, after the restore: tell the segment the address now lives behind this node
      * (gratuitous ARP). In the background: arping takes a second, and the job already runs.
      */
-    public void announce(JobNetwork network) {
-        announcements.execute(() -> announceNow(network));
+    public void announce(JobNetwork network, long restoredPid) {
+        announcements.execute(() -> announceNow(network, restoredPid));
     }
 
-    private void announceNow(JobNetwork network) {
+    private void announceNow(JobNetwork network, long restoredPid) {
         for (String address : network.addresses()) {
             String ip = address.substring(0, address.indexOf('/'));
             try {
-                run(List.of("nsenter", "--net=" + NAMED_NAMESPACES.resolve(network.namespace()), "--", "arping", "-U", "-c", "1",
+                // Through the restored process, not a name: the namespace is renamed when the job starts here.
+                run(List.of("nsenter", "--net=/proc/" + restoredPid + "/ns/net", "--", "arping", "-U", "-c", "1",
                         "-w", "1", "-I", network.interfaceName(), ip));
             } catch (CommandException e) {
                 // Neighbours then learn the new port from the job's next packet; nothing is lost.

@@ -193,7 +193,7 @@ public final class AgentWiring {
         IncomingMigrationTable incomingTable = new IncomingMigrationTable();
         TargetScheduler targetScheduler = new SlurmTargetScheduler(slurm, config.nodeName(), clock);
         ConfirmedCopies confirmedCopies = new ConfirmedCopies(config.checkpointDirectory(), resumeMarkers);
-        RestoredCopies restoredCopies = new RestoredCopies(registry, resumeMarkers, processes);
+        RestoredCopies restoredCopies = new RestoredCopies(registry, resumeMarkers, processes, networks);
         IncomingCleanup incomingCleanup = new IncomingCleanup(incomingTable, confirmedCopies, restoreRoots, processes,
                 networks, resumeMarkers, threads.incomingBackground());
         IncomingMigrations incoming = new IncomingMigrations(incomingTable, config.checkpointDirectory(),

@@ -86,7 +86,7 @@ final class TargetNode {
         Criu criu = new Criu("criu", commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
                 NetworkLock.NFTABLES);
         confirmedCopies = new ConfirmedCopies(checkpoints, resumeMarkers);
-        restoredCopies = new RestoredCopies(registry, resumeMarkers, processes);
+        restoredCopies = new RestoredCopies(registry, resumeMarkers, processes, networks);
         cleanup = new IncomingCleanup(table, confirmedCopies, restoreRoots, processes, networks, resumeMarkers, background);
         incoming = new IncomingMigrations(table, checkpoints, Optional.of(shared), new PageServers(connectedPageServer(criu)),
                 new CopyRestorer(criu, restoreRoots, networks, "eth0"), processes, restoredCopies, confirmedCopies, cleanup,
