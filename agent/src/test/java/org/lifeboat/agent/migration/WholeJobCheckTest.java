@@ -96,6 +96,34 @@ class WholeJobCheckTest {
 
         assertEquals(WholeJobCheck.Kind.SEVERAL_NODES, refusal.orElseThrow().kind());
         assertTrue(refusal.get().reason().contains("runs on 2 nodes (node[1-2])"), refusal.get().reason());
+        assertTrue(refusal.get().reason().contains("--migratable=net"), refusal.get().reason());
+    }
+
+    @Test
+    void aPartOfAJobOnTwoNodesWithAnAddressOfItsOwnMovesAlone() throws IOException {
+        container = withOwnAddress(container);
+        command(100, "slurm_script", "101");
+        command(101, "srun", "");
+
+        assertEquals(Optional.empty(), check(2, step("batch", 100L), step("0", 300L)));
+    }
+
+    @Test
+    void aPartOfAJobOnTwoNodesWhoseBatchScriptRunsItsContainerStays() throws IOException {
+        // The requeued script runs on the job's first node, which after the move may be another.
+        container = withOwnAddress(container);
+
+        Optional<WholeJobCheck.Refusal> refusal = check(2, step("batch", 300L));
+
+        assertEquals(WholeJobCheck.Kind.SEVERAL_NODES, refusal.orElseThrow().kind());
+        assertTrue(refusal.get().reason().contains("start the work with srun"), refusal.get().reason());
+    }
+
+    private static ContainerManifest withOwnAddress(ContainerManifest manifest) {
+        return new ContainerManifest(manifest.version(), manifest.initPid(), manifest.initStart(), manifest.uid(), manifest.gid(),
+                manifest.root(), "/run/netns/lifeboat-job-42-node1", manifest.skeleton(), manifest.mounts(),
+                manifest.workingDirectory(), manifest.stdout(), manifest.stderr(), manifest.exitStatusFile(), manifest.argv(),
+                manifest.apptainer(), manifest.job(), manifest.tasks(), "netns");
     }
 
     @Test
