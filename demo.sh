@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Lifeboat demo: brings up a local 3-node Slurm cluster (one network namespace, slurmd and
+# The Lifeboat demo: brings up a local Slurm cluster (3 nodes in the default partition, and a 4th
+# for jobs across nodes; one network namespace, slurmd and
 # Lifeboat agent per node), submits a --migratable job whose counter lives in memory, then drains
 # its node as an admin would: the agent has Slurm choose a target, moves the job live with CRIU,
 # and the same job id is requeued there, where it carries on counting and finishes.

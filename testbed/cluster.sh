@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Lifeboat testbed: a real Slurm cluster of three nodes on one machine.
+# The Lifeboat testbed: a real Slurm cluster of four nodes on one machine (three in the default partition).
 #
 #   cluster.sh up       bring everything up (idempotent: what runs already is kept)
 #   cluster.sh down     stop everything and remove every trace (processes, mounts, namespaces, files)
@@ -238,10 +238,12 @@ SlurmdTimeout=30
 KillWait=5
 JobRequeue=1
 $lines
-PartitionName=batch Nodes=$(IFS=,; echo "${NODES[*]}") Default=YES MaxTime=INFINITE State=UP
+PartitionName=batch Nodes=node1,node2,node3 Default=YES MaxTime=INFINITE State=UP
 # LoadTest's job array of 500 tasks at once on one node: its cores shared by up to 32 jobs each (the tasks
 # only wait), so 24 declared CPUs hold them all; the default partition never shares.
-PartitionName=load Nodes=${NODES[-1]} OverSubscribe=FORCE:32 MaxTime=INFINITE State=UP
+PartitionName=load Nodes=node3 OverSubscribe=FORCE:32 MaxTime=INFINITE State=UP
+# Jobs on three nodes (JobsAcrossNodesTest) whose one moving part needs a fourth.
+PartitionName=wide Nodes=$(IFS=,; echo "${NODES[*]}") MaxTime=INFINITE State=UP
 CONF
     # The controller and the clients (sbatch, srun, salloc) load the plugin for its --migratable
     # option alone; only slurmstepd and the epilog on a node talk to an agent.

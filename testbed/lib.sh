@@ -11,9 +11,11 @@ REPO_DIR=$(cd "$TESTBED_DIR/.." && pwd)
 TESTBED_RUN=${TESTBED_RUN:-/var/lib/lifeboat-testbed}
 TESTBED_CACHE=${TESTBED_CACHE:-$TESTBED_DIR/cache}
 
-# Three compute nodes, each in its own network namespace on one bridge, so each looks like a
+# Four compute nodes, each in its own network namespace on one bridge, so each looks like a
 # separate host: its own address, and traffic between nodes crosses a veth link `tc` can shape.
-NODES=(node1 node2 node3)
+# The default partition has the first three; node4 is only in the partition "wide", with all four,
+# so that one node's part of a job on three nodes has a node to move to.
+NODES=(node1 node2 node3 node4)
 BRIDGE=lbbr0
 SUBNET_PREFIX=10.241.0
 CONTROLLER_ADDRESS=$SUBNET_PREFIX.254

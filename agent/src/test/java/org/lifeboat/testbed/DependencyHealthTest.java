@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * /health per dependency on the real cluster, with munged taken away and given back. The testbed runs
- * one munged, in the host's namespace, for slurmctld and all three nodes (testbed/cluster.sh's
+ * one munged, in the host's namespace, for slurmctld and all the nodes (testbed/cluster.sh's
  * munge_up): it cannot be stopped for one node alone, so every agent loses it, and Slurm with them.
  * The outage is kept short (the testbed's agents check every 5 s; Slurm marks a node that has not
  * answered for its SlurmdTimeout of 30 s down), and `cluster.sh up` starts munged again, with the

@@ -30,13 +30,15 @@ import org.junit.jupiter.api.Test;
 final class JobsAcrossNodesTest {
 
     /**
-     * Part 0 listens on its address and writes it where part 1 finds it; part 1 connects; then
-     * part 1 sends 1, 2, 3, ... and part 0 answers each number back. Each logs what it saw to
-     * partN.log; a gap, a repeat or a wrong answer ends it with an error.
+     * Part 0 listens on its address and writes it where the others find it; each other part
+     * connects, sends 1, 2, 3, ... and part 0 answers each number back. Each client part logs its
+     * answered numbers to partN.log, part 0 the connections it accepted; a gap, a repeat, a wrong
+     * answer or a closed connection ends the part with an error in its log.
      */
     private static final String PING_PONG = String.join("\n",
-            "import os, socket, sys, time",
+            "import os, socket, sys, threading, time",
             "part = int(os.environ['SLURM_NODEID'])",
+            "parts = int(os.environ['SLURM_JOB_NUM_NODES'])",
             "# Each part its own log: the parts' common --stdout has no order between two nodes' writes.",
             "log = open('part%d.log' % part, 'a', buffering=1)",
             "# Memory of part 0's to move, MiB, so that a transfer lasts long enough for a fault to land in it.",
@@ -44,22 +46,31 @@ final class JobsAcrossNodesTest {
             "probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
             "probe.connect(('10.241.0.254', 9))",
             "me = probe.getsockname()[0]",
-            "if part == 0:",
-            "    listener = socket.socket()",
-            "    listener.bind((me, 7200))",
-            "    listener.listen(1)",
-            "    open('address.tmp', 'w').write(me)",
-            "    os.rename('address.tmp', 'address')",
-            "    connection, peer = listener.accept()",
-            "    print('part0 accepted %s' % peer[0], file=log)",
+            "def serve(connection, peer):",
             "    expected = 1",
             "    for line in connection.makefile():",
             "        number = int(line)",
             "        if number != expected:",
-            "            sys.exit('part0: got %d, expected %d' % (number, expected))",
+            "            print('part0: %s sent %d, expected %d' % (peer, number, expected), file=log)",
+            "            os._exit(1)",
             "        connection.sendall(b'%d\\n' % number)",
-            "        print('part0 %d' % number, file=log)",
             "        expected += 1",
+            "    print('part0: %s closed' % peer, file=log)",
+            "    os._exit(1)",
+            "if part == 0:",
+            "    listener = socket.socket()",
+            "    listener.bind((me, 7200))",
+            "    listener.listen(parts)",
+            "    open('address.tmp', 'w').write(me)",
+            "    os.rename('address.tmp', 'address')",
+            "    servers = []",
+            "    for _ in range(parts - 1):",
+            "        connection, peer = listener.accept()",
+            "        print('part0 accepted %s' % peer[0], file=log)",
+            "        servers.append(threading.Thread(target=serve, args=(connection, peer[0])))",
+            "        servers[-1].start()",
+            "    for server in servers:",
+            "        server.join()",
             "else:",
             "    while not os.path.exists('address'):",
             "        time.sleep(0.05)",
@@ -71,8 +82,8 @@ final class JobsAcrossNodesTest {
             "        connection.sendall(b'%d\\n' % number)",
             "        answer = int(replies.readline())",
             "        if answer != number:",
-            "            sys.exit('part1: sent %d, got %d back' % (number, answer))",
-            "        print('part1 %d' % number, file=log)",
+            "            sys.exit('part%d: sent %d, got %d back' % (part, number, answer))",
+            "        print('part%d %d' % (part, number), file=log)",
             "        time.sleep(0.05)",
             "");
 
@@ -108,9 +119,7 @@ final class JobsAcrossNodesTest {
 
         assertEquals("node[2-3]", testbed.job(jobId).get("NodeList"));
         assertEquals("1", testbed.job(jobId).get("Restarts"));
-        assertUnbroken(directory);
-        String output = UnmovableJobsTest.read(directory.resolve("part0.log"));
-        assertEquals(1, output.lines().filter(line -> line.startsWith("part0 accepted")).count(), () -> "a reconnect:\n" + output);
+        assertUnbroken(directory, 2);
         MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
 
         testbed.run("scancel", Long.toString(jobId)).orThrow();
@@ -118,6 +127,30 @@ final class JobsAcrossNodesTest {
         Testbed.await(() -> !testbed.run("pgrep", "-f", directory.resolve("pingpong.py").toString()).succeeded(),
                 Duration.ofSeconds(30), () -> "a part outlived scancel: "
                         + testbed.run("pgrep", "-af", directory.resolve("pingpong.py").toString()).stdout());
+    }
+
+    @Test
+    void aJobOnThreeNodesMovesItsDrainedNodesPartToAFourth(Testbed testbed) throws Exception {
+        this.testbed = testbed;
+        Path directory = jobDirectory();
+        long jobId = submit(directory, "node1,node2,node3", 0, "--partition=wide");
+        awaitExchanges(directory, 20, jobId);
+
+        long drained = System.nanoTime();
+        testbed.run("scontrol", "update", "nodename=node1", "state=drain", "reason=lifeboat-across-test").orThrow();
+        Testbed.await(() -> runsAgainOn(jobId, "node[2-4]"), Duration.ofSeconds(120),
+                () -> "job " + jobId + "'s part did not move off node1: " + testbed.job(jobId) + "\n"
+                        + UnmovableJobsTest.read(testbed.agentLog("node1")));
+        int atMove = exchanges(directory);
+        System.out.printf("job on node1,node2,node3: drain of node1 -> RUNNING on %s after %d ms, at exchange %d%n",
+                testbed.job(jobId).get("NodeList"), (System.nanoTime() - drained) / 1_000_000, atMove);
+        awaitExchanges(directory, atMove + 40, jobId);
+        assertUnbroken(directory, 3);
+        assertEquals("1", testbed.job(jobId).get("Restarts"));
+        testbed.run("scancel", Long.toString(jobId)).orThrow();
+        testbed.awaitJobState(jobId, "CANCELLED", Duration.ofSeconds(60));
+        Testbed.await(() -> !testbed.run("pgrep", "-f", directory.resolve("pingpong.py").toString()).succeeded(),
+                Duration.ofSeconds(30), () -> "a part outlived scancel");
     }
 
     @Test
@@ -168,7 +201,7 @@ final class JobsAcrossNodesTest {
     /** After a move rolled back: both parts exchange on, unbroken, on node1 and node2, the job never requeued. */
     private void assertGoesOnWhereItWas(Path directory, long jobId) throws IOException {
         awaitExchanges(directory, exchanges(directory) + 40, jobId);
-        assertUnbroken(directory);
+        assertUnbroken(directory, 2);
         Map<String, String> job = testbed.job(jobId);
         assertEquals("RUNNING", job.get("JobState"));
         assertEquals("node[1-2]", job.get("NodeList"));
@@ -233,16 +266,20 @@ final class JobsAcrossNodesTest {
         return (int) UnmovableJobsTest.read(directory.resolve("part1.log")).lines().filter(line -> line.startsWith("part1 ")).count();
     }
 
-    /** Both parts saw 1, 2, 3, ... without a gap or a repeat, and neither failed. */
-    private static void assertUnbroken(Path directory) throws IOException {
-        for (String part : List.of("part0 ", "part1 ")) {
-            String output = Files.readString(directory.resolve(part.strip() + ".log"));
-            List<Long> numbers = output.lines().filter(line -> line.startsWith(part) && !line.contains("accepted"))
-                    .map(line -> Long.parseLong(line.substring(part.length()).strip())).toList();
+    /** Every client part saw 1, 2, 3, ... answered without a gap or a repeat, and part 0 saw no error. */
+    private static void assertUnbroken(Path directory, int parts) throws IOException {
+        for (int part = 1; part < parts; part++) {
+            String prefix = "part" + part + " ";
+            List<Long> numbers = Files.readString(directory.resolve("part" + part + ".log")).lines()
+                    .filter(line -> line.startsWith(prefix)).map(line -> Long.parseLong(line.substring(prefix.length()).strip())).toList();
             for (int i = 0; i < numbers.size(); i++) {
-                assertEquals(i + 1L, numbers.get(i), part + "broke at " + (i + 1) + ": " + numbers);
+                assertEquals(i + 1L, numbers.get(i), prefix + "broke at " + (i + 1) + ": " + numbers);
             }
         }
+        String server = Files.readString(directory.resolve("part0.log"));
+        assertEquals(parts - 1, server.lines().filter(line -> line.startsWith("part0 accepted")).count(),
+                () -> "part 0 saw a reconnect or an error:\n" + server);
+        assertFalse(server.contains("part0:"), () -> server);
         assertFalse(UnmovableJobsTest.read(directory.resolve("pingpong.err")).contains("part"),
                 () -> UnmovableJobsTest.read(directory.resolve("pingpong.err")));
     }

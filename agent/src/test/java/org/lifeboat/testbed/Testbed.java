@@ -22,7 +22,7 @@ import org.lifeboat.agent.process.ProcessCommandRunner;
  */
 public final class Testbed {
 
-    public static final List<String> NODES = List.of("node1", "node2", "node3");
+    public static final List<String> NODES = List.of("node1", "node2", "node3", "node4");
     /** The ordinary user whose jobs the tests run unless a test is about root (testbed/lib.sh's TEST_USERS). */
     public static final String JOB_USER = "lbalice";
     /** A second ordinary user, for what one user may do to another's jobs. */

@@ -452,7 +452,9 @@ public final class MigrationService {
         try {
             ContainerManifest container = container(job);
             requireWhole(job, slurmJob, container);
-            String partId = migrationId + "-held";
+            // Each staying node's own: where nodes share /run/netns, its restoring network is named after it.
+            String node = nodeName.replaceAll("[^A-Za-z0-9-]", "-");
+            String partId = migrationId + "-held-" + node.substring(0, Math.min(node.length(), 64 - migrationId.length() - 6));
             JobHandover handover = new InPlaceHandover(coordinator, ready, decision, PART_DECISION_TIMEOUT, slurmJob.restarts(),
                     restarts -> slurm.job(jobId).restarts() > restarts);
             oldRunEndsExpected.add(jobId);
