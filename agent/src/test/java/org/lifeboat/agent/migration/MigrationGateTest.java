@@ -91,6 +91,19 @@ class MigrationGateTest {
     }
 
     @Test
+    void holdingAStayingPartInPlaceIsRefusedTheSameWayAndNothingIsAsked() throws Exception {
+        MigrationService migrations = migrationService();
+        registry.stepStarted(7, 1000, 1000, "0", 0, 1);
+
+        MigrationException refused = assertThrows(MigrationException.class,
+                () -> migrations.holdPartInPlace("job7-a1", 7, "node2"));
+
+        assertEquals(MigrationException.Reason.CRIU_UNUSABLE, refused.reason());
+        assertEquals(List.of(), commands.commands());
+        assertFalse(migrations.livesOnAfterItsEnd(7), "a part never held is not kept past its job's end");
+    }
+
+    @Test
     void aPrepareFromAnotherNodeIsRefusedWithTheCodeAndNothingIsPrepared() throws Exception {
         TargetNode target = new TargetNode(Files.createDirectories(directory.resolve("target")), CLOSED);
         IncomingMigrations incoming = target.incoming;
