@@ -71,12 +71,16 @@ static int on_migratable_option(int value, const char *argument, int remote)
 {
 	(void)value;
 	(void)remote;
-	if (argument != NULL && argument[0] != '\0' && strcmp(argument, "net") != 0) {
+	/* No value reaches here as NULL or "", or, in an srun inside `sbatch --migratable`, as "(null)": Slurm
+	 * passes sbatch's options on to the job's srun in SLURM_SPANK__SLURM_SPANK_OPTION_lifeboat_migratable,
+	 * written with printf's "%s", which glibc prints "(null)" for a missing value (Slurm 22.05). */
+	bool no_value = argument == NULL || argument[0] == '\0' || strcmp(argument, "(null)") == 0;
+	if (!no_value && strcmp(argument, "net") != 0) {
 		slurm_error(LOG_PREFIX "--migratable=%.64s: the only value is net (an address of the job's own)", argument);
 		return -1;
 	}
 	lifeboat.migratable = true;
-	lifeboat.own_network = argument != NULL && strcmp(argument, "net") == 0;
+	lifeboat.own_network = !no_value;
 	return 0;
 }
 

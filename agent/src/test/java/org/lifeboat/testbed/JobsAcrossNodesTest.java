@@ -122,6 +122,23 @@ final class JobsAcrossNodesTest {
         assertUnbroken(directory, 2);
         MigrationEngineTest.assertNothingLeftOn(testbed, "node1");
 
+        // The drained node can now be taken down: once Slurm has marked it down, the job runs on.
+        String node1 = Testbed.networkNamespace("node1");
+        try {
+            Testbed.await(() -> {
+                testbed.run("sh", "-c", "ip netns pids " + node1 + " | xargs -r kill -KILL");
+                return testbed.run("ip", "netns", "pids", node1).stdout().isBlank();
+            }, Duration.ofSeconds(20), () -> "processes survive on node1");
+            Testbed.await(() -> testbed.run("sinfo", "-h", "-n", "node1", "-o", "%t").stdout().contains("down"),
+                    Duration.ofSeconds(90), () -> "Slurm never marked node1 down");
+            int atDown = exchanges(directory);
+            awaitExchanges(directory, atDown + 20, jobId);
+            assertEquals("RUNNING", testbed.job(jobId).get("JobState"));
+        } finally {
+            testbed.run(Duration.ofMinutes(2), List.of(testbed.clusterScript().toString(), "up")).orThrow();
+        }
+        assertUnbroken(directory, 2);
+
         testbed.run("scancel", Long.toString(jobId)).orThrow();
         testbed.awaitJobState(jobId, "CANCELLED", Duration.ofSeconds(60));
         Testbed.await(() -> !testbed.run("pgrep", "-f", directory.resolve("pingpong.py").toString()).succeeded(),
