@@ -8,8 +8,9 @@
  * in it as a task (join.c); a private mount namespace whose root is a read-only tmpfs holding only mount points, with the
  * host's (or an --image directory's) /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, a
  * fresh /proc, /dev/{null,zero,full,random,urandom}, tmpfs /dev/shm and /tmp, a read-only view
- * of the CPU topology (/sys/devices/system/{cpu,node}, for hwloc), the working directory and each
- * --bind. The network namespace is the node's (or root's --netns), with --network=job the one the
+ * of the CPU topology (/sys/devices/system/{cpu,node}, for hwloc), the names of the container's
+ * interfaces as links to nothing in /sys/class/net (for UCX, unless it shares the node's
+ * network), the working directory and each --bind. The network namespace is the node's (or root's --netns), with --network=job the one the
  * agent made for the caller's Slurm job (job-network.c), or with --network=loopback a new one
  * holding only lo, which moves with the container. The outer
  * process stays in the host's namespaces, writes the manifest, forwards signals to its task and
@@ -28,7 +29,8 @@
  *   so a source with mounts below it, or in the host's /proc, /dev or /sys, is refused;
  * - every bind mount is nosuid and nodev (the system and image ones read-only too), the root is
  *   read-only, and only the mounts listed above exist: of /sys only the CPU and NUMA topology
- *   (each one mount, read-only, noexec), no host /run, no devices but five;
+ *   (each one mount, read-only, noexec) and, in the read-only root, links named after the
+ *   container's own interfaces, no host /run, no devices but five;
  * - mount points are created only in the container's own tmpfs mounts, walking the path without
  *   following symlinks, never in a directory bound from the host;
  * - the options that make root write or join something the caller chooses (--manifest,
@@ -48,6 +50,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,6 +110,16 @@ static const struct {
 	{"sys-cpu", "/sys/devices/system/cpu"},
 	{"sys-node", "/sys/devices/system/node"},
 };
+
+/* /sys/class/net in the container: one symbolic link per interface of its network namespace,
+ * named after it and pointing where sysfs points for a virtual device, which does not exist in
+ * the container. UCX (the transport of Debian's MPICH) finds its TCP devices by listing this
+ * directory and asks the kernel (ioctl) the rest; without it MPICH's ranks cannot reach another
+ * node ("UCX ERROR opendir(/sys/class/net) failed"). Names only: nothing of sysfs is shown. */
+#define NET_CLASS_DIR "/sys/class/net"
+#define NET_DEVICE_LINK "../../devices/virtual/net/"
+/* At most this many: a namespace holds a few (lo and the job's interface). */
+#define NET_DEVICES_MAX 16
 
 /* The manifest's "network"; --network takes "node", "loopback" and "job" (--netns FILE and
  * --network=job give "netns": both join a named namespace, which the agent treats alike). */
@@ -934,6 +947,106 @@ static int open_netns(void)
 	return 0;
 }
 
+/* Whether NAME may stand in the root as an interface's link: a plain name (what the kernel allows
+ * is wider; anything else is left out rather than carried into the manifest). */
+static bool plain_interface_name(const char *name)
+{
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) >= IF_NAMESIZE)
+		return false;
+	for (const char *c = name; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+		      *c == '_' || *c == '-' || *c == '@'))
+			return false;
+	return true;
+}
+
+/* The names of the interfaces of the namespace NETNS_FD, one a line, into NAMES: read by a child
+ * that joins it (this process keeps its own namespace). */
+static int read_interface_names(int netns_fd, char *names, size_t size)
+{
+	int pipe_fds[2], status = 0, result = 0;
+	size_t length = 0;
+	ssize_t count;
+	pid_t child, waited;
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+		log_errno("create a pipe");
+		return -1;
+	}
+	child = fork();
+	if (child < 0) {
+		log_errno("fork");
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+		return -1;
+	}
+	if (child == 0) {
+		struct if_nameindex *list;
+		FILE *out;
+		close(pipe_fds[0]);
+		if (setns(netns_fd, CLONE_NEWNET) != 0) {
+			log_errno("join the network namespace");
+			_exit(1);
+		}
+		list = if_nameindex();
+		out = fdopen(pipe_fds[1], "w");
+		if (list == NULL || out == NULL) {
+			log_errno("list the interfaces of the network namespace");
+			_exit(1);
+		}
+		for (struct if_nameindex *entry = list; entry->if_name != NULL; entry++)
+			fprintf(out, "%s\n", entry->if_name);
+		_exit(fclose(out) == 0 ? 0 : 1);
+	}
+	close(pipe_fds[1]);
+	while (length < size - 1 && (count = read(pipe_fds[0], names + length, size - 1 - length)) != 0) {
+		if (count < 0 && errno == EINTR)
+			continue;
+		if (count < 0) {
+			log_errno("read the interfaces of the network namespace");
+			result = -1;
+			break;
+		}
+		length += (size_t)count;
+	}
+	names[length] = '\0';
+	close(pipe_fds[0]);
+	while ((waited = waitpid(child, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (waited != child) {
+		log_errno("wait for the process listing the interfaces");
+		return -1;
+	}
+	/* A child that exited with 1 has said why. */
+	if (WIFSIGNALED(status))
+		log_error("the process listing the interfaces was killed by signal %d", WTERMSIG(status));
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? result : -1;
+}
+
+/* NET_CLASS_DIR's links, for a namespace of the container's own (lo) or a named one (its
+ * interfaces now). Not for the node's namespace: its interfaces come and go, and a container
+ * sharing it cannot carry its connections to another node anyway. */
+static int add_network_devices(void)
+{
+	char names[4096] = "lo\n";
+	char path[PATH_MAX];
+	char link[PATH_MAX];
+	size_t added = 0;
+	if (lb.config.network == NETWORK_NODE)
+		return 0;
+	if (lb.config.network == NETWORK_NETNS && read_interface_names(lb.config.netns_fd, names, sizeof(names)) != 0)
+		return -1;
+	for (char *name = strtok(names, "\n"); name != NULL && added < NET_DEVICES_MAX; name = strtok(NULL, "\n")) {
+		if (!plain_interface_name(name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", NET_CLASS_DIR, name);
+		snprintf(link, sizeof(link), "%s%s", NET_DEVICE_LINK, name);
+		if (add_node(NODE_SYMLINK, path, link) != 0)
+			return -1;
+		added++;
+	}
+	return 0;
+}
+
 /* The container description, in mount order; the mount points follow from the mounts. */
 static int build_config(void)
 {
@@ -958,7 +1071,7 @@ static int build_config(void)
 	    (lb.status_option != NULL &&
 	     map_output(&lb.config.status_file, "--exit-status-file", lb.status_option, false) != 0))
 		return -1;
-	return open_netns();
+	return open_netns() == 0 && add_network_devices() == 0 ? 0 : -1;
 }
 
 static int make_directory(const char *path, bool may_exist)

@@ -8,8 +8,9 @@
 # ends stay inside; the agent's is a macvlan on the node's uplink).
 #
 #   view            job 940's task sees its namespace's interface and address (ip -o addr), and
-#                   is in that namespace (its inode); the manifest (version 4) says network
-#                   "netns" and netns the namespace's path.
+#                   is in that namespace (its inode); /sys/class/net lists its interfaces (what
+#                   UCX looks for); the manifest (version 4) says network "netns" and netns the
+#                   namespace's path.
 #   joined          a second task of job 940 with the same options joins the first one's container:
 #                   the same PID and network namespaces.
 #   missing         job 941 has no namespace: 125 and the message that says what to do.
@@ -135,7 +136,8 @@ scenario_view_and_joined() {
     mkdir -p "$work/view"
     rm -f "$work/job/go"
     launch user 940 0 "$NODE" view.out -- sh -c \
-        'readlink /proc/self/ns/net /proc/self/ns/pid; ip -o addr show; while [ ! -e go ]; do sleep 0.05; done'
+        'readlink /proc/self/ns/net /proc/self/ns/pid; ip -o addr show; echo class-net: $(ls /sys/class/net)
+         while [ ! -e go ]; do sleep 0.05; done'
     first=$started
     wait_until 10 "the first task's manifest" test -s "/run/lifeboat/containers/$first/manifest.json"
     cp "/run/lifeboat/containers/$first/manifest.json" "$manifest"
@@ -150,6 +152,8 @@ scenario_view_and_joined() {
     grep -q "lbjob0 *inet $(job_address 940)/24" "$work/job/view.out" ||
         fail "view: the task does not see the job's interface and address: $(cat "$work/job/view.out")"
     grep -q "$(job_address 942)" "$work/job/view.out" && fail "view: the task sees job 942's address"
+    grep -qx "class-net: lbjob0 lbjob1 lo" "$work/job/view.out" ||
+        fail "view: /sys/class/net does not list the namespace's interfaces: $(grep class-net "$work/job/view.out")"
     "$PY" - "$manifest" "$NETNS_DIR/lifeboat-job-940-$NODE" <<'PY' || fail "view: the manifest"
 import json, sys
 manifest = json.load(open(sys.argv[1]))

@@ -4,9 +4,11 @@
 #
 #   loopback-view    --network=loopback: a network namespace other than the node's, holding only
 #                    lo, up, with 127.0.0.1 and ::1 usable; the CPU topology readable at
-#                    /sys/devices/system/cpu (the same as the node's), nothing else of /sys
-#                    (/sys/class absent), and /sys not writable (EROFS).
-#   node-view        without --network: the node's network namespace, the same /sys view.
+#                    /sys/devices/system/cpu (the same as the node's), and of the rest of /sys
+#                    only /sys/class/net/lo, a link to nothing (what UCX lists to find its TCP
+#                    devices), and /sys not writable (EROFS).
+#   node-view        without --network: the node's network namespace, the same /sys view but
+#                    no /sys/class (the node's interfaces are not listed).
 #   manifest         version 4; "network" is "node", "netns" (root's --netns) or "loopback"; the
 #                    topology mounts sys-cpu (and sys-node where the node has one) read-only.
 #   joined-network   two tasks of a Slurm job (job cgroup, SLURM_JOB_ID) with --network=loopback
@@ -86,7 +88,11 @@ def facts():
         yield "tcp " + address, "ok" if listener.accept()[0].recv(1) == b"x" else "broken"
     yield "cpu-online", open("/sys/devices/system/cpu/online").read().strip()
     yield "sys", ",".join(sorted(os.listdir("/sys")))
-    yield "sys-class", "present" if os.path.exists("/sys/class") else "absent"
+    yield "sys-class", ",".join(sorted(os.listdir("/sys/class"))) if os.path.exists("/sys/class") else "absent"
+    if os.path.isdir("/sys/class/net"):
+        yield "sys-class-net", ",".join("%s->%s%s" % (name, os.readlink("/sys/class/net/" + name),
+                                                    "" if os.path.exists("/sys/class/net/" + name) else " (dangling)")
+                                      for name in sorted(os.listdir("/sys/class/net")))
     for path in "/sys/devices/system/cpu/lifeboat-test", "/sys/lifeboat-test":
         try:
             os.mkdir(path)
@@ -111,11 +117,12 @@ expect() {
     [ "$(fact "$1" "$2")" = "$3" ] || fail "$4: $2 is '$(fact "$1" "$2")', expected '$3'"
 }
 
-# check_sys FILE WHAT: the topology readable and the node's, nothing else of /sys, none writable.
+# check_sys FILE WHAT [CLASS]: the topology readable and the node's, of /sys/class only CLASS
+# (absent if not given), none writable.
 check_sys() {
     expect "$1" cpu-online "$(cat /sys/devices/system/cpu/online)" "$2"
-    expect "$1" sys devices "$2"
-    expect "$1" sys-class absent "$2"
+    expect "$1" sys "${3:+class,}devices" "$2"
+    expect "$1" sys-class "${3:-absent}" "$2"
     expect "$1" "mkdir /sys/devices/system/cpu/lifeboat-test" EROFS "$2"
     expect "$1" "mkdir /sys/lifeboat-test" EROFS "$2"
     expect "$1" "write online" refused "$2"
@@ -130,8 +137,9 @@ scenario_loopback_view() {
     expect "$out" lo up loopback-view
     expect "$out" "tcp 127.0.0.1" ok loopback-view
     expect "$out" "tcp ::1" ok loopback-view
-    check_sys "$out" loopback-view
-    log "loopback-view: only lo, up, 127.0.0.1 and ::1 work; CPUs $(fact "$out" cpu-online), /sys read-only and the topology alone"
+    check_sys "$out" loopback-view net
+    expect "$out" sys-class-net "lo->../../devices/virtual/net/lo (dangling)" loopback-view
+    log "loopback-view: only lo, up, 127.0.0.1 and ::1 work; CPUs $(fact "$out" cpu-online), /sys read-only, the topology and /sys/class/net/lo alone"
 }
 
 scenario_node_view() {
