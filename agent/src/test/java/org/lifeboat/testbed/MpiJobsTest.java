@@ -98,6 +98,47 @@ final class MpiJobsTest {
                 .noneMatch(name -> name.startsWith("lifeboat-restore-")), "a restore's namespace name was left");
     }
 
+    /**
+     * Open MPI across two nodes: each node's part of the job in its own container with its own
+     * address, mpirun and two ranks in node1's, orted and two ranks in node2's, all four talking TCP
+     * between the two addresses (launcher/tests/lifeboat-mpi-part). node1 is drained mid-run: its
+     * part moves to node3, node2's is checkpointed in place; the connections hold, no rank restarts,
+     * and the run prints what an unmoved run prints.
+     */
+    @Test
+    void anOpenMpiJobOnTwoNodesMovesOneNodesPartAndComputesTheSameResult(Testbed testbed) throws Exception {
+        this.testbed = testbed;
+        Path directory = jobDirectory();
+        String ring = testbed.userBinary("mpi-ring-openmpi").toString();
+        String unmoved = reference(OPEN_MPI, ring, STEPS, directory);
+        long jobId = testbed.sbatchAs(Testbed.JOB_USER, "--migratable=net", "--nodes=2", "--ntasks-per-node=1",
+                "--nodelist=node1,node2", "--output=" + directory.resolve("slurm.out"), "--chdir=" + directory, "--wrap",
+                "srun " + testbed.userBinary("lifeboat-run") + " --network=job --bind " + Path.of(ring).getParent()
+                        + " --stdout=" + directory.resolve("ring.out") + " --stderr=" + directory.resolve("ring.err")
+                        + " -- " + testbed.userBinary("lifeboat-mpi-part") + " --mpi openmpi --ranks-per-node 2 " + ring + " sum "
+                        + STEPS + " " + STEP_MILLIS);
+        awaitSteps(directory, 5, jobId);
+        assertEquals(RANKS, ranks("openmpi"), "ranks before the move");
+
+        long drained = System.nanoTime();
+        testbed.run("scontrol", "update", "nodename=node1", "state=drain", "reason=lifeboat-mpi-test").orThrow();
+        Testbed.await(() -> "node[2-3]".equals(testbed.job(jobId).get("NodeList")) && "RUNNING".equals(testbed.job(jobId).get("JobState")),
+                Duration.ofSeconds(120), () -> "job " + jobId + "'s part did not move off node1: " + testbed.job(jobId) + "\n"
+                        + UnmovableJobsTest.read(directory.resolve("ring.err")) + UnmovableJobsTest.read(testbed.agentLog("node1")));
+        long steps = steps(directory);
+        System.out.printf("Open MPI on node1,node2, 2 ranks each: drain of node1 -> RUNNING on %s after %d ms, at step %d%n",
+                testbed.job(jobId).get("NodeList"), (System.nanoTime() - drained) / 1_000_000, steps);
+        assertTrue(steps < STEPS, () -> "the job ended before it moved, at step " + steps);
+        assertEquals(RANKS, ranks("openmpi"), "ranks after the move");
+
+        testbed.awaitJobState(jobId, "COMPLETED", Duration.ofSeconds(STEPS * STEP_MILLIS / 1000 + 60));
+        assertEquals("0:0", testbed.job(jobId).get("ExitCode"));
+        assertEquals("1", testbed.job(jobId).get("Restarts"));
+        assertEquals(unmoved, ringLines(directory.resolve("ring.out")),
+                () -> "the moved run printed otherwise than the run that was not moved; its errors:\n"
+                        + UnmovableJobsTest.read(directory.resolve("ring.err")));
+    }
+
     @Test
     void ranksStartedBySrunHoldSlurmsPmiConnectionAndAreLeftToFinish(Testbed testbed) throws Exception {
         this.testbed = testbed;
