@@ -22,18 +22,7 @@
 #include <string.h>
 
 #include "../src/launcher.h"
-
-static int passed, failed;
-
-static void expect(bool got, bool wanted, const char *what)
-{
-	if (got == wanted) {
-		passed++;
-	} else {
-		failed++;
-		printf("FAILED: %s: got %s\n", what, got ? "true" : "false");
-	}
-}
+#include "expect.h"
 
 /* cgroups_in_job on a copy (it splits the text in place). */
 static bool in_job(const char *text, const char *job)

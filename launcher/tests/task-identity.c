@@ -12,18 +12,7 @@
 #include <string.h>
 
 #include "../src/launcher.h"
-
-static int passed, failed;
-
-static void expect(bool got, bool wanted, const char *what)
-{
-	if (got == wanted) {
-		passed++;
-	} else {
-		failed++;
-		printf("FAILED: %s: got %s\n", what, got ? "true" : "false");
-	}
-}
+#include "expect.h"
 
 /* Whether a launcher with ENVIRONMENT (a NULL-ended list) takes RECORD for its task. */
 static bool takes(const char *const *environment, const char *record)

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -107,19 +108,25 @@ public final class JobNetworkConfig {
     }
 
     private static long parse(String key, String text) {
-        Matcher matcher = IPV4.matcher(text.strip());
+        return parseAddress(text.strip()).orElseThrow(() ->
+                new InvalidConfigValueException(key, "must be an IPv4 address, got '" + text + "'"));
+    }
+
+    /** A dotted IPv4 address as a number (see {@link #format}), if the text is exactly one. */
+    public static OptionalLong parseAddress(String text) {
+        Matcher matcher = IPV4.matcher(text);
         if (!matcher.matches()) {
-            throw new InvalidConfigValueException(key, "must be an IPv4 address, got '" + text + "'");
+            return OptionalLong.empty();
         }
         long address = 0;
         for (int i = 1; i <= 4; i++) {
             int part = Integer.parseInt(matcher.group(i));
             if (part > 255) {
-                throw new InvalidConfigValueException(key, "must be an IPv4 address, got '" + text + "'");
+                return OptionalLong.empty();
             }
             address = address << 8 | part;
         }
-        return address;
+        return OptionalLong.of(address);
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -146,17 +147,10 @@ public final class JobAddressPool {
     }
 
     private long parseAddress(String name) throws IOException {
-        String[] parts = name.split("\\.", -1);
-        if (parts.length != 4) {
+        OptionalLong address = JobNetworkConfig.parseAddress(name);
+        if (address.isEmpty()) {
             throw new IOException("unexpected file " + leases.resolve(name) + " among the address leases");
         }
-        long address = 0;
-        for (String part : parts) {
-            if (!part.matches("[0-9]{1,3}") || Integer.parseInt(part) > 255) {
-                throw new IOException("unexpected file " + leases.resolve(name) + " among the address leases");
-            }
-            address = address << 8 | Integer.parseInt(part);
-        }
-        return address;
+        return address.getAsLong();
     }
 }

@@ -27,4 +27,9 @@ public record JobNetwork(
         Objects.requireNonNull(mac, "mac");
         addresses = List.copyOf(addresses);
     }
+
+    /** The same network in a namespace of another name. */
+    public JobNetwork named(String otherNamespace) {
+        return new JobNetwork(otherNamespace, interfaceName, mac, addresses, gateway);
+    }
 }

@@ -108,7 +108,7 @@ public final class JobNetworks {
 
     /** The network as the target restores it: the same but for the namespace's name (see {@link #restoringName}). */
     public static JobNetwork restoring(JobNetwork network, String migrationId) {
-        return new JobNetwork(restoringName(migrationId), network.interfaceName(), network.mac(), network.addresses(), network.gateway());
+        return network.named(restoringName(migrationId));
     }
 
     /**
@@ -138,7 +138,7 @@ public final class JobNetworks {
         String name = Files.exists(NAMED_NAMESPACES.resolve(restoringName(migrationId))) ? restoringName(migrationId)
                 : network.namespace();
         try {
-            release(new JobNetwork(name, network.interfaceName(), network.mac(), network.addresses(), network.gateway()));
+            release(network.named(name));
         } catch (CommandException e) {
             LOG.warning("cannot take the restored copy's interface in " + name + " down: " + e.getMessage());
             deleteName(name);
