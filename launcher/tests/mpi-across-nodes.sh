@@ -235,6 +235,9 @@ start_part_command() {
         export SLURM_JOB_NUM_NODES=2 SLURM_NNODES=2 SLURM_NTASKS=2 SLURM_CPUS_ON_NODE=$RANKS_PER_NODE
         export SLURMD_NODENAME=${NODES[$part]} SLURM_JOB_NODELIST="${NODES[0]},${NODES[1]}"
         export SLURM_NODELIST=$SLURM_JOB_NODELIST
+        # A job's environment need not name a shell (a cron-started submission's, CI's), and the
+        # users' login shell is nologin: the parts must not depend on $SHELL.
+        unset SHELL
         if [ "$as" = root ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
         exec unshare --mount --propagation private sh -c \
             'mount -t tmpfs -o mode=0755,nosuid,nodev lifeboat-node /run/lifeboat && exec "$@"' sh \
