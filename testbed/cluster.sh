@@ -441,6 +441,8 @@ up() {
     [ -f "$AGENT_JAR" ] || die "$AGENT_JAR is missing: build first (mvn -B -DskipTests package)"
     mkdir -p "$TESTBED_RUN"
     publish_for_users
+    # What the RPM's sysctl.d file sets: CRIU's lazy-page server (post-copy) needs pipes above 1 MiB.
+    [ "$(cat /proc/sys/fs/pipe-max-size)" -ge 4194304 ] || sysctl -qw fs.pipe-max-size=4194304
     network_up
     munge_up
     write_slurm_config
