@@ -28,11 +28,13 @@ import picocli.CommandLine.Spec;
             "1:the agent could not be reached",
             "2:invalid command line",
             "4:the agent refused (not your job, unknown job, no container, not requeueable, no node free, CRIU unusable)",
-            "5:the migration failed and was rolled back: the job runs on where it was"
+            "5:the migration failed and was rolled back: the job runs on where it was",
+            "6:post-copy: the job's memory stopped crossing while it ran on the target, which killed it: the job is lost"
         })
 final class MigrateCommand implements Callable<Integer> {
 
     static final int EXIT_ROLLED_BACK = 5;
+    static final int EXIT_LOST = 6;
 
     @Spec
     private CommandSpec spec;
@@ -84,6 +86,10 @@ final class MigrateCommand implements Callable<Integer> {
             MigrationReportFormat.print(out, report);
             out.flush();
         }
-        return report.path("outcome").asText().equals(Outcome.ROLLED_BACK.wireName()) ? EXIT_ROLLED_BACK : 0;
+        String outcome = report.path("outcome").asText();
+        if (outcome.equals(Outcome.ROLLED_BACK.wireName())) {
+            return EXIT_ROLLED_BACK;
+        }
+        return outcome.equals(Outcome.LOST.wireName()) ? EXIT_LOST : 0;
     }
 }

@@ -24,6 +24,10 @@ final class MigrationReportFormat {
         out.printf("  memory %d bytes%s, other images %d bytes%n", pageBytes,
                 pageWireBytes < pageBytes ? String.format(" (%d on the link, compressed)", pageWireBytes) : "",
                 report.path("image-bytes").asLong());
+        if (report.path("mode").asText().equals("post-copy") && report.path("phase-millis").has("fetch-pages")) {
+            out.printf("  split %d ms: the job ran on %s while part of its memory was still on %s%n",
+                    report.path("split-millis").asLong(), report.path("to").asText(), report.path("from").asText());
+        }
         if (report.hasNonNull("cause")) {
             String reason = report.hasNonNull("reason") ? " (" + report.path("reason").asText() + ")" : "";
             out.println("  cause" + reason + ": " + report.path("cause").asText());

@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -27,6 +28,7 @@ public final class AgentConfig {
     // lifeboat-run looks here (DIR/NODE/JOBID) for a container restored for its job.
     private static final String DEFAULT_RESUME_DIRECTORY = "/run/lifeboat/resume";
     private static final String DEFAULT_TRANSFER_MODE = "diskless";
+    private static final List<String> TRANSFER_MODES = List.of("diskless", "shared-fs", "post-copy");
     // The usual name of a node's first Ethernet interface; sites with other names set it.
     static final String DEFAULT_UPLINK_INTERFACE = "eth0";
     private static final Pattern INTERFACE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,15}");
@@ -88,13 +90,8 @@ public final class AgentConfig {
         this.resumeDirectory = requireAbsolute("resume-directory",
                 resumeDirectory == null ? DEFAULT_RESUME_DIRECTORY : resumeDirectory);
         this.sharedDirectory = sharedDirectory == null ? null : requireAbsolute("shared-directory", sharedDirectory);
-        this.transferMode = transferMode == null ? DEFAULT_TRANSFER_MODE : transferMode;
-        if (!this.transferMode.equals("diskless") && !this.transferMode.equals("shared-fs")) {
-            throw new InvalidConfigValueException("transfer-mode", "must be 'diskless' or 'shared-fs', got '" + transferMode + "'");
-        }
-        if (this.transferMode.equals("shared-fs") && this.sharedDirectory == null) {
-            throw new InvalidConfigValueException("transfer-mode", "is 'shared-fs' but no shared-directory is set");
-        }
+        this.transferMode = requireTransferMode("transfer-mode", transferMode == null ? DEFAULT_TRANSFER_MODE : transferMode,
+                this.sharedDirectory);
         this.uplinkInterfaceGiven = uplinkInterface != null;
         this.uplinkInterface = uplinkInterface == null ? DEFAULT_UPLINK_INTERFACE : uplinkInterface;
         if (!INTERFACE_NAME.matcher(this.uplinkInterface).matches()) {
@@ -104,6 +101,10 @@ public final class AgentConfig {
         this.http = http == null ? HttpConfig.defaults() : http;
         this.peer = peer == null ? PeerConfig.defaults() : peer;
         this.evacuation = evacuation == null ? EvacuationConfig.defaults() : evacuation;
+        this.evacuation.drainTransferMode().ifPresent(mode ->
+                requireTransferMode("evacuation.drain-transfer-mode", mode, this.sharedDirectory));
+        this.evacuation.predictionTransferMode().ifPresent(mode ->
+                requireTransferMode("evacuation.prediction-transfer-mode", mode, this.sharedDirectory));
         this.health = health == null ? HealthConfig.defaults() : health;
         this.predictor = predictor == null ? PredictorConfig.defaults() : predictor;
         this.apptainer = apptainer == null ? ApptainerConfig.defaults() : apptainer;
@@ -163,6 +164,28 @@ public final class AgentConfig {
     /** "diskless" or "shared-fs": the mode a migration uses unless it names one. */
     public String transferMode() {
         return transferMode;
+    }
+
+    /** How a drain's jobs move: evacuation.drain-transfer-mode, else transfer-mode. */
+    public String drainTransferMode() {
+        return evacuation.drainTransferMode().orElse(transferMode);
+    }
+
+    /** How a predicted failure's jobs move: evacuation.prediction-transfer-mode, else transfer-mode. */
+    public String predictionTransferMode() {
+        return evacuation.predictionTransferMode().orElse(transferMode);
+    }
+
+    /** The transfer modes a site may choose (TransferMode's wire names), and what each needs. */
+    static String requireTransferMode(String key, String mode, Path sharedDirectory) {
+        if (!TRANSFER_MODES.contains(mode)) {
+            throw new InvalidConfigValueException(key, "must be one of " + String.join(", ", TRANSFER_MODES) + ", got '"
+                    + mode + "'");
+        }
+        if (mode.equals("shared-fs") && sharedDirectory == null) {
+            throw new InvalidConfigValueException(key, "is 'shared-fs' but no shared-directory is set");
+        }
+        return mode;
     }
 
     /** The node's interface that jobs' own interfaces (macvlans) are made on, when a job with its own address arrives. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /** The {@code evacuation:} section: how a draining node's jobs are moved off. */
 public final class EvacuationConfig {
@@ -23,6 +24,8 @@ public final class EvacuationConfig {
     private final int concurrency;
     private final Duration drainPollInterval;
     private final Duration retryPause;
+    private final String drainTransferMode;
+    private final String predictionTransferMode;
 
     /**
      * Null arguments take the defaults, so a missing key in the file and a missing argument mean the same.
@@ -31,14 +34,34 @@ public final class EvacuationConfig {
     @JsonCreator
     public EvacuationConfig(@JsonProperty("concurrency") Integer concurrency,
                             @JsonProperty("drain-poll") String drainPoll,
-                            @JsonProperty("retry-pause") String retryPause) {
+                            @JsonProperty("retry-pause") String retryPause,
+                            @JsonProperty("drain-transfer-mode") String drainTransferMode,
+                            @JsonProperty("prediction-transfer-mode") String predictionTransferMode) {
         this.concurrency = concurrency == null ? DEFAULT_CONCURRENCY : requireConcurrency(concurrency);
         this.drainPollInterval = DurationKeys.read("evacuation.drain-poll", drainPoll, DEFAULT_DRAIN_POLL, SHORTEST_DRAIN_POLL);
         this.retryPause = DurationKeys.read("evacuation.retry-pause", retryPause, DEFAULT_RETRY_PAUSE, SHORTEST_RETRY_PAUSE);
+        // Checked by AgentConfig, which knows whether a shared directory is set.
+        this.drainTransferMode = drainTransferMode;
+        this.predictionTransferMode = predictionTransferMode;
+    }
+
+    /** As before per-trigger modes: both triggers take the agent's transfer-mode. */
+    public EvacuationConfig(Integer concurrency, String drainPoll, String retryPause) {
+        this(concurrency, drainPoll, retryPause, null, null);
     }
 
     public static EvacuationConfig defaults() {
-        return new EvacuationConfig(null, null, null);
+        return new EvacuationConfig(null, null, null, null, null);
+    }
+
+    /** How a drain's jobs move, if set apart from the agent's transfer-mode. */
+    public Optional<String> drainTransferMode() {
+        return Optional.ofNullable(drainTransferMode);
+    }
+
+    /** How a predicted failure's jobs move, if set apart from the agent's transfer-mode. */
+    public Optional<String> predictionTransferMode() {
+        return Optional.ofNullable(predictionTransferMode);
     }
 
     /**
@@ -72,12 +95,14 @@ public final class EvacuationConfig {
         return other instanceof EvacuationConfig that
                 && concurrency == that.concurrency
                 && drainPollInterval.equals(that.drainPollInterval)
-                && retryPause.equals(that.retryPause);
+                && retryPause.equals(that.retryPause)
+                && Objects.equals(drainTransferMode, that.drainTransferMode)
+                && Objects.equals(predictionTransferMode, that.predictionTransferMode);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(concurrency, drainPollInterval, retryPause);
+        return Objects.hash(concurrency, drainPollInterval, retryPause, drainTransferMode, predictionTransferMode);
     }
 
     @Override

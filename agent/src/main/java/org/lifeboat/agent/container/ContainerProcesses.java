@@ -50,6 +50,15 @@ public final class ContainerProcesses {
         signal("-CONT", members(initPid));
     }
 
+    /**
+     * Stops every process of the container with SIGSTOP. Sent while CRIU traces the frozen tree, it
+     * waits behind CRIU's own stop and takes effect when CRIU lets the tree go: the tree stays
+     * stopped, until {@link #resume} or {@link #kill}, whatever CRIU decides.
+     */
+    public void stop(long initPid) throws CommandException, IOException {
+        signal("-STOP", members(initPid));
+    }
+
     /** Ends the container: killing a PID namespace's init kills every process in it. */
     public void kill(long initPid) throws CommandException {
         signal("-KILL", List.of(initPid));
@@ -98,6 +107,19 @@ public final class ContainerProcesses {
 
     private String pidNamespace(long pid) throws IOException {
         return Files.readSymbolicLink(proc.resolve(Long.toString(pid)).resolve("ns/pid")).toString();
+    }
+
+    /**
+     * The process's start time (/proc/PID/stat's field 22, in clock ticks since boot): with its pid, it
+     * names one process for good, where a pid alone may be reused.
+     */
+    public String startTime(long pid) throws IOException {
+        String stat = Files.readString(proc.resolve(Long.toString(pid)).resolve("stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        if (fields.length < 20) {
+            throw new IOException("process " + pid + " has a short stat line: " + stat.strip());
+        }
+        return fields[19];
     }
 
     /** The state letter from /proc/PID/stat (R, S, D, T, t, Z, ...). */

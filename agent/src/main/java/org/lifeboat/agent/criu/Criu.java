@@ -31,6 +31,8 @@ public final class Criu implements Checkpointer {
     static final String DUMP_LOG = "dump.log";
     static final String RESTORE_LOG = "restore.log";
     static final String PAGE_SERVER_LOG = "page-server.log";
+    static final String LAZY_PAGES_LOG = "lazy-pages.log";
+    static final String LAZY_GUARD = "lifeboat-lazy-guard";
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(30);
     private static final int QUOTED_ERROR_LINES = 12;
     private static final Pattern VERSION = Pattern.compile("Version: (\\S+)");
@@ -171,7 +173,13 @@ public final class Criu implements Checkpointer {
         // Memory goes straight to the target's page server instead of into local files.
         List<String> connections = new ArrayList<>();
         spec.pageServer().ifPresent(server -> {
-            if (spec.networkNamespace().isEmpty()) {
+            if (spec.lazyPages()) {
+                // Post-copy: the memory stays here, held by CRIU after the tree is gone, and is served on the
+                // target's request through this connection, which root makes to the relay (CRIU would otherwise
+                // listen on a port, and the first local user to connect would read the job's memory).
+                connections.add(PAGE_SERVER_FD + ":t:" + server.getPort());
+                arguments.addAll(List.of("--lazy-pages", "--ps-socket", Integer.toString(PAGE_SERVER_FD)));
+            } else if (spec.networkNamespace().isEmpty()) {
                 arguments.addAll(List.of("--page-server", "--address", server.getHostString(), "--port",
                         Integer.toString(server.getPort())));
             } else {
@@ -207,6 +215,11 @@ public final class Criu implements Checkpointer {
             // The connections come back from TCP repair, bound to the job's address, which must be up already.
             arguments.add("--tcp-established");
         }
+        if (spec.lazyPages()) {
+            // Post-copy: the memory marked lazy in the images is left out, and each process hands CRIU's
+            // lazy-pages daemon (see startLazyPages) its userfaultfd, through which the pages arrive.
+            arguments.add("--lazy-pages");
+        }
         if (spec.releasePagesAsRestored()) {
             // Each page is punched out of the images (tmpfs) as soon as it is restored: the node holds the job's
             // memory about once during the restore instead of twice (images plus restored copy).
@@ -226,8 +239,8 @@ public final class Criu implements Checkpointer {
             arguments.addAll(List.of("--inherit-fd", "fd[" + descriptor + "]:" + file.key()));
             descriptor++;
         }
-        run(ORDINARY_OOM_SCORE, List.of(), descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(), spec.imageDirectory(),
-                RESTORE_LOG, spec.timeout(), "restore from " + spec.imageDirectory());
+        run(ORDINARY_OOM_SCORE, List.of(), descriptors, arguments, spec.networkNamespace(), runAs, spec.owner(),
+                spec.imageDirectory(), RESTORE_LOG, spec.timeout(), "restore from " + spec.imageDirectory());
         try {
             return Long.parseLong(Files.readString(pidFile).strip());
         } catch (IOException | NumberFormatException e) {
@@ -272,6 +285,37 @@ public final class Criu implements Checkpointer {
 
     /** A page server's daemon, and the agent's end of the one connection it serves. */
     public record PageServer(long pid, SocketChannel connection) {}
+
+    /**
+     * Starts CRIU's lazy-pages daemon for a post-copy restore from {@code imageDirectory}: the restore
+     * ({@link RestoreSpec#lazyPages}) hands it each process's userfaultfd, and it fetches the pages
+     * from the source through the connection returned here, which the agent relays (as for a page
+     * server, connected through a socket only root can reach). It runs as root, as the restore does
+     * (see {@link #restoredBy}), under lifeboat-lazy-guard, which returns once the daemon is ready, outlives the agent, and when the
+     * daemon fails before the last page kills the restored tree named in {@code restoredPidFile}
+     * (written by the agent after the restore) before a fault could be served a page of zeros. The
+     * guard writes its verdict, "complete" or "failed: ...", to {@code statusFile}; both files lie
+     * in a directory only root can write.
+     */
+    public SocketChannel startLazyPages(Path imageDirectory, Path socketDirectory, Path statusFile,
+                                        Path restoredPidFile, Duration timeout) throws CriuException {
+        Path helper = withFds.orElseThrow(() -> new CriuException("lazy pages need lifeboat-with-fds"));
+        // The guard is installed beside lifeboat-with-fds, in the agent's helper directory.
+        Path guard = helper.resolveSibling(LAZY_GUARD);
+        try (OwnerOnlySocket socket = OwnerOnlySocket.bind(socketDirectory)) {
+            List<String> arguments = List.of("lazy-pages", "--page-server",
+                    "--images-dir", imageDirectory.toString(),
+                    "--ps-socket", Integer.toString(PAGE_SERVER_FD),
+                    // The guard's readiness pipe: written once the socket the restore connects to listens.
+                    "--status-fd", "3");
+            run(List.of(guard.toString(), statusFile.toString(), restoredPidFile.toString(), "--"),
+                    List.of(PAGE_SERVER_FD + ":u:" + socket.path()), List.of(), arguments, Optional.empty(), Optional.empty(),
+                    Optional.empty(), imageDirectory, LAZY_PAGES_LOG, timeout, "lazy-pages daemon in " + imageDirectory);
+            return socket.takeConnection();
+        } catch (IOException e) {
+            throw new CriuException("cannot connect a lazy-pages daemon in " + imageDirectory + ": " + e.getMessage(), e);
+        }
+    }
 
     /**
      * How CRIU names the image directory: by its path when it runs as root; as a job's owner, by the
@@ -332,9 +376,15 @@ public final class Criu implements Checkpointer {
      * sysctl kernel/sem: Permission denied" as the owner, even with CAP_DAC_OVERRIDE; proc_sys's
      * test_perm checks the euid alone). Root restores those, from images no user can reach (the
      * agent moves such a job of a user's diskless only); the restored tree still gets the owner's
-     * credentials, and no capability, from the images.
+     * credentials, and no capability, from the images. Root also restores every post-copy job, from
+     * images its peer received the same way: CRIU 4.2 gives up userfaultfd, and so lazy pages, for
+     * any --unprivileged run ("ignore uffd for non-root for now", kerndat.c), so a post-copy restore
+     * and its lazy-pages daemon cannot run as the owner.
      */
     private static Optional<JobOwner> restoredBy(RestoreSpec spec) throws CriuException {
+        if (spec.lazyPages()) {
+            return Optional.empty();
+        }
         return spec.owner().isPresent() && ownIpcNamespace(spec.imageDirectory()) ? Optional.empty() : spec.owner();
     }
 
@@ -432,11 +482,23 @@ public final class Criu implements Checkpointer {
     public record DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
                            Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
                            Duration timeout, boolean detectExternalMounts, List<String> externalFiles,
-                           Optional<JobOwner> owner) {
+                           Optional<JobOwner> owner, boolean lazyPages) {
         public DumpSpec {
             // In the manifest's order, so CRIU's command line reads like the manifest.
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
             externalFiles = List.copyOf(externalFiles);
+            if (lazyPages && pageServer.isEmpty()) {
+                throw new IllegalArgumentException("a post-copy dump serves its pages through a relay: name its port");
+            }
+        }
+
+        /** Memory sent during the dump (to {@code pageServer}) or written to the image directory. */
+        public DumpSpec(long initPid, Path imageDirectory, Map<String, String> externalMounts,
+                        Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
+                        Duration timeout, boolean detectExternalMounts, List<String> externalFiles,
+                        Optional<JobOwner> owner) {
+            this(initPid, imageDirectory, externalMounts, pageServer, actionScript, networkNamespace, timeout,
+                    detectExternalMounts, externalFiles, owner, false);
         }
 
         /** A lifeboat-run container: every mount listed, no outside file. */
@@ -444,7 +506,7 @@ public final class Criu implements Checkpointer {
                         Optional<InetSocketAddress> pageServer, Path actionScript, Optional<Path> networkNamespace,
                         Duration timeout) {
             this(initPid, imageDirectory, externalMounts, pageServer, actionScript, networkNamespace, timeout, false, List.of(),
-                    Optional.empty());
+                    Optional.empty(), false);
         }
     }
 
@@ -459,16 +521,25 @@ public final class Criu implements Checkpointer {
      */
     public record RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts,
                               Optional<Path> networkNamespace, Duration timeout, boolean detectExternalMounts,
-                              List<InheritedFile> inheritedFiles, boolean releasePagesAsRestored, Optional<JobOwner> owner) {
+                              List<InheritedFile> inheritedFiles, boolean releasePagesAsRestored, Optional<JobOwner> owner,
+                              boolean lazyPages) {
         public RestoreSpec {
             externalMounts = Collections.unmodifiableMap(new LinkedHashMap<>(externalMounts));
             inheritedFiles = List.copyOf(inheritedFiles);
         }
 
+        /** Every page from the images. */
+        public RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts,
+                           Optional<Path> networkNamespace, Duration timeout, boolean detectExternalMounts,
+                           List<InheritedFile> inheritedFiles, boolean releasePagesAsRestored, Optional<JobOwner> owner) {
+            this(imageDirectory, root, externalMounts, networkNamespace, timeout, detectExternalMounts, inheritedFiles,
+                    releasePagesAsRestored, owner, false);
+        }
+
         /** A lifeboat-run container: every mount listed, no outside file. */
         public RestoreSpec(Path imageDirectory, Path root, Map<String, String> externalMounts, Optional<Path> networkNamespace,
                            Duration timeout) {
-            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of(), false, Optional.empty());
+            this(imageDirectory, root, externalMounts, networkNamespace, timeout, false, List.of(), false, Optional.empty(), false);
         }
     }
 

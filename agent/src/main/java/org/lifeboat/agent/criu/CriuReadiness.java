@@ -13,6 +13,8 @@ import org.lifeboat.agent.process.CommandRunner;
 public final class CriuReadiness {
 
     private static final Logger LOG = Logger.getLogger(CriuReadiness.class.getName());
+    /** The feature post-copy needs, under the name the probe reports it (see {@link Criu#probe}). */
+    static final String LAZY_PAGES_FEATURE = "lazy-pages";
 
     private final Optional<CriuCapabilities> capabilities;
     private final Optional<String> unusableBecause;
@@ -55,6 +57,17 @@ public final class CriuReadiness {
     /** The probe's findings; empty when CRIU could not be run. */
     public Optional<CriuCapabilities> capabilities() {
         return capabilities;
+    }
+
+    /** Why this node can take no post-copy migration; empty when the probe found CRIU's lazy pages. */
+    public Optional<String> lazyPagesUnsupportedBecause() {
+        if (capabilities.isEmpty()) {
+            return unusableBecause;
+        }
+        return Boolean.TRUE.equals(capabilities.get().features().get(LAZY_PAGES_FEATURE))
+                ? Optional.empty()
+                : Optional.of("CRIU " + capabilities.get().version() + " has no lazy pages here (criu check --feature"
+                        + " uffd-noncoop failed: the kernel's userfaultfd lacks what CRIU needs)");
     }
 
     /** The lock the probe allows; iptables, CRIU's default, when CRIU could not be probed (no dump runs then). */

@@ -32,7 +32,11 @@ public final class Evacuator {
     static final Duration BUSY_RETRY_PAUSE = Duration.ofSeconds(5);
 
     private final MigrationService migrations;
-    private final TransferMode mode;
+    private final TransferMode drainMode;
+    private final TransferMode predictionMode;
+    // Jobs of a predicted evacuation whose memory is not expected to cross before the deadline: never post-copy,
+    // since a node that fails during the lazy phase takes the job's memory with it.
+    private final Set<Long> tooLateForPostCopy = ConcurrentHashMap.newKeySet();
     // As many threads as the evacuation's concurrency: the bound on migrations at once is the pool's size.
     private final Executor workers;
     private final Set<Long> queued = ConcurrentHashMap.newKeySet();
@@ -46,10 +50,16 @@ public final class Evacuator {
     private final Map<Long, Long> retryNotBefore = new ConcurrentHashMap<>();
     private final Duration retryPause;
 
-    /** @param workers runs the migrations, as many at once as it has threads; the agent's lifecycle owns it */
-    public Evacuator(MigrationService migrations, TransferMode mode, Duration retryPause, Executor workers) {
+    /**
+     * @param drainMode how a drain's jobs move
+     * @param predictionMode how jobs move once a failure of this node is predicted (the prediction's drain included)
+     * @param workers runs the migrations, as many at once as it has threads; the agent's lifecycle owns it
+     */
+    public Evacuator(MigrationService migrations, TransferMode drainMode, TransferMode predictionMode, Duration retryPause,
+                     Executor workers) {
         this.migrations = Objects.requireNonNull(migrations, "migrations");
-        this.mode = Objects.requireNonNull(mode, "mode");
+        this.drainMode = Objects.requireNonNull(drainMode, "drainMode");
+        this.predictionMode = Objects.requireNonNull(predictionMode, "predictionMode");
         this.retryPause = Objects.requireNonNull(retryPause, "retryPause");
         this.workers = Objects.requireNonNull(workers, "workers");
     }
@@ -81,6 +91,13 @@ public final class Evacuator {
                 LOG.warning("evacuation (" + reason + "): job " + job + " (" + move.job().memoryBytes() + " bytes) is not"
                         + " expected to move before " + deadline + (park ? "; it is parked: checkpointed to the shared"
                         + " directory and requeued" : "; it goes last (no shared-directory to park it in)"));
+                if (predictionMode == TransferMode.POST_COPY) {
+                    // Its memory would still be crossing when the node fails: the job would be lost with it. Diskless
+                    // fails before the point of no return instead, and the job stays here, frozen for nothing at worst.
+                    LOG.warning("evacuation (" + reason + "): post-copy refused for job " + job + ": its memory is not"
+                            + " expected to have crossed before " + deadline + "; it moves " + TransferMode.DISKLESS.wireName());
+                    tooLateForPostCopy.add(job);
+                }
                 late.add(job);
             } else {
                 inTime.add(job);
@@ -128,7 +145,7 @@ public final class Evacuator {
                         report = migrations.park(job);
                     } else {
                         try {
-                            report = migrations.migrate(job, null, mode);
+                            report = migrations.migrate(job, null, modeFor(job));
                         } catch (MigrationException e) {
                             if (!failureExpected || !migrations.canPark() || e.reason() != MigrationException.Reason.NO_TARGET) {
                                 throw e;
@@ -171,9 +188,19 @@ public final class Evacuator {
         generation++;
         failureExpected = false;
         parkFirst.clear();
+        tooLateForPostCopy.clear();
         boolean started = anyStarted;
         anyStarted = false;
         return started;
+    }
+
+    /** A drain's mode, or once a failure is predicted the prediction's, but never post-copy for a job too big for the deadline. */
+    TransferMode modeFor(long job) {
+        if (!failureExpected) {
+            return drainMode;
+        }
+        return predictionMode == TransferMode.POST_COPY && tooLateForPostCopy.contains(job) ? TransferMode.DISKLESS
+                : predictionMode;
     }
 
     private void retryLater(long job) {

@@ -37,6 +37,8 @@ public final class MigrationMetrics implements MigrationObserver {
     static final String PHASE = "lifeboat.migration.phase";
     static final String DURATION = "lifeboat.migration.duration";
     static final String DOWNTIME = "lifeboat.migration.downtime";
+    /** Post-copy: how long a job ran on its new node while part of its memory was still on the old one. */
+    static final String SPLIT = "lifeboat.migration.split";
     static final String TRANSFERRED = "lifeboat.migration.transferred";
     /**
      * The memory as it crossed the link, compressed or not: against the "pages" kind of the bytes
@@ -58,8 +60,8 @@ public final class MigrationMetrics implements MigrationObserver {
         Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
         Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofMinutes(1),
         Duration.ofMinutes(2), Duration.ofMinutes(5), Duration.ofMinutes(10), Duration.ofMinutes(15)};
-    private static final List<String> RESULTS =
-            List.of(Outcome.MIGRATED.wireName(), Outcome.ROLLED_BACK.wireName(), Outcome.CLEANUP_FAILED.wireName());
+    private static final List<String> RESULTS = List.of(Outcome.MIGRATED.wireName(), Outcome.ROLLED_BACK.wireName(),
+            Outcome.CLEANUP_FAILED.wireName(), Outcome.LOST.wireName());
 
     private final MeterRegistry registry;
 
@@ -82,7 +84,9 @@ public final class MigrationMetrics implements MigrationObserver {
                 }
             }
             outcomes(mode, Outcome.CLEANUP_FAILED.wireName(), FailureReason.CLEANUP_FAILED.wireName());
+            outcomes(mode, Outcome.LOST.wireName(), FailureReason.PAGES_LOST.wireName());
         }
+        split();
         takenOver();
         for (WholeJobCheck.Kind kind : WholeJobCheck.Kind.values()) {
             unmovable(kind);
@@ -131,6 +135,9 @@ public final class MigrationMetrics implements MigrationObserver {
         if (report.outcome().jobLeft()) {
             downtime(mode).record(Duration.ofMillis(report.downtimeMillis()));
         }
+        if (report.mode() == TransferMode.POST_COPY && report.outcome().jobLeft()) {
+            split().record(Duration.ofMillis(report.splitMillis()));
+        }
         // What crossed the wire counts even when the migration was rolled back afterwards.
         transferred(mode, PAGES).increment(report.pageBytes());
         pagesOnLink(mode).increment(report.pageWireBytes());
@@ -155,6 +162,13 @@ public final class MigrationMetrics implements MigrationObserver {
     private Timer downtime(String mode) {
         return histogram(DOWNTIME, "Time a migrated job was frozen: from the dump's start until it runs on the target")
                 .tag("mode", mode)
+                .register(registry);
+    }
+
+    private Timer split() {
+        return histogram(SPLIT, "Post-copy: time a job ran on its new node while part of its memory was still on the old"
+                + " one, from its resume there until the last page crossed; a failure of either node or of the link"
+                + " between them in that time loses the job")
                 .register(registry);
     }
 

@@ -45,6 +45,12 @@ public final class CopyRestorer {
             networks.createDeaf(restoring.get(), uplink, migration.id);
             migration.networkCreated = true;
         }
+        boolean lazyPages = migration.mode == TransferMode.POST_COPY;
+        if (lazyPages) {
+            // The daemon first: the restore hands it the processes' userfaultfds. Its connection goes to the
+            // relay of the source's pages, which has waited for it (see IncomingMigrations#pipe).
+            migration.lazyPages.complete(LazyPages.start(criu, migration.images));
+        }
         long started = System.nanoTime();
         try {
             // Diskless images are a copy: until the source hears the confirmation it holds the job frozen, and a
@@ -52,12 +58,15 @@ public final class CopyRestorer {
             // the job's memory once, not twice). Shared-fs images stay whole, as the shared copy they are.
             migration.restoredPid = CriuSpecs.restore(criu, networks, migration.id, migration.manifest, migration.images,
                     migration.root, restoring.map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
-                    CRIU_TIMEOUT, migration.mode == TransferMode.DISKLESS);
+                    CRIU_TIMEOUT, migration.mode == TransferMode.DISKLESS, lazyPages);
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(migration.root);
         }
         migration.criuMillis = (System.nanoTime() - started) / 1_000_000;
+        if (lazyPages) {
+            LazyPages.restored(migration.images, migration.restoredPid);
+        }
         LOG.info("migration " + migration.id + ": job " + migration.jobId + " restored as pid " + migration.restoredPid);
     }
 }

@@ -41,7 +41,7 @@ final class CriuSpecs {
      *     container with a loopback-only namespace is dumped from inside that namespace, reached through its init
      */
     static Criu.DumpSpec dump(ContainerManifest container, Path images, Optional<InetSocketAddress> pageServer,
-                              Path actionScript, Optional<Path> networkNamespace) {
+                              Path actionScript, Optional<Path> networkNamespace, boolean lazyPages) {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
         Optional<Path> dumpedFrom = container.hasLoopbackNetwork()
                 ? Optional.of(Path.of("/proc", Long.toString(container.initPid()), "ns", "net"))
@@ -49,15 +49,15 @@ final class CriuSpecs {
         return new Criu.DumpSpec(container.initPid(), images, container.externalMountsForDump(), pageServer, actionScript,
                 dumpedFrom, DUMP_TIMEOUT, apptainer != null,
                 apptainer == null ? List.of() : apptainer.files().stream().map(ContainerManifest.ExternalFile::key).toList(),
-                owner(container));
+                owner(container), lazyPages);
     }
 
     static Criu.RestoreSpec restore(ContainerManifest container, Path images, Path root, Optional<Path> networkNamespace,
-                                    Duration timeout, boolean releasePagesAsRestored) throws IOException {
+                                    Duration timeout, boolean releasePagesAsRestored, boolean lazyPages) throws IOException {
         ContainerManifest.ApptainerRoot apptainer = container.apptainer();
         return new Criu.RestoreSpec(images, root, container.externalMountsForRestore(), networkNamespace, timeout,
                 apptainer != null, apptainer == null ? List.of() : inheritedFiles(apptainer), releasePagesAsRestored,
-                owner(container));
+                owner(container), lazyPages);
     }
 
     /**
@@ -67,13 +67,14 @@ final class CriuSpecs {
      */
     static long restore(Checkpointer criu, JobNetworks networks, String name, ContainerManifest container,
                         Path images, Path root, Optional<Path> networkNamespace, Duration timeout,
-                        boolean releasePagesAsRestored) throws Exception {
+                        boolean releasePagesAsRestored, boolean lazyPages) throws Exception {
         if (!container.hasLoopbackNetwork()) {
-            return criu.restore(restore(container, images, root, networkNamespace, timeout, releasePagesAsRestored));
+            return criu.restore(restore(container, images, root, networkNamespace, timeout, releasePagesAsRestored, lazyPages));
         }
         Path loopback = networks.createLoopback(LOOPBACK_NAMESPACE_PREFIX + name);
         try {
-            return criu.restore(restore(container, images, root, Optional.of(loopback), timeout, releasePagesAsRestored));
+            return criu.restore(restore(container, images, root, Optional.of(loopback), timeout, releasePagesAsRestored,
+                    lazyPages));
         } finally {
             networks.deleteName(loopback.getFileName().toString());
         }

@@ -47,6 +47,19 @@ interface Destination {
     /** PLACE, if any: the requeued job is started where its copy runs. */
     Optional<Phase> place(long downtimeMillis);
 
+    /**
+     * FETCH_PAGES (post-copy), once the source's CRIU has served its last page and ended: throws
+     * unless every page reached the job's copy at the destination.
+     */
+    default void pagesArrived(MoveFigures figures) throws Exception {
+        throw new IllegalStateException(name() + " takes no post-copy migration");
+    }
+
+    /** Checked every few milliseconds while the destination fetches the memory (post-copy); throws to give up. */
+    default void checkPagesProgress() throws Exception {
+        throw new IllegalStateException(name() + " takes no post-copy migration");
+    }
+
     /** CLEANUP's destination half, after CRIU ended here; the images go unless they are the job's checkpoint. */
     void cleanUp(MoveFigures figures) throws Exception;
 

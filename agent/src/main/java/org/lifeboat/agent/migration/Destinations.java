@@ -62,7 +62,7 @@ public final class Destinations {
     /** The same with its own hand-over: one node's part of a job on several nodes (see {@link StayingParts}). */
     Destination live(String migrationId, long jobId, ContainerManifest container, String targetNode, InetSocketAddress targetPeer,
                      TransferMode mode, JobHandover handover) {
-        Path images = mode == TransferMode.DISKLESS
+        Path images = mode.copiesImages()
                 ? CheckpointDirectories.dumps(checkpointDirectory).resolve(migrationId)
                 : sharedDirectory.orElseThrow(() -> new IllegalStateException("no shared-directory configured"))
                         .resolve(migrationId);

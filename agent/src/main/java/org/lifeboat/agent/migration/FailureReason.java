@@ -33,6 +33,8 @@ public enum FailureReason {
     PLACE_FAILED,
     /** After the point of no return: the job moved, but something was left to clean up. */
     CLEANUP_FAILED,
+    /** Post-copy: the job's memory stopped crossing while it ran on the target, which killed it (whatever the cause). */
+    PAGES_LOST,
     /** Anything else. */
     OTHER;
 
@@ -43,6 +45,9 @@ public enum FailureReason {
 
     /** The reason for a failure of {@code phase}; {@code phase} is null when the failure came before any phase. */
     public static FailureReason classify(MigrationPhase phase, Throwable failure) {
+        if (phase == MigrationPhase.FETCH_PAGES) {
+            return PAGES_LOST;
+        }
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof SocketTimeoutException || cause instanceof TimeoutException) {
                 return TIMEOUT;

@@ -52,6 +52,12 @@ public final class IncomingCleanup {
             if (pageServer != null) {
                 pageServer.close();
             }
+            // A lazy-pages daemon ends when its connection does (its guard then kills what was restored); a relay
+            // still waiting for it stops waiting.
+            if (!migration.lazyPages.completeExceptionally(new IOException("migration " + migration.id + " was discarded"))
+                    && !migration.lazyPages.isCompletedExceptionally()) {
+                migration.lazyPages.join().close();
+            }
             if (migration.networkCreated) {
                 // Down before the copy dies: its sockets' ends must not reach the peers with a FIN or RST, since
                 // those peers stay connected to the source's copy, which resumes (and, for a staying part of a job
@@ -62,9 +68,10 @@ public final class IncomingCleanup {
                 processes.kill(migration.restoredPid);
             }
             unmountQuietly(migration.root);
-            if (migration.mode == TransferMode.DISKLESS) {
+            if (migration.mode.copiesImages()) {
                 DirectoryTrees.delete(migration.images);
             }
+            LazyPages.forget(migration.images);
             CheckpointDirectories.deleteRestoreRoot(migration.root);
             IncomingMigration.State state = migration.state();
             if (state == IncomingMigration.State.CONFIRMED || state == IncomingMigration.State.STARTED_HERE) {
@@ -92,9 +99,10 @@ public final class IncomingCleanup {
             try {
                 // Shared-fs images are the source's: it deletes them before it commits, and on a network file
                 // system this node's cached view of them may still say they exist.
-                if (migration.mode == TransferMode.DISKLESS) {
+                if (migration.mode.copiesImages()) {
                     DirectoryTrees.delete(migration.images);
                 }
+                LazyPages.forget(migration.images);
                 CheckpointDirectories.deleteRestoreRoot(migration.root);
                 LOG.info("migration " + migration.id + ": images of job " + migration.jobId + " removed");
             } catch (IOException | RuntimeException e) {

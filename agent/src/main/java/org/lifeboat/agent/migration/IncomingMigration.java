@@ -15,6 +15,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
@@ -59,6 +60,7 @@ final class IncomingMigration {
         RESTORE(State.RESTORED, EnumSet.of(State.PREPARED)),
         CONFIRM(State.CONFIRMED, EnumSet.of(State.RESTORED)),
         RESUME(State.RESUMED, EnumSet.of(State.CONFIRMED, State.STARTED_HERE)),
+        PAGES_ARRIVED(State.RESUMED, EnumSet.of(State.RESUMED)),
         COMMIT(State.COMMITTED, EnumSet.of(State.RESUMED)),
         ABORT(State.DISCARDED, EnumSet.of(State.PREPARED, State.RESTORE_FAILED, State.RESTORED, State.CONFIRMED)),
         // A confirmed copy may be the job's only one: the silence sweep leaves it to the take-over.
@@ -106,6 +108,9 @@ final class IncomingMigration {
     volatile long imageBytesSeen;
     // The agent's end of the page server's one connection, until the first relay takes it.
     final AtomicReference<SocketChannel> pageServer = new AtomicReference<>();
+    // Post-copy: the agent's end of the lazy-pages daemon's connection, once the restore has started it.
+    final CompletableFuture<SocketChannel> lazyPages = new CompletableFuture<>();
+    final AtomicBoolean lazyPagesRelayed = new AtomicBoolean();
     volatile boolean networkCreated;
     volatile long restoredPid;
     volatile long criuMillis;

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.CriuException;
@@ -50,6 +51,8 @@ public final class IncomingMigrations implements PeerRequestHandler {
      */
     public static final Duration SILENCE_LIMIT = PostDumpHook.DECISION_LIMIT.plusMinutes(5);
     private static final Logger LOG = Logger.getLogger(IncomingMigrations.class.getName());
+    // The source asks once its dump has served the last page: the daemon here ends with the same exchange.
+    static final Duration PAGES_ARRIVED_WAIT = Duration.ofSeconds(20);
 
     private final IncomingMigrationTable table;
     private final Path checkpointDirectory;
@@ -101,6 +104,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
                 case "restore" -> restore(PeerMessages.read(request, message, RestoreRequest.class));
                 case "confirm" -> handling(existing(request, message), Event.CONFIRM, this::confirm);
                 case "resume" -> handling(existing(request, message), Event.RESUME, this::resume);
+                case "pages-arrived" -> handling(existing(request, message), Event.PAGES_ARRIVED, this::pagesArrived);
                 case "commit" -> handling(existing(request, message), Event.COMMIT, this::commit);
                 case "abort" -> abort(message);
                 default -> throw new PeerRequestException("unknown-request", "unknown request '" + request + "'");
@@ -126,7 +130,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     @Override
-    public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
+    public CompletableFuture<SocketChannel> pipe(String request, ObjectNode message) throws PeerRequestException {
         if (!request.equals("pages")) {
             throw new PeerRequestException("unknown-request", "unknown pipe '" + request + "'");
         }
@@ -134,13 +138,21 @@ public final class IncomingMigrations implements PeerRequestHandler {
         migration.lock.lock();
         try {
             return migration.transition(Event.PAGES, () -> {
+                if (migration.mode == TransferMode.POST_COPY) {
+                    // The lazy-pages daemon starts with the restore; the source's dump holds its end of the relay
+                    // from the start of the dump, and sends nothing before the daemon asks.
+                    if (migration.lazyPagesRelayed.getAndSet(true)) {
+                        throw new PeerRequestException("conflict", "migration " + migration.id + " already relays its pages");
+                    }
+                    return migration.lazyPages;
+                }
                 // The page server serves one connection: it goes to the first relay, and only to it.
                 SocketChannel pageServer = migration.pageServer.getAndSet(null);
                 if (pageServer == null) {
                     throw new PeerRequestException("conflict", "migration " + migration.id + " has no page server waiting"
                             + " (mode " + migration.mode.wireName() + ")");
                 }
-                return pageServer;
+                return CompletableFuture.completedFuture(pageServer);
             }).orElseThrow();
         } finally {
             migration.lock.unlock();
@@ -168,6 +180,11 @@ public final class IncomingMigrations implements PeerRequestHandler {
         PrepareRequest request = PeerMessages.read("prepare", message, PrepareRequest.class);
         String id = request.migration();
         gate.requireOpenToReceive(id);
+        try {
+            gate.requireMode(request.mode(), "migration " + id + " to this node");
+        } catch (MigrationException e) {
+            throw new PeerRequestException("unsupported", e.getMessage());
+        }
         TransferMode mode = request.mode();
         long jobId = request.job();
         // Slurm's view of the job before the move (its restart count, its node: the source), read while the
@@ -181,7 +198,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             }
         }, background);
         Path images;
-        if (mode == TransferMode.DISKLESS) {
+        if (mode.copiesImages()) {
             images = checkpointDirectory.resolve(INCOMING).resolve(id);
         } else {
             images = sharedDirectory.orElseThrow(() -> new PeerRequestException("unsupported",
@@ -198,7 +215,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
             throw new PeerRequestException("conflict", "migration " + id + " is already prepared");
         }
         try {
-            if (mode == TransferMode.DISKLESS) {
+            if (mode.copiesImages()) {
                 Files.createDirectories(images);
                 long free = Files.getFileStore(images).getUsableSpace();
                 if (free < request.expectedBytes()) {
@@ -237,7 +254,7 @@ public final class IncomingMigrations implements PeerRequestHandler {
     }
 
     private ObjectNode restore(IncomingMigration migration, RestoreRequest request) throws PeerRequestException, IOException {
-        if (migration.mode == TransferMode.DISKLESS) {
+        if (migration.mode.copiesImages()) {
             long bytes = new ImageSpool(migration.images).unpack(Optional.ofNullable(request.imagesSha256()).orElse(""),
                     Files.getFileStore(migration.images).getUsableSpace());
             LOG.info("migration " + migration.id + ": the image tar matches its sealed digest; " + bytes + " bytes unpacked");
@@ -292,6 +309,30 @@ public final class IncomingMigrations implements PeerRequestHandler {
         }
         LOG.info("migration " + migration.id + ": job " + migration.jobId + " runs here now (pid " + migration.restoredPid + ")");
         return json.createObjectNode();
+    }
+
+    /**
+     * Post-copy, once the source's dump has ended: whether the lazy-pages daemon here fetched every
+     * page (the guard's verdict). A daemon that failed had its restored tree killed by the guard.
+     */
+    private ObjectNode pagesArrived(IncomingMigration migration) throws PeerRequestException, IOException {
+        if (migration.mode != TransferMode.POST_COPY) {
+            throw new PeerRequestException("conflict", "migration " + migration.id + " is " + migration.mode.wireName()
+                    + ", not post-copy: its pages came with the dump");
+        }
+        Optional<String> verdict;
+        try {
+            verdict = LazyPages.awaitVerdict(migration.images, PAGES_ARRIVED_WAIT);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PeerRequestException("internal", "interrupted while waiting for the lazy-pages daemon");
+        }
+        String text = verdict.orElse("the lazy-pages daemon still runs " + PAGES_ARRIVED_WAIT.toSeconds()
+                + " s after the source's dump ended");
+        boolean complete = LazyPages.complete(text);
+        LOG.log(complete ? Level.INFO : Level.SEVERE, "migration " + migration.id + ": job " + migration.jobId
+                + (complete ? ": every page has arrived" : ": its memory did not all arrive: " + text));
+        return PeerMessages.write(new TargetReplies.PagesArrived(complete, complete ? null : text));
     }
 
     private ObjectNode commit(IncomingMigration migration) {

@@ -7,8 +7,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
+import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
 import org.lifeboat.agent.peer.PeerRequestException;
+import org.lifeboat.agent.process.CommandException;
 
 /**
  * At start: deals with the moves this agent was running when it stopped, each found by its control
@@ -24,11 +26,14 @@ public final class InterruptedMigrations implements LifeCycleComponent {
     private final Path checkpointDirectory;
     private final Optional<Path> sharedDirectory;
     private final Destinations.PeerConnector peers;
+    private final ContainerProcesses processes;
 
-    public InterruptedMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Destinations.PeerConnector peers) {
+    public InterruptedMigrations(Path checkpointDirectory, Optional<Path> sharedDirectory, Destinations.PeerConnector peers,
+                                 ContainerProcesses processes) {
         this.checkpointDirectory = Objects.requireNonNull(checkpointDirectory, "checkpointDirectory");
         this.sharedDirectory = Objects.requireNonNull(sharedDirectory, "sharedDirectory");
         this.peers = Objects.requireNonNull(peers, "peers");
+        this.processes = Objects.requireNonNull(processes, "processes");
     }
 
     @Override
@@ -79,6 +84,15 @@ public final class InterruptedMigrations implements LifeCycleComponent {
                     PostDumpHook.rollBack(control);
                 }
             }
+            Optional<Long> stopped = PostDumpHook.stoppedTree(control, processes);
+            if (stopped.isPresent()) {
+                // Post-copy: CRIU let the tree go when this agent's relay ended; this agent had stopped it.
+                if (targetRunsTheJob) {
+                    processes.kill(stopped.get());
+                } else {
+                    processes.resume(stopped.get());
+                }
+            }
             if (sharedImages.isPresent()) {
                 DirectoryTrees.delete(sharedImages.get());
             }
@@ -86,7 +100,7 @@ public final class InterruptedMigrations implements LifeCycleComponent {
             DirectoryTrees.delete(control);
             LOG.info("migration " + migrationId + " was interrupted by this agent's stop before its requeue: "
                     + (targetRunsTheJob ? "its target runs the job now" : "rolled back"));
-        } catch (IOException e) {
+        } catch (IOException | CommandException e) {
             LOG.warning("cannot clean up the interrupted migration " + migrationId + ": " + e.getMessage());
         }
     }

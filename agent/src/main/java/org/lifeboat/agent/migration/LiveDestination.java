@@ -93,7 +93,7 @@ final class LiveDestination implements Destination {
         if (container.networkNamespace() != null) {
             network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
         }
-        boolean relayPages = mode == TransferMode.DISKLESS;
+        boolean relayPages = mode.copiesImages();
         long expected = CriuSpecs.expectedImageBytes(processes, container);
         if (!relayPages) {
             long free = Files.getFileStore(images).getUsableSpace();
@@ -102,14 +102,17 @@ final class LiveDestination implements Destination {
                         + " bytes free, " + expected + " needed");
             }
         }
+        // A post-copy target starts no page server: its lazy-pages daemon comes with the restore.
         target.prepare(new PrepareRequest(migrationId, jobId, container.uid(), container.gid(), mode, expected, container,
-                relayPages, network));
+                mode == TransferMode.DISKLESS, network));
         targetPrepared = true;
         if (relayPages) {
             // CRIU dumps as the job's owner (root for root's jobs): the relay takes that uid's connection alone.
-            // A job with its own network is dumped from inside it, where the node's loopback cannot be reached:
-            // root connects CRIU to the relay before it enters (see Criu#dump), so the relay takes root's.
-            relay = target.relayPages(container.hasOwnNetwork() ? 0 : CriuSpecs.owner(container).map(JobOwner::uid).orElse(0));
+            // A job with its own network is dumped from inside it, where the node's loopback cannot be reached, and
+            // a post-copy dump is handed its connection: root connects CRIU to the relay before it starts (see
+            // Criu#dump), so the relay takes root's.
+            boolean rootConnects = container.hasOwnNetwork() || mode == TransferMode.POST_COPY;
+            relay = target.relayPages(rootConnects ? 0 : CriuSpecs.owner(container).map(JobOwner::uid).orElse(0));
         }
     }
 
@@ -120,7 +123,8 @@ final class LiveDestination implements Destination {
                 : Optional.of(new InetSocketAddress("127.0.0.1", relay.port()));
         dumpStarted = true;
         return CriuSpecs.dump(container, images, pageServer, postDumpScript,
-                Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())));
+                Optional.ofNullable(network).map(n -> JobNetworks.NAMED_NAMESPACES.resolve(n.namespace())),
+                mode == TransferMode.POST_COPY);
     }
 
     /**
@@ -147,7 +151,8 @@ final class LiveDestination implements Destination {
 
     @Override
     public void dumped(MoveFigures figures) throws Exception {
-        if (relay != null) {
+        // Post-copy: the memory has not moved yet; it crosses once the job runs on the target (see pagesArrived).
+        if (relay != null && mode != TransferMode.POST_COPY) {
             if (!relay.awaitFinished(RELAY_DRAIN_TIMEOUT)) {
                 throw new IOException("the page relay to the target did not finish within " + RELAY_DRAIN_TIMEOUT.toSeconds()
                         + " s after the dump", new TimeoutException());
@@ -196,6 +201,36 @@ final class LiveDestination implements Destination {
     @Override
     public Optional<Phase> place(long downtimeMillis) {
         return Optional.of(new Phase(MigrationPhase.PLACE, () -> handover.place(jobId, sourceNode, targetNode, downtimeMillis)));
+    }
+
+    /**
+     * Post-copy, once the source's CRIU has ended: every page it served crossed the relay, and the
+     * target says whether they all reached the job. If not, the target's guard has killed the job's
+     * copy there: the job is lost (its memory was split across the two nodes when the failure came).
+     */
+    @Override
+    public void pagesArrived(MoveFigures figures) throws Exception {
+        try {
+            relay.awaitFinished(RELAY_DRAIN_TIMEOUT);
+        } finally {
+            figures.pageBytes = relay.bytesToPeer();
+            figures.pageWireBytes = relay.wireBytesToPeer();
+            relay.close();
+        }
+        TargetAgent.PagesArrived arrived = target.pagesArrived();
+        if (!arrived.complete()) {
+            throw new IOException("the job's memory did not all reach " + targetNode + ": " + arrived.failure());
+        }
+    }
+
+    /**
+     * Post-copy, while the target fetches the memory: gives the transfer up when pages stop crossing
+     * (a cut link would otherwise keep the job on the target waiting for a page until TCP gives up,
+     * many minutes): closing the relay ends the source's CRIU, and the target's daemon with it.
+     */
+    @Override
+    public void checkPagesProgress() throws IOException {
+        checkDumpProgress();
     }
 
     @Override

@@ -134,6 +134,7 @@ public final class MigrationDriver {
         LOG.info("migration " + migrationId + ": point of no return, job " + jobId + " requeued for " + destination.name());
         String failure = null;
         Optional<Destination.Phase> resume = destination.resume();
+        long runsThereFrom = 0;
         if (resume.isPresent()) {
             try {
                 // Whatever happens to the resume there, the copy here must go: the job belongs to the destination.
@@ -147,6 +148,7 @@ public final class MigrationDriver {
             } catch (Exception e) {
                 failure = "resume on " + destination.name() + ": " + e.getMessage();
             }
+            runsThereFrom = System.nanoTime();
         }
         long downtime = (System.nanoTime() - figures.frozenAtNanos) / 1_000_000;
         Optional<Destination.Phase> place = destination.place(downtime);
@@ -161,14 +163,35 @@ public final class MigrationDriver {
                 failure = append(failure, "placing the requeued job on " + destination.name() + ": " + e.getMessage());
             }
         }
+        boolean lost = false;
+        if (destination.mode() == TransferMode.POST_COPY && resume.isPresent()) {
+            // The job runs on the destination while its memory is still here: it needs both nodes until the last
+            // page has crossed, which CRIU's end here marks (it serves until the destination has them all). The
+            // pages keep crossing during PLACE: this phase is what is left of them then.
+            try {
+                phases.run(MigrationPhase.FETCH_PAGES, () -> {
+                    source.awaitPagesServed(destination::checkPagesProgress);
+                    destination.pagesArrived(figures);
+                });
+            } catch (Exception e) {
+                lost = true;
+                failure = append(failure, "post-copy: " + e.getMessage());
+            }
+            long lastPage = source.criuEndedNanos() == 0 ? System.nanoTime() : source.criuEndedNanos();
+            figures.splitMillis = Math.max(0, lastPage - runsThereFrom) / 1_000_000;
+        }
         try {
             phases.run(MigrationPhase.CLEANUP, () -> cleanUp(source, destination, figures));
         } catch (Exception e) {
             failure = append(failure, "cleanup: " + e.getMessage());
         }
         Outcome done = resume.isPresent() ? Outcome.MIGRATED : Outcome.PARKED;
-        return report(migrationId, jobId, container, destination, failure == null ? done : Outcome.CLEANUP_FAILED, failure,
-                started, startedNanos, phases, figures, downtime);
+        Outcome outcome = lost ? Outcome.LOST : failure == null ? done : Outcome.CLEANUP_FAILED;
+        if (lost) {
+            LOG.severe("migration " + migrationId + ": job " + jobId + " was lost: " + failure);
+        }
+        return report(migrationId, jobId, container, destination, outcome, failure, started, startedNanos, phases, figures,
+                downtime);
     }
 
     /** The control directory first: a restarted agent finds the move there, and the target to tell, from the start. */
@@ -186,6 +209,10 @@ public final class MigrationDriver {
         source.dump(spec, destination::checkDumpProgress);
         figures.criuDumpMillis = (System.nanoTime() - figures.frozenAtNanos) / 1_000_000;
         destination.dumped(figures);
+        if (destination.mode() == TransferMode.POST_COPY) {
+            // After dumped(): a job's own address is down here before CRIU, done with the tree, unlocks its network.
+            source.serveLazyPages();
+        }
     }
 
     private static void cleanUp(SourceCopy source, Destination destination, MoveFigures figures) throws Exception {
@@ -236,7 +263,7 @@ public final class MigrationDriver {
         return new MigrationReport(migrationId, jobId, nodeName, destination.name(), destination.mode(), outcome, cause, started,
                 phases.millis(), (System.nanoTime() - startedNanos) / 1_000_000, downtimeMillis, figures.criuDumpMillis,
                 figures.criuRestoreMillis, figures.pageBytes, figures.pageWireBytes, figures.imageBytes, container.uid(), reason,
-                figures.criuDump, figures.criuRestore);
+                figures.criuDump, figures.criuRestore, figures.splitMillis);
     }
 
     private static String append(String first, String next) {

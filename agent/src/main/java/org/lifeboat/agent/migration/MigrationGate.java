@@ -17,6 +17,25 @@ public interface MigrationGate {
     /** Why no migration may leave or reach this node now; empty when they may. */
     Optional<String> closedBecause();
 
+    /**
+     * Why this node can take no post-copy migration (its CRIU or kernel has no lazy pages); empty when
+     * it can. Gates that say nothing of it (tests' lambdas) allow it.
+     */
+    default Optional<String> postCopyUnsupportedBecause() {
+        return Optional.empty();
+    }
+
+    /** Refuses a migration in {@code mode} this node cannot take part in, as source or as target. */
+    default void requireMode(TransferMode mode, String what) throws MigrationException {
+        if (mode == TransferMode.POST_COPY) {
+            Optional<String> reason = postCopyUnsupportedBecause();
+            if (reason.isPresent()) {
+                throw new MigrationException(MigrationException.Reason.CRIU_UNUSABLE, what + " cannot be post-copy: "
+                        + reason.get());
+            }
+        }
+    }
+
     /** Refuses a migration (or a park) of this node's job: the caller is {@code lifeboat migrate} or the evacuator. */
     default void requireOpenToSend(long job) throws MigrationException {
         Optional<String> reason = closedBecause();

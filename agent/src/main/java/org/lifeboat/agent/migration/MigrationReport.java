@@ -25,6 +25,8 @@ import org.lifeboat.agent.criu.CriuRestoreStatistics;
  * @param reason why the migration did not simply work, null when it did
  * @param criuDump CRIU's own figures for the dump, null when CRIU wrote none (a dump that was rolled back)
  * @param criuRestore CRIU's own figures for the restore on the target, null when there was none
+ * @param splitMillis post-copy: how long the job ran on the target while part of its memory was still on the
+ *     source, from its resume there until the last page crossed (or the transfer failed); 0 for other modes
  */
 public record MigrationReport(
         @JsonProperty("migration") String migrationId,
@@ -46,7 +48,8 @@ public record MigrationReport(
         @JsonProperty("uid") int uid,
         @JsonProperty("reason") FailureReason reason,
         @JsonProperty("criu-dump") CriuDumpStatistics criuDump,
-        @JsonProperty("criu-restore") CriuRestoreStatistics criuRestore) {
+        @JsonProperty("criu-restore") CriuRestoreStatistics criuRestore,
+        @JsonProperty("split-millis") long splitMillis) {
 
 
     public MigrationReport {

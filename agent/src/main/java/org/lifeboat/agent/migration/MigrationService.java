@@ -220,6 +220,7 @@ public final class MigrationService {
      */
     public MigrationReport migrate(long jobId, String targetNode, TransferMode mode) throws MigrationException {
         gate.requireOpenToSend(jobId);
+        gate.requireMode(mode, "job " + jobId);
         JobRecord job = registry.job(jobId).orElseThrow(() ->
                 new MigrationException(MigrationException.Reason.UNKNOWN_JOB, "job " + jobId + " is not registered on " + nodeName));
         return alone(jobId, () -> start(job, targetNode, mode));
@@ -552,9 +553,9 @@ public final class MigrationService {
      */
     private static void requireRestorableFrom(TransferMode mode, ContainerManifest container, long jobId)
             throws MigrationException {
-        if (container.apptainer() != null && container.uid() != 0 && mode != TransferMode.DISKLESS) {
+        if (container.apptainer() != null && container.uid() != 0 && !mode.copiesImages()) {
             throw new MigrationException(MigrationException.Reason.UNMOVABLE, "job " + jobId + " runs an ordinary user's"
-                    + " Apptainer instance, which moves diskless only: its restore runs CRIU as root, which must never"
+                    + " Apptainer instance, which moves diskless or post-copy only: its restore runs CRIU as root, which must never"
                     + " read images its owner could have written (" + mode.wireName() + ")");
         }
     }

@@ -11,6 +11,7 @@ final class MoveFigures {
     long pageBytes;
     long pageWireBytes;
     long imageBytes;
+    long splitMillis;
     CriuDumpStatistics criuDump;
     CriuRestoreStatistics criuRestore;
 }

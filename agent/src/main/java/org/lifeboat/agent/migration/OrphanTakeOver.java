@@ -96,6 +96,12 @@ public final class OrphanTakeOver {
         boolean startedHere = migration.state() == State.STARTED_HERE;
         OrphanStep step = OrphanStep.of(now, restartsBefore, startedHere,
                 startedHere || migration.state() == State.CONFIRMED, thisNode);
+        if (migration.mode == TransferMode.POST_COPY && (step == OrphanStep.START_HERE || step == OrphanStep.RESUME_HERE)) {
+            // A post-copy copy holds no memory of the job's: it was on the lost source. Slurm starts the job afresh.
+            LOG.warning("migration " + migration.id + ": job " + migration.jobId + " was requeued after its source was lost,"
+                    + " but its copy here is post-copy, without its memory: it cannot be taken over");
+            step = OrphanStep.GIVE_UP;
+        }
         try {
             switch (step) {
                 case WAIT -> {

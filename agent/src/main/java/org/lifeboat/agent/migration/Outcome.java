@@ -11,7 +11,13 @@ public enum Outcome {
     /** Past the point of no return the job moved, but its start there or the cleanup failed. */
     CLEANUP_FAILED("migrated-cleanup-failed"),
     /** A failure before the point of no return: the job runs on where it was. */
-    ROLLED_BACK("rolled-back");
+    ROLLED_BACK("rolled-back"),
+    /**
+     * Post-copy: the job ran on the target, its memory split across the two nodes, when a failure
+     * stopped the last pages from crossing; its copy there was killed rather than left to run on
+     * with pages missing. Slurm sees the job end.
+     */
+    LOST("lost");
 
     private final String wireName;
 

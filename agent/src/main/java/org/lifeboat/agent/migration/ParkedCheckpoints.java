@@ -76,7 +76,7 @@ public final class ParkedCheckpoints {
         try {
             // The parked images are the job's only checkpoint until it runs again: CRIU leaves them whole.
             return CriuSpecs.restore(criu, networks, "parked-job" + parked.job(), container, images, root, Optional.empty(),
-                    CRIU_TIMEOUT, false);
+                    CRIU_TIMEOUT, false, false);
         } finally {
             // The restored container holds its own copy of the root mount.
             restoreRoots.unmount(root);

@@ -88,7 +88,7 @@ final class ParkedDestination implements Destination {
 
     @Override
     public Criu.DumpSpec dumpSpec(Path postDumpScript) throws IOException {
-        return CriuSpecs.dump(container, images, Optional.empty(), postDumpScript, Optional.empty());
+        return CriuSpecs.dump(container, images, Optional.empty(), postDumpScript, Optional.empty(), false);
     }
 
     @Override

@@ -83,6 +83,14 @@ final class PeerTargetAgent implements TargetAgent {
     }
 
     @Override
+    public PagesArrived pagesArrived() throws Exception {
+        ObjectNode reply = peer.call("pages-arrived", request());
+        TargetReplies.PagesArrived arrived = PeerMessages.read("pages-arrived", PeerClient.handlerFields(reply),
+                TargetReplies.PagesArrived.class);
+        return new PagesArrived(arrived.complete(), arrived.failure());
+    }
+
+    @Override
     public void commit() throws Exception {
         peer.call("commit", request());
     }

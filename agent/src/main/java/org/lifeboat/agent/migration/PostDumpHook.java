@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.logging.Logger;
+import org.lifeboat.agent.container.ContainerProcesses;
 
 /**
  * CRIU's post-dump action script, through which the agent holds the point of no return. At
@@ -36,6 +37,7 @@ public final class PostDumpHook {
     static final String COMMIT = ".lifeboat-commit";
     static final String ROLLBACK = ".lifeboat-rollback";
     static final String REQUEUING = ".lifeboat-requeuing";
+    static final String STOPPED_TREE = ".lifeboat-stopped-tree";
     // Long enough to send a large job's remaining images and restore it; short enough that a job
     // whose agent died is not frozen for long.
     static final Duration DECISION_LIMIT = Duration.ofMinutes(15);
@@ -163,6 +165,32 @@ public final class PostDumpHook {
 
     static boolean requeueStarted(Path control) {
         return Files.exists(control.resolve(REQUEUING));
+    }
+
+    /**
+     * Post-copy: CRIU serves the memory only after its post-dump script has ended, whatever the script
+     * said, and gives the tree back afterwards when it said "roll back". So the script is let go at
+     * once with that answer, the tree having been stopped first (see SourceCopy#serveLazyPages): the
+     * decision is the agent's alone, by SIGCONT or SIGKILL.
+     */
+    static void serveLazyPages(Path control, ContainerProcesses processes, long initPid) throws IOException {
+        // Which tree this agent stopped, should it stop before its decision: its start again resumes the tree.
+        Files.writeString(control.resolve(STOPPED_TREE), initPid + " " + processes.startTime(initPid) + "\n");
+        rollBack(control);
+    }
+
+    /**
+     * The tree a post-copy migration stopped, if it still runs as the same process (its start time
+     * unchanged): empty when there is none or it has gone.
+     */
+    static java.util.Optional<Long> stoppedTree(Path control, ContainerProcesses processes) {
+        try {
+            String[] recorded = Files.readString(control.resolve(STOPPED_TREE)).strip().split(" ");
+            long pid = Long.parseLong(recorded[0]);
+            return processes.startTime(pid).equals(recorded[1]) ? java.util.Optional.of(pid) : java.util.Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     static void rollBack(Path control) throws IOException {

@@ -2,9 +2,14 @@ package org.lifeboat.agent.migration;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Checkpointer;
@@ -17,12 +22,16 @@ import org.lifeboat.agent.criu.Criu;
  */
 final class SourceCopy {
 
+    private static final Duration PAGES_POLL = Duration.ofMillis(50);
+    private static final Logger LOG = Logger.getLogger(SourceCopy.class.getName());
+
     private final ContainerManifest container;
     private final Path control;
     private final Checkpointer criu;
     private final ContainerProcesses processes;
     private final ExecutorService criuRuns;
     private Future<?> criuDump;
+    private volatile long criuEndedNanos;
     private boolean committed;
 
     SourceCopy(ContainerManifest container, Path control, Checkpointer criu, ContainerProcesses processes,
@@ -59,13 +68,28 @@ final class SourceCopy {
      */
     void dump(Criu.DumpSpec spec, PostDumpHook.DumpWatch watch) throws Exception {
         criuDump = criuRuns.submit(() -> {
-            criu.dump(spec);
+            try {
+                criu.dump(spec);
+            } finally {
+                criuEndedNanos = System.nanoTime();
+            }
             return null;
         });
         PostDumpHook.awaitDumped(control, criuDump, watch);
         if (!processes.allStopped(container.initPid())) {
             throw new IOException("after the dump, the container (init pid " + container.initPid() + ") is not frozen");
         }
+    }
+
+    /**
+     * Post-copy, right after the dump: CRIU starts serving the memory, which the target's restore
+     * needs, while the tree stays stopped here until the decision (SIGSTOP queued behind CRIU's own
+     * stop: CRIU gives the tree back when its serving ends, early on a rollback). Commit kills the
+     * tree; the pages stay with CRIU, which holds them in its pipes until the target has them all.
+     */
+    void serveLazyPages() throws Exception {
+        processes.stop(container.initPid());
+        PostDumpHook.serveLazyPages(control, processes, container.initPid());
     }
 
     boolean dumped() {
@@ -114,6 +138,30 @@ final class SourceCopy {
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * Post-copy, after the commit: waits for CRIU to have served the last page the target asked for
+     * and ended, checking {@code watch} meanwhile. How CRIU ended is only logged: the target alone
+     * can tell whether every page reached the job ({@link Destination#pagesArrived}).
+     */
+    void awaitPagesServed(PostDumpHook.DumpWatch watch) throws Exception {
+        while (true) {
+            try {
+                criuDump.get(PAGES_POLL.toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            } catch (ExecutionException e) {
+                LOG.info("dump of " + control.getFileName() + ": CRIU ended its lazy-pages server with " + e.getCause().getMessage());
+                return;
+            } catch (TimeoutException e) {
+                watch.check();
+            }
+        }
+    }
+
+    /** When CRIU's dump ended ({@link System#nanoTime}); post-copy, when the last page it served crossed. 0 while it runs. */
+    long criuEndedNanos() {
+        return criuEndedNanos;
     }
 
     /** Waits for CRIU to end after the decision; its exit status no longer matters (a rollback makes it 1). */

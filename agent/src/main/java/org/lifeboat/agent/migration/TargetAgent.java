@@ -36,6 +36,12 @@ interface TargetAgent {
     /** RESUME, past the point of no return: the target's copy runs. */
     void resume() throws Exception;
 
+    /**
+     * FETCH_PAGES (post-copy), once the source's CRIU has ended: whether the target's lazy-pages
+     * daemon got every page; if not, its guard has killed the copy there.
+     */
+    PagesArrived pagesArrived() throws Exception;
+
     /** CLEANUP: the target may delete its images. */
     void commit() throws Exception;
 
@@ -44,6 +50,9 @@ interface TargetAgent {
 
     /** The tar the target confirmed having received: its length and SHA-256. */
     record SentImages(long bytes, String sha256) {}
+
+    /** Whether every page of a post-copy migration reached the target's copy, and if not, why. */
+    record PagesArrived(boolean complete, String failure) {}
 
     /** What the target reports of its restore: figures for the report. */
     record Restored(long criuMillis, Optional<CriuRestoreStatistics> statistics) {}

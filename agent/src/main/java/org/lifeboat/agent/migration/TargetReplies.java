@@ -24,4 +24,14 @@ final class TargetReplies {
     record Confirmed(
             @JsonProperty(value = "ready", required = true) boolean ready,
             @JsonProperty(value = "pid", required = true) long pid) {}
+
+    /**
+     * The reply to {@code pages-arrived} (post-copy): whether every page reached the restored job.
+     *
+     * @param failure why not, and what became of the copy; null when they all did
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record PagesArrived(
+            @JsonProperty(value = "complete", required = true) boolean complete,
+            @JsonProperty("failure") String failure) {}
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What an agent does with authenticated requests from other agents. Each method gets the request's
@@ -28,7 +29,10 @@ public interface PeerRequestHandler {
     /**
      * A duplex relay: returns a connected local channel, which the server then owns; it pumps bytes
      * between that channel and the peer's connection until both sides have closed. The handler
-     * connects it itself, so it alone answers for who is at its far end.
+     * connects it itself, so it alone answers for who is at its far end. The channel may come later
+     * than the ok reply, which the peer needs before it can make what the channel will be connected
+     * to (a post-copy dump's connection comes before the target's lazy-pages daemon exists): what
+     * the peer sends meanwhile waits in the connection, and a future that fails ends the relay.
      */
-    SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException;
+    CompletableFuture<SocketChannel> pipe(String request, ObjectNode message) throws PeerRequestException;
 }

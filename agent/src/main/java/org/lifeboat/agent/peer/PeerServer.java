@@ -18,10 +18,13 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.lifeboat.agent.lifecycle.LifeCycleComponent;
@@ -91,6 +94,12 @@ public final class PeerServer implements LifeCycleComponent {
 
     /** How long a client may take to send a request's two lines, and the longest pause inside a body. */
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    // How long a relay waits for its local end when the handler makes it later (see PeerRequestHandler#pipe):
+    // a post-copy target's restore begins once the source's dump and image tar are done.
+    static final Duration PIPE_WAIT = Duration.ofMinutes(10);
+    // Pages flow steadily once they start, in a dump's stream as in post-copy's background fetch: this long
+    // without one and the link is taken for lost (the source's relay applies the same limit).
+    static final Duration RELAY_STALL_LIMIT = Duration.ofSeconds(10);
     static final int HANDLER_THREADS = 16;
 
     /** The request is not two lines of the right size, not JSON, or lacks a field. */
@@ -329,18 +338,29 @@ public final class PeerServer implements LifeCycleComponent {
         }
         // The handler gets the request's own fields only, as for a call: the compression is the relay's.
         fields.remove(WireFormat.COMPRESSION_FIELD);
-        SocketChannel local = handler.pipe(name, fields);
+        CompletableFuture<SocketChannel> pending = handler.pipe(name, fields);
+        reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));
+        SocketChannel local;
+        try {
+            local = pending.get(PIPE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting to relay for " + name, e);
+        } catch (ExecutionException | TimeoutException e) {
+            pending.thenAccept(PeerServer::closeQuietly);
+            throw new IOException("the relay for " + name + " has nothing to join: " + (e instanceof TimeoutException
+                    ? "nothing came within " + PIPE_WAIT.toMinutes() + " min" : e.getCause().getMessage()), e);
+        }
         Splice splice = new Splice(connection.getChannel(), reader.takeReadAhead(), local, ByteBuffer.allocate(0),
                 PageCompression.receivingPump(new FrameMac(key, FrameMac.Direction.TO_TARGET)),
                 PageCompression.NONE.sendingPump(new FrameMac(key, FrameMac.Direction.TO_SOURCE)));
         openSplices.add(splice);
         try {
-            reply(connection, ok(WireFormat.JSON.createObjectNode(), inReplyTo));
             connection.setSoTimeout(0);
             connection.setKeepAlive(true);
             splice.start("lifeboat-peer-pipe");
             // The handler thread stays with its relay, so relays count against HANDLER_THREADS.
-            splice.awaitEnd();
+            splice.awaitEnd(RELAY_STALL_LIMIT);
             LOG.info("relay for " + name + " from " + WireFormat.describe(connection) + " finished: "
                     + splice.bytesFirstToSecond() + " bytes in (" + splice.wireBytesFirstToSecond() + " on the link, "
                     + compression.wireName() + "), " + splice.bytesSecondToFirst() + " bytes out");
@@ -379,6 +399,14 @@ public final class PeerServer implements LifeCycleComponent {
     private void release(Socket socket) {
         openSockets.remove(socket);
         closeQuietly(socket);
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.fine(() -> "closing a relay's local end failed: " + e.getMessage());
+        }
     }
 
     private static void closeQuietly(Socket socket) {

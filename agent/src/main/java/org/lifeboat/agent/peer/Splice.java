@@ -28,6 +28,7 @@ import java.util.logging.Logger;
 final class Splice {
 
     private static final Logger LOG = Logger.getLogger(Splice.class.getName());
+    private static final Duration STALL_CHECK = Duration.ofMillis(500);
 
     private final SocketChannel first;
     private final ByteBuffer readFromFirst;
@@ -91,12 +92,25 @@ final class Splice {
         }
     }
 
-    /** Waits for both directions to end, however long that takes. */
-    void awaitEnd() throws IOException, InterruptedException {
-        try {
-            finished.get();
-        } catch (ExecutionException e) {
-            throw (IOException) e.getCause();
+    /**
+     * Waits for both directions to end, however long that takes while bytes flow; once bytes have
+     * come from the first side, {@code stallLimit} without another closes the splice as failed. A
+     * cut link sends no end: without this the relay, and what waits on it, would wait until TCP
+     * gives up (many minutes).
+     */
+    void awaitEnd(Duration stallLimit) throws IOException, InterruptedException {
+        long seen = -1;
+        long progressAt = System.nanoTime();
+        while (!await(STALL_CHECK)) {
+            long bytes = bytesFirstToSecond();
+            if (bytes != seen) {
+                seen = bytes;
+                progressAt = System.nanoTime();
+            } else if (bytes > 0 && System.nanoTime() - progressAt > stallLimit.toNanos()) {
+                close();
+                throw new IOException("nothing came through the relay for " + stallLimit.toSeconds() + " s (after " + bytes
+                        + " bytes): the link is down or stalled");
+            }
         }
     }
 

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.logging.Logger;
 import org.lifeboat.agent.config.AgentConfig;
 import org.lifeboat.agent.config.EvacuationConfig;
@@ -171,7 +172,7 @@ public final class AgentWiring {
         Path helpers = config.apptainer().helperDirectory();
         CriuReadiness criuReadiness = CriuReadiness.probe(config.criuPath(), commands);
         new CriuMetrics(criuReadiness.capabilities()).bindTo(meters);
-        MigrationGate gate = criuReadiness::unusableBecause;
+        MigrationGate gate = new CriuGate(criuReadiness, PROC.resolve("sys/fs/pipe-max-size"));
         Criu criu = new Criu(config.criuPath(), commands, Optional.of(helpers.resolve("lifeboat-with-fds")),
                 criuReadiness.networkLock());
         MigrationMetrics migrationMetrics = new MigrationMetrics(meters);
@@ -217,7 +218,7 @@ public final class AgentWiring {
         Destinations destinations = new Destinations(config.nodeName(), config.checkpointDirectory(), config.sharedDirectory(),
                 peerConnector, processes, networks, new SlurmHandover(slurm, clock), parked, clock);
         InterruptedMigrations interrupted = new InterruptedMigrations(config.checkpointDirectory(), config.sharedDirectory(),
-                peerConnector);
+                peerConnector, processes);
         migrationMetrics.watchInFlight("source", driver::inFlight);
         migrationMetrics.watchInFlight("target", incomingTable::inFlight);
         ContainerLocator locator = new ContainerLocator(config.containersDirectory(), PROC);
@@ -236,7 +237,8 @@ public final class AgentWiring {
         PeerServer peerServer = new PeerServer(config.nodeName(), new InetSocketAddress(config.peer().address(), config.peer().port()),
                 peers, new PeerRequests(incoming, new PartRequests(migrations)));
         EvacuationConfig evacuation = config.evacuation();
-        Evacuator evacuator = new Evacuator(migrations, defaultMode, evacuation.retryPause(), threads.evacuations());
+        Evacuator evacuator = new Evacuator(migrations, TransferMode.fromWireName(config.drainTransferMode()),
+                TransferMode.fromWireName(config.predictionTransferMode()), evacuation.retryPause(), threads.evacuations());
         DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
                 evacuation.drainPollInterval(), () -> !migrations.registeredJobs().isEmpty());
         SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator,
@@ -326,7 +328,7 @@ public final class AgentWiring {
         }
 
         @Override
-        public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
+        public CompletableFuture<SocketChannel> pipe(String request, ObjectNode message) throws PeerRequestException {
             return incoming.pipe(request, message);
         }
     }

@@ -78,7 +78,7 @@ class CommandLineDocsTest {
 
         assertEquals("agent status migrate evacuate predict history", complete("lifeboat", ""));
         assertTrue(complete("lifeboat", "agent", "--").contains("--check-config"));
-        assertEquals("diskless shared-fs", complete("lifeboat", "migrate", "42", "--mode", ""));
+        assertEquals("diskless shared-fs post-copy", complete("lifeboat", "migrate", "42", "--mode", ""));
     }
 
     /** What the completion offers for the last word, as bash would ask for it at the end of the line. */

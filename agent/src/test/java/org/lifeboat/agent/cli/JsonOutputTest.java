@@ -127,7 +127,7 @@ class JsonOutputTest {
     void aValueRejectedWhileReadingTheCommandLineIsTheErrorObjectToo() throws Exception {
         assertEquals(2, lifeboat.run("migrate", "42", "--mode", "rsync", "--json"));
 
-        assertEquals(error("usage", "Invalid value for option '--mode': unknown transfer mode 'rsync' (known: diskless, shared-fs)"),
+        assertEquals(error("usage", "Invalid value for option '--mode': unknown transfer mode 'rsync' (known: diskless, shared-fs, post-copy)"),
                 printed());
     }
 

@@ -29,7 +29,7 @@ class MigrateCommandTest {
         assertEquals(2, lifeboat.run("migrate", "42", "--mode", "rsync", "--socket", absentSocket));
 
         assertTrue(lifeboat.err().startsWith("Invalid value for option '--mode': unknown transfer mode 'rsync'"
-                + " (known: diskless, shared-fs)"), lifeboat::err);
+                + " (known: diskless, shared-fs, post-copy)"), lifeboat::err);
         assertFalse(lifeboat.err().contains("cannot reach"), lifeboat::err);
     }
 
@@ -37,7 +37,8 @@ class MigrateCommandTest {
     void theHelpListsTheModes() {
         assertEquals(0, lifeboat.run("migrate", "--help"));
 
-        assertTrue(lifeboat.out().contains("--mode=MODE     diskless, shared-fs (default: the agent's transfer-mode)"), lifeboat::out);
+        assertTrue(lifeboat.out().contains("--mode=MODE     diskless, shared-fs, post-copy (default: the agent's\n"), lifeboat::out);
+        assertTrue(lifeboat.out().contains("  6   post-copy: the job's memory stopped crossing"), lifeboat::out);
     }
 
     @Test

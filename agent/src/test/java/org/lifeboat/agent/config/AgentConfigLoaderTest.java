@@ -60,6 +60,8 @@ class AgentConfigLoaderTest {
                 + "  concurrency: 3\n"
                 + "  drain-poll: 500ms\n"
                 + "  retry-pause: 2m\n"
+                + "  drain-transfer-mode: post-copy\n"
+                + "  prediction-transfer-mode: diskless\n"
                 + "health:\n"
                 + "  interval: 5s\n"
                 + "  checkpoint-min-free-bytes: 1048576\n"));
@@ -73,10 +75,12 @@ class AgentConfigLoaderTest {
         assertEquals(Path.of("/var/run/containers"), config.containersDirectory());
         assertEquals(java.util.Optional.of(Path.of("/shared/lifeboat")), config.sharedDirectory());
         assertEquals("shared-fs", config.transferMode());
+        assertEquals("post-copy", config.drainTransferMode());
+        assertEquals("diskless", config.predictionTransferMode());
         assertEquals("ib0", config.uplinkInterface());
         assertEquals(new PeerConfig("10.0.0.7", 19465, "none", "/var/run/munge/m.sock", "none"), config.peer());
         assertEquals(new HttpConfig("10.1.2.3", 19464, 4, "3s"), config.http());
-        assertEquals(new EvacuationConfig(3, "500ms", "2m"), config.evacuation());
+        assertEquals(new EvacuationConfig(3, "500ms", "2m", "post-copy", "diskless"), config.evacuation());
         assertEquals(new HealthConfig("5s", 1048576L), config.health());
         assertEquals(Duration.ofSeconds(5), config.health().interval());
         assertEquals(1048576, config.health().checkpointMinFreeBytes());

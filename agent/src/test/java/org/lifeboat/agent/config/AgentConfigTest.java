@@ -133,6 +133,26 @@ class AgentConfigTest {
     }
 
     @Test
+    void eachTriggerTakesTheTransferModeUnlessItNamesItsOwnWhichIsChecked() {
+        AgentConfig inherited = new AgentConfig("n1", null, null, null, null, null, null, null, null, "post-copy", null, null, null,
+                null, null, null, null, null);
+        assertEquals("post-copy", inherited.drainTransferMode());
+        assertEquals("post-copy", inherited.predictionTransferMode());
+        AgentConfig apart = new AgentConfig("n1", null, null, null, null, null, null, null, null, null, null, null, null, null,
+                new EvacuationConfig(null, null, null, "post-copy", "diskless"), null, null, null);
+        assertEquals("diskless", apart.transferMode());
+        assertEquals("post-copy", apart.drainTransferMode());
+        assertEquals("diskless", apart.predictionTransferMode());
+        assertEquals("evacuation.drain-transfer-mode", assertThrows(InvalidConfigValueException.class,
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, null, null, null, null, null,
+                        new EvacuationConfig(null, null, null, "lazy", null), null, null, null)).key());
+        assertEquals("evacuation.prediction-transfer-mode", assertThrows(InvalidConfigValueException.class,
+                () -> new AgentConfig("n1", null, null, null, null, null, null, null, null, null, null, null, null, null,
+                        new EvacuationConfig(null, null, null, null, "shared-fs"), null, null, null)).key(),
+                "shared-fs needs a shared directory, whichever key names it");
+    }
+
+    @Test
     void jobInterfacesAreMadeOnEth0ByDefaultAndTheNameIsChecked() {
         assertEquals("eth0", AgentConfig.defaults().uplinkInterface());
         assertEquals("uplink-interface", assertThrows(InvalidConfigValueException.class,

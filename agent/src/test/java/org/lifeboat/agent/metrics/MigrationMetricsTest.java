@@ -76,6 +76,22 @@ class MigrationMetricsTest {
     }
 
     @Test
+    void postCopyRecordsTheSecondsEachJobWasSplitAcrossTwoNodesAndCountsTheJobsItLost() {
+        assertEquals(0, registry.get(MigrationMetrics.SPLIT).timer().count());
+        assertEquals(0, outcomes("post-copy", "lost", "pages-lost"));
+
+        metrics.migrationEnded(Reports.postCopy("job44-cccc", 44, 3_500, false));
+        metrics.migrationEnded(Reports.postCopy("job45-dddd", 45, 1_200, true));
+        metrics.migrationEnded(Reports.migrated("job46-eeee", 46, 0));
+
+        Timer split = registry.get(MigrationMetrics.SPLIT).timer();
+        assertEquals(2, split.count(), "post-copy moves alone, lost ones included");
+        assertEquals(4.7, split.totalTime(TimeUnit.SECONDS), 1e-9);
+        assertEquals(1, outcomes("post-copy", "lost", "pages-lost"));
+        assertEquals(1, outcomes("post-copy", "migrated", "none"));
+    }
+
+    @Test
     void aRolledBackMigrationCountsItsReasonAndBytesButNoDowntime() {
         metrics.migrationEnded(Reports.rolledBack("job43-bbbb", 43, 0));
 

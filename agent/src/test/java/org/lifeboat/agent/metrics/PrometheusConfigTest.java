@@ -26,7 +26,7 @@ class PrometheusConfigTest {
     void theAlertRulesAreValid() {
         CommandResult result = Promtool.check("", "check", "rules", PROMETHEUS.resolve("lifeboat-rules.yml").toString());
 
-        assertTrue(result.stdout().contains("SUCCESS: 12 rules found"), result.stdout());
+        assertTrue(result.stdout().contains("SUCCESS: 13 rules found"), result.stdout());
     }
 
     @Test

@@ -19,6 +19,8 @@ import org.lifeboat.agent.process.CommandRunner;
 final class FakeNode implements CommandRunner {
 
     static final long INIT_PID = 4242;
+    /** Its start time in /proc/PID/stat (field 22), which names the process together with its pid. */
+    static final String START_TIME = "987654";
 
     private final Path proc;
     private final List<List<String>> commands = new ArrayList<>();
@@ -49,7 +51,8 @@ final class FakeNode implements CommandRunner {
 
     void setState(String state) {
         try {
-            Files.writeString(proc.resolve(Long.toString(INIT_PID)).resolve("stat"), INIT_PID + " (lifeboat-init) " + state + " 1 1");
+            Files.writeString(proc.resolve(Long.toString(INIT_PID)).resolve("stat"), INIT_PID + " (lifeboat-init) " + state
+                    + " 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " + START_TIME + " 4096 100");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -65,6 +68,8 @@ final class FakeNode implements CommandRunner {
         if (command.size() >= 3 && command.get(0).equals("kill")) {
             switch (command.get(1)) {
                 case "-CONT" -> setState("S");
+                // Queued behind CRIU's own stop: the tree is stopped already, and stays so when CRIU lets it go.
+                case "-STOP" -> setState("T");
                 case "-KILL" -> setState("Z");
                 default -> throw new AssertionError("unexpected signal in " + command);
             }

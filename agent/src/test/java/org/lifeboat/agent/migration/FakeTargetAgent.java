@@ -16,7 +16,7 @@ final class FakeTargetAgent implements TargetAgent {
     private boolean relayClosed;
     private String restoredFrom;
 
-    /** The request ("prepare", "pages", "images", "restore", "confirm", "resume", "commit", "abort") that fails. */
+    /** The request ("prepare", "pages", "images", "restore", "confirm", "resume", "pages-arrived", "commit", "abort") that fails. */
     FakeTargetAgent failing(String request) {
         this.failing = request;
         return this;
@@ -99,6 +99,12 @@ final class FakeTargetAgent implements TargetAgent {
     @Override
     public void resume() throws IOException {
         handle("resume");
+    }
+
+    @Override
+    public PagesArrived pagesArrived() throws IOException {
+        handle("pages-arrived");
+        return new PagesArrived(true, null);
     }
 
     @Override

@@ -40,7 +40,7 @@ final class IncomingMigrationsTest {
     @Test
     void aMigrationWalksFromPrepareToCommit() throws Exception {
         target.prepareDiskless(ID, JOB);
-        SocketChannel pages = target.incoming.pipe("pages", TargetNode.migration(ID, JOB));
+        SocketChannel pages = target.incoming.pipe("pages", TargetNode.migration(ID, JOB)).join();
         assertTrue(pages.isConnected(), "the relay gets the page server's own connection");
         PeerRequestException second = assertThrows(PeerRequestException.class,
                 () -> target.incoming.pipe("pages", TargetNode.migration(ID, JOB)));

@@ -184,6 +184,60 @@ class MigrationDriverTest {
     }
 
     @Test
+    void aPostCopyMoveRunsTheJobOnTheTargetThenWaitsForEveryPageBeforeCleaningUp() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent();
+        RecordingHandover slurm = new RecordingHandover();
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(),
+                live("job7-a1", target, slurm, TransferMode.POST_COPY), WHOLE);
+
+        assertEquals(Outcome.MIGRATED, report.outcome(), report.cause());
+        assertEquals(TransferMode.POST_COPY, report.mode());
+        assertEquals(List.of("prepare-target", "dump", "send-images", "restore", "confirm", "requeue", "resume", "place",
+                "fetch-pages", "cleanup"), List.copyOf(report.phaseMillis().keySet()));
+        assertEquals(List.of("prepare", "pages", "images", "restore", "confirm", "resume", "pages-arrived", "commit"),
+                target.requests());
+        assertFalse(target.prepared().pageServer(), "a post-copy target starts a lazy-pages daemon with its restore instead");
+        assertEquals(List.of("dump job7-a1 page-server", "serve lazy pages"), criu.calls(),
+                "CRIU serves the memory only once its post-dump script has ended, so the script ends at once");
+        assertEquals("Z", node.state(), "the source copy is killed once the target runs the job");
+        assertEquals(1_048_576, report.pageBytes(), "the memory crossed the relay after the resume");
+        assertTrue(report.splitMillis() >= 0);
+        assertNothingLeftOnTheSource();
+    }
+
+    @Test
+    void postCopyKeepsTheSourceCopyStoppedUntilTheDecisionAndARollbackResumesIt() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent().failing("restore");
+        criu.duringDump(() -> assertEquals("T", node.state()));
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(),
+                live("job7-a1", target, new RecordingHandover(), TransferMode.POST_COPY), WHOLE);
+
+        assertEquals(Outcome.ROLLED_BACK, report.outcome());
+        assertEquals(FailureReason.RESTORE_FAILED, report.reason());
+        assertTrue(node.commands().contains(List.of("kill", "-STOP", Long.toString(FakeNode.INIT_PID))),
+                () -> "the tree was not stopped before CRIU let it go: " + node.commands());
+        assertEquals("S", node.state(), "the agent resumes the tree CRIU gave back stopped");
+        assertTrue(target.requests().contains("abort"));
+        assertNothingLeftOnTheSource();
+    }
+
+    @Test
+    void postCopyMemoryThatDoesNotAllArriveLosesTheJobAndSaysSo() throws Exception {
+        FakeTargetAgent target = new FakeTargetAgent().failing("pages-arrived");
+
+        MigrationReport report = driver.move("job7-a1", JOB, container(),
+                live("job7-a1", target, new RecordingHandover(), TransferMode.POST_COPY), WHOLE);
+
+        assertEquals(Outcome.LOST, report.outcome());
+        assertEquals(FailureReason.PAGES_LOST, report.reason());
+        assertTrue(report.cause().startsWith("post-copy: "), report.cause());
+        assertEquals("Z", node.state(), "the source copy is gone: past the requeue it must never run again");
+        assertFalse(target.requests().contains("abort"), "past the requeue the target's copy was the job");
+    }
+
+    @Test
     void aParkWalksDumpRequeueAndCleanupAndKeepsTheCheckpoint() throws Exception {
         RecordingHandover slurm = new RecordingHandover();
         ParkedCheckpoints parked = parkedCheckpoints();
@@ -282,8 +336,12 @@ class MigrationDriverTest {
     }
 
     private Destination live(String migrationId, TargetAgent target, RecordingHandover slurm) {
+        return live(migrationId, target, slurm, TransferMode.DISKLESS);
+    }
+
+    private Destination live(String migrationId, TargetAgent target, RecordingHandover slurm, TransferMode mode) {
         return new LiveDestination(migrationId, JOB, container(), "node1", "node2", new InetSocketAddress("127.0.0.1", 9465),
-                TransferMode.DISKLESS, CheckpointDirectories.dumps(checkpoints).resolve(migrationId), target,
+                mode, CheckpointDirectories.dumps(checkpoints).resolve(migrationId), target,
                 node.processes(), new JobNetworks(new FakeCommandRunner(), Runnable::run), slurm);
     }
 

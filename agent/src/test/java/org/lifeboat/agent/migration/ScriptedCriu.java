@@ -66,6 +66,15 @@ final class ScriptedCriu implements Checkpointer {
                 script.destroyForcibly();
                 throw new CriuException("the post-dump script did not decide within 60 s");
             }
+            if (spec.lazyPages()) {
+                // CRIU serves the memory whatever the script said, until the target has it all (or the relay ends),
+                // then gives back the tree it still holds: one the agent stopped stays stopped.
+                record("serve lazy pages");
+                if (script.exitValue() != 0) {
+                    throw new CriuException("criu dump ended with " + script.exitValue() + " after serving its lazy pages");
+                }
+                return;
+            }
             if (script.exitValue() != 0) {
                 node.setState("S");
                 throw new CriuException("criu dump ended with 1: the action script rolled back");

@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A {@link PeerRequestHandler} whose answers each test sets, recording every request it was given.
@@ -76,9 +77,9 @@ final class TestHandler implements PeerRequestHandler {
     }
 
     @Override
-    public SocketChannel pipe(String request, ObjectNode message) throws PeerRequestException {
+    public CompletableFuture<SocketChannel> pipe(String request, ObjectNode message) throws PeerRequestException {
         record(request, message);
-        return onPipe.pipe(request, message);
+        return CompletableFuture.completedFuture(onPipe.pipe(request, message));
     }
 
     private synchronized void record(String request, ObjectNode message) {

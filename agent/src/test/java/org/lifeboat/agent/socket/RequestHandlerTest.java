@@ -362,7 +362,7 @@ class RequestHandlerTest {
         RequestHandler migrating = new RequestHandler(registry, new Authorizer(SLURM_USER), (job, target, mode) -> {
             asked.add(job + " " + target + " " + mode);
             return new MigrationReport("m1", job, "n1", target, TransferMode.DISKLESS, Outcome.MIGRATED, null,
-                    Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 100, 10, 1000, null, null, null);
+                    Instant.EPOCH, Map.of("dump", 5L), 9, 7, 4, 2, 100, 100, 10, 1000, null, null, null, 0);
         }, JobNetworkRequests.NONE, List::of);
 
         JsonNode reply = parseReply(migrating.handle(new PeerCredentials(1, 1000, 1000),
