@@ -32,10 +32,8 @@ public final class Evacuator {
     static final Duration BUSY_RETRY_PAUSE = Duration.ofSeconds(5);
 
     private final MigrationService migrations;
-    private final TransferMode drainMode;
-    private final TransferMode predictionMode;
-    // Jobs of a predicted evacuation whose memory is not expected to cross before the deadline: never post-copy,
-    // since a node that fails during the lazy phase takes the job's memory with it.
+    private final TriggerModes modes;
+    // Jobs of a predicted evacuation whose memory is not expected to cross before the deadline (see TriggerModes).
     private final Set<Long> tooLateForPostCopy = ConcurrentHashMap.newKeySet();
     // As many threads as the evacuation's concurrency: the bound on migrations at once is the pool's size.
     private final Executor workers;
@@ -51,15 +49,12 @@ public final class Evacuator {
     private final Duration retryPause;
 
     /**
-     * @param drainMode how a drain's jobs move
-     * @param predictionMode how jobs move once a failure of this node is predicted (the prediction's drain included)
+     * @param modes how jobs move, by trigger
      * @param workers runs the migrations, as many at once as it has threads; the agent's lifecycle owns it
      */
-    public Evacuator(MigrationService migrations, TransferMode drainMode, TransferMode predictionMode, Duration retryPause,
-                     Executor workers) {
+    public Evacuator(MigrationService migrations, TriggerModes modes, Duration retryPause, Executor workers) {
         this.migrations = Objects.requireNonNull(migrations, "migrations");
-        this.drainMode = Objects.requireNonNull(drainMode, "drainMode");
-        this.predictionMode = Objects.requireNonNull(predictionMode, "predictionMode");
+        this.modes = Objects.requireNonNull(modes, "modes");
         this.retryPause = Objects.requireNonNull(retryPause, "retryPause");
         this.workers = Objects.requireNonNull(workers, "workers");
     }
@@ -91,7 +86,7 @@ public final class Evacuator {
                 LOG.warning("evacuation (" + reason + "): job " + job + " (" + move.job().memoryBytes() + " bytes) is not"
                         + " expected to move before " + deadline + (park ? "; it is parked: checkpointed to the shared"
                         + " directory and requeued" : "; it goes last (no shared-directory to park it in)"));
-                if (predictionMode == TransferMode.POST_COPY) {
+                if (modes.refusesPostCopyWhenLate()) {
                     // Its memory would still be crossing when the node fails: the job would be lost with it. Diskless
                     // fails before the point of no return instead, and the job stays here, frozen for nothing at worst.
                     LOG.warning("evacuation (" + reason + "): post-copy refused for job " + job + ": its memory is not"
@@ -145,7 +140,7 @@ public final class Evacuator {
                         report = migrations.park(job);
                     } else {
                         try {
-                            report = migrations.migrate(job, null, modeFor(job));
+                            report = migrations.migrate(job, null, modes.forJob(failureExpected, tooLateForPostCopy.contains(job)));
                         } catch (MigrationException e) {
                             if (!failureExpected || !migrations.canPark() || e.reason() != MigrationException.Reason.NO_TARGET) {
                                 throw e;
@@ -192,15 +187,6 @@ public final class Evacuator {
         boolean started = anyStarted;
         anyStarted = false;
         return started;
-    }
-
-    /** A drain's mode, or once a failure is predicted the prediction's, but never post-copy for a job too big for the deadline. */
-    TransferMode modeFor(long job) {
-        if (!failureExpected) {
-            return drainMode;
-        }
-        return predictionMode == TransferMode.POST_COPY && tooLateForPostCopy.contains(job) ? TransferMode.DISKLESS
-                : predictionMode;
     }
 
     private void retryLater(long job) {

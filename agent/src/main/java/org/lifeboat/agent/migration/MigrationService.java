@@ -355,9 +355,16 @@ public final class MigrationService {
      * part resumes, its connections to the others restored at both ends. Until the requeue any
      * failure gives every part back where it was.
      */
-    private MigrationReport startAcrossNodes(JobRecord job, SlurmJob slurmJob, String targetNode, TransferMode mode)
+    private MigrationReport startAcrossNodes(JobRecord job, SlurmJob slurmJob, String targetNode, TransferMode requested)
             throws MigrationException {
         long jobId = job.job();
+        // Post-copy of one part while the others are held in place around the group's requeue is untested: the part
+        // moves diskless, whose failures roll every part back (the report says which mode it took).
+        TransferMode mode = requested == TransferMode.POST_COPY ? TransferMode.DISKLESS : requested;
+        if (mode != requested) {
+            LOG.info("job " + jobId + " runs on several nodes: its part here moves " + mode.wireName() + ", not "
+                    + requested.wireName());
+        }
         List<String> nodes = hostnames(slurmJob);
         String target = targetNode == null ? chooseTarget(slurmJob.onePart(), Set.copyOf(nodes)) : targetNode;
         if (nodes.contains(target)) {

@@ -27,6 +27,7 @@ import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.CriuReadiness;
 import org.lifeboat.agent.evacuation.DrainWatcher;
 import org.lifeboat.agent.evacuation.Evacuator;
+import org.lifeboat.agent.evacuation.TriggerModes;
 import org.lifeboat.agent.health.CheckpointDirectoryCheck;
 import org.lifeboat.agent.health.CriuCheck;
 import org.lifeboat.agent.health.Dependency;
@@ -237,8 +238,8 @@ public final class AgentWiring {
         PeerServer peerServer = new PeerServer(config.nodeName(), new InetSocketAddress(config.peer().address(), config.peer().port()),
                 peers, new PeerRequests(incoming, new PartRequests(migrations)));
         EvacuationConfig evacuation = config.evacuation();
-        Evacuator evacuator = new Evacuator(migrations, TransferMode.fromWireName(config.drainTransferMode()),
-                TransferMode.fromWireName(config.predictionTransferMode()), evacuation.retryPause(), threads.evacuations());
+        Evacuator evacuator = new Evacuator(migrations, new TriggerModes(TransferMode.fromWireName(config.drainTransferMode()),
+                TransferMode.fromWireName(config.predictionTransferMode())), evacuation.retryPause(), threads.evacuations());
         DrainWatcher drainWatcher = new DrainWatcher(config.nodeName(), slurm, evacuator::evacuate,
                 evacuation.drainPollInterval(), () -> !migrations.registeredJobs().isEmpty());
         SlurmPredictionActions predictionActions = new SlurmPredictionActions(config.nodeName(), slurm, evacuator,

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.lifeboat.agent.migration.IncomingMigration.State;
 import org.lifeboat.agent.peer.PeerRequestException;
 import org.junit.jupiter.api.BeforeEach;
@@ -103,6 +104,40 @@ final class IncomingMigrationsTest {
         PeerRequestException gone = assertThrows(PeerRequestException.class,
                 () -> target.incoming.call("confirm", TargetNode.migration(ID, JOB)));
         assertEquals("unknown-migration", gone.code());
+    }
+
+    @Test
+    void aPostCopyTargetStartsNoPageServerAndItsOneRelayWaitsForTheLazyPagesDaemonOfItsRestore() throws Exception {
+        Files.createDirectories(target.images(ID));
+        target.incoming.call("prepare", TargetNode.prepareMessage(ID, JOB, TransferMode.POST_COPY));
+        assertEquals(0, target.criuRuns("page-server"), "the lazy-pages daemon comes with the restore");
+
+        CompletableFuture<SocketChannel> relay = target.incoming.pipe("pages", TargetNode.migration(ID, JOB));
+        assertFalse(relay.isDone(), "the source's dump holds its end from the start; the daemon's end comes later");
+        PeerRequestException second = assertThrows(PeerRequestException.class,
+                () -> target.incoming.pipe("pages", TargetNode.migration(ID, JOB)));
+        assertEquals("conflict", second.code(), "the job's memory goes to one relay alone");
+        PeerRequestException early = assertThrows(PeerRequestException.class,
+                () -> target.incoming.call("pages-arrived", TargetNode.migration(ID, JOB)));
+        assertEquals("out-of-order", early.code(), "only a copy that runs here fetches pages");
+
+        target.incoming.call("abort", TargetNode.migration(ID, JOB));
+
+        assertTrue(relay.isCompletedExceptionally(), "a discarded migration's relay stops waiting");
+    }
+
+    @Test
+    void pagesArrivedIsRefusedForAMigrationWhosePagesCameWithItsDump() throws Exception {
+        target.prepareDiskless(ID, JOB);
+        target.restore(ID, JOB);
+        target.confirm(ID, JOB);
+        target.resume(ID, JOB);
+
+        PeerRequestException refused = assertThrows(PeerRequestException.class,
+                () -> target.incoming.call("pages-arrived", TargetNode.migration(ID, JOB)));
+
+        assertEquals("conflict", refused.code());
+        assertTrue(refused.getMessage().contains("not post-copy"), refused.getMessage());
     }
 
     @Test
