@@ -60,6 +60,12 @@ fail() {
 CRIU=${CRIU:-$("$repo_dir/testbed/criu.sh")}
 make -s -C "$launcher_dir" lifeboat-lazy-guard lifeboat-with-fds tests/lifeboat-workload || fail "build"
 "$CRIU" check --feature uffd-noncoop >/dev/null 2>&1 || fail "CRIU says this kernel lacks non-cooperative userfaultfd"
+# What the RPM's sysctl.d file and the testbed set: CRIU's lazy-page server sizes a pipe to 819 pages
+# and, below this limit (the kernel's default is 1 MiB), fails at the first page it serves.
+if [ "$(cat /proc/sys/fs/pipe-max-size)" -lt 4194304 ]; then
+    log "fs.pipe-max-size was $(cat /proc/sys/fs/pipe-max-size): set to 4194304"
+    sysctl -qw fs.pipe-max-size=4194304 || fail "cannot raise fs.pipe-max-size"
+fi
 work=$(mktemp -d /tmp/lifeboat-lazy-guard.XXXXXX)
 
 # Every process this test started, however far down: each has a path below $work on its command
