@@ -151,7 +151,9 @@ final class SourceCopy {
                 criuDump.get(PAGES_POLL.toMillis(), TimeUnit.MILLISECONDS);
                 return;
             } catch (ExecutionException e) {
-                LOG.info("dump of " + control.getFileName() + ": CRIU ended its lazy-pages server with " + e.getCause().getMessage());
+                // By design when its post-dump script said "roll back" (see serveLazyPages): CRIU then exits 255.
+                LOG.fine(() -> "dump of " + control.getFileName() + ": CRIU ended its lazy-pages server with "
+                        + e.getCause().getMessage());
                 return;
             } catch (TimeoutException e) {
                 watch.check();
