@@ -37,7 +37,7 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RUN = os.path.join(REPO, "testbed", "run")
+RUN = os.environ.get("TESTBED_RUN", "/var/lib/lifeboat-testbed")  # testbed/lib.sh's
 LAUNCHER = os.path.join(REPO, "launcher", "lifeboat-run")
 WORKLOAD = os.path.join(REPO, "launcher", "tests", "lifeboat-workload")
 CRIU = os.environ.get("CRIU", "criu")
@@ -106,10 +106,12 @@ def socket_of(node):
     return os.path.join(RUN, "nodes", node, "agent.sock")
 
 
-def start_job(mib, contents):
+def start_job(mib, contents, touch_all=False):
+    """A --migratable job on node1 running lifeboat-workload (MIB MiB of CONTENTS; with touch_all, a job that reads
+    all its memory in a loop instead of sleeping), once it counts and node1's agent knows it."""
     directory = tempfile.mkdtemp(prefix="bench-", dir=os.path.join(RUN, "shared"))
     os.chmod(directory, 0o755)
-    fill = " half-zero" if contents == "half-zero" else ""
+    fill = (" half-zero" if contents == "half-zero" else "") + (" touch-all" if touch_all else "")
     script = ("exec %s --stdout %s/out --exit-status-file %s/status --bind %s -- %s %s/sequence %s/stop %d%s"
               % (LAUNCHER, directory, directory, os.path.dirname(WORKLOAD), WORKLOAD, directory, directory, mib, fill))
     job = run(["sbatch", "--parsable", "--migratable", "--nodelist=node1", "--open-mode=append",

@@ -1,16 +1,24 @@
 /*
- * lifeboat-workload: the process the CRIU round-trip test checkpoints, migrates and rolls back.
+ * lifeboat-workload: the process the CRIU round-trip test checkpoints, migrates and rolls back,
+ * and the benchmarks' job.
  *
- *   lifeboat-workload SEQUENCE_FILE STOP_FILE [MIB [half-zero]]
+ *   lifeboat-workload SEQUENCE_FILE STOP_FILE [MIB [random|half-zero] [touch-all]]
  *
- * Fills MIB MiB (default 256) with random bytes (with half-zero: every other 4 KiB page written
- * with zeros instead, so the memory compresses to about half) and keeps their checksum. Then, every 100 ms, it
- * appends the next value of a counter held only in memory to SEQUENCE_FILE (opened once and kept
- * open), so a restore that lost the process's state shows as a restart from 1 and one that ran
- * it twice as a repeated number. When STOP_FILE exists it exits with the status the file holds
- * (a number 0-255), or 3 when it holds none. On SIGUSR1 it
- * checks the memory against the checksum and reports on stdout and stderr, so a restore that
- * damaged pages, or lost the redirections, shows too.
+ * Fills MIB MiB (default 256) with random bytes (random, the default; with half-zero: every other
+ * 4 KiB page written with zeros instead, so the memory compresses to about half) and keeps their
+ * checksum. Then, in a loop, it appends the next value of a counter held only in memory to
+ * SEQUENCE_FILE (opened once and kept open), so a restore that lost the process's state shows as a
+ * restart from 1 and one that ran it twice as a repeated number. What it does between two values:
+ *
+ *   (default)  sleeps 100 ms: a job whose working set is small (a few pages), ~10 values a second;
+ *   touch-all  reads every page of the MIB MiB, checksums them and checks the sum, printing
+ *              "workload: memory CORRUPT at N (scan)" on stdout and stderr on a mismatch: a job
+ *              that touches all its memory, whose sequence grows by one per full scan (the
+ *              file's growth rate is scans per second).
+ *
+ * When STOP_FILE exists it exits with the status the file holds (a number 0-255), or 3 when it
+ * holds none. On SIGUSR1 it checks the memory against the checksum and reports on stdout and
+ * stderr, so a restore that damaged pages, or lost the redirections, shows too.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,6 +70,12 @@ static int fill_random(unsigned char *memory, size_t size)
 	return 0;
 }
 
+static int usage(const char *name)
+{
+	fprintf(stderr, "usage: %s SEQUENCE_FILE STOP_FILE [MIB [random|half-zero] [touch-all]]\n", name);
+	return 2;
+}
+
 /* The exit status asked for in the stop file, so a test can end the job with 0 or anything else. */
 static int stop_status(const char *stop_file)
 {
@@ -91,11 +105,9 @@ int main(int argc, char **argv)
 	uint64_t counter = 0;
 	int sequence_fd;
 	bool half_zero = false;
-	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "half-zero") != 0)) {
-		fprintf(stderr, "usage: %s SEQUENCE_FILE STOP_FILE [MIB [half-zero]]\n", argv[0]);
-		return 2;
-	}
-	half_zero = argc == 5;
+	bool touch_all = false;
+	if (argc < 3 || argc > 6)
+		return usage(argv[0]);
 	if (argc >= 4) {
 		char *end;
 		mib = strtoul(argv[3], &end, 10);
@@ -104,6 +116,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* After MIB: at most one contents word, then at most touch-all, in this order. */
+	int next = 4;
+	if (next < argc && (strcmp(argv[next], "random") == 0 || strcmp(argv[next], "half-zero") == 0))
+		half_zero = strcmp(argv[next++], "half-zero") == 0;
+	if (next < argc && strcmp(argv[next], "touch-all") == 0) {
+		touch_all = true;
+		next++;
+	}
+	if (next != argc)
+		return usage(argv[0]);
 	size = mib << 20;
 	memory = malloc(size);
 	if (memory == NULL) {
@@ -126,7 +148,8 @@ int main(int argc, char **argv)
 		perror("workload: sigaction");
 		return 1;
 	}
-	dprintf(STDOUT_FILENO, "workload: %lu MiB, checksum %016" PRIx64 "\n", mib, expected);
+	dprintf(STDOUT_FILENO, "workload: %lu MiB%s, checksum %016" PRIx64 "\n", mib, touch_all ? " touch-all" : "",
+		expected);
 	dprintf(STDERR_FILENO, "workload: started\n");
 	for (;;) {
 		if (check_requested) {
@@ -145,6 +168,11 @@ int main(int argc, char **argv)
 			perror("workload: write the sequence file");
 			return 1;
 		}
-		nanosleep(&tick, NULL);
+		if (!touch_all) {
+			nanosleep(&tick, NULL);
+		} else if (checksum(memory, size / sizeof(uint64_t)) != expected) {
+			dprintf(STDOUT_FILENO, "workload: memory CORRUPT at %" PRIu64 " (scan)\n", counter);
+			dprintf(STDERR_FILENO, "workload: memory CORRUPT at %" PRIu64 " (scan)\n", counter);
+		}
 	}
 }
