@@ -15,10 +15,6 @@ cd "$(dirname "$0")/.."
 source testbed/lib.sh
 rerun_as_root "$0" "$@"
 
-/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || apt-get install -y -q python3-matplotlib >/dev/null
-make -s -C slurm-hooks
-make -s -C launcher all tests/lifeboat-workload
-[ -f agent/target/lifeboat-agent.jar ] || mvn -q package -DskipTests
-testbed/cluster.sh up >/dev/null
-export SLURM_CONF=$TESTBED_RUN/etc/slurm.conf TESTBED_RUN
+source bench/lib.sh
+prepare_benchmark
 CRIU=$(testbed/criu.sh) exec /usr/bin/python3 bench/post_copy.py "$@"
