@@ -291,11 +291,11 @@ public final class Criu implements Checkpointer {
      * ({@link RestoreSpec#lazyPages}) hands it each process's userfaultfd, and it fetches the pages
      * from the source through the connection returned here, which the agent relays (as for a page
      * server, connected through a socket only root can reach). It runs as root, as the restore does
-     * (see {@link #restoredBy}), under lifeboat-lazy-guard, which returns once the daemon is ready, outlives the agent, and when the
-     * daemon fails before the last page kills the restored tree named in {@code restoredPidFile}
-     * (written by the agent after the restore) before a fault could be served a page of zeros. The
-     * guard writes its verdict, "complete" or "failed: ...", to {@code statusFile}; both files lie
-     * in a directory only root can write.
+     * (see {@link #restoredBy}), under lifeboat-lazy-guard: the guard returns once the daemon is ready
+     * and traced, outlives the agent, and when the daemon fails before the last page kills the
+     * restored tree named in {@code restoredPidFile} (written by the agent after the restore) before
+     * a fault could be served a page of zeros. It writes its verdict, "complete" or "failed: ...",
+     * to {@code statusFile}; both files lie in a directory only root can write.
      */
     public SocketChannel startLazyPages(Path imageDirectory, Path socketDirectory, Path statusFile,
                                         Path restoredPidFile, Duration timeout) throws CriuException {

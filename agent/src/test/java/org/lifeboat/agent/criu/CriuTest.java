@@ -255,6 +255,68 @@ class CriuTest {
     }
 
     @Test
+    void aPostCopyDumpServesItsMemoryOnAConnectionRootMadeAndNeverListensOnAPort() throws Exception {
+        commands.answer(0, "", "");
+        Criu withHelper = new Criu(BINARY, commands, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+
+        withHelper.dump(new Criu.DumpSpec(10, images, Map.of(), Optional.of(new InetSocketAddress("127.0.0.1", 40123)),
+                Path.of("/hook"), Optional.empty(), TIMEOUT, false, List.of(), Optional.of(new JobOwner(1000, 1000)), true));
+
+        List<String> dump = commands.commands().get(0);
+        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-with-fds", "100:d:" + images, "10:t:40123", "--"), dump.subList(0, 4));
+        int lazy = dump.indexOf("--lazy-pages");
+        assertEquals(List.of("--lazy-pages", "--ps-socket", "10"), dump.subList(lazy, lazy + 3));
+        assertTrue(!dump.contains("--page-server") && !dump.contains("--address") && !dump.contains("--port"),
+                () -> "a lazy dump given --page-server would send its pages away at once; with a port it would listen: " + dump);
+    }
+
+    @Test
+    void aPostCopyRestoreRunsAsRootWithLazyPagesAndFreesNoPageOfTheImages() throws Exception {
+        Files.writeString(images.resolve("restored.pid"), "79");
+        commands.answer(0, "", "");
+
+        criu.restore(new Criu.RestoreSpec(images, Path.of("/r"), Map.of(), Optional.empty(), TIMEOUT, false, List.of(), false,
+                Optional.of(new JobOwner(1000, 1000)), true));
+
+        List<String> restore = commands.commands().get(0);
+        assertFalse(restore.contains("setpriv"), () -> "CRIU gives an --unprivileged run no userfaultfd: " + restore);
+        assertFalse(restore.contains("--unprivileged"), restore::toString);
+        assertTrue(restore.contains("--lazy-pages") && !restore.contains("--auto-dedup"), restore::toString);
+    }
+
+    @Test
+    void theLazyPagesDaemonRunsUnderItsGuardWithAConnectionToAnOwnerOnlySocket() throws Exception {
+        Path socketDirectory = images.resolve("lazy-pages-socket");
+        List<List<String>> run = new ArrayList<>();
+        // As the guard, lifeboat-with-fds and CRIU do: connect to the socket named after "10:u:".
+        CommandRunner guarded = (command, timeout) -> {
+            run.add(command);
+            try {
+                SocketChannel criuEnd = SocketChannel.open(UnixDomainSocketAddress.of(command.get(5).substring("10:u:".length())));
+                criuEnd.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return new CommandResult(command, 0, "", "");
+        };
+        Criu withHelper = new Criu("/opt/criu/sbin/criu", guarded, Optional.of(Path.of("/usr/libexec/lifeboat/lifeboat-with-fds")),
+                NetworkLock.NFTABLES);
+
+        try (SocketChannel connection = withHelper.startLazyPages(images, socketDirectory, Path.of("/ckpt/incoming/m1.lazy-status"),
+                Path.of("/ckpt/incoming/m1.restored-pid"), TIMEOUT)) {
+            assertTrue(connection.isConnected());
+        }
+
+        assertEquals(List.of("/usr/libexec/lifeboat/lifeboat-lazy-guard", "/ckpt/incoming/m1.lazy-status",
+                "/ckpt/incoming/m1.restored-pid", "--", "/usr/libexec/lifeboat/lifeboat-with-fds",
+                "10:u:" + socketDirectory.resolve("page-server.sock"), "--", "/opt/criu/sbin/criu", "lazy-pages", "--page-server",
+                "--images-dir", images.toString(), "--ps-socket", "10", "--status-fd", "3", "--log-file", "lazy-pages.log", "-v4"),
+                run.get(0));
+        assertFalse(Files.exists(socketDirectory), "the socket and its directory are gone once connected");
+    }
+
+    @Test
     void aNodeWhoseCriuHasNoNftablesLockSilencesTheJobsNetworkWithIptables() throws Exception {
         commands.answer(0, "", "");
         Criu withoutNftables = new Criu(BINARY, commands, NetworkLock.IPTABLES);
