@@ -15,10 +15,17 @@ final class FakeTargetAgent implements TargetAgent {
     private PrepareRequest prepared;
     private boolean relayClosed;
     private String restoredFrom;
+    private long imageBytes = 10_240;
 
     /** The request ("prepare", "pages", "images", "restore", "confirm", "resume", "pages-arrived", "commit", "abort") that fails. */
     FakeTargetAgent failing(String request) {
         this.failing = request;
+        return this;
+    }
+
+    /** The size the image tar is said to have had. */
+    FakeTargetAgent imageBytes(long bytes) {
+        this.imageBytes = bytes;
         return this;
     }
 
@@ -79,7 +86,7 @@ final class FakeTargetAgent implements TargetAgent {
     @Override
     public SentImages sendImages(Path images) throws IOException {
         handle("images");
-        return new SentImages(10_240, "ab".repeat(32));
+        return new SentImages(imageBytes, "ab".repeat(32));
     }
 
     @Override

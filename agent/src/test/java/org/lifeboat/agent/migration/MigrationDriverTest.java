@@ -207,6 +207,38 @@ class MigrationDriverTest {
     }
 
     @Test
+    void aPostCopyMoveWhoseMemoryWentInTheImagesSaysSo() throws Exception {
+        List<String> warnings = new ArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(LiveDestination.class.getName());
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                warnings.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        logger.addHandler(handler);
+        try {
+            driver.move("job7-a1", JOB, container(), live("job7-a1", new FakeTargetAgent().imageBytes(1_000_000),
+                    new RecordingHandover(), TransferMode.POST_COPY), WHOLE);
+            node.setState("S"); // the same job again, running, its memory left out of its images this time
+            MigrationReport lazy = driver.move("job7-a2", JOB, container(), live("job7-a2", new FakeTargetAgent(),
+                    new RecordingHandover(), TransferMode.POST_COPY), WHOLE);
+            assertEquals(Outcome.MIGRATED, lazy.outcome(), lazy.cause());
+        } finally {
+            logger.removeHandler(handler);
+        }
+
+        assertEquals(1, warnings.stream().filter(warning -> warning.contains("not post-copy")).count(), warnings::toString);
+        assertTrue(warnings.get(0).contains("job7-a1"), warnings::toString);
+    }
+
+    @Test
     void postCopyKeepsTheSourceCopyStoppedUntilTheDecisionAndARollbackResumesIt() throws Exception {
         FakeTargetAgent target = new FakeTargetAgent().failing("restore");
         criu.duringDump(() -> assertEquals("T", node.state()));
