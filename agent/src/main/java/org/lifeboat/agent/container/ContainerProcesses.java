@@ -109,17 +109,9 @@ public final class ContainerProcesses {
         return Files.readSymbolicLink(proc.resolve(Long.toString(pid)).resolve("ns/pid")).toString();
     }
 
-    /**
-     * The process's start time (/proc/PID/stat's field 22, in clock ticks since boot): with its pid, it
-     * names one process for good, where a pid alone may be reused.
-     */
-    public String startTime(long pid) throws IOException {
-        String stat = Files.readString(proc.resolve(Long.toString(pid)).resolve("stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        if (fields.length < 20) {
-            throw new IOException("process " + pid + " has a short stat line: " + stat.strip());
-        }
-        return fields[19];
+    /** The process's start time (see {@link ProcessStartTime}) in this node's /proc. */
+    public long startTime(long pid) throws IOException {
+        return ProcessStartTime.of(proc, pid);
     }
 
     /** The state letter from /proc/PID/stat (R, S, D, T, t, Z, ...). */

@@ -7,6 +7,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.logging.Logger;
 import org.lifeboat.agent.container.ContainerProcesses;
+import org.lifeboat.agent.container.ProcessStartTime;
 
 /**
  * CRIU's post-dump action script, through which the agent holds the point of no return. At
@@ -54,7 +55,8 @@ public final class PostDumpHook {
      * @param controlRoot where each dump's control directory is: {@link #controlDirectory}
      */
     public static Path install(Path controlRoot) throws IOException {
-        return install(controlRoot, ProcessHandle.current().pid(), startTime(ProcessHandle.current().pid()));
+        long agent = ProcessHandle.current().pid();
+        return install(controlRoot, agent, Long.toString(ProcessStartTime.of(Path.of("/proc"), agent)));
     }
 
     static Path install(Path controlRoot, long agentPid, String agentStartTime) throws IOException {
@@ -92,12 +94,6 @@ public final class PostDumpHook {
 
     private static String shellQuoted(String text) {
         return "'" + text.replace("'", "'\\''") + "'";
-    }
-
-    /** Field 22 of /proc/PID/stat; the agent's command name ("java") holds no spaces. */
-    private static String startTime(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        return stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19];
     }
 
     /**
@@ -187,7 +183,7 @@ public final class PostDumpHook {
         try {
             String[] recorded = Files.readString(control.resolve(STOPPED_TREE)).strip().split(" ");
             long pid = Long.parseLong(recorded[0]);
-            return processes.startTime(pid).equals(recorded[1]) ? java.util.Optional.of(pid) : java.util.Optional.empty();
+            return processes.startTime(pid) == Long.parseLong(recorded[1]) ? java.util.Optional.of(pid) : java.util.Optional.empty();
         } catch (IOException | RuntimeException e) {
             return java.util.Optional.empty();
         }
