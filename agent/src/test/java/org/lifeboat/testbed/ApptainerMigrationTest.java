@@ -79,7 +79,7 @@ final class ApptainerMigrationTest {
         CommandResult refused = testbed.lifeboat("migrate", Long.toString(instance.jobId), "--to", "node2", "--mode",
                 "shared-fs", "--socket", testbed.agentSocket("node1").toString());
         assertEquals(4, refused.exitCode(), refused::describe);
-        assertTrue(refused.stderr().contains("unmovable") && refused.stderr().contains("diskless only"), refused::describe);
+        assertTrue(refused.stderr().contains("unmovable") && refused.stderr().contains("diskless or post-copy only"), refused::describe);
         instance.assertCountsOn();
 
         long drained = System.nanoTime();
