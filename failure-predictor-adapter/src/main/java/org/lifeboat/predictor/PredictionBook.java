@@ -28,8 +28,9 @@ import org.lifeboat.predictor.PredictionOutcomes.Outcome;
  *   <li>For a node already under evacuation (the same alert repeated, another alert, another source,
  *       a prediction returning within the hold-down): joined to it; an earlier deadline is passed on.</li>
  *   <li>A node's case ends, and a later prediction starts a new evacuation, once its predicted failure
- *       is past (the deadline) or once the node is back in service after the case's drain (an
- *       administrator resumed it and jobs may run there again, which the new prediction must protect).</li>
+ *       is past (the deadline, seen at that prediction) or once the node is back in service after the
+ *       case's drain (an administrator resumed it and jobs may run there again, which the new prediction
+ *       must protect; seen by {@link #endCasesBackInService}, so the node no longer counts as evacuating).</li>
  *   <li>When the last active prediction of a node is withdrawn, the node stays under evacuation for the
  *       hold-down, so that a flapping alert causes one evacuation. Then the evacuator cancels what has not
  *       started; if nothing had, Lifeboat's own drain is undone (an administrator's never is); if something
@@ -126,12 +127,8 @@ public final class PredictionBook {
             NodeCase existing = cases.get(prediction.node());
             Instant now = clock.instant();
             if (existing != null && (!now.isBefore(existing.deadline) || existing == drained && backInService)) {
-                cases.remove(prediction.node());
-                LOG.info("the earlier evacuation of " + prediction.node() + " is over ("
-                        + (now.isBefore(existing.deadline) ? "the node is back in service" : "its deadline " + existing.deadline
-                        + " has passed") + "): a new prediction starts a new one");
-                NodeCase ended = existing;
-                actions.execute(() -> endEvacuation(ended));
+                end(existing, (now.isBefore(existing.deadline) ? "the node is back in service" : "its deadline "
+                        + existing.deadline + " has passed") + "): a new prediction starts a new one");
                 existing = null;
             }
             if (existing == null) {
@@ -198,8 +195,32 @@ public final class PredictionBook {
     }
 
     /**
+     * Ends the case of every node an administrator has put back in service since its drain
+     * ({@code scontrol update state=resume}): the node takes jobs again, so it is no longer under
+     * evacuation, and the jobs started there since are not reported as stuck on a node being emptied.
+     * Called periodically; asks Slurm only of the cases whose drain is done, outside the lock.
+     */
+    public void endCasesBackInService() {
+        List<NodeCase> drained;
+        synchronized (lock) {
+            drained = cases.values().stream().filter(nodeCase -> nodeCase.drainDone).toList();
+        }
+        for (NodeCase nodeCase : drained) {
+            if (inService(nodeCase.node)) {
+                synchronized (lock) {
+                    // A withdrawal's expiry or a new prediction may have ended it meanwhile.
+                    if (cases.get(nodeCase.node) == nodeCase) {
+                        end(nodeCase, "the node is back in service)");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Whether the node is under evacuation for a predicted failure: from the prediction that started
-     * it until its last prediction was withdrawn and the hold-down passed (or a new case replaced it).
+     * it until its last prediction was withdrawn and the hold-down passed, or the node was resumed
+     * after its drain (or a new case replaced it).
      */
     public boolean evacuating(String node) {
         synchronized (lock) {
@@ -236,6 +257,13 @@ public final class PredictionBook {
         LOG.info("last prediction for " + nodeCase.node + " withdrawn (" + source.label() + "); its evacuation is cancelled in "
                 + Durations.format(holdDown) + " unless a new one arrives");
         return Decision.HELD_DOWN;
+    }
+
+    /** Removes a case that is over before its predictions were withdrawn; called under the lock. */
+    private void end(NodeCase nodeCase, String why) {
+        cases.remove(nodeCase.node);
+        LOG.info("the earlier evacuation of " + nodeCase.node + " is over (" + why);
+        actions.execute(() -> endEvacuation(nodeCase));
     }
 
     private boolean inService(String node) {

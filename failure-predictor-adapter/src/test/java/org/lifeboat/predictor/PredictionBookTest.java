@@ -176,6 +176,35 @@ class PredictionBookTest {
     }
 
     @Test
+    void aNodeTheAdministratorResumedIsNoLongerUnderEvacuation() {
+        // Its new jobs must not look stuck on a node being emptied (LifeboatEvacuationStuck).
+        book.submit(alert("node2", "a1b2"));
+        book.submit(alert("node3", "c3d4"));
+        book.endCasesBackInService();
+        assertTrue(book.evacuating("node2"), "drained by the case: still under evacuation");
+
+        drainer.resumeAsAdministrator("node2");
+        book.endCasesBackInService();
+
+        assertFalse(book.evacuating("node2"));
+        assertTrue(book.evacuating("node3"));
+        assertEquals(List.of("node2"), evacuator.cancellations);
+        assertEquals(List.of("drain node2", "drain node3"), drainer.calls, "the administrator's resume is never undone");
+        assertEquals(Decision.EVACUATION_STARTED, book.submit(alert("node2", "a1b2")), "the next prediction protects its new jobs");
+    }
+
+    @Test
+    void aNodeWhoseDrainFailedIsNotTakenForResumed() {
+        drainer.failDrains = true;
+        book.submit(alert("node2", "a1b2"));
+
+        book.endCasesBackInService();
+
+        assertTrue(book.evacuating("node2"), "never drained, so never resumed: its jobs are still being moved");
+        assertEquals(List.of(), evacuator.cancellations);
+    }
+
+    @Test
     void aPredictionAfterTheDeadlineStartsANewEvacuationEvenOnADrainedNode() {
         book.submit(alert("node2", "a1b2"));
         clock.advance(Duration.ofMinutes(10));

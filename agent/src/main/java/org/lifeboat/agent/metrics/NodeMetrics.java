@@ -15,7 +15,8 @@ import java.util.function.IntSupplier;
  *   <li>{@code lifeboat_node_draining}: 1 while Slurm last showed the node drained, draining, down or
  *       failing (the drain watcher's last poll), which makes the agent evacuate it;</li>
  *   <li>{@code lifeboat_node_failure_predicted}: 1 while a failure prediction for this node, received
- *       by this agent, keeps it under evacuation (until withdrawn and its hold-down has passed).</li>
+ *       by this agent, keeps it under evacuation (until withdrawn and its hold-down has passed, or
+ *       until an administrator resumed the node after its drain).</li>
  * </ul>
  */
 public final class NodeMetrics implements MeterBinder {

@@ -34,6 +34,9 @@ public final class PredictorService {
 
     // Withdrawals are held down in whole seconds; checking every second is exact enough.
     static final Duration HOLD_DOWN_CHECK = Duration.ofSeconds(1);
+    // Each check asks Slurm (scontrol) about each drained node under evacuation: seldom enough for the
+    // controller, soon enough that a resumed node's new jobs are not taken for a stuck evacuation.
+    static final Duration RESUME_CHECK = Duration.ofSeconds(5);
     // Queued drains and cancellations get this long to finish at stop before they are abandoned.
     private static final Duration ACTIONS_GRACE = Duration.ofSeconds(10);
     private static final Logger LOG = Logger.getLogger(PredictorService.class.getName());
@@ -74,6 +77,7 @@ public final class PredictorService {
 
     public void start() {
         every(HOLD_DOWN_CHECK, "hold-down check", book::expireHoldDowns);
+        every(RESUME_CHECK, "resumed-node check", book::endCasesBackInService);
         if (config.edac().enabled()) {
             every(config.edac().interval(), "EDAC poll", edac::poll);
         }
