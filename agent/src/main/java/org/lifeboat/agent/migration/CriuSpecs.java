@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.lifeboat.agent.container.ContainerManifest;
-import org.lifeboat.agent.container.ContainerProcesses;
 import org.lifeboat.agent.criu.Checkpointer;
 import org.lifeboat.agent.criu.Criu;
 import org.lifeboat.agent.criu.JobOwner;
@@ -31,9 +30,9 @@ final class CriuSpecs {
     private CriuSpecs() {
     }
 
-    /** What a checkpoint of the container will roughly weigh, to check there is room for it before the freeze. */
-    static long expectedImageBytes(ContainerProcesses processes, ContainerManifest container) throws IOException {
-        return processes.residentBytes(container.initPid()) + IMAGE_OVERHEAD_BYTES;
+    /** What a checkpoint of a container with this resident memory will roughly weigh, to check there is room for it before the freeze. */
+    static long expectedImageBytes(long residentBytes) {
+        return residentBytes + IMAGE_OVERHEAD_BYTES;
     }
 
     /**

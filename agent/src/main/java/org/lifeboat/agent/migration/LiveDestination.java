@@ -95,8 +95,8 @@ final class LiveDestination implements Destination {
             network = networks.describe(JobNetworks.namespaceName(Path.of(container.networkNamespace())));
         }
         boolean relayPages = mode.copiesImages();
-        long expected = CriuSpecs.expectedImageBytes(processes, container);
-        residentBytes = expected - CriuSpecs.IMAGE_OVERHEAD_BYTES;
+        residentBytes = processes.residentBytes(container.initPid());
+        long expected = CriuSpecs.expectedImageBytes(residentBytes);
         if (!relayPages) {
             long free = Files.getFileStore(images).getUsableSpace();
             if (free < expected) {
@@ -225,16 +225,21 @@ final class LiveDestination implements Destination {
      */
     @Override
     public void pagesArrived(MoveFigures figures) throws Exception {
+        boolean drained;
         try {
-            relay.awaitFinished(RELAY_DRAIN_TIMEOUT);
+            drained = relay.awaitFinished(RELAY_DRAIN_TIMEOUT);
         } finally {
             figures.pageBytes = relay.bytesToPeer();
             figures.pageWireBytes = relay.wireBytesToPeer();
             relay.close();
         }
+        // The target's verdict decides: its daemon knows whether every page reached the job, whatever
+        // the relay still held when it was closed.
         TargetAgent.PagesArrived arrived = target.pagesArrived();
         if (!arrived.complete()) {
-            throw new IOException("the job's memory did not all reach " + targetNode + ": " + arrived.failure());
+            throw new IOException("the job's memory did not all reach " + targetNode + ": " + arrived.failure()
+                    + (drained ? "" : " (the page relay had not drained " + RELAY_DRAIN_TIMEOUT.toSeconds()
+                    + " s after the source's CRIU ended)"));
         }
     }
 

@@ -78,7 +78,7 @@ final class ParkedDestination implements Destination {
         // Root's parked directory, which no owner may enter, holds each job's checkpoint, theirs alone.
         OwnedDirectories.rootOnly(checkpoints.parkedDirectory());
         OwnedDirectories.create(images, CriuSpecs.owner(container));
-        long needed = CriuSpecs.expectedImageBytes(processes, container);
+        long needed = CriuSpecs.expectedImageBytes(processes.residentBytes(container.initPid()));
         long free = Files.getFileStore(images).getUsableSpace();
         if (free < needed) {
             throw new IOException("not enough space in " + checkpoints.parkedDirectory() + ": " + free + " bytes free, "
