@@ -171,19 +171,6 @@ job_netns() {
     ip -n "$ns" link set eth0 up
 }
 
-# garp NETNS ADDRESS: a gratuitous ARP from the job's eth0 (as netns-tcp-roundtrip.sh sends it).
-garp() {
-    ip netns exec "$1" "$PY" - "$2" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("eth0", 0))
-mac, ip = s.getsockname()[4], socket.inet_aton(sys.argv[1])
-arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + ip + b"\0" * 6 + ip
-for _ in range(2):
-    s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
-PY
-}
-
 # build MPI: the ring for MPI, in the job's directory.
 build() {
     command -v "mpicc.$1" >/dev/null || return 1

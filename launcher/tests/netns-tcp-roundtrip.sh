@@ -134,21 +134,6 @@ job_netns() {
     ip -n "$ns" route add default via "$GATEWAY"
 }
 
-# garp NETNS ADDRESS: a gratuitous ARP from the job's eth0, sent once the job is restored: the
-# switch learns the MAC's new port at once (rather than at the job's first packet, or never for a
-# job that only receives) and neighbours refresh their caches (the MAC is kept, so they are right).
-garp() {
-    ip netns exec "$1" "$PY" - "$2" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("eth0", 0))
-mac, ip = s.getsockname()[4], socket.inet_aton(sys.argv[1])
-arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + ip + b"\0" * 6 + ip
-for _ in range(2):
-    s.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
-PY
-}
-
 write_programs() {
     # The server, in lbt-peer: one line per accept in accepts.log, and per client address one
     # line "TIME NUMBER" per number received in DIR/ADDRESS.seq.

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,13 +22,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 final class JobTasksTest {
 
     private Testbed testbed;
-
-    @AfterEach
-    void undrain() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @Test
     void twoConcurrentSrunStepsOfABatchScriptMoveTogether(Testbed testbed) throws Exception {

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -90,13 +89,6 @@ final class JobsAcrossNodesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Testbed testbed;
-
-    @AfterEach
-    void undrain() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @Test
     void drainingOneNodeMovesItsPartAndTheConnectionBetweenThePartsSurvives(Testbed testbed) throws Exception {

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -42,13 +41,6 @@ final class MpiJobsTest {
     private static final String UCX_POSIX_SHARED_MEMORY = "export UCX_TLS=^sysv; ";
 
     private Testbed testbed;
-
-    @AfterEach
-    void undrain() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"openmpi", "mpich"})

@@ -44,7 +44,6 @@ final class PredictedFailureTest {
     private final AtomicLong correctableErrors = new AtomicLong();
     private final List<Process> processes = new ArrayList<>();
     private HttpServer metrics;
-    private Testbed testbed;
 
     @AfterEach
     void stop() throws InterruptedException {
@@ -57,14 +56,10 @@ final class PredictedFailureTest {
         if (metrics != null) {
             metrics.stop(0);
         }
-        if (testbed != null) {
-            testbed.run("scontrol", "update", "nodename=node1", "state=resume");
-        }
     }
 
     @Test
     void anAlertOnNode1DrainsItAndItsJobMovesAndCompletes(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         // A fresh agent: no prediction left in its book by an earlier test, its counters at zero.
         testbed.restartAgent("node1");
         startPrometheusAndAlertmanager(testbed);
@@ -98,7 +93,6 @@ final class PredictedFailureTest {
      */
     @Test
     void aPredictionAfterTheNodeWasResumedMovesTheJobsStartedSince(Testbed testbed) throws Exception {
-        this.testbed = testbed;
         testbed.restartAgent("node1");
         for (int round = 1; round <= 2; round++) {
             int thisRound = round;

@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,13 +35,6 @@ final class ReadmeExamplesTest {
             """;
 
     private Testbed testbed;
-
-    @AfterEach
-    void undrain() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @Test
     void theUsersJobMovesOnADrainAndItsMpiJobRuns(Testbed testbed) throws Exception {

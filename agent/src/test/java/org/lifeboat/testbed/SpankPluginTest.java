@@ -34,9 +34,8 @@ final class SpankPluginTest {
     }
 
     @AfterEach
-    void restorePlugstack(Testbed testbed) throws IOException {
+    void restorePlugstack() throws IOException {
         Files.writeString(plugstack, original);
-        testbed.run("scontrol", "update", "nodename=" + NODE, "state=resume");
     }
 
     @Test

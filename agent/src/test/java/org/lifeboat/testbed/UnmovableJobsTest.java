@@ -10,7 +10,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,13 +31,6 @@ final class UnmovableJobsTest {
     private static final String PREDICTED = "node3";
 
     private Testbed testbed;
-
-    @AfterEach
-    void undrain() {
-        if (testbed != null) {
-            testbed.resumeNodes();
-        }
-    }
 
     @Test
     void aJobOnTwoNodesStaysAndCountsOnAfterADrainOfOne(Testbed testbed) throws Exception {
