@@ -36,7 +36,7 @@ final class ApptainerMigrationTest {
 
 
     @ParameterizedTest
-    @CsvSource({"diskless, " + Testbed.JOB_USER, "shared-fs, root"})
+    @CsvSource({"diskless, " + Testbed.JOB_USER, "shared-fs, root", "post-copy, " + Testbed.JOB_USER})
     void anInstanceMovesToAnotherNodeAndTheJobCompletesThereWithExitCode0(String mode, String user, Testbed testbed)
             throws Exception {
         Instance instance = Instance.start(testbed, "node1", user);
@@ -47,6 +47,7 @@ final class ApptainerMigrationTest {
         JsonNode report = JSON.readTree(migrate.stdout());
         assertEquals("migrated", report.path("outcome").asText(), () -> migrate.describe() + "\nnode1 agent log:\n"
                 + read(testbed.agentLog("node1")) + "\nnode2 agent log:\n" + read(testbed.agentLog("node2")));
+        assertEquals(mode, report.path("mode").asText(), report::toString);
         System.out.printf("Apptainer instance, %s migration of %d MiB: %s, frozen %d ms%n", mode, MEMORY_MIB,
                 report.path("phase-millis"), report.path("downtime-millis").asLong());
 
