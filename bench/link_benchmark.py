@@ -438,13 +438,19 @@ def plot(results, path):
     figure.savefig(path, dpi=100)
 
 
-def report(paths):
-    """The table and the plot again, from runs' JSON (bench/link_benchmark.py --report OUT.json [MORE.json ...]):
-    the runs of every file in one table, and one plot, OUT.png (e.g. a 4 GiB run beside the main one)."""
+def load_results(paths):
+    """The results of every file given to --report, in one list (the benchmarks write a JSON list each)."""
     results = []
     for path in paths:
         with open(path) as results_file:
             results += json.load(results_file)
+    return results
+
+
+def report(paths):
+    """The table and the plot again, from runs' JSON (bench/link_benchmark.py --report OUT.json [MORE.json ...]):
+    the runs of every file in one table, and one plot, OUT.png (e.g. a 4 GiB run beside the main one)."""
+    results = load_results(paths)
     for result in results:
         for figure in result["runs"]:
             if result["mode"] not in BASELINES:

@@ -377,10 +377,7 @@ def plot(results, path):
 
 def report(paths):
     """The table and the plot again (bench/post_copy.py --report OUT.json [MORE.json ...]); the plot is OUT.png."""
-    results = []
-    for path in paths:
-        with open(path) as results_file:
-            results += json.load(results_file)
+    results = lb.load_results(paths)
     for result in results:
         print_row(result)
     print_failures(results)
