@@ -306,7 +306,7 @@ publish_for_users() {
     done
     # One node's part of an MPI job whose parts run in one container per node (srun lifeboat-run
     # --network=job -- lifeboat-mpi-part ...); a job binds $USER_BIN to reach it in its container.
-    publish "$REPO_DIR/launcher/tests/lifeboat-mpi-part" "$USER_BIN/lifeboat-mpi-part" 0755
+    publish "$REPO_DIR/launcher/lifeboat-mpi-part" "$USER_BIN/lifeboat-mpi-part" 0755
     # The lifeboat command for users (lifeboat status, as its owner): the jar and the libraries beside it.
     rm -rf "$USER_AGENT_DIR"
     mkdir -p "$USER_AGENT_DIR"

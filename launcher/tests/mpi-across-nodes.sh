@@ -2,7 +2,7 @@
 # An MPI job across two "nodes", each node's part in a lifeboat-run container of its own in the
 # job's network namespace on that node (--network=job), started as srun would start them
 # (`srun lifeboat-run --network=job -- lifeboat-mpi-part ...`, one task per node), without Slurm:
-# tests/lifeboat-mpi-part starts the MPI launcher in node 0's container and the proxies/daemons in
+# lifeboat-mpi-part starts the MPI launcher in node 0's container and the proxies/daemons in
 # the other's, and every rank of tests/mpi-ring.c (`sum STEPS DELAY_MS`, 2 ranks per node, 4 in
 # all) talks TCP between the containers' addresses. Then one part moves with its connections.
 #
@@ -446,7 +446,7 @@ scenario_move() {
 
 build mpich || fail "MPICH is not installed (testbed/deps.sh: mpich libmpich-dev)"
 build openmpi || fail "Open MPI is not installed (testbed/deps.sh: openmpi-bin libopenmpi-dev)"
-cp "$here/lifeboat-mpi-part" "$work/job/"
+cp "$here/../lifeboat-mpi-part" "$work/job/"
 chown -R "$test_uid:$test_gid" "$work/job"
 timings=()
 log "user $TEST_USER, CRIU $("$CRIU" --version | awk '/^Version/ { print $2 }'), nodes ${NODES[*]}, work directory $work"

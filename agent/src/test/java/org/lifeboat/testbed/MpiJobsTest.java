@@ -93,7 +93,7 @@ final class MpiJobsTest {
     /**
      * Open MPI across two nodes: each node's part of the job in its own container with its own
      * address, mpirun and two ranks in node1's, orted and two ranks in node2's, all four talking TCP
-     * between the two addresses (launcher/tests/lifeboat-mpi-part). node1 is drained mid-run: its
+     * between the two addresses (launcher/lifeboat-mpi-part). node1 is drained mid-run: its
      * part moves to node3, node2's is checkpointed in place; the connections hold, no rank restarts,
      * and the run prints what an unmoved run prints.
      */
