@@ -128,7 +128,7 @@ public final class PredictionBook {
             Instant now = clock.instant();
             if (existing != null && (!now.isBefore(existing.deadline) || existing == drained && backInService)) {
                 end(existing, (now.isBefore(existing.deadline) ? "the node is back in service" : "its deadline "
-                        + existing.deadline + " has passed") + "): a new prediction starts a new one");
+                        + existing.deadline + " has passed"), ": a new prediction starts a new one");
                 existing = null;
             }
             if (existing == null) {
@@ -210,7 +210,7 @@ public final class PredictionBook {
                 synchronized (lock) {
                     // A withdrawal's expiry or a new prediction may have ended it meanwhile.
                     if (cases.get(nodeCase.node) == nodeCase) {
-                        end(nodeCase, "the node is back in service)");
+                        end(nodeCase, "the node is back in service", "");
                     }
                 }
             }
@@ -260,9 +260,9 @@ public final class PredictionBook {
     }
 
     /** Removes a case that is over before its predictions were withdrawn; called under the lock. */
-    private void end(NodeCase nodeCase, String why) {
+    private void end(NodeCase nodeCase, String why, String then) {
         cases.remove(nodeCase.node);
-        LOG.info("the earlier evacuation of " + nodeCase.node + " is over (" + why);
+        LOG.info("the earlier evacuation of " + nodeCase.node + " is over (" + why + ")" + then);
         actions.execute(() -> endEvacuation(nodeCase));
     }
 
