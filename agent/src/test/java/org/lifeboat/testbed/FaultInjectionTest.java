@@ -359,7 +359,7 @@ final class FaultInjectionTest {
     }
 
     private static double takenOver(Testbed testbed, String node) {
-        String scrape = testbed.run("curl", "-sf", testbed.agentUrl(node, "/metrics")).orThrow().stdout();
+        String scrape = testbed.agentMetrics(node);
         return scrape.lines().filter(line -> line.startsWith("lifeboat_migrations_taken_over_total "))
                 .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1))).findFirst()
                 .orElseThrow(() -> new AssertionError(node + "'s agent exports no lifeboat_migrations_taken_over_total"));

@@ -82,7 +82,7 @@ final class PredictedFailureTest {
         testbed.awaitJobState(workload.jobId, "COMPLETED", Duration.ofSeconds(30));
         assertEquals("0:0", testbed.job(workload.jobId).get("ExitCode"));
         workload.assertSequenceIsUnbroken();
-        String scrape = node1Metrics(testbed);
+        String scrape = testbed.agentMetrics("node1");
         assertTrue(scrape.contains("lifeboat_predictions_total{outcome=\"evacuation-started\",source=\"alertmanager\"} 1.0"),
                 () -> "the prediction was not counted once:\n" + scrape.lines().filter(l -> l.contains("predictions")).toList());
     }
@@ -113,14 +113,10 @@ final class PredictedFailureTest {
             // The administrator has looked at node1 and gives it back to Slurm: it is no longer under
             // evacuation, so the jobs it runs next do not look stuck on a node being emptied.
             testbed.run("scontrol", "update", "nodename=node1", "state=resume").orThrow();
-            Testbed.await(() -> node1Metrics(testbed).contains("\nlifeboat_node_failure_predicted 0.0"), Duration.ofSeconds(30),
-                    () -> "round " + thisRound + ": node1 still under evacuation after its resume: " + node1Metrics(testbed).lines()
+            Testbed.await(() -> testbed.agentMetrics("node1").contains("\nlifeboat_node_failure_predicted 0.0"), Duration.ofSeconds(30),
+                    () -> "round " + thisRound + ": node1 still under evacuation after its resume: " + testbed.agentMetrics("node1").lines()
                             .filter(line -> line.startsWith("lifeboat_node_")).toList());
         }
-    }
-
-    private static String node1Metrics(Testbed testbed) {
-        return testbed.run("curl", "-sf", testbed.agentUrl("node1", "/metrics")).orThrow().stdout();
     }
 
     private boolean isDrainedByLifeboat(Testbed testbed) {

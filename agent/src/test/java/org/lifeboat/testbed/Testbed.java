@@ -157,6 +157,11 @@ public final class Testbed {
         return "http://" + nodeAddress(node) + ":" + AGENT_HTTP_PORT + path;
     }
 
+    /** What the node's agent exports at /metrics now, in Prometheus' text format. */
+    public String agentMetrics(String node) {
+        return run("curl", "-sf", agentUrl(node, "/metrics")).orThrow().stdout();
+    }
+
     /** Runs a command with the testbed's SLURM_CONF; never throws for a non-zero exit. */
     public CommandResult run(String... command) {
         return run(COMMAND_TIMEOUT, List.of(command));

@@ -92,8 +92,7 @@ final class UnmovableJobsTest {
         CommandResult migrate = testbed.lifeboat("migrate", Long.toString(job.jobId), "--socket", socket);
         assertEquals(4, migrate.exitCode(), migrate::describe);
         assertTrue(migrate.stderr().contains("unmovable") && migrate.stderr().contains(why), migrate::describe);
-        String metrics = testbed.run("curl", "-sf", "http://" + Testbed.nodeAddress(node) + ":" + Testbed.AGENT_HTTP_PORT
-                + "/metrics").orThrow().stdout();
+        String metrics = testbed.agentMetrics(node);
         assertTrue(metrics.lines().anyMatch(line -> line.startsWith("lifeboat_migrations_unmovable_total{")
                 && !line.endsWith(" 0.0")), () -> "no unmovable refusal counted:\n" + metrics);
     }
