@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.logging.Level;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,6 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.lifeboat.agent.container.ContainerManifest;
 import org.lifeboat.agent.container.RestoreRoot;
 import org.lifeboat.agent.network.JobNetworks;
+import org.lifeboat.agent.peer.CapturedLogs;
 import org.lifeboat.agent.peer.PageCompression;
 import org.lifeboat.agent.peer.PeerClient;
 import org.lifeboat.agent.peer.UnauthenticatedPeers;
@@ -208,30 +210,15 @@ class MigrationDriverTest {
 
     @Test
     void aPostCopyMoveWhoseMemoryWentInTheImagesSaysSo() throws Exception {
-        List<String> warnings = new ArrayList<>();
-        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(LiveDestination.class.getName());
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                warnings.add(record.getMessage());
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        logger.addHandler(handler);
-        try {
+        List<String> warnings;
+        try (CapturedLogs logs = new CapturedLogs(LiveDestination.class.getName())) {
             driver.move("job7-a1", JOB, container(), live("job7-a1", new FakeTargetAgent().imageBytes(1_000_000),
                     new RecordingHandover(), TransferMode.POST_COPY), WHOLE);
             node.setState("S"); // the same job again, running, its memory left out of its images this time
             MigrationReport lazy = driver.move("job7-a2", JOB, container(), live("job7-a2", new FakeTargetAgent(),
                     new RecordingHandover(), TransferMode.POST_COPY), WHOLE);
             assertEquals(Outcome.MIGRATED, lazy.outcome(), lazy.cause());
-        } finally {
-            logger.removeHandler(handler);
+            warnings = logs.messages(Level.WARNING);
         }
 
         assertEquals(1, warnings.stream().filter(warning -> warning.contains("not post-copy")).count(), warnings::toString);

@@ -8,13 +8,13 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
- * Records what the peer package logs during a test instead of printing it, so expected refusals
- * neither flood the build log nor go unchecked. Holds the logger strongly: java.util.logging keeps
- * loggers weakly and would forget a handler added to one nobody references.
+ * Records what a logger (by default the peer package's) logs during a test instead of printing it,
+ * so expected refusals neither flood the build log nor go unchecked. Holds the logger strongly:
+ * java.util.logging keeps loggers weakly and would forget a handler added to one nobody references.
  */
-final class CapturedLogs implements AutoCloseable {
+public final class CapturedLogs implements AutoCloseable {
 
-    private final Logger logger = Logger.getLogger("org.lifeboat.agent.peer");
+    private final Logger logger;
     private final List<LogRecord> records = new ArrayList<>();
     private final Handler handler = new Handler() {
         @Override
@@ -33,13 +33,19 @@ final class CapturedLogs implements AutoCloseable {
     private final boolean usedParentHandlers;
 
     CapturedLogs() {
+        this("org.lifeboat.agent.peer");
+    }
+
+    /** @param loggerName a class's or a package's logger, e.g. {@code SomeClass.class.getName()} */
+    public CapturedLogs(String loggerName) {
+        logger = Logger.getLogger(loggerName);
         usedParentHandlers = logger.getUseParentHandlers();
         logger.setUseParentHandlers(false);
         logger.addHandler(handler);
     }
 
     /** The messages logged at this level or above so far. */
-    List<String> messages(Level atLeast) {
+    public List<String> messages(Level atLeast) {
         synchronized (records) {
             return records.stream().filter(r -> r.getLevel().intValue() >= atLeast.intValue()).map(LogRecord::getMessage).toList();
         }
